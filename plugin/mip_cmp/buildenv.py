@@ -1,0 +1,79 @@
+"""What Argo CD tells a plugin through the environment (see the CMP contract, section 4).
+
+Every variable may be missing or empty: discovery-time and app-details calls pass only a few of them,
+and a person running `render` passes none. Nothing here may crash on that.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .errors import MipError
+from .params import COMPONENTS, PARAMETERS
+
+DEFAULT_REVISION = "HEAD"
+
+
+@dataclass(frozen=True)
+class BuildEnv:
+    target_revision: str = DEFAULT_REVISION
+    source_path: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def federation(self) -> str:
+        return self.params.get("federation", "")
+
+    @property
+    def component(self) -> str:
+        return self.params.get("component", "")
+
+
+def _escaped(name: str) -> str:
+    return re.sub(r"[^A-Z0-9_]", "_", name.upper())
+
+
+def _parameters(environ: Mapping[str, str]) -> dict[str, str]:
+    raw = environ.get("ARGOCD_APP_PARAMETERS", "").strip()
+    values: dict[str, str] = {}
+    if raw and raw != "null":
+        try:
+            items = json.loads(raw)
+        except ValueError:
+            raise MipError("ARGOCD_APP_PARAMETERS is not valid JSON") from None
+        if not isinstance(items, list):
+            raise MipError("ARGOCD_APP_PARAMETERS must be a JSON array")
+        known = {p.name for p in PARAMETERS}
+        for item in items:
+            name = item.get("name") if isinstance(item, dict) else None
+            if name not in known:
+                raise MipError(
+                    f"plugin parameter {name!r} is not one mip-cmp knows; known: {', '.join(sorted(known))}"
+                )
+            value = item.get("string")
+            if not isinstance(value, str) or "array" in item or "map" in item:
+                raise MipError(f"plugin parameter {name!r} must be a string parameter")
+            values[name] = value
+    else:
+        # Without the JSON (older callers), fall back to the PARAM_ variables Argo CD also sets.
+        for p in PARAMETERS:
+            value = environ.get(f"PARAM_{_escaped(p.name)}")
+            if value is not None:
+                values[p.name] = value
+    if values.get("component", "") not in COMPONENTS:
+        raise MipError(
+            f"plugin parameter 'component' must be one of {', '.join(repr(c) for c in COMPONENTS)}, "
+            f"not {values['component']!r}"
+        )
+    return values
+
+
+def from_environ(environ: Mapping[str, str]) -> BuildEnv:
+    return BuildEnv(
+        target_revision=environ.get("ARGOCD_APP_SOURCE_TARGET_REVISION", "").strip() or DEFAULT_REVISION,
+        source_path=environ.get("ARGOCD_APP_SOURCE_PATH"),
+        params=_parameters(environ),
+    )

@@ -1,0 +1,179 @@
+"""The command line: all I/O happens here; the core below never prints.
+
+Exit codes: 0 success, 1 a problem in the input, 2 bad usage, 3 a bug in mip-cmp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from . import __version__
+from .errors import EXIT_BUG, EXIT_OK, EXIT_USAGE, MipError, Problem, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _write(data: bytes) -> None:
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .render import generate
+
+    # Argo CD sets cmd.Dir but not $PWD, so the working directory is the only truth (contract 4.1).
+    _write(generate(Path(os.getcwd()), os.environ))
+    return EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .render import generate
+
+    environ = {"ARGOCD_APP_SOURCE_TARGET_REVISION": args.revision}
+    params = []
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--param {item!r}: expected NAME=VALUE")
+        params.append({"name": name, "string": value})
+    if params:
+        environ["ARGOCD_APP_PARAMETERS"] = json.dumps(params)
+    path = Path(args.path)
+    if not path.is_dir():
+        raise UsageError(f"render: {args.path}: not a directory")
+    _write(generate(path, environ))
+    return EXIT_OK
+
+
+def _annotation(problem: Problem) -> str:
+    message = f"{problem.path}: {problem.message}" if problem.path else problem.message
+    message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return f"::error file={problem.file},line={problem.line or 1},col={problem.col or 1}::{message}"
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .render import validate_repo
+
+    root = Path(args.repo)
+    if not root.is_dir():
+        raise UsageError(f"validate: {args.repo}: not a directory")
+    problems, files = validate_repo(root)
+    if args.format == "github":
+        for problem in problems:
+            print(_annotation(problem))
+    else:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+    if problems:
+        print(f"mip-cmp: {len(problems)} problem(s) in {files} file(s)", file=sys.stderr)
+        return 1
+    print(f"mip-cmp: {files} file(s) valid", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import json_schema
+
+    _write(json_schema().encode())
+    return EXIT_OK
+
+
+def cmd_plugin_config(args: argparse.Namespace) -> int:
+    from .pluginconfig import plugin_yaml
+
+    _write(plugin_yaml())
+    return EXIT_OK
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> int:
+    from .bootstrap import apply, bootstrap_objects
+    from .emit import dump
+
+    objects = bootstrap_objects(Path(args.repo), args.repo_url, args.revision)
+    if args.apply:
+        for line in apply(objects):
+            print(line, file=sys.stderr)
+        return EXIT_OK
+    _write(dump(objects))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mip-cmp", description="Expand mip.yaml files into the MIP platform for Argo CD.")
+    parser.add_argument("--version", action="version", version=f"mip-cmp {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("generate", help="what Argo CD runs: render ./mip.yaml using the Argo CD environment")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("render", help="render a directory like Argo CD would, for a person")
+    p.add_argument("path", nargs="?", default=".", help="an app directory: the repository root or a federation")
+    p.add_argument("--revision", default="HEAD", help="the revision Argo CD would render (default: HEAD)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a plugin parameter, e.g. component=secrets (repeatable)")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("validate", help="check every mip.yaml of a repository; list all problems")
+    p.add_argument("repo", nargs="?", default=".", help="repository root (default: .)")
+    p.add_argument("--format", choices=["text", "github"], default="text",
+                   help="text, or GitHub Actions annotations on stdout")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of mip.yaml (for editors)")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("plugin-config", help="print the plugin.yaml Argo CD's cmp-server reads")
+    p.set_defaults(func=cmd_plugin_config)
+
+    p = sub.add_parser("bootstrap", help="print (or --apply) what an admin creates once")
+    p.add_argument("--repo", default=".", help="checkout holding the platform mip.yaml (default: .)")
+    p.add_argument("--repo-url", help="repository URL Argo CD pulls (default: the platform's repoURL)")
+    p.add_argument("--revision", default="HEAD", help="branch, tag or commit to follow (default: HEAD)")
+    p.add_argument("--apply", action="store_true",
+                   help="server-side apply them with the current kubeconfig instead of printing")
+    p.set_defaults(func=cmd_bootstrap)
+    return parser
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # Argo CD sends SIGTERM when its deadline passes; leave quietly, having printed nothing.
+    os.write(2, b"mip-cmp: terminated (SIGTERM) before finishing; no manifests were printed\n")
+    os._exit(128 + signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        args = build_parser().parse_args(argv)
+        code: int = args.func(args)
+        return code
+    except MipError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the one place that turns a bug into exit 3 instead of a traceback
+        print(f"mip-cmp: internal error (a bug in mip-cmp {__version__}): {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        if os.environ.get("MIP_CMP_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        return EXIT_BUG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

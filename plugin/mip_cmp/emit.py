@@ -1,0 +1,48 @@
+"""The one YAML emitter: deterministic bytes, no anchors, multi-document, block style."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .errors import MipError
+
+try:
+    from yaml import CSafeDumper as _BaseDumper
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
+
+MAX_OUTPUT_BYTES = 32 * 1024 * 1024
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
+    """Never writes &anchors/*aliases, even when one Python object appears twice."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _dump(objects: list[dict[str, Any]], dumper: type[Any]) -> bytes:
+    text: str = yaml.dump_all(
+        objects, Dumper=dumper, explicit_start=True, sort_keys=False, default_flow_style=False,
+        allow_unicode=True, width=1_000_000, indent=2,
+    )
+    return text.encode("utf-8")
+
+
+def dump(objects: list[dict[str, Any]]) -> bytes:
+    out = _dump(objects, _Dumper)
+    if len(out) > MAX_OUTPUT_BYTES:
+        raise MipError(f"output is {len(out)} bytes; the limit is {MAX_OUTPUT_BYTES}")
+    return out
+
+
+def dump_pure_python(objects: list[dict[str, Any]]) -> bytes:
+    """The same bytes from PyYAML's pure-Python emitter (tests compare the two paths)."""
+
+    class PureDumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return _dump(objects, PureDumper)

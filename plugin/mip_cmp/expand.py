@@ -1,0 +1,420 @@
+"""The expansion: validated models in, Kubernetes objects (plain dicts) out. Pure: no I/O, no printing.
+
+Objects are built as data, never by templating YAML text, and in a fixed order, so the same input
+always gives the same output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .buildenv import BuildEnv
+from .model import Chart, CommonApp, Federation, IgnoreDifference, Platform, Secret
+from .platform import COMMON_PROJECT, FEDERATIONS_PROJECT, INFRA_PROJECT, LoadedFederation, LoadedPlatform
+from .templating import render_tree
+from .yamlsource import Document, Path
+
+Obj = dict[str, Any]
+
+ARGO = "argoproj.io/v1alpha1"
+ESO = "external-secrets.io/v1"
+GENERATORS = "generators.external-secrets.io/v1alpha1"
+FINALIZER = "resources-finalizer.argocd.argoproj.io"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "mip-cmp"}
+FEDERATION_LABEL = "mip-cmp.io/federation"
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+# A generated password must outlive Argo CD prunes and app deletion: losing it loses the database.
+KEEP_ON_DELETE = {SYNC_OPTIONS: "Prune=false,Delete=false"}
+
+# What workloads from the catalog's Helm charts may create inside their namespace.
+WORKLOAD_KINDS = [
+    ("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet"), ("apps", "ReplicaSet"),
+    ("", "Service"), ("", "ConfigMap"), ("", "Secret"), ("", "PersistentVolumeClaim"), ("", "ServiceAccount"),
+    ("", "Pod"), ("rbac.authorization.k8s.io", "Role"), ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("networking.k8s.io", "Ingress"), ("networking.k8s.io", "NetworkPolicy"), ("batch", "Job"),
+    ("batch", "CronJob"), ("autoscaling", "HorizontalPodAutoscaler"), ("policy", "PodDisruptionBudget"),
+]
+SECRET_KINDS = [("external-secrets.io", "ExternalSecret"), ("generators.external-secrets.io", "Password")]
+# Listed explicitly as well, so a later widening of a whitelist cannot silently grant them.
+SENSITIVE_CLUSTER_KINDS = [
+    ("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+]
+NAMESPACE_KIND = [("", "Namespace")]
+
+
+def _kinds(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"group": group, "kind": kind} for group, kind in pairs]
+
+
+def _meta(name: str, namespace: str, labels: dict[str, str], annotations: dict[str, str] | None = None,
+          finalizers: bool = False) -> Obj:
+    meta: Obj = {"name": name, "namespace": namespace, "labels": {**MANAGED_BY, **labels}}
+    if annotations:
+        meta["annotations"] = annotations
+    if finalizers:
+        meta["finalizers"] = [FINALIZER]
+    return meta
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Helm's rule: mappings merge key by key, anything else in `override` replaces."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base.get(key), value) if key in base else value
+        return merged
+    return override
+
+
+def _sync_policy(namespace_labels: dict[str, str] | None, *, prune: bool = True) -> Obj:
+    policy: Obj = {
+        "automated": {"prune": prune, "selfHeal": True},
+        "syncOptions": ["CreateNamespace=true", "ApplyOutOfSyncOnly=true"],
+    }
+    if namespace_labels is not None:
+        policy["managedNamespaceMetadata"] = {"labels": namespace_labels}
+    return policy
+
+
+def _ignore_differences(items: list[IgnoreDifference]) -> list[Obj]:
+    return [item.model_dump(exclude_defaults=True) | {"group": item.group} for item in items]
+
+
+def _project(p: Platform, name: str, description: str, *, repos: list[str], destinations: list[tuple[str, str]],
+             cluster_kinds: list[tuple[str, str]], namespace_kinds: list[tuple[str, str]],
+             roles: list[Obj], labels: dict[str, str] | None = None) -> Obj:
+    return {
+        "apiVersion": ARGO,
+        "kind": "AppProject",
+        "metadata": _meta(name, p.argocd.namespace, labels or {}),
+        "spec": {
+            "description": description,
+            "sourceRepos": sorted(set(repos)),
+            "destinations": [{"server": server, "namespace": ns} for server, ns in sorted(set(destinations))],
+            "clusterResourceWhitelist": _kinds(cluster_kinds),
+            "clusterResourceBlacklist": _kinds(SENSITIVE_CLUSTER_KINDS),
+            "namespaceResourceWhitelist": _kinds(namespace_kinds),
+            "roles": roles,
+        },
+    }
+
+
+def _role(project: str, role: str, description: str, actions: list[str], groups: list[str]) -> Obj:
+    return {
+        "name": role,
+        "description": description,
+        "policies": [f"p, proj:{project}:{role}, applications, {a}, {project}/*, allow" for a in actions],
+        "groups": list(dict.fromkeys(groups)),
+    }
+
+
+ADMIN_ACTIONS = ["get", "create", "update", "delete", "sync"]
+DEVELOPER_ACTIONS = ["get", "sync"]
+
+
+def _standard_roles(p: Platform, project: str, extra_admins: list[str] = (), extra_devs: list[str] = ()) -> list[Obj]:  # type: ignore[assignment]
+    return [
+        _role(project, "admin", f"Full access to the applications of {project}", ADMIN_ACTIONS,
+              [*p.rbac.adminGroups, *extra_admins]),
+        _role(project, "developer", f"Read and sync the applications of {project}", DEVELOPER_ACTIONS,
+              [*p.rbac.developerGroups, *extra_devs]),
+    ]
+
+
+# --- the platform directory ------------------------------------------------------------------------------
+
+
+def default_project(p: Platform) -> Obj:
+    """Argo CD's built-in `default` project, locked down so nothing can land in it."""
+    deny_all = [{"group": "*", "kind": "*"}]
+    return {
+        "apiVersion": ARGO,
+        "kind": "AppProject",
+        "metadata": _meta("default", p.argocd.namespace, {}),
+        "spec": {"sourceRepos": [], "sourceNamespaces": [], "destinations": [],
+                 "namespaceResourceBlacklist": deny_all, "clusterResourceBlacklist": deny_all},
+    }
+
+
+def infrastructure_project(p: Platform) -> Obj:
+    destinations = [(p.argocd.server, p.argocd.namespace)]
+    destinations += [(p.clusters[a.cluster], a.namespace) for a in p.commonApps.values() if a.secrets]
+    return _project(
+        p, INFRA_PROJECT, "The platform itself: projects, the federation ApplicationSet, common apps",
+        repos=[p.repoURL], destinations=destinations, cluster_kinds=[],
+        namespace_kinds=[(ARGO.split("/")[0], k) for k in ("AppProject", "ApplicationSet", "Application")]
+        + SECRET_KINDS,
+        roles=[_role(INFRA_PROJECT, "admin", "Full access to the platform's applications", ADMIN_ACTIONS,
+                     list(p.rbac.adminGroups))],
+    )
+
+
+def root_application(p: Platform, revision: str) -> Obj:
+    """The one Application an admin creates; it renders the repository root with this plugin."""
+    return {
+        "apiVersion": ARGO,
+        "kind": "Application",
+        "metadata": _meta("mip-platform", p.argocd.namespace, {"app.kubernetes.io/part-of": "mip-platform"}),
+        "spec": {
+            "project": INFRA_PROJECT,
+            "source": {"repoURL": p.repoURL, "targetRevision": revision, "path": ".",
+                       "plugin": {"name": p.argocd.pluginName}},
+            "destination": {"server": p.argocd.server, "namespace": p.argocd.namespace},
+            "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
+        },
+    }
+
+
+def federation_project(p: Platform, f: Federation) -> Obj:
+    repos = [p.repoURL, *(p.catalog[a].repoURL for a in f.apps if a in p.catalog)]
+    return _project(
+        p, f.name, f"Federation {f.name} ({f.type}): its workloads, in namespace {f.name} only",
+        repos=repos, destinations=[(p.clusters[f.cluster], f.name)], cluster_kinds=NAMESPACE_KIND,
+        namespace_kinds=WORKLOAD_KINDS + SECRET_KINDS,
+        roles=_standard_roles(p, f.name, [f"{f.name}-admins"], [f"{f.name}-developers"]),
+        labels={FEDERATION_LABEL: f.name},
+    )
+
+
+def federations_appset(p: Platform, federations: list[LoadedFederation], revision: str) -> Obj:
+    """One wrapper Application per federation directory, each bound to the name its directory declares."""
+    elements = [{"name": f.model.name, "path": f.directory} for f in federations]
+    return {
+        "apiVersion": ARGO,
+        "kind": "ApplicationSet",
+        "metadata": _meta("mip-federations", p.argocd.namespace, {"app.kubernetes.io/part-of": "mip-platform"}),
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"list": {"elements": elements}}],
+            "template": {
+                "metadata": {
+                    "name": "{{ .name }}",
+                    "labels": {**MANAGED_BY, "app.kubernetes.io/part-of": "{{ .name }}",
+                               FEDERATION_LABEL: "{{ .name }}"},
+                    "finalizers": [FINALIZER],
+                },
+                "spec": {
+                    "project": FEDERATIONS_PROJECT,
+                    "source": {
+                        "repoURL": p.repoURL,
+                        "targetRevision": revision,
+                        "path": "{{ .path }}",
+                        "plugin": {"name": p.argocd.pluginName,
+                                   "parameters": [{"name": "federation", "string": "{{ .name }}"}]},
+                    },
+                    "destination": {"server": p.argocd.server, "namespace": p.argocd.namespace},
+                    "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
+                },
+            },
+        },
+    }
+
+
+def _chart_source(chart: Chart, revision: str, values: Any) -> Obj:
+    helm: Obj = {"valueFiles": list(chart.valueFiles)}
+    if values:
+        helm["valuesObject"] = values
+    return {"repoURL": chart.repoURL, "targetRevision": revision, "path": chart.path, "helm": helm}
+
+
+def common_app(lp: LoadedPlatform, name: str, app: CommonApp) -> Obj:
+    p = lp.model
+    context = {"app": {"name": name, "version": app.version, "namespace": app.namespace},
+               "platform": {"argocdNamespace": p.argocd.namespace}}
+    values = render_tree(app.values, context, lp.doc, ("commonApps", name, "values"))
+    spec: Obj = {
+        "project": COMMON_PROJECT,
+        "source": _chart_source(app, app.revision, values),
+        "destination": {"server": p.clusters[app.cluster], "namespace": app.namespace},
+    }
+    if app.ignoreDifferences:
+        spec["ignoreDifferences"] = _ignore_differences(app.ignoreDifferences)
+    spec["syncPolicy"] = _sync_policy({"name": app.namespace, "mip-cmp.io/namespace-type": "common"})
+    return {
+        "apiVersion": ARGO,
+        "kind": "Application",
+        "metadata": _meta(name, p.argocd.namespace,
+                          {"app.kubernetes.io/part-of": "mip-common", "app.kubernetes.io/version": app.version},
+                          {SYNC_WAVE: str(app.syncWave), **app.annotations}, finalizers=True),
+        "spec": spec,
+    }
+
+
+def common_project(p: Platform) -> Obj:
+    apps = p.commonApps.values()
+    return _project(
+        p, COMMON_PROJECT, "Apps shared by the whole platform, each in its own namespace",
+        repos=[a.repoURL for a in apps], destinations=[(p.clusters[a.cluster], a.namespace) for a in apps],
+        cluster_kinds=NAMESPACE_KIND, namespace_kinds=WORKLOAD_KINDS, roles=_standard_roles(p, COMMON_PROJECT),
+    )
+
+
+def expand_platform(lp: LoadedPlatform, federations: list[LoadedFederation], env: BuildEnv) -> list[Obj]:
+    p = lp.model
+    objects = [default_project(p), infrastructure_project(p), _federations_project(p), common_project(p)]
+    objects += [federation_project(p, f.model) for f in sorted(federations, key=lambda f: f.model.name)]
+    objects.append(federations_appset(p, federations, env.target_revision))
+    for name, app in p.commonApps.items():
+        objects.append(common_app(lp, name, app))
+        objects += secret_objects(p, app.secrets, app.namespace, {"app.kubernetes.io/part-of": name})
+    return objects
+
+
+def _federations_project(p: Platform) -> Obj:
+    return _project(
+        p, FEDERATIONS_PROJECT, "Federation wrapper apps: each creates its federation's Applications",
+        repos=[p.repoURL], destinations=[(p.argocd.server, p.argocd.namespace)], cluster_kinds=[],
+        namespace_kinds=[("argoproj.io", "Application")], roles=_standard_roles(p, FEDERATIONS_PROJECT),
+    )
+
+
+# --- a federation directory ------------------------------------------------------------------------------
+
+
+def federation_context(p: Platform, f: Federation, doc: Document) -> dict[str, Any]:
+    federation = {"name": f.name, "namespace": f.name, "cluster": f.cluster, "type": f.type}
+    context = {"federation": federation, "platform": {"argocdNamespace": p.argocd.namespace}}
+    federation["publicHost"] = render_tree(f.publicHost, context, doc, ("publicHost",)) if f.publicHost else ""
+    return context
+
+
+def federation_secrets(p: Platform, f: Federation) -> list[str]:
+    return sorted({s for app in f.apps for s in p.catalog[app].secrets})
+
+
+def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: str,
+                         context: dict[str, Any]) -> Obj:
+    p, f = lp.model, fed.model
+    chart = p.catalog[app_name]
+    own = f.apps[app_name]
+    app_context = {**context, "app": {"name": app_name, "version": chart.version}}
+    values = render_tree(chart.values, app_context, lp.doc, ("catalog", app_name, "values"))
+    if own is not None:
+        values = deep_merge(values, render_tree(own.values, app_context, fed.doc, ("apps", app_name, "values")))
+    labels = {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name, "app.kubernetes.io/name": app_name}
+    revision = chart.revision
+    if own is not None and own.revision is not None:
+        revision = own.revision
+    else:
+        labels["app.kubernetes.io/version"] = chart.version
+    spec: Obj = {
+        "project": f.name,
+        "source": _chart_source(chart, revision, values),
+        "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
+    }
+    ignore = [*chart.ignoreDifferences, *(own.ignoreDifferences if own else [])]
+    if ignore:
+        spec["ignoreDifferences"] = _ignore_differences(ignore)
+    spec["syncPolicy"] = _sync_policy(_namespace_labels(f))
+    return {
+        "apiVersion": ARGO,
+        "kind": "Application",
+        "metadata": _meta(f"{f.name}-{app_name}", p.argocd.namespace, labels,
+                          {SYNC_WAVE: str(chart.syncWave), **chart.annotations}, finalizers=True),
+        "spec": spec,
+    }
+
+
+def _namespace_labels(f: Federation) -> dict[str, str]:
+    return {"name": f.name, FEDERATION_LABEL: f.name, "mip-cmp.io/federation-type": f.type}
+
+
+def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Obj:
+    """The Application that renders this directory again with component=secrets, on the federation's own
+    cluster, so the ExternalSecrets land next to the workloads even for a federation on another cluster."""
+    f = fed.model
+    return {
+        "apiVersion": ARGO,
+        "kind": "Application",
+        "metadata": _meta(f"{f.name}-secrets", p.argocd.namespace,
+                          {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name},
+                          {SYNC_WAVE: "-1"}, finalizers=True),
+        "spec": {
+            "project": f.name,
+            "source": {
+                "repoURL": p.repoURL,
+                "targetRevision": revision,
+                "path": fed.directory,
+                "plugin": {"name": p.argocd.pluginName, "parameters": [
+                    {"name": "federation", "string": f.name}, {"name": "component", "string": "secrets"}]},
+            },
+            "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
+            # Never prune: removing a secret from the catalog must not delete live credentials.
+            "syncPolicy": _sync_policy(_namespace_labels(f), prune=False),
+        },
+    }
+
+
+def expand_federation(lp: LoadedPlatform, fed: LoadedFederation, env: BuildEnv) -> list[Obj]:
+    p, f = lp.model, fed.model
+    if env.component == "secrets":
+        return secret_objects(p, federation_secrets(p, f), f.name,
+                              {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name})
+    context = federation_context(p, f, fed.doc)
+    objects = [workload_application(lp, fed, app, context) for app in f.apps]
+    if federation_secrets(p, f):
+        objects.append(secrets_application(p, fed, env.target_revision))
+    return objects
+
+
+# --- secrets ---------------------------------------------------------------------------------------------
+
+
+def secret_objects(p: Platform, names: list[str], namespace: str, labels: dict[str, str]) -> list[Obj]:
+    objects: list[Obj] = []
+    for name in names:
+        objects += _secret(p, name, p.secrets[name], namespace, labels)
+    return objects
+
+
+def _secret(p: Platform, name: str, secret: Secret, namespace: str, labels: dict[str, str]) -> list[Obj]:
+    if secret.fromStore is not None:
+        store = p.secretStore
+        assert store is not None  # checked when the platform was loaded
+        src = secret.fromStore
+        return [{
+            "apiVersion": ESO,
+            "kind": "ExternalSecret",
+            "metadata": _meta(name, namespace, labels),
+            "spec": {
+                "refreshInterval": src.refreshInterval,
+                "secretStoreRef": {"kind": store.kind, "name": store.name},
+                "target": {"name": name, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
+                "data": [{"secretKey": prop, "remoteRef": {"key": src.key, "property": prop}}
+                         for prop in src.properties],
+            },
+        }]
+    gen = secret.generated
+    assert gen is not None  # exactly one of the two, by the model
+    generator = {
+        "apiVersion": GENERATORS,
+        "kind": "Password",
+        "metadata": _meta(name, namespace, labels, {SYNC_WAVE: "-1", **KEEP_ON_DELETE}),
+        "spec": {"length": gen.length, "digits": gen.digits, "symbols": gen.symbols, "noUpper": gen.noUpper,
+                 "allowRepeat": gen.allowRepeat, "encoding": "raw", "secretKeys": list(gen.keys)},
+    }
+    external = {
+        "apiVersion": ESO,
+        "kind": "ExternalSecret",
+        "metadata": _meta(name, namespace, labels, dict(KEEP_ON_DELETE)),
+        "spec": {
+            # Generated once, never refreshed: CreatedOnce (ESO >= 0.16) and 0s for older controllers.
+            "refreshPolicy": "CreatedOnce",
+            "refreshInterval": "0s",
+            # Orphan + Retain: the Secret outlives its ExternalSecret; immutable: a re-created
+            # ExternalSecret cannot overwrite passwords that are already in use.
+            "target": {"name": name, "creationPolicy": "Orphan", "deletionPolicy": "Retain", "immutable": True},
+            "dataFrom": [{"sourceRef": {"generatorRef": {"apiVersion": GENERATORS, "kind": "Password",
+                                                         "name": name}}}],
+        },
+    }
+    return [generator, external]
+
+
+__all__ = ["Path", "deep_merge", "expand_federation", "expand_platform", "infrastructure_project",
+           "root_application"]

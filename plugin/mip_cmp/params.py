@@ -1,0 +1,44 @@
+"""The plugin parameters mip-cmp honours: the one source for the code that reads them, plugin.yaml's
+announcements and the README table (tests fail when either copy drifts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    title: str
+    tooltip: str
+
+
+FEDERATION = Parameter(
+    name="federation",
+    title="Federation",
+    tooltip="Name the federation directory must declare. Set by the platform's ApplicationSet; "
+    "a mismatch is refused, so a directory cannot take over another federation.",
+)
+COMPONENT = Parameter(
+    name="component",
+    title="Component",
+    tooltip="What a federation directory renders: empty for its Applications, 'secrets' for its "
+    "ExternalSecrets. Set by mip-cmp's own output.",
+)
+PARAMETERS: tuple[Parameter, ...] = (FEDERATION, COMPONENT)
+COMPONENTS = ("", "secrets")
+
+
+def announcements() -> list[dict[str, object]]:
+    """plugin.yaml `spec.parameters.static` entries (Argo CD's ParameterAnnouncement fields)."""
+    return [
+        {"name": p.name, "title": p.title, "tooltip": p.tooltip, "required": False, "itemType": "string",
+         "collectionType": "string"}
+        for p in PARAMETERS
+    ]
+
+
+def markdown_table() -> str:
+    rows = ["| parameter | title | meaning |", "|---|---|---|"]
+    rows += [f"| `{p.name}` | {p.title} | {p.tooltip} |" for p in PARAMETERS]
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,105 @@
+"""The pipeline from a directory to manifests: load, check, expand, gate, emit. Never prints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from . import buildenv, emit
+from .buildenv import BuildEnv
+from .errors import MipError, Problem
+from .expand import expand_federation, expand_platform
+from .platform import (
+    LoadedFederation,
+    LoadedPlatform,
+    check_federation,
+    check_unique,
+    load_federation,
+    load_platform,
+)
+from .policy import check_federation_output, check_platform_output
+from .repo import FILE_NAME, Repo, locate
+
+
+def generate(app_dir: Path, environ: Mapping[str, str]) -> bytes:
+    """What Argo CD runs: the manifests for `app_dir`, given the build environment it passes."""
+    env = buildenv.from_environ(environ)
+    repo, rel = locate(app_dir, env.source_path)
+    return emit.dump(render_objects(repo, rel, env))
+
+
+def render_objects(repo: Repo, rel: str, env: BuildEnv) -> list[dict[str, Any]]:
+    platform = load_platform(repo)
+    if rel == ".":
+        if env.federation or env.component:
+            raise MipError("plugin parameters 'federation' and 'component' apply to federation directories, "
+                           "not to the repository root")
+        federations = load_federations(repo, platform)
+        objects = expand_platform(platform, federations, env)
+        check_platform_output(platform.model, objects, FILE_NAME)
+        return objects
+    fed = load_bound_federation(repo, platform, rel, env)
+    objects = expand_federation(platform, fed, env)
+    check_federation_output(platform.model, fed.model, env.component, objects, fed.doc.file)
+    return objects
+
+
+def load_bound_federation(repo: Repo, platform: LoadedPlatform, rel: str, env: BuildEnv) -> LoadedFederation:
+    base = platform.model.federations.path
+    if str(PurePosixPath(rel).parent) != base.rstrip("/"):
+        raise MipError([Problem(f"{rel}/{FILE_NAME}", 0, 0, "",
+                                f"not a federation directory: federations live directly under {base}/ "
+                                f"(see federations.path in the platform {FILE_NAME})")])
+    fed = load_federation(repo, rel)
+    problems = check_federation(platform, fed)
+    if env.federation and env.federation != fed.model.name:
+        problems.append(fed.doc.problem(
+            ("name",), f"this directory is bound to federation {env.federation!r} by the platform; "
+                       f"it cannot declare {fed.model.name!r} (rename it in the platform first)"))
+    if problems:
+        raise MipError(problems)
+    return fed
+
+
+def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederation]:
+    """Every federation directory, with all their problems reported together."""
+    federations, problems = [], []
+    for directory in repo.federation_dirs(platform.model.federations.path):
+        try:
+            fed = load_federation(repo, directory)
+        except MipError as exc:
+            problems += exc.problems
+            continue
+        problems += check_federation(platform, fed)
+        federations.append(fed)
+    problems += check_unique(federations)
+    if problems:
+        raise MipError(problems)
+    return federations
+
+
+def validate_repo(root: Path) -> tuple[list[Problem], int]:
+    """Check every mip.yaml of a repository and render each app; returns (problems, files checked)."""
+    repo = Repo(root)
+    try:
+        platform = load_platform(repo)
+    except MipError as exc:
+        return list(exc.problems), 1
+    directories = repo.federation_dirs(platform.model.federations.path)
+    try:
+        federations = load_federations(repo, platform)
+    except MipError as exc:
+        return list(exc.problems), 1 + len(directories)
+    renders = [(".", BuildEnv())] + [
+        (fed.directory, BuildEnv(params={"federation": fed.model.name, "component": component}))
+        for fed in federations
+        for component in ("", "secrets")
+    ]
+    problems: list[Problem] = []
+    for rel, env in renders:
+        try:
+            render_objects(repo, rel, env)
+        except MipError as exc:
+            problems += exc.problems
+    return sorted(set(problems)), 1 + len(directories)

@@ -1,0 +1,109 @@
+"""Reading the repository: every path stays inside the repository root, symlinks included."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path, PurePosixPath
+
+from .errors import MipError, Problem
+from .yamlsource import MAX_FILE_BYTES, Document, decode, load
+
+FILE_NAME = "mip.yaml"
+MAX_FEDERATIONS = 5000
+MAX_ANCESTORS = 32
+_PLATFORM_KIND = re.compile(rb"^kind:[ \t]*['\"]?Platform['\"]?[ \t]*(#.*)?$", re.MULTILINE)
+
+
+def file_error(rel: str, message: str) -> MipError:
+    return MipError([Problem(rel, 0, 0, "", message)])
+
+
+class Repo:
+    """A repository checkout rooted at `root`; paths are handled relative to it, POSIX style."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def _inside(self, rel: str) -> Path:
+        parts = PurePosixPath(rel).parts
+        if PurePosixPath(rel).is_absolute() or ".." in parts:
+            raise file_error(rel, "path must stay inside the repository (no absolute paths, no '..')")
+        path = self.root.joinpath(*parts)
+        real = path.resolve()
+        if real != self.root and self.root not in real.parents:
+            raise file_error(rel, "is a symlink that leads outside the repository; refusing to read it")
+        return real
+
+    def read(self, rel_dir: str) -> Document:
+        """Parse `<rel_dir>/mip.yaml`."""
+        rel = FILE_NAME if rel_dir in ("", ".") else f"{rel_dir}/{FILE_NAME}"
+        path = self._inside(rel)
+        try:
+            if not path.is_file():
+                raise file_error(rel, f"not found (every mip-cmp directory needs a {FILE_NAME})")
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise file_error(rel, f"cannot read: {exc.strerror}") from None
+        return load(decode(raw, rel), rel)
+
+    def federation_dirs(self, base: str) -> list[str]:
+        """Sorted relative paths of the subdirectories of `base` that hold a mip.yaml."""
+        base_path = self._inside(base)
+        if not base_path.is_dir():
+            return []
+        found = []
+        with os.scandir(base_path) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") or not entry.is_dir():
+                    continue
+                rel = f"{base}/{entry.name}" if base not in ("", ".") else entry.name
+                if os.path.lexists(os.path.join(entry.path, FILE_NAME)):
+                    self._inside(rel)  # a symlinked directory must not lead outside either
+                    found.append(rel)
+        if len(found) > MAX_FEDERATIONS:
+            raise file_error(base, f"more than {MAX_FEDERATIONS} federation directories")
+        return sorted(found)
+
+
+def _is_platform(directory: Path) -> bool:
+    candidate = directory / FILE_NAME
+    try:
+        with candidate.open("rb") as handle:
+            return bool(_PLATFORM_KIND.search(handle.read(MAX_FILE_BYTES + 1)))
+    except OSError:
+        return False
+
+
+def locate(app_dir: Path, source_path: str | None) -> tuple[Repo, str]:
+    """Find the repository root and the app directory relative to it.
+
+    Argo CD runs us in `<checkout>/<source path>` and says the source path in ARGOCD_APP_SOURCE_PATH,
+    so the root is that many levels up. A person running `render` has no such variable: then the root
+    is the nearest ancestor whose mip.yaml is a Platform.
+    """
+    app_dir = app_dir.resolve()
+    if source_path is not None and source_path.strip() not in ("", ".", "./"):
+        rel = PurePosixPath(source_path.strip().strip("/"))
+        parts = [p for p in rel.parts if p != "."]
+        if rel.is_absolute() or ".." in parts:
+            raise MipError(f"ARGOCD_APP_SOURCE_PATH {source_path!r} must be a path inside the repository")
+        if len(parts) >= len(app_dir.parts) or list(app_dir.parts[-len(parts):]) != parts:
+            raise MipError(
+                f"ARGOCD_APP_SOURCE_PATH {source_path!r} does not match the working directory; "
+                "run generate in the application's source path"
+            )
+        root = Path(*app_dir.parts[: -len(parts)])
+        return Repo(root), "/".join(parts)
+    if source_path is not None or _is_platform(app_dir):
+        return Repo(app_dir), "."
+    for depth, ancestor in enumerate(app_dir.parents, start=1):
+        if depth > MAX_ANCESTORS:
+            break
+        if _is_platform(ancestor):
+            return Repo(ancestor), app_dir.relative_to(ancestor).as_posix()
+        if (ancestor / ".git").exists():
+            break
+    raise file_error(FILE_NAME, f"no platform {FILE_NAME} (kind: Platform) found at or above {app_dir.name!r}")
+

@@ -1,0 +1,112 @@
+"""Turn a parsed document into a model, translating pydantic's errors into located, actionable problems."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import MipError
+from .model import API_VERSION, DNS_LABEL, KINDS, Federation, Platform
+from .yamlsource import Document, Path
+
+M = TypeVar("M", bound=BaseModel)
+
+_TYPE_NAMES = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "bool_type": "true or false",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "model_type": "a mapping",
+    "float_type": "a number",
+}
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _allowed_fields(model: type[BaseModel], loc: Path) -> list[str]:
+    """The field names accepted at `loc` (the mapping that holds the unknown key)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
+            field = current.model_fields.get(part)
+            if field is None:
+                return []
+            current = field.annotation
+        # Walk through containers and optionals to the model inside.
+        for _ in range(3):
+            args = [a for a in getattr(current, "__args__", ()) if a is not type(None)]
+            if isinstance(current, type) and issubclass(current, BaseModel):
+                break
+            if not args:
+                break
+            current = args[-1]
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _message(error: Any, model: type[BaseModel], loc: Path) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        allowed = _allowed_fields(model, loc[:-1])
+        import difflib  # only on the error path
+
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"unknown field{hint} (allowed: {', '.join(allowed)})" if allowed else "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "string_pattern_mismatch":
+        if ctx.get("pattern") == DNS_LABEL:
+            return "must be a DNS label: lowercase letters, digits and '-', starting and ending alphanumeric"
+        return f"must match the pattern {ctx.get('pattern')}"
+    if kind == "literal_error":
+        return f"must be {ctx.get('expected')}"
+    if kind in _TYPE_NAMES:
+        return f"must be {_TYPE_NAMES[kind]}, not {_describe(error.get('input'))}"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters"
+    if kind in ("too_short", "string_too_short"):
+        return "must not be empty"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return str(error["msg"])
+
+
+def to_model(doc: Document, model: type[M]) -> M:
+    """Validate `doc` as `model`, or raise one MipError listing every problem with its position."""
+    if not isinstance(doc.data, dict):
+        what = "empty" if doc.data is None else _describe(doc.data)
+        raise MipError([doc.problem((), f"expected a mapping at the top level, found {what}")])
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            loc: Path = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+            problems.append(
+                doc.problem(loc, _message(error, model, loc), key=error["type"] == "extra_forbidden")
+            )
+        raise MipError(sorted(set(problems), key=lambda p: (p.line, p.col, p.path))) from None
+
+
+def kind_of(doc: Document) -> type[Platform] | type[Federation]:
+    """Pick the model by `kind`, after checking apiVersion, so errors name the real mistake."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    api_version = data.get("apiVersion")
+    if api_version != API_VERSION:
+        got = "missing" if api_version is None else repr(api_version)
+        raise MipError([doc.problem(("apiVersion",), f"must be {API_VERSION} (found {got})")])
+    kind = data.get("kind")
+    if kind not in KINDS:
+        raise MipError([doc.problem(("kind",), f"must be one of {', '.join(KINDS)} (found {kind!r})")])
+    return KINDS[kind]
+

@@ -1,0 +1,192 @@
+"""Safe YAML loading that remembers where every value came from.
+
+The parser's event stream is turned into plain Python data iteratively, so deep nesting cannot exhaust
+the interpreter's stack, aliases (the building block of "billion laughs" bombs) are refused outright,
+only the core YAML tags are accepted, and every key and value keeps its line and column for error
+messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import MipError, Problem
+
+try:  # libyaml's parser is several times faster; the pure-Python one yields the same events.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 50_000
+
+Path = tuple[str | int, ...]
+Mark = tuple[int, int]
+
+_CORE_TAGS = {
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:str",
+}
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_resolver = yaml.resolver.Resolver()
+_constructor = yaml.constructor.SafeConstructor()
+
+
+@dataclass
+class Document:
+    """A parsed file: its data plus the position of every key and value, by path."""
+
+    file: str
+    data: Any
+    value_marks: dict[Path, Mark] = field(default_factory=dict)
+    key_marks: dict[Path, Mark] = field(default_factory=dict)
+
+    def mark(self, path: Path, *, key: bool = False) -> Mark | None:
+        """The position of `path`, or of its nearest ancestor we know."""
+        marks = self.key_marks if key else self.value_marks
+        while True:
+            if path in marks:
+                return marks[path]
+            if key and path in self.value_marks:
+                return self.value_marks[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+    def problem(self, path: Path, message: str, *, key: bool = False) -> Problem:
+        line, col = self.mark(path, key=key) or (0, 0)
+        return Problem(self.file, line, col, format_path(path), message)
+
+
+def format_path(path: Path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def decode(raw: bytes, file: str) -> str:
+    if len(raw) > MAX_FILE_BYTES:
+        raise MipError([Problem(file, 0, 0, "", f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES}")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise MipError(
+            [Problem(file, line, col, "", "file is not valid UTF-8; save it as UTF-8")]
+        ) from None
+
+
+def _mark(m: Any) -> Mark:
+    return (m.line + 1, m.column + 1)
+
+
+def _scalar(event: Any, file: str) -> Any:
+    tag = event.tag
+    if tag in (None, "!"):
+        tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == _TIMESTAMP:
+        return event.value  # dates stay text: Kubernetes and Helm want strings, not datetimes
+    if tag not in _CORE_TAGS:
+        raise MipError([Problem(file, *_mark(event.start_mark), "", f"YAML tag {tag} is not allowed")])
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    return _constructor.yaml_constructors[tag](_constructor, node)
+
+
+def load(text: str, file: str) -> Document:
+    """Parse exactly one YAML document from `text`; `file` names it in errors."""
+    doc = Document(file, None)
+    # Each open container: (container, path, pending key, pending key mark)
+    stack: list[list[Any]] = []
+    documents = 0
+    nodes = 0
+    root: Any = None
+
+    def fail(event: Any, message: str, path: Path = ()) -> MipError:
+        return MipError([Problem(file, *_mark(event.start_mark), format_path(path), message)])
+
+    def attach(value: Any, event: Any) -> Path | None:
+        """Put `value` into the innermost container; return its path (None when it was a key)."""
+        nonlocal root
+        if not stack:
+            root = value
+            doc.value_marks[()] = _mark(event.start_mark)
+            return ()
+        container, path, key, key_mark = stack[-1]
+        if isinstance(container, list):
+            child: Path = (*path, len(container))
+            container.append(value)
+        elif key is _NO_KEY:
+            if isinstance(value, (dict, list)):
+                raise fail(event, "complex mapping keys are not allowed")
+            if not isinstance(value, str):
+                value = str(value) if value is not None else "null"
+            if value in container:
+                raise fail(event, f"duplicate key {value!r}", path)
+            stack[-1][2] = value
+            stack[-1][3] = _mark(event.start_mark)
+            return None
+        else:
+            child = (*path, key)
+            container[key] = value
+            doc.key_marks[child] = key_mark
+            stack[-1][2] = _NO_KEY
+        doc.value_marks[child] = _mark(event.start_mark)
+        return child
+
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise fail(event, "only one YAML document is allowed per file; remove the extra '---'")
+            elif isinstance(event, yaml.AliasEvent):
+                raise fail(event, f"YAML aliases (*{event.anchor}) are not allowed; write the value out")
+            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                nodes += 1
+                is_map = isinstance(event, yaml.MappingStartEvent)
+                if event.tag not in (None, "!", _MAP if is_map else _SEQ):
+                    raise fail(event, f"YAML tag {event.tag} is not allowed")
+                if len(stack) >= MAX_DEPTH:
+                    raise fail(event, f"nesting is deeper than {MAX_DEPTH} levels")
+                container: Any = {} if is_map else []
+                path = attach(container, event)
+                if path is None:
+                    raise fail(event, "complex mapping keys are not allowed")
+                stack.append([container, path, _NO_KEY, None])
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                stack.pop()
+            elif isinstance(event, yaml.ScalarEvent):
+                nodes += 1
+                attach(_scalar(event, file), event)
+            if nodes > MAX_NODES:
+                raise fail(event, f"more than {MAX_NODES} YAML nodes")
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = _mark(mark) if mark else (0, 0)
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise MipError([Problem(file, line, col, "", f"invalid YAML: {reason}")]) from None
+    except yaml.YAMLError as exc:
+        raise MipError([Problem(file, 0, 0, "", f"invalid YAML: {exc}")]) from None
+    doc.data = root
+    return doc
+
+
+class _NoKey:
+    """Sentinel: the open mapping is waiting for a key."""
+
+
+_NO_KEY = _NoKey()

@@ -1,0 +1,190 @@
+"""Copy the upstream data the tests need into the repository, deterministically.
+
+Usage: python scripts/vendor_upstream.py [REFERENCE_DIR]
+
+REFERENCE_DIR (default: ``../shared/reference`` relative to the repository root) must hold the unmodified
+upstream files ``argo-cd/crds/*.yaml``, ``argo-cd/install.yaml`` and ``external-secrets/crds/*.yaml``.
+Writes:
+
+* ``tests/schemas/<group>/<Kind>_<version>.json`` -- the ``openAPIV3Schema`` of every served CRD version,
+  without ``description`` keywords, plus ``tests/schemas/index.json`` (apiVersion/kind -> file, scope) and
+  ``tests/schemas/SOURCES.md``;
+* ``tests/fixtures/crds/<crd name>.yaml`` -- the CRDs themselves, descriptions stripped the same way;
+* ``tests/fixtures/argocd-repo-server.yaml`` and ``tests/fixtures/argocd-cmd-params-cm.yaml`` -- those two
+  documents copied byte-for-byte from ``install.yaml``.
+
+Running it twice gives identical bytes; the tests never read REFERENCE_DIR.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+
+# Upstream releases the reference copies were taken from (recorded in SOURCES.md).
+ARGOCD_TAG, ARGOCD_COMMIT = "v3.5.1", "109ca7ca71"
+ESO_TAG, ESO_COMMIT = "v2.9.0", "378bdb622e"
+
+CRD_FILES = (
+    "argo-cd/crds/application-crd.yaml",
+    "argo-cd/crds/applicationset-crd.yaml",
+    "argo-cd/crds/appproject-crd.yaml",
+    "external-secrets/crds/external-secrets.io_externalsecrets.yaml",
+    "external-secrets/crds/external-secrets.io_secretstores.yaml",
+    "external-secrets/crds/external-secrets.io_clustersecretstores.yaml",
+    "external-secrets/crds/generators.external-secrets.io_passwords.yaml",
+)
+# (kind, metadata.name) of install.yaml documents copied verbatim -> fixture file name
+INSTALL_DOCS = {
+    ("Deployment", "argocd-repo-server"): "argocd-repo-server.yaml",
+    ("ConfigMap", "argocd-cmd-params-cm"): "argocd-cmd-params-cm.yaml",
+}
+
+# Schema keywords whose value is a map of name -> schema, a schema, or a list of schemas.
+_SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs", "dependentSchemas")
+_SCHEMA_VALUES = ("additionalProperties", "items", "not", "additionalItems", "contains")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+
+
+def strip_descriptions(schema: Any) -> Any:
+    """Return a copy of an OpenAPI v3 schema without ``description`` keywords.
+
+    Only keys of schema objects are keywords: a *property* named ``description`` (a key of ``properties``)
+    is kept, and non-schema values (``default``, ``enum``, ``example``, ...) are copied untouched.
+    """
+    if not isinstance(schema, dict):
+        return schema  # boolean schema (e.g. additionalProperties: false)
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "description":
+            continue
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: strip_descriptions(sub) for name, sub in value.items()}
+        elif key in _SCHEMA_VALUES:
+            is_list = isinstance(value, list)
+            out[key] = [strip_descriptions(sub) for sub in value] if is_list else strip_descriptions(value)
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            out[key] = [strip_descriptions(sub) for sub in value]
+        else:
+            out[key] = value
+    return out
+
+
+def strip_crd(crd: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a CustomResourceDefinition with descriptions removed from every version's schema."""
+    crd = json.loads(json.dumps(crd))  # deep copy
+    for version in crd["spec"]["versions"]:
+        schema = version.get("schema", {})
+        if "openAPIV3Schema" in schema:
+            schema["openAPIV3Schema"] = strip_descriptions(schema["openAPIV3Schema"])
+    return crd
+
+
+def _json_text(data: Any) -> str:
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _yaml_text(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096)
+
+
+def install_documents(install_yaml: str) -> dict[str, str]:
+    """The raw text of the wanted documents of install.yaml, keyed by fixture file name."""
+    found: dict[str, str] = {}
+    for raw in re.split(r"(?m)^---[ \t]*\n", install_yaml):
+        doc = yaml.safe_load(raw)
+        if not isinstance(doc, dict):
+            continue
+        target = INSTALL_DOCS.get((doc.get("kind"), doc.get("metadata", {}).get("name")))
+        if target:
+            found[target] = raw if raw.endswith("\n") else raw + "\n"
+    missing = set(INSTALL_DOCS.values()) - set(found)
+    if missing:
+        raise SystemExit(f"install.yaml lacks documents for {sorted(missing)}")
+    return found
+
+
+def render(reference: Path) -> dict[str, str]:
+    """Every output file (path relative to the repository root) with its content."""
+    files: dict[str, str] = {}
+    index: dict[str, dict[str, dict[str, str]]] = {}
+    for rel in CRD_FILES:
+        crd = yaml.safe_load((reference / rel).read_text(encoding="utf-8"))
+        if crd.get("kind") != "CustomResourceDefinition":
+            raise SystemExit(f"{rel}: not a CustomResourceDefinition")
+        crd = strip_crd(crd)
+        group, kind, scope = crd["spec"]["group"], crd["spec"]["names"]["kind"], crd["spec"]["scope"]
+        files[f"tests/fixtures/crds/{crd['metadata']['name']}.yaml"] = _yaml_text(crd)
+        for version in crd["spec"]["versions"]:
+            if not version.get("served"):
+                continue
+            schema_path = f"{group}/{kind}_{version['name']}.json"
+            files[f"tests/schemas/{schema_path}"] = _json_text(version["schema"]["openAPIV3Schema"])
+            index.setdefault(f"{group}/{version['name']}", {})[kind] = {"schema": schema_path, "scope": scope}
+    files["tests/schemas/index.json"] = _json_text(index)
+    install = (reference / "argo-cd/install.yaml").read_text(encoding="utf-8")
+    for name, text in install_documents(install).items():
+        files[f"tests/fixtures/{name}"] = text
+    files["tests/schemas/SOURCES.md"] = _sources_md(index)
+    return files
+
+
+def _sources_md(index: dict[str, dict[str, dict[str, str]]]) -> str:
+    kinds = "\n".join(
+        f"| `{api}` | `{kind}` | {entry['scope']} | `{entry['schema']}` |"
+        for api in sorted(index)
+        for kind, entry in sorted(index[api].items())
+    )
+    return f"""# Vendored upstream schemas and fixtures
+
+Generated by `python scripts/vendor_upstream.py [REFERENCE_DIR]`; do not edit by hand, rerun the script.
+
+| upstream (Apache-2.0) | tag | commit | files taken |
+|---|---|---|---|
+| argoproj/argo-cd | `{ARGOCD_TAG}` | `{ARGOCD_COMMIT}` | `manifests/crds/*.yaml`, `manifests/install.yaml` |
+| external-secrets/external-secrets | `{ESO_TAG}` | `{ESO_COMMIT}` | `config/crds/bases/*.yaml` |
+
+- `tests/schemas/<group>/<Kind>_<version>.json`: `openAPIV3Schema` of each **served** CRD version with every
+  `description` keyword removed (properties that are named `description` are kept). `index.json` maps
+  apiVersion and kind to the schema file and the CRD scope.
+- `tests/fixtures/crds/*.yaml`: the CustomResourceDefinitions, descriptions stripped the same way.
+- `tests/fixtures/argocd-repo-server.yaml`, `tests/fixtures/argocd-cmd-params-cm.yaml`: copied verbatim from
+  `install.yaml`.
+
+| apiVersion | kind | scope | schema |
+|---|---|---|---|
+{kinds}
+"""
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) > 2 or (len(argv) == 2 and argv[1] in ("-h", "--help")):
+        print(__doc__)
+        return 0 if len(argv) == 2 else 2
+    reference = Path(argv[1]) if len(argv) == 2 else DEFAULT_REFERENCE
+    if not (reference / "argo-cd" / "install.yaml").is_file():
+        print(f"error: {reference} does not look like the reference directory", file=sys.stderr)
+        return 2
+    files = render(reference)
+    for managed in ("tests/schemas", "tests/fixtures/crds"):  # drop outputs that are no longer produced
+        for old in sorted((REPO_ROOT / managed).rglob("*")):
+            if old.is_file() and str(old.relative_to(REPO_ROOT)) not in files:
+                old.unlink()
+    for rel, text in sorted(files.items()):
+        path = REPO_ROOT / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+    print(f"wrote {len(files)} files from {reference}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
