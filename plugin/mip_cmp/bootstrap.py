@@ -39,11 +39,11 @@ def apply(objects: list[dict[str, Any]]) -> Iterator[str]:
     except ImportError:
         raise MipError("--apply needs the kubernetes client: pip install 'mip-cmp[bootstrap]'") from None
     try:
-        config.load_config()
+        config.load_config()  # type: ignore[no-untyped-call]
     except ConfigException as exc:
         raise MipError(f"cannot reach a cluster: no usable kubeconfig or in-cluster config ({exc})") from None
     try:
-        client = dynamic.DynamicClient(api_client.ApiClient())
+        client = dynamic.DynamicClient(api_client.ApiClient())  # type: ignore[no-untyped-call]
     except Exception as exc:  # urllib3 and the client raise many kinds of connection errors
         raise MipError(f"cannot reach the cluster's API server: {exc}") from None
     for obj in objects:

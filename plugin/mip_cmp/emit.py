@@ -16,7 +16,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 MAX_OUTPUT_BYTES = 32 * 1024 * 1024
 
 
-class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
+class _Dumper(_BaseDumper):
     """Never writes &anchors/*aliases, even when one Python object appears twice."""
 
     def ignore_aliases(self, data: Any) -> bool:

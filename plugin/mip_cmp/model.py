@@ -53,13 +53,17 @@ class Chart(Strict):
     path: RepoPath = Field(description="Directory of the chart inside repoURL.")
     revision: Text = Field(description="Pinned git revision (a commit SHA is best).")
     version: Text = Field(description="Human-readable version of that revision, shown as a label.")
-    valueFiles: list[RepoPath] = Field(default_factory=lambda: ["values.yaml"])
+    valueFiles: list[RepoPath] = Field(
+        default_factory=lambda: ["values.yaml"], description="Value files inside the chart directory."
+    )
     values: Values = Field(
         default_factory=dict, description="Helm values; strings may hold {{ jinja2 }} expressions."
     )
-    syncWave: int = 0
-    annotations: dict[str, str] = Field(default_factory=dict)
-    ignoreDifferences: list[IgnoreDifference] = Field(default_factory=list)
+    syncWave: int = Field(0, description="Argo CD sync wave of the app's Application.")
+    annotations: dict[str, str] = Field(default_factory=dict, description="Extra Application annotations.")
+    ignoreDifferences: list[IgnoreDifference] = Field(
+        default_factory=list, description="Argo CD ignoreDifferences for every copy of the app."
+    )
     secrets: list[Name] = Field(
         default_factory=list, description="Names of platform `secrets` this app needs in its namespace."
     )
@@ -68,8 +72,8 @@ class Chart(Strict):
 class CommonApp(Chart):
     """An app deployed once for the whole platform, in its own namespace."""
 
-    namespace: Name
-    cluster: Name = "in-cluster"
+    namespace: Name = Field(description="The app's own namespace.")
+    cluster: Name = Field("in-cluster", description="One of the platform's clusters.")
 
 
 class StoreSecret(Strict):
@@ -115,22 +119,30 @@ class Secret(Strict):
 
 
 class SecretStore(Strict):
+    """The External Secrets store that `fromStore` secrets read from."""
+
     kind: Literal["ClusterSecretStore", "SecretStore"] = "ClusterSecretStore"
-    name: Name
+    name: Name = Field(description="Name of the store.")
 
 
 class ArgoCD(Strict):
-    namespace: Name = "argocd"
+    """Where Argo CD runs and how it names this plugin."""
+
+    namespace: Name = Field("argocd", description="Namespace Argo CD runs in; all Applications go there.")
     server: Url = Field("https://kubernetes.default.svc", description="API server Argo CD itself runs on.")
     pluginName: Name = Field("mip-cmp", description="Name of this plugin as its plugin.yaml declares it.")
 
 
 class Rbac(Strict):
-    adminGroups: list[Group] = Field(default_factory=list)
-    developerGroups: list[Group] = Field(default_factory=list)
+    """SSO groups given roles in every project (federations add `<name>-admins`/`<name>-developers`)."""
+
+    adminGroups: list[Group] = Field(default_factory=list, description="May create, change and delete apps.")
+    developerGroups: list[Group] = Field(default_factory=list, description="May view and sync apps.")
 
 
 class FederationsDir(Strict):
+    """Where federation directories live and what their names must look like."""
+
     path: RepoPath = Field("federations", description="Directory whose subdirectories are federations.")
     namePattern: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256)] = Field(
         r"^federation-[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
@@ -143,15 +155,21 @@ class Platform(Strict):
 
     apiVersion: Literal["mip-cmp.io/v1alpha1"]
     kind: Literal["Platform"]
-    argocd: ArgoCD = Field(default_factory=ArgoCD)  # type: ignore[arg-type]
+    argocd: ArgoCD = Field(default_factory=ArgoCD, description="Argo CD's namespace, server and plugin name.")
     repoURL: Url = Field(description="URL of this repository, as Argo CD knows it.")
     clusters: dict[Name, Url] = Field(min_length=1, description="Cluster name -> API server URL.")
-    rbac: Rbac = Field(default_factory=Rbac)
-    secretStore: SecretStore | None = None
-    secrets: dict[Name, Secret] = Field(default_factory=dict)
+    rbac: Rbac = Field(default_factory=Rbac, description="Groups given admin/developer roles in every project.")
+    secretStore: SecretStore | None = Field(None, description="Store that `fromStore` secrets read from.")
+    secrets: dict[Name, Secret] = Field(
+        default_factory=dict, description="Secrets apps may need, by Secret name; never their values."
+    )
     catalog: dict[Name, Chart] = Field(default_factory=dict, description="Apps a federation may run.")
-    commonApps: dict[Name, CommonApp] = Field(default_factory=dict)
-    federations: FederationsDir = Field(default_factory=FederationsDir)  # type: ignore[arg-type]
+    commonApps: dict[Name, CommonApp] = Field(
+        default_factory=dict, description="Apps deployed once for the whole platform."
+    )
+    federations: FederationsDir = Field(
+        default_factory=FederationsDir, description="Where federation directories live."
+    )
 
 
 class FederationApp(Strict):
@@ -159,7 +177,9 @@ class FederationApp(Strict):
 
     values: Values = Field(default_factory=dict, description="Deep-merged over the catalog's values.")
     revision: Text | None = Field(None, description="Overrides the catalog's pinned revision.")
-    ignoreDifferences: list[IgnoreDifference] = Field(default_factory=list)
+    ignoreDifferences: list[IgnoreDifference] = Field(
+        default_factory=list, description="Added to the catalog's ignoreDifferences."
+    )
 
 
 class Federation(Strict):
@@ -167,9 +187,11 @@ class Federation(Strict):
 
     apiVersion: Literal["mip-cmp.io/v1alpha1"]
     kind: Literal["Federation"]
-    name: FederationName
+    name: FederationName = Field(
+        description="DNS label; also the namespace, the AppProject and the prefix of its Applications."
+    )
     cluster: Name = Field(description="One of the platform's clusters.")
-    type: Literal["local", "hybrid"] = "local"
+    type: Literal["local", "hybrid"] = Field("local", description="Shown as a namespace label.")
     publicHost: Text | None = Field(None, description="Public host name; may use {{ federation.name }}.")
     apps: dict[Name, FederationApp | None] = Field(min_length=1, description="Catalog apps to run.")
 

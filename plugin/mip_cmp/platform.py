@@ -7,6 +7,7 @@ clusters, apps and secrets, duplicate names, names that would collide with the p
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import MipError, Problem
@@ -63,21 +64,20 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
                 if secret not in p.secrets:
                     problems.append(doc.problem(
                         (section, app_name, "secrets", i),
-                        f"unknown secret {secret!r}; define it under `secrets` ({_known(p.secrets)})",
+                        f"unknown secret {secret!r}; define it under `secrets` (defined: {_known(p.secrets)})",
                     ))
     for app_name, app in p.commonApps.items():
         if app.cluster not in p.clusters:
             problems.append(doc.problem(("commonApps", app_name, "cluster"),
-                                        f"unknown cluster {app.cluster!r}; the platform defines {_known(p.clusters)}"))
+                                        f"unknown cluster {app.cluster!r}; the platform's clusters are: {_known(p.clusters)}"))
         if app.namespace == p.argocd.namespace or app.namespace in RESERVED_NAMESPACES:
             problems.append(doc.problem(("commonApps", app_name, "namespace"),
                                         f"namespace {app.namespace!r} is reserved; pick the app its own namespace"))
     return problems
 
 
-def _known(names: object) -> str:
-    listed = ", ".join(sorted(names))  # type: ignore[call-overload]
-    return f"known: {listed}" if listed else "none are defined"
+def _known(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names)) or "(none)"
 
 
 def load_federation(repo: Repo, directory: str) -> LoadedFederation:
@@ -99,12 +99,12 @@ def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Pr
     if f.name in reserved or f.name.startswith("kube-"):
         problems.append(doc.problem(("name",), f"{f.name!r} is reserved by the platform; choose another name"))
     if f.cluster not in p.clusters:
-        problems.append(doc.problem(("cluster",), f"unknown cluster {f.cluster!r}; the platform defines "
+        problems.append(doc.problem(("cluster",), f"unknown cluster {f.cluster!r}; the platform's clusters are: "
                                                   f"{_known(p.clusters)}"))
     for app_name in f.apps:
         if app_name not in p.catalog:
-            problems.append(doc.problem(("apps", app_name), f"unknown app {app_name!r}; the platform catalog "
-                                                           f"has {_known(p.catalog)}", key=True))
+            problems.append(doc.problem(("apps", app_name), f"unknown app {app_name!r}; the platform's catalog has: "
+                                                           f"{_known(p.catalog)}", key=True))
     return problems
 
 

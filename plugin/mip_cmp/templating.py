@@ -102,7 +102,7 @@ def render_tree(value: Any, context: Mapping[str, Any], doc: Document, path: Pat
         try:
             return render_string(value, context)
         except Exception as exc:  # jinja2's errors do not share a base class with ours
-            raise MipError([doc.problem(path, f"template error: {_explain(exc)}")]) from None
+            raise MipError([doc.problem(path, f"template error: {_explain(exc, context)}")]) from None
     if isinstance(value, dict):
         return {k: render_tree(v, context, doc, (*path, k)) for k, v in value.items()}
     if isinstance(value, list):
@@ -110,7 +110,12 @@ def render_tree(value: Any, context: Mapping[str, Any], doc: Document, path: Pat
     return value
 
 
-def _explain(exc: Exception) -> str:
+def _names(context: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}.{sub}" if isinstance(v, Mapping) else k
+                     for k, v in context.items() for sub in (v if isinstance(v, Mapping) else [""]))
+
+
+def _explain(exc: Exception, context: Mapping[str, Any]) -> str:
     name = type(exc).__name__
     text = str(exc).splitlines()[0] if str(exc) else name
     if name == "SecurityError":
@@ -118,8 +123,7 @@ def _explain(exc: Exception) -> str:
     if name == "TemplateSyntaxError":
         return f"syntax error: {text}"
     if name == "UndefinedError":
-        return f"{text}; available: federation.name, federation.namespace, federation.cluster, " \
-               "federation.type, federation.publicHost, app.name, app.version, platform.argocdNamespace"
+        return f"{text}; available here: {_names(context)}"
     return text
 
 

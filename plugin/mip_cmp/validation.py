@@ -30,23 +30,34 @@ def _describe(value: Any) -> str:
             list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
 
 
+def _unwrap(tp: Any) -> Any:
+    """Optional[X] -> X, Annotated[X, ...] -> X."""
+    while True:
+        args = [a for a in getattr(tp, "__args__", ()) if a is not type(None)]
+        origin = getattr(tp, "__origin__", None)
+        if origin in (dict, list) or not args or (isinstance(tp, type) and issubclass(tp, BaseModel)):
+            return tp
+        tp = args[0]
+
+
 def _allowed_fields(model: type[BaseModel], loc: Path) -> list[str]:
-    """The field names accepted at `loc` (the mapping that holds the unknown key)."""
+    """The field names accepted in the mapping at `loc`."""
     current: Any = model
     for part in loc:
+        current = _unwrap(current)
+        origin = getattr(current, "__origin__", None)
         if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
             field = current.model_fields.get(part)
             if field is None:
                 return []
             current = field.annotation
-        # Walk through containers and optionals to the model inside.
-        for _ in range(3):
-            args = [a for a in getattr(current, "__args__", ()) if a is not type(None)]
-            if isinstance(current, type) and issubclass(current, BaseModel):
-                break
-            if not args:
-                break
-            current = args[-1]
+        elif origin is dict:
+            current = current.__args__[1]
+        elif origin is list:
+            current = current.__args__[0]
+        else:
+            return []
+    current = _unwrap(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []
@@ -81,6 +92,18 @@ def _message(error: Any, model: type[BaseModel], loc: Path) -> str:
     return str(error["msg"])
 
 
+def _explained_by_typo(errors: list[Any], missing: Path) -> bool:
+    """A missing field next to an unknown key that is a near miss of it: report the typo only."""
+    import difflib  # only on the error path
+
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] == "extra_forbidden" and loc[:-1] == missing[:-1] and \
+                difflib.get_close_matches(str(loc[-1]), [str(missing[-1])], n=1):
+            return True
+    return False
+
+
 def to_model(doc: Document, model: type[M]) -> M:
     """Validate `doc` as `model`, or raise one MipError listing every problem with its position."""
     if not isinstance(doc.data, dict):
@@ -89,9 +112,12 @@ def to_model(doc: Document, model: type[M]) -> M:
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
+        errors = exc.errors(include_url=False)
         problems = []
-        for error in exc.errors(include_url=False):
+        for error in errors:
             loc: Path = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+            if error["type"] == "missing" and _explained_by_typo(errors, loc):
+                continue
             problems.append(
                 doc.problem(loc, _message(error, model, loc), key=error["type"] == "extra_forbidden")
             )

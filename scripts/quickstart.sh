@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# A newcomer's first command: set up, check the sample repository, and render it the way Argo CD would:
+# the repository root (the bootstrap Application's view) and every federation (its Applications, and its
+# ExternalSecrets). The manifests go to build/sample-repo/, a summary to the terminal.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+mip=.venv/bin/mip-cmp
+out=build/sample-repo
+rm -rf "$out" && mkdir -p "$out"
+
+$mip validate sample-repo
+$mip render sample-repo --revision main > "$out/root.yaml"
+for dir in sample-repo/federations/*/; do
+  name=$(basename "$dir")
+  $mip render "$dir" --revision main --param federation="$name" > "$out/$name.yaml"
+  $mip render "$dir" --revision main --param federation="$name" --param component=secrets > "$out/$name-secrets.yaml"
+done
+
+for file in "$out"/*.yaml; do
+  printf '%-40s %s\n' "$file" "$(grep '^kind:' "$file" | sort | uniq -c | awk '{printf "%s %s  ", $1, $3}')"
+done
+echo "Rendered the sample platform into $out/ (root.yaml is what the bootstrap Application applies)."
