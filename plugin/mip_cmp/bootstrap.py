@@ -6,6 +6,8 @@ kubernetes client, which is imported here only, never on the generate path.
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,9 @@ def apply(objects: list[dict[str, Any]]) -> Iterator[str]:
     except ImportError:
         raise MipError("--apply needs the kubernetes client: pip install 'mip-cmp[bootstrap]'") from None
     try:
-        config.load_config()  # type: ignore[no-untyped-call]
+        # The client prints its fallback notes to stdout; stdout is reserved for manifests.
+        with contextlib.redirect_stdout(io.StringIO()):
+            config.load_config()  # type: ignore[no-untyped-call]
     except ConfigException as exc:
         raise MipError(f"cannot reach a cluster: no usable kubeconfig or in-cluster config ({exc})") from None
     try:

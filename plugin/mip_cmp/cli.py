@@ -44,13 +44,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     for item in args.param:
         name, sep, value = item.partition("=")
         if not sep:
-            raise UsageError(f"--param {item!r}: expected NAME=VALUE")
+            raise UsageError(f"mip-cmp render: --param {item!r}: expected NAME=VALUE")
         params.append({"name": name, "string": value})
     if params:
         environ["ARGOCD_APP_PARAMETERS"] = json.dumps(params)
     path = Path(args.path)
     if not path.is_dir():
-        raise UsageError(f"render: {args.path}: not a directory")
+        raise UsageError(f"mip-cmp render: {args.path}: not a directory")
     _write(generate(path, environ))
     return EXIT_OK
 
@@ -66,7 +66,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     root = Path(args.repo)
     if not root.is_dir():
-        raise UsageError(f"validate: {args.repo}: not a directory")
+        raise UsageError(f"mip-cmp validate: {args.repo}: not a directory")
     problems, files = validate_repo(root)
     if args.format == "github":
         for problem in problems:
