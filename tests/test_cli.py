@@ -100,3 +100,15 @@ def test_version() -> None:
     result = mip_cmp("--version", cwd=SAMPLE_REPO)
     assert result.returncode == 0
     assert result.stdout.decode().startswith("mip-cmp ")
+
+
+def test_validate_flags_a_mip_yaml_outside_the_federations_directory(tmp_path: Path) -> None:
+    repo = copy_sample(tmp_path)
+    (repo / "other" / "fed").mkdir(parents=True)
+    (repo / "other" / "fed" / "mip.yaml").write_text((repo / "federations/federation-a/mip.yaml").read_text())
+    result = mip_cmp("validate", str(repo), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.decode().splitlines()[0] == (
+        "other/fed/mip.yaml: not part of the platform: federation directories live directly under "
+        "federations/ (federations.path); move it there or delete it"
+    )

@@ -96,10 +96,27 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
         for fed in federations
         for component in ("", "secrets")
     ]
-    problems: list[Problem] = []
+    problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.path)
     for rel, env in renders:
         try:
             render_objects(repo, rel, env)
         except MipError as exc:
             problems += exc.problems
     return sorted(set(problems)), 1 + len(directories)
+
+
+def _stray_files(repo: Repo, expected: set[str], federations_path: str) -> list[Problem]:
+    """mip.yaml files Argo CD would discover but the platform does not know: most likely a misplaced
+    federation directory."""
+    base = PurePosixPath(".")
+    stray = []
+    for path in sorted(repo.root.rglob(FILE_NAME)):
+        rel = path.parent.relative_to(repo.root)
+        if rel.parts and rel.parts[0].startswith("."):
+            continue  # .git and friends
+        rel_dir = (base / rel).as_posix()
+        if rel_dir not in expected:
+            stray.append(Problem(f"{rel_dir}/{FILE_NAME}", 0, 0, "",
+                                 f"not part of the platform: federation directories live directly under "
+                                 f"{federations_path}/ (federations.path); move it there or delete it"))
+    return stray
