@@ -19,6 +19,7 @@ What Argo CD does, step by step, in plain Python:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import glob
@@ -30,6 +31,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import deque
@@ -60,7 +62,9 @@ _API_RESOURCES = {
     "generators.external-secrets.io/v1alpha1": ("Password",),
 }
 # KUBE_API_VERSIONS lists "group/version" and "group/version/Kind", sorted (APIResourcesToStrings).
-DEFAULT_API_VERSIONS = tuple(sorted({*_API_RESOURCES} | {f"{gv}/{k}" for gv, ks in _API_RESOURCES.items() for k in ks}))
+DEFAULT_API_VERSIONS = tuple(sorted(
+    {*_API_RESOURCES} | {f"{gv}/{kind}" for gv, kinds in _API_RESOURCES.items() for kind in kinds}
+))
 
 
 class HarnessError(Exception):
@@ -115,9 +119,18 @@ def _strict_problems(value: Any, schema: Any, where: str) -> list[str]:
             hint = f"; did you mean {close[-1]!r}?" if close else ""
             problems.append(f"{path}: unknown key, argocd-cmp-server would silently ignore it{hint}")
         return problems
-    if not isinstance(value, schema) or (schema is not bool and isinstance(value, bool)):
+    if not isinstance(value, schema):
         return [f"{where}: must be a {schema.__name__}"]
     return []
+
+
+def _go_key(mapping: Any, key: str) -> Any:
+    """encoding/json's field lookup: the exact key, else any key equal to it ignoring case."""
+    if not isinstance(mapping, dict):
+        return None
+    if key in mapping:
+        return mapping[key]
+    return next((v for k, v in mapping.items() if str(k).lower() == key.lower()), None)
 
 
 def load_plugin_config(path: Path | str) -> dict[str, Any]:
@@ -130,30 +143,32 @@ def load_plugin_config(path: Path | str) -> dict[str, Any]:
         raise HarnessError(f"{path}: not YAML that converts to JSON: {exc}") from None
     if not isinstance(cfg, dict):
         raise HarnessError(f"{path}: the plugin configuration must be a mapping")
-    # ValidatePluginConfig: these three only; argocd-cmp-server exits at startup when one fails.
-    metadata, spec = cfg.get("metadata") or {}, cfg.get("spec") or {}
-    if not isinstance(metadata, dict) or not metadata.get("name"):
+    # ValidatePluginConfig: these three only (keys matched as Go's encoding/json matches them);
+    # argocd-cmp-server exits at startup when one fails.
+    metadata, spec = _go_key(cfg, "metadata") or {}, _go_key(cfg, "spec") or {}
+    if not _go_key(metadata, "name"):
         raise HarnessError("invalid plugin configuration file. metadata.name should be non-empty.")
-    if cfg.get("kind") != PLUGIN_KIND:
+    if _go_key(cfg, "kind") != PLUGIN_KIND:
         raise HarnessError(f"invalid plugin configuration file. kind should be {PLUGIN_KIND}, "
-                           f"found {cfg.get('kind')}")
-    generate = spec.get("generate") if isinstance(spec, dict) else None
-    if not isinstance(generate, dict) or not generate.get("command"):
+                           f"found {_go_key(cfg, 'kind')}")
+    if not _go_key(_go_key(spec, "generate"), "command"):
         raise HarnessError("invalid plugin configuration file. spec.generate command should be non-empty")
     # Ours: Go's encoding/json drops unknown keys and matches keys case-insensitively; we refuse both.
-    problems = [] if len(docs) == 1 else [f"{len(docs)} YAML documents; argocd-cmp-server reads the first only"]
+    problems = [] if len(docs) == 1 else [f"{len(docs)} YAML documents; argocd-cmp-server reads one"]
     problems += _strict_problems(cfg, _PLUGIN_SCHEMA, "")
+    if problems:  # the rest assumes the types are right
+        raise HarnessError(f"{path}:\n  " + "\n  ".join(problems))
     for i, item in enumerate((spec.get("parameters") or {}).get("static") or []):
-        if isinstance(item, dict) and item.get("collectionType", "") not in _COLLECTION_TYPES:
+        if item.get("collectionType", "") not in _COLLECTION_TYPES:
             problems.append(f"spec.parameters.static[{i}].collectionType: must be one of {_COLLECTION_TYPES}")
-        if isinstance(item, dict) and not item.get("name"):
+        if not item.get("name"):
             problems.append(f"spec.parameters.static[{i}].name: is required")
-    for key in ("init", "generate", "parameters.dynamic", "discover.find"):
-        command = spec
-        for part in key.split("."):
-            command = command.get(part) or {} if isinstance(command, dict) else {}
-        if isinstance(command, dict) and command.get("args") and not command.get("command"):
-            problems.append(f"spec.{key}.args: set without spec.{key}.command")
+    commands = {"init": spec.get("init"), "generate": spec.get("generate"),
+                "parameters.dynamic": (spec.get("parameters") or {}).get("dynamic"),
+                "discover.find": (spec.get("discover") or {}).get("find")}
+    for key, command in commands.items():
+        if command and command.get("args") and not command.get("command"):
+            problems.append(f"spec.{key}.args: set without spec.{key}.command, so never run")
     if problems:
         raise HarnessError(f"{path}:\n  " + "\n  ".join(problems))
     return cfg
@@ -168,7 +183,8 @@ def plugin_name(cfg: Mapping[str, Any]) -> str:
 
 def discovery_configured(cfg: Mapping[str, Any]) -> bool:
     d = cfg.get("spec", {}).get("discover") or {}
-    return bool(d.get("fileName") or (d.get("find") or {}).get("glob") or (d.get("find") or {}).get("command"))
+    find = d.get("find") or {}
+    return bool(d.get("fileName") or find.get("glob") or find.get("command"))
 
 
 # --- the workspace -----------------------------------------------------------------------------------------
@@ -188,14 +204,14 @@ def go_path_match(pattern: str, name: str) -> bool:
             regex += re.escape(pattern[i])
             i += 1
         elif c == "[":
-            end = pattern.find("]", i + 1 if pattern[i:i + 1] == "^" else i)
-            if end < 0 or end == i:
+            j = i + 1 if pattern[i:i + 1] == "^" else i
+            while j < len(pattern) and (pattern[j] != "]" or j == i):
+                j += 2 if pattern[j] == "\\" else 1
+            if j >= len(pattern):
                 raise HarnessError(f"syntax error in pattern {pattern!r}")
-            body = pattern[i:end]
-            i = end + 1
+            body, i = pattern[i:j], j + 1
             negate = body.startswith("^")
-            body = body[1:] if negate else body
-            regex += "[" + ("^" if negate else "") + re.sub(r"([\\\]\[^])", r"\\\1", body).replace(r"\-", "-") + "]"
+            regex += "[" + ("^" if negate else "") + body[negate:].replace("[", "\\[") + "]"
         else:
             regex += re.escape(c)
     return re.fullmatch(regex, name, re.DOTALL) is not None
@@ -218,7 +234,7 @@ def go_glob(pattern: str) -> list[str]:
 
 
 def tracked_files(repo_dir: Path) -> list[str]:
-    """Root-relative paths of what a checkout holds: `git ls-files` when repo_dir is tracked, else all files."""
+    """Root-relative paths of a checkout: `git ls-files` when repo_dir is tracked, else every file."""
     try:
         out = subprocess.run(["git", "-C", str(repo_dir), "ls-files", "-z", "--", "."],
                              capture_output=True, check=True, timeout=30).stdout.decode()
@@ -228,7 +244,8 @@ def tracked_files(repo_dir: Path) -> list[str]:
     if not names:  # not a git work tree (or nothing tracked): every file, symlinked directories as links
         for root, dirs, files in os.walk(repo_dir):
             rel = Path(root).relative_to(repo_dir)
-            names += [(rel / n).as_posix() for n in files + [d for d in dirs if (Path(root) / d).is_symlink()]]
+            links = [d for d in dirs if (Path(root) / d).is_symlink()]
+            names += [(rel / n).as_posix() for n in files + links]
     return sorted({n for n in names if os.path.lexists(repo_dir / n)})
 
 
@@ -236,10 +253,11 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def workspace(repo_dir: Path, tmp: Path, *, exclude: tuple[str, ...] = (), preserve_file_mode: bool = False) -> Path:
+def workspace(repo_dir: Path, tmp: Path, *, exclude: tuple[str, ...] = (),
+              preserve_file_mode: bool = False) -> Path:
     """The request directory argocd-cmp-server untars into: `<tmp>/_cmp_server/<uuid>`, returned."""
     work_dir = tmp / "_cmp_server"
-    work_dir.mkdir(mode=0o700, exist_ok=True)
+    work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     dest = work_dir / str(uuid.uuid4())
     dest.mkdir(mode=0o700)
 
@@ -298,13 +316,13 @@ class ClusterInfo:
 
 def fake_commit(revision: str) -> str:
     """A stable 40-hex "resolved" SHA for a target revision (there is no remote to resolve it against)."""
-    return hashlib.sha1(f"mip-cmp-harness:{revision}".encode()).hexdigest()  # noqa: S324 - not security
+    return hashlib.sha1(f"mip-cmp-harness:{revision}".encode()).hexdigest()
 
 
 def default_sidecar_env() -> dict[str, str]:
     """The sidecar's own environment: what argocd-cmp-server inherits (this venv's bin first on PATH)."""
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
-    return {"PATH": path, "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8"}
+    return {"PATH": path, "HOME": os.environ.get("HOME") or tempfile.gettempdir(), "LANG": "C.UTF-8"}
 
 
 def _source(app: Mapping[str, Any]) -> dict[str, Any]:
@@ -356,7 +374,7 @@ def _shell_name(s: str) -> tuple[str, int]:
     if _is_shell_special(s[0]):
         return s[0], 1
     n = 0
-    while n < len(s) and (s[n] == "_" or s[n].isascii() and s[n].isalnum()):
+    while n < len(s) and (s[n] == "_" or (s[n].isascii() and s[n].isalnum())):
         n += 1
     return s[:n], n
 
@@ -395,7 +413,8 @@ def plugin_env(plugin: Mapping[str, Any] | None, variables: Mapping[str, str]) -
     """ARGOCD_ENV_* (envsubst against `variables`), ARGOCD_APP_PARAMETERS and PARAM_* (getPluginParamEnvs)."""
     if plugin is None:
         return {}  # no plugin block: none of these, not even ARGOCD_APP_PARAMETERS
-    env = {f"ARGOCD_ENV_{e['name']}": envsubst(e.get("value", ""), variables) for e in plugin.get("env") or []}
+    env = {f"ARGOCD_ENV_{e['name']}": envsubst(e.get("value", ""), variables)
+           for e in plugin.get("env") or []}
     params = plugin.get("parameters")
     marshalled = []
     for p in params or []:
@@ -427,7 +446,8 @@ def full_env(app: Mapping[str, Any], commit: str, cluster: ClusterInfo = Cluster
     return {**build, **plugin_env(_source(app).get("plugin"), build)}
 
 
-def discovery_env(app: Mapping[str, Any], commit: str, controller_namespace: str | None = None) -> dict[str, str]:
+def discovery_env(app: Mapping[str, Any], commit: str,
+                  controller_namespace: str | None = None) -> dict[str, str]:
     """MatchRepository during auto-detection: only the 9 ARGOCD_APP_*."""
     return app_vars(app, commit, controller_namespace)
 
@@ -446,8 +466,10 @@ def app_details_env(app: Mapping[str, Any], controller_namespace: str | None = N
 
 # --- running commands --------------------------------------------------------------------------------------
 
-_SIGNALS = {signal.SIGTERM: "terminated", signal.SIGKILL: "killed", signal.SIGINT: "interrupt",
-            signal.SIGABRT: "aborted", signal.SIGSEGV: "segmentation fault", signal.SIGPIPE: "broken pipe"}
+# Go's signal names, as ProcessState.String() prints them ("signal: killed").
+_SIGNALS = {int(signal.SIGTERM): "terminated", int(signal.SIGKILL): "killed", int(signal.SIGINT): "interrupt",
+            int(signal.SIGABRT): "aborted", int(signal.SIGSEGV): "segmentation fault",
+            int(signal.SIGPIPE): "broken pipe"}
 
 
 def args_to_log(argv: list[str]) -> str:
@@ -476,7 +498,7 @@ class CommandResult:
         if self.returncode == 0:
             return None
         rc = self.returncode
-        cause = f"exit status {rc}" if rc > 0 else f"signal: {_SIGNALS.get(signal.Signals(-rc), -rc)}"
+        cause = f"exit status {rc}" if rc > 0 else f"signal: {_SIGNALS.get(-rc, f'signal {-rc}')}"
         stderr = self.stderr.strip()
         return f"`{args_to_log(self.argv)}` failed {cause}" + (f": {stderr}" if stderr else "")
 
@@ -494,10 +516,8 @@ class CMPError(HarnessError):
 
 
 def _signal_group(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def run_command(command: Mapping[str, Any], cwd: Path, env: Mapping[str, str], deadline: float, *,
@@ -562,7 +582,8 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def _json_stream(text: str) -> list[Any]:
-    decoder, docs, i = json.JSONDecoder(), [], 0
+    decoder, i = json.JSONDecoder(), 0
+    docs: list[Any] = []
     while True:
         while i < len(text) and text[i] in " \t\r\n":
             i += 1
@@ -679,14 +700,15 @@ _APPSET_SPEC_KEYS = {"goTemplate", "goTemplateOptions", "generators", "template"
 
 
 def expand_appset(appset: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The Applications an ApplicationSet generates, for list generators with goTemplate + missingkey=error."""
+    """The Applications an ApplicationSet generates: list generators, goTemplate, missingkey=error."""
     name, spec = appset["metadata"]["name"], appset.get("spec") or {}
     what = f"ApplicationSet {name}"
     unknown = set(spec) - _APPSET_SPEC_KEYS
     if unknown:
         raise HarnessError(f"{what}: spec keys {sorted(unknown)} are not imitated")
     if spec.get("goTemplate") is not True or spec.get("goTemplateOptions") != ["missingkey=error"]:
-        raise HarnessError(f"{what}: only goTemplate: true with goTemplateOptions [missingkey=error] is imitated")
+        raise HarnessError(f"{what}: only goTemplate: true with goTemplateOptions [missingkey=error] "
+                           "is imitated")
     apps: list[dict[str, Any]] = []
     for generator in spec.get("generators") or []:
         if set(generator) != {"list"} or set(generator["list"]) != {"elements"}:
@@ -782,8 +804,9 @@ def comes_back(app: Mapping[str, Any], repo_url: str, ws: Path, cfg: Mapping[str
     return discover(cfg, app_dir, discovery_env(app, commit, controller_namespace))
 
 
-def render_app(cfg: Mapping[str, Any], app: Mapping[str, Any], ws: Path, *, cluster: ClusterInfo = ClusterInfo(),
-               timeout: float = DEFAULT_TIMEOUT, sidecar_env: Mapping[str, str] | None = None) -> Render:
+def render_app(cfg: Mapping[str, Any], app: Mapping[str, Any], ws: Path, *,
+               cluster: ClusterInfo = ClusterInfo(), timeout: float = DEFAULT_TIMEOUT,
+               sidecar_env: Mapping[str, str] | None = None) -> Render:
     """What the repo-server and the sidecar do for one plugin Application; HarnessError names the app."""
     name = app["metadata"]["name"]
     try:
@@ -791,23 +814,17 @@ def render_app(cfg: Mapping[str, Any], app: Mapping[str, Any], ws: Path, *, clus
         app_dir = app_path(ws, source.get("path"))
         source = merge_source_overrides(source, app_dir, instance_name(app, cluster.controller_namespace))
         app = {**app, "spec": {**app["spec"], "source": source}}
-        if "plugin" not in source:
-            source["plugin"] = None  # auto-detected: a plugin app without a plugin block (no parameters env)
-        wanted = (source.get("plugin") or {}).get("name", "")
+        plugin = source.get("plugin")  # None: auto-detected, so no plugin env and no parameters at all
+        wanted = (plugin or {}).get("name", "")
         if wanted and wanted != plugin_name(cfg):
             raise HarnessError(f'couldn\'t find cmp-server plugin with name "{wanted}"')
-        commit = fake_commit(source.get("targetRevision") or "HEAD")
-        if source["plugin"] is None:
-            env = full_env({**app, "spec": {**app["spec"], "source": {k: v for k, v in source.items()
-                                                                       if k != "plugin"}}}, commit, cluster)
-        else:
-            env = full_env(app, commit, cluster)
-        if (wanted or not discovery_configured(cfg)) and not discovery_configured(cfg):
-            if not wanted:
-                raise HarnessError("no plugin name and no discovery: no CMP can render it")
-        elif not discover(cfg, app_dir, env, sidecar_env=sidecar_env, timeout=timeout):
-            raise HarnessError(f'could not find cmp-server plugin with name "{wanted}" supporting the given '
-                               "repository")
+        env = full_env(app, fake_commit(source.get("targetRevision") or "HEAD"), cluster)
+        if discovery_configured(cfg):  # a named plugin with discovery must match as well
+            if not discover(cfg, app_dir, env, sidecar_env=sidecar_env, timeout=timeout):
+                raise HarnessError(f'could not find cmp-server plugin with name "{wanted}" supporting the '
+                                   "given repository")
+        elif not wanted:
+            raise HarnessError("the plugin has no discovery and the Application does not name it")
         generated = run_generate(cfg, app_dir, env, timeout, sidecar_env=sidecar_env)
     except HarnessError as exc:
         raise HarnessError(f'CMP processing failed for application "{name}": {exc}') from exc
@@ -828,7 +845,8 @@ def follow(root_app: Mapping[str, Any], repo_url: str, ws: Path, *, cfg: Mapping
     while queue:
         if len(result.renders) >= MAX_APPS:
             raise HarnessError(f"more than {MAX_APPS} Applications rendered; does the app-of-apps end?")
-        render = render_app(cfg, queue.popleft(), ws, cluster=cluster, timeout=timeout, sidecar_env=sidecar_env)
+        render = render_app(cfg, queue.popleft(), ws, cluster=cluster, timeout=timeout,
+                            sidecar_env=sidecar_env)
         result.renders.append(render)
         name = render.app["metadata"]["name"]
         for obj in render.generated.objects:
@@ -855,14 +873,19 @@ def _app_key(app: Mapping[str, Any]) -> tuple[str, str]:
     return app["metadata"].get("namespace", ""), app["metadata"]["name"]
 
 
-def bootstrap_application(repo_dir: Path, revision: str) -> dict[str, Any]:
-    """The root Application, from `mip-cmp bootstrap --repo <repo_dir> --revision <revision>`."""
+def bootstrap_objects(repo_dir: Path, revision: str) -> list[dict[str, Any]]:
+    """What an admin applies once, from `mip-cmp bootstrap --repo <repo_dir> --revision <revision>`."""
     result = subprocess.run([sys.executable, "-m", "mip_cmp", "bootstrap", "--repo", str(repo_dir),
                              "--revision", revision], cwd=repo_dir, env=default_sidecar_env(),
                             capture_output=True, timeout=60, check=False)
     if result.returncode != 0:
         raise HarnessError(f"mip-cmp bootstrap failed: {result.stderr.decode()}")
-    apps = [o for o in parse_output(result.stdout.decode()) if _is_kind(o, "Application")]
+    return parse_output(result.stdout.decode())
+
+
+def root_application(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one Application among the bootstrap objects: where following the app-of-apps starts."""
+    apps = [o for o in objects if _is_kind(o, "Application")]
     if len(apps) != 1:
-        raise HarnessError(f"mip-cmp bootstrap printed {len(apps)} Applications, expected one")
+        raise HarnessError(f"the bootstrap objects hold {len(apps)} Applications, expected one")
     return apps[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,10 +40,12 @@ def argo_env(source_path: str, *, app_name: str = "app", revision: str = "main",
         "ARGOCD_APP_SOURCE_TARGET_REVISION": revision,
         "KUBE_VERSION": "1.30.2",
         "KUBE_API_VERSIONS": "v1,apps/v1,argoproj.io/v1alpha1,external-secrets.io/v1",
-        "ARGOCD_APP_PARAMETERS": json.dumps(params) if params is not None else "null",
+        # Go's encoding: compact, keys sorted ({name, string}), `null` for a plugin block without parameters.
+        "ARGOCD_APP_PARAMETERS": json.dumps(params, separators=(",", ":"), sort_keys=True)
+        if params is not None else "null",
     }
     for param in params or []:
-        env["PARAM_" + param["name"].upper().replace("-", "_")] = param["string"]
+        env["PARAM_" + re.sub(r"[^A-Z0-9_]", "_", param["name"].upper())] = param["string"]
     return env
 
 

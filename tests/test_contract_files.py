@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from helpers import REPO_ROOT
 from mip_cmp.params import markdown_table
 from mip_cmp.pluginconfig import plugin_yaml
 from mip_cmp.schema import json_schema
-
-from helpers import REPO_ROOT
 
 REGENERATE = "regenerate it with `.venv/bin/python scripts/regenerate.py`"
 

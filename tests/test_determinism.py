@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from mip_cmp import emit
-
 from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, mip_cmp
+from mip_cmp import emit
 
 
 def _generate(app_dir, source_path, params, seed):

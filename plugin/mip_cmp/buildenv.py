@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .errors import MipError
 from .params import COMPONENTS, PARAMETERS
+from .redact import scrub
 
 DEFAULT_REVISION = "HEAD"
 
@@ -42,7 +43,7 @@ def _parameters(environ: Mapping[str, str]) -> dict[str, str]:
     if raw and raw != "null":
         try:
             items = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
             raise MipError("ARGOCD_APP_PARAMETERS is not valid JSON") from None
         if not isinstance(items, list):
             raise MipError("ARGOCD_APP_PARAMETERS must be a JSON array")
@@ -50,12 +51,15 @@ def _parameters(environ: Mapping[str, str]) -> dict[str, str]:
         for item in items:
             name = item.get("name") if isinstance(item, dict) else None
             if name not in known:
-                raise MipError(
+                raise MipError(scrub(
                     f"plugin parameter {name!r} is not one mip-cmp knows; known: {', '.join(sorted(known))}"
-                )
+                ))
             value = item.get("string")
             if not isinstance(value, str) or "array" in item or "map" in item:
                 raise MipError(f"plugin parameter {name!r} must be a string parameter")
+            if name in values:
+                # Two values for one parameter: whichever we picked, the other was meant to be ignored.
+                raise MipError(f"plugin parameter {name!r} is given more than once")
             values[name] = value
     else:
         # Without the JSON (older callers), fall back to the PARAM_ variables Argo CD also sets.
@@ -64,10 +68,10 @@ def _parameters(environ: Mapping[str, str]) -> dict[str, str]:
             if value is not None:
                 values[p.name] = value
     if values.get("component", "") not in COMPONENTS:
-        raise MipError(
+        raise MipError(scrub(
             f"plugin parameter 'component' must be one of {', '.join(repr(c) for c in COMPONENTS)}, "
             f"not {values['component']!r}"
-        )
+        ))
     return values
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from . import fastyaml
 from .errors import MipError
 
 try:
@@ -32,7 +33,13 @@ def _dump(objects: list[dict[str, Any]], dumper: type[Any]) -> bytes:
 
 
 def dump(objects: list[dict[str, Any]]) -> bytes:
-    out = _dump(objects, _Dumper)
+    # Speed only: fastyaml writes the bytes _dump(objects, _Dumper) would (dump_all is the concatenation of
+    # its documents), about ten times faster; a document outside its subset is left to PyYAML.
+    # tests/test_fast_path.py proves both agree.
+    out = b"".join(
+        text.encode("utf-8") if (text := fastyaml.document(obj)) is not None else _dump([obj], _Dumper)
+        for obj in objects
+    )
     if len(out) > MAX_OUTPUT_BYTES:
         raise MipError(f"output is {len(out)} bytes; the limit is {MAX_OUTPUT_BYTES}")
     return out

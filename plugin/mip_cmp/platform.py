@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import MipError, Problem
 from .model import Federation, Platform
+from .redact import credential_value
 from .repo import Repo
 from .validation import kind_of, to_model
-from .yamlsource import Document
+from .yamlsource import Document, Path
 
 # Projects the platform itself owns; no federation may take their names.
 INFRA_PROJECT = "mip-infrastructure"
@@ -22,6 +24,10 @@ FEDERATIONS_PROJECT = "mip-federations"
 COMMON_PROJECT = "mip-common"
 STATIC_PROJECTS = ("default", INFRA_PROJECT, FEDERATIONS_PROJECT, COMMON_PROJECT)
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# Applications in the Argo CD namespace that are not `<federation>-<app>`.
+ROOT_APPLICATION = "mip-platform"
+# Each federation's Application for its ExternalSecrets is `<federation>-secrets`.
+SECRETS_APP = "secrets"
 
 
 @dataclass(frozen=True)
@@ -53,26 +59,44 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
     try:
         re.compile(p.federations.namePattern)
     except re.error as exc:
-        problems.append(doc.problem(("federations", "namePattern"), f"not a valid regular expression: {exc}"))
+        problems.append(doc.problem(("federations", "namePattern"),
+                                    f"not a valid regular expression: {exc}"))
     needs_store = any(s.fromStore for s in p.secrets.values())
     if needs_store and p.secretStore is None:
         name = next(n for n, s in p.secrets.items() if s.fromStore)
-        problems.append(doc.problem(("secrets", name, "fromStore"), "needs a platform `secretStore` to read from"))
+        problems.append(doc.problem(("secrets", name, "fromStore"),
+                                    "needs a platform `secretStore` to read from"))
     for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
         for app_name, app in apps.items():
             for i, secret in enumerate(app.secrets):
                 if secret not in p.secrets:
                     problems.append(doc.problem(
                         (section, app_name, "secrets", i),
-                        f"unknown secret {secret!r}; define it under `secrets` (defined: {_known(p.secrets)})",
+                        f"unknown secret {secret!r}; define it under `secrets` "
+                        f"(defined: {_known(p.secrets)})",
                     ))
+    for app_name in p.catalog:
+        if app_name == SECRETS_APP:
+            problems.append(doc.problem(("catalog", app_name),
+                                        f"the app name {SECRETS_APP!r} is reserved: every federation's "
+                                        f"`<name>-{SECRETS_APP}` Application uses it", key=True))
+        clash = next((o for o in sorted({*p.catalog, SECRETS_APP}) if app_name.endswith(f"-{o}")), None)
+        if clash is not None:
+            problems.append(doc.problem(("catalog", app_name), f"the app name must not end in '-{clash}': "
+                                        f"federation F's Application F-{app_name} could be another "
+                                        f"federation's Application for {clash!r}", key=True))
+    for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
+        for app_name, app in apps.items():
+            problems += credentials_in(doc, (section, app_name, "values"), app.values)
     for app_name, app in p.commonApps.items():
         if app.cluster not in p.clusters:
             problems.append(doc.problem(("commonApps", app_name, "cluster"),
-                                        f"unknown cluster {app.cluster!r}; the platform's clusters are: {_known(p.clusters)}"))
+                                        f"unknown cluster {app.cluster!r}; the platform's clusters are: "
+                                        f"{_known(p.clusters)}"))
         if app.namespace == p.argocd.namespace or app.namespace in RESERVED_NAMESPACES:
             problems.append(doc.problem(("commonApps", app_name, "namespace"),
-                                        f"namespace {app.namespace!r} is reserved; pick the app its own namespace"))
+                                        f"namespace {app.namespace!r} is reserved; pick the app its own "
+                                        "namespace"))
     return problems
 
 
@@ -81,6 +105,12 @@ def _known(names: Iterable[str]) -> str:
 
 
 def load_federation(repo: Repo, directory: str) -> LoadedFederation:
+    overrides = repo.source_overrides(directory)
+    if overrides:
+        raise MipError([Problem(
+            overrides[0], 0, 0, "", "not allowed in a federation directory: Argo CD merges it into the "
+            "Application's source, plugin parameters included, so it could rebind this directory to "
+            "another federation; remove it")])
     doc = repo.read(directory)
     if kind_of(doc) is not Federation:
         raise MipError([doc.problem(("kind",), "a federation directory must hold a Federation mip.yaml")])
@@ -94,18 +124,58 @@ def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Pr
     if not re.fullmatch(p.federations.namePattern, f.name):
         problems.append(doc.problem(("name",), f"must match the platform's federation name pattern "
                                                f"{p.federations.namePattern}"))
-    reserved = {*STATIC_PROJECTS, *RESERVED_NAMESPACES, p.argocd.namespace,
+    reserved = {*STATIC_PROJECTS, *RESERVED_NAMESPACES, p.argocd.namespace, ROOT_APPLICATION,
                 *(a.namespace for a in p.commonApps.values()), *p.commonApps}
     if f.name in reserved or f.name.startswith("kube-"):
-        problems.append(doc.problem(("name",), f"{f.name!r} is reserved by the platform; choose another name"))
+        problems.append(doc.problem(("name",), f"{f.name!r} is reserved by the platform; choose another "
+                                               "name"))
+    else:
+        problems += _name_collisions(p, f, doc)
     if f.cluster not in p.clusters:
-        problems.append(doc.problem(("cluster",), f"unknown cluster {f.cluster!r}; the platform's clusters are: "
-                                                  f"{_known(p.clusters)}"))
-    for app_name in f.apps:
+        problems.append(doc.problem(("cluster",), f"unknown cluster {f.cluster!r}; the platform's clusters "
+                                                  f"are: {_known(p.clusters)}"))
+    for app_name, app in f.apps.items():
         if app_name not in p.catalog:
-            problems.append(doc.problem(("apps", app_name), f"unknown app {app_name!r}; the platform's catalog has: "
-                                                           f"{_known(p.catalog)}", key=True))
+            problems.append(doc.problem(("apps", app_name), f"unknown app {app_name!r}; the platform's "
+                                                           f"catalog has: {_known(p.catalog)}", key=True))
+        if app is not None:
+            problems += credentials_in(doc, ("apps", app_name, "values"), app.values)
     return problems
+
+
+def _name_collisions(p: Platform, f: Federation, doc: Document) -> list[Problem]:
+    """Application names are `<federation>` (its wrapper), `<federation>-<app>` and `<federation>-secrets`,
+    all in the Argo CD namespace: a name must not be able to produce another federation's or the platform's.
+    Together with the platform's catalog check (no app name ends in `-<other app>`), no two federations
+    can ever render the same Application, whichever federation directories exist."""
+    for suffix in sorted({*p.catalog, SECRETS_APP}):
+        prefix = f.name[: -len(suffix) - 1]
+        if f.name.endswith(f"-{suffix}") and re.fullmatch(p.federations.namePattern, prefix):
+            return [doc.problem(("name",), f"{f.name!r} would collide with the Application of app {suffix!r} "
+                                           f"of a federation {prefix!r}; choose another name")]
+    for app_name in sorted({*f.apps, SECRETS_APP}):
+        if f"{f.name}-{app_name}" in {*p.commonApps, ROOT_APPLICATION}:
+            return [doc.problem(("name",), f"its Application {f.name}-{app_name} would collide with the "
+                                           "platform's Application of that name; choose another name")]
+    return []
+
+
+def credentials_in(doc: Document, path: Path, values: Any) -> list[Problem]:
+    """Helm values that hold a credential: it would be written into the Application, which Argo CD
+    caches in Redis and shows to everyone who can read the app. The value itself is never repeated."""
+    problems = []
+    stack: list[tuple[Path, str, Any]] = [(path, "", values)]
+    while stack:
+        where, key, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(((*where, k), k, v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*where, i), key, v) for i, v in enumerate(value))
+        elif isinstance(value, str) and credential_value(key, value):
+            problems.append(doc.problem(where, "looks like a credential; mip.yaml must never hold secret "
+                                               "values: have the app use a platform `secrets` entry (an "
+                                               "ExternalSecret) instead"))
+    return sorted(problems)
 
 
 def check_unique(federations: list[LoadedFederation]) -> list[Problem]:

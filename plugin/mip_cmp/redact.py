@@ -25,8 +25,8 @@ _KNOWN = re.compile(
 )
 # user:password@ in URLs.
 _URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]+):[^/\s@]+@")
-# key=value / key: value where the key names a credential.
-_ASSIGNMENT = re.compile(r"(?i)\b([\w.-]*(?:password|passwd|secret|token|api[-_]?key)[\w.-]*)(\s*[:=]\s*)(\S+)")
+# key=value where the key names a credential (not `key: value`: problem lines are `path: message`).
+_ASSIGNMENT = re.compile(r"(?i)\b([\w.-]*(?:password|passwd|secret|token|api[-_]?key)[\w.-]*)(\s*=\s*)(\S+)")
 # Long random-looking runs of letters and digits: API keys, hex/base64 secrets.
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_]{24,}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")

@@ -47,7 +47,7 @@ def markdown() -> str:
         "String values may hold `{{ jinja2 }}` expressions (see the README).",
         "",
     ]
-    order = ["Platform", "Federation"] + sorted(set(schema["$defs"]) - {"Platform", "Federation"})
+    order = ["Platform", "Federation", *sorted(set(schema["$defs"]) - {"Platform", "Federation"})]
     for name in order:
         model = schema["$defs"][name]
         out += [f"## {name}", "", model.get("description", "").split("\n\n")[0].replace("\n", " "), "",

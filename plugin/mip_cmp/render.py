@@ -64,7 +64,8 @@ def load_bound_federation(repo: Repo, platform: LoadedPlatform, rel: str, env: B
 
 def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederation]:
     """Every federation directory, with all their problems reported together."""
-    federations, problems = [], []
+    federations: list[LoadedFederation] = []
+    problems: list[Problem] = []
     for directory in repo.federation_dirs(platform.model.federations.path):
         try:
             fed = load_federation(repo, directory)

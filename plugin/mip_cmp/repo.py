@@ -7,11 +7,18 @@ import re
 from pathlib import Path, PurePosixPath
 
 from .errors import MipError, Problem
+from .redact import scrub
 from .yamlsource import MAX_FILE_BYTES, Document, decode, load
 
 FILE_NAME = "mip.yaml"
 MAX_FEDERATIONS = 5000
 MAX_ANCESTORS = 32
+# All mip.yaml files one run may read together (the root reads every federation file).
+MAX_TOTAL_BYTES = 32 * 1024 * 1024
+# Argo CD merges these files from an app's directory into its source, plugin parameters included
+# (reposerver mergeSourceParameters): in a federation directory they could rebind it to another
+# federation, so their presence is an error there.
+SOURCE_OVERRIDE_PREFIX = ".argocd-source"
 _PLATFORM_KIND = re.compile(rb"^kind:[ \t]*['\"]?Platform['\"]?[ \t]*(#.*)?$", re.MULTILINE)
 
 
@@ -24,13 +31,17 @@ class Repo:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self.bytes_read = 0
 
     def _inside(self, rel: str) -> Path:
         parts = PurePosixPath(rel).parts
         if PurePosixPath(rel).is_absolute() or ".." in parts:
             raise file_error(rel, "path must stay inside the repository (no absolute paths, no '..')")
         path = self.root.joinpath(*parts)
-        real = path.resolve()
+        try:
+            real = path.resolve()
+        except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
+            raise file_error(rel, "is a symlink loop or cannot be resolved; refusing to read it") from None
         if real != self.root and self.root not in real.parents:
             raise file_error(rel, "is a symlink that leads outside the repository; refusing to read it")
         return real
@@ -46,7 +57,20 @@ class Repo:
                 raw = handle.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise file_error(rel, f"cannot read: {exc.strerror}") from None
+        self.bytes_read += len(raw)
+        if self.bytes_read > MAX_TOTAL_BYTES:
+            raise file_error(rel, f"the mip.yaml files read together exceed {MAX_TOTAL_BYTES} bytes")
         return load(decode(raw, rel), rel)
+
+    def source_overrides(self, rel_dir: str) -> list[str]:
+        """Relative paths of Argo CD's `.argocd-source*.yaml` override files in `rel_dir`."""
+        directory = self._inside(rel_dir)
+        try:
+            names = sorted(entry.name for entry in os.scandir(directory)
+                           if entry.name.startswith(SOURCE_OVERRIDE_PREFIX))
+        except OSError:
+            return []
+        return [name if rel_dir in ("", ".") else f"{rel_dir}/{name}" for name in names]
 
     def federation_dirs(self, base: str) -> list[str]:
         """Sorted relative paths of the subdirectories of `base` that hold a mip.yaml."""
@@ -59,7 +83,7 @@ class Repo:
                 if entry.name.startswith(".") or not entry.is_dir():
                     continue
                 rel = f"{base}/{entry.name}" if base not in ("", ".") else entry.name
-                if os.path.lexists(os.path.join(entry.path, FILE_NAME)):
+                if os.path.lexists(Path(entry.path, FILE_NAME)):
                     self._inside(rel)  # a symlinked directory must not lead outside either
                     found.append(rel)
         if len(found) > MAX_FEDERATIONS:
@@ -88,12 +112,13 @@ def locate(app_dir: Path, source_path: str | None) -> tuple[Repo, str]:
         rel = PurePosixPath(source_path.strip().strip("/"))
         parts = [p for p in rel.parts if p != "."]
         if rel.is_absolute() or ".." in parts:
-            raise MipError(f"ARGOCD_APP_SOURCE_PATH {source_path!r} must be a path inside the repository")
+            raise MipError(scrub(
+                f"ARGOCD_APP_SOURCE_PATH {source_path!r} must be a path inside the repository"))
         if len(parts) >= len(app_dir.parts) or list(app_dir.parts[-len(parts):]) != parts:
-            raise MipError(
+            raise MipError(scrub(
                 f"ARGOCD_APP_SOURCE_PATH {source_path!r} does not match the working directory; "
                 "run generate in the application's source path"
-            )
+            ))
         root = Path(*app_dir.parts[: -len(parts)])
         return Repo(root), "/".join(parts)
     if source_path is not None or _is_platform(app_dir):
@@ -105,5 +130,6 @@ def locate(app_dir: Path, source_path: str | None) -> tuple[Repo, str]:
             return Repo(ancestor), app_dir.relative_to(ancestor).as_posix()
         if (ancestor / ".git").exists():
             break
-    raise file_error(FILE_NAME, f"no platform {FILE_NAME} (kind: Platform) found at or above {app_dir.name!r}")
+    raise file_error(FILE_NAME, scrub(f"no platform {FILE_NAME} (kind: Platform) found at or above "
+                                      f"{app_dir.name!r}"))
 

@@ -1,9 +1,13 @@
 """jinja2 expressions inside string values, rendered in a sandbox that untrusted files cannot escape.
 
 Only `{{ expression }}` is allowed: statements (`{% ... %}`) would bring loops, so they are refused.
-The sandbox blocks attribute tricks (`__class__` and friends), StrictUndefined turns a typo into an
-error, the context holds plain data only, and every call, operator and filter result is size-checked so
-no expression can build a huge string or number. jinja2 is imported only when a string holds a template.
+Each template is checked before it is compiled: only data expressions (names of the context, `.key`
+and `[index]` lookups, literals, operators, conditionals and a few filters) pass; calls and every other
+construct are refused, so no method of any object can be reached. Lookups only read mappings, lists
+and strings, never Python attributes. StrictUndefined turns a typo into an error, the context holds
+plain data only, and every operator and filter is size-checked *before* it runs where it could
+multiply its input, so no expression can build a huge string, list or number.
+jinja2 is imported only when a string holds a template.
 """
 
 from __future__ import annotations
@@ -16,8 +20,20 @@ from .errors import MipError
 from .yamlsource import Document, Path
 
 MAX_RESULT_CHARS = 16 * 1024
+MAX_TEMPLATE_CHARS = 4096
 MAX_INT_ARG = 10_000
+MAX_NUMBER = 10**18
+MAX_EXPONENT = 64
 _MARKERS = ("{{", "{%", "{#")
+_FILTERS = ("lower", "upper", "trim", "replace", "default", "string", "int", "title", "capitalize",
+            "join", "first", "last", "length", "truncate")
+_TESTS = ("defined", "undefined", "none", "string", "number")
+# The jinja2 AST nodes a template may contain: data in, data out.
+_NODES = frozenset({
+    "Template", "Output", "TemplateData", "Name", "Const", "Getattr", "Getitem", "Slice", "Filter", "Test",
+    "CondExpr", "Compare", "Operand", "And", "Or", "Not", "Neg", "Pos", "Add", "Sub", "Mul", "Div",
+    "FloorDiv", "Mod", "Pow", "Concat", "List", "Tuple", "Dict", "Pair", "Keyword",
+})
 
 _env: Any = None
 
@@ -30,11 +46,35 @@ def has_template(value: str) -> bool:
     return any(marker in value for marker in _MARKERS)
 
 
+def _weight(value: Any, limit: int = MAX_RESULT_CHARS) -> int:
+    """About how many characters `value` prints as; stops counting once past `limit`.
+
+    Iterative and bounded, so a list repeated inside a list is measured by what it prints, not by len().
+    """
+    total, stack = 0, [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, (str, bytes)):
+            total += len(item)
+        elif isinstance(item, (list, tuple)):
+            total += 2 + 2 * len(item)
+            stack.extend(item[: limit + 1])
+        elif isinstance(item, Mapping):
+            total += 2 + 4 * len(item)
+            for pair in list(item.items())[: limit + 1]:
+                stack.extend(pair)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            total += max(1, item.bit_length() * 3 // 10)
+        else:
+            total += 8
+    return total
+
+
 def _bounded(result: Any) -> Any:
-    if isinstance(result, (str, bytes, list, tuple, dict)) and len(result) > MAX_RESULT_CHARS:
-        raise TemplateError(f"result longer than {MAX_RESULT_CHARS}")
-    if isinstance(result, int) and not isinstance(result, bool) and abs(result) > 10**18:
+    if isinstance(result, int) and not isinstance(result, bool) and abs(result) > MAX_NUMBER:
         raise TemplateError("number too large")
+    if _weight(result) > MAX_RESULT_CHARS:
+        raise TemplateError(f"result longer than {MAX_RESULT_CHARS} characters")
     return result
 
 
@@ -44,13 +84,51 @@ def _check_args(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
             raise TemplateError(f"argument {arg} is larger than {MAX_INT_ARG}")
 
 
-def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+def _predict_replace(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    # do_replace(eval_ctx, s, old, new, count=None)
+    if len(args) < 4:
+        return 0
+    s, old, new = str(args[1]), str(args[2]), str(args[3])
+    if not old:
+        return len(s) + (len(s) + 1) * len(new)
+    return len(s) + s.count(old) * max(0, len(new) - len(old))
+
+
+def _predict_join(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    # do_join(eval_ctx, value, d="", attribute=None)
+    if len(args) < 2:
+        return 0
+    sep = args[2] if len(args) > 2 else kwargs.get("d", "")
+    items = args[1]
+    count = len(items) if isinstance(items, (str, list, tuple, Mapping)) else 0
+    return _weight(items) + _weight(sep) * count
+
+
+# Filters whose result can be much larger than their input: predicted before they run.
+_PREDICT: dict[str, Callable[[tuple[Any, ...], Mapping[str, Any]], int]] = {
+    "replace": _predict_replace, "join": _predict_join,
+}
+
+
+def _guarded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    predict = _PREDICT.get(name)
+
     @functools.wraps(func)  # keeps jinja2's pass_context/pass_eval_context marks
     def call(*args: Any, **kwargs: Any) -> Any:
         _check_args(args, kwargs)
+        if predict is not None and predict(args, kwargs) > MAX_RESULT_CHARS:
+            raise TemplateError(f"result longer than {MAX_RESULT_CHARS} characters")
         return _bounded(func(*args, **kwargs))
 
     return call
+
+
+def _refuse_private(name: Any) -> None:
+    """Say plainly that `__class__`-style names are an escape attempt, rather than merely undefined."""
+    if isinstance(name, str) and name.startswith("_"):
+        from jinja2.exceptions import SecurityError
+
+        raise SecurityError(f"names starting with '_' are not allowed ({name!r})")
 
 
 def _environment() -> Any:
@@ -60,37 +138,90 @@ def _environment() -> Any:
         from jinja2.sandbox import ImmutableSandboxedEnvironment
 
         class Sandbox(ImmutableSandboxedEnvironment):
-            intercepted_binops = frozenset(["*", "**", "+", "//", "%"])
+            intercepted_binops = frozenset(["*", "**", "+", "-", "/", "//", "%"])
 
             def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
-                if op == "**" and isinstance(right, int) and abs(right) > 64:
+                if op == "%" and isinstance(left, str):
+                    # printf-style widths ('%999999999s') would allocate before any check could run
+                    raise TemplateError("string formatting with % is not allowed; use ~ to join strings")
+                if op == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
                     raise TemplateError("exponent too large")
                 if op == "*":
                     for a, b in ((left, right), (right, left)):
-                        if isinstance(a, (str, list, tuple)) and isinstance(b, int) and len(a) * b > MAX_RESULT_CHARS:
-                            raise TemplateError(f"result longer than {MAX_RESULT_CHARS}")
+                        if isinstance(a, (str, list, tuple)) and isinstance(b, int) and \
+                                _weight(a) * b > MAX_RESULT_CHARS:
+                            raise TemplateError(f"result longer than {MAX_RESULT_CHARS} characters")
                 return _bounded(super().call_binop(context, op, left, right))
 
             def call(self, context: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
-                _check_args(args, kwargs)
-                return _bounded(super().call(context, obj, *args, **kwargs))
+                # Refused before compiling already; kept so that no code path can call anything.
+                raise TemplateError("calling functions or methods is not allowed")
 
-        env = Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-        allowed = ("lower", "upper", "trim", "replace", "default", "string", "int", "title", "capitalize",
-                   "join", "first", "last", "length", "truncate")
-        env.filters = {name: _guarded(env.filters[name]) for name in allowed}
-        env.tests = {name: env.tests[name] for name in ("defined", "undefined", "none", "string", "number")}
+            def getattr(self, obj: Any, attribute: str) -> Any:
+                # `a.b` reads the key of a mapping, never a Python attribute (no methods, no dunders).
+                _refuse_private(attribute)
+                if isinstance(obj, Mapping) and attribute in obj:
+                    return obj[attribute]
+                return self.undefined(obj=obj, name=attribute)
+
+            def getitem(self, obj: Any, argument: Any) -> Any:
+                _refuse_private(argument)
+                if isinstance(obj, Mapping):
+                    if isinstance(argument, str) and argument in obj:
+                        return obj[argument]
+                elif isinstance(obj, (str, list, tuple)) and isinstance(argument, (int, slice)) and \
+                        not isinstance(argument, bool):
+                    try:
+                        return obj[argument]
+                    except (IndexError, ValueError):
+                        pass
+                return self.undefined(obj=obj, name=argument)
+
+        env = Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
+                      finalize=_bounded)
+        env.filters = {name: _guarded(name, env.filters[name]) for name in _FILTERS}
+        env.tests = {name: env.tests[name] for name in _TESTS}
         env.globals = {}
         _env = env
     return _env
+
+
+def _check_tree(tree: Any, names: frozenset[str]) -> None:
+    """Refuse every construct but data expressions, before anything is compiled or run."""
+    from jinja2.exceptions import UndefinedError
+
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        kind = type(node).__name__
+        if kind == "Call":
+            raise TemplateError("calling functions or methods is not allowed; use a filter, e.g. "
+                                "{{ federation.name | upper }}")
+        if kind not in _NODES:
+            raise TemplateError(f"{kind} expressions are not allowed")
+        if kind == "Name" and node.name not in names:
+            raise UndefinedError(f"'{node.name}' is undefined")  # also `self`, `loop`, `range`, ...
+        stack.extend(node.iter_child_nodes())
+
+
+@functools.lru_cache(maxsize=512)
+def _compile(source: str, names: frozenset[str]) -> Any:
+    env = _environment()
+    try:
+        tree = env.parse(source)
+        _check_tree(tree, names)
+        return env.from_string(tree)
+    except RecursionError:  # jinja2's parser and Python's compiler recurse per nesting level
+        raise TemplateError("expression is nested too deeply") from None
 
 
 def render_string(value: str, context: Mapping[str, Any]) -> str:
     """Render one string; raises TemplateError or a jinja2 error with a human message."""
     if "{%" in value:
         raise TemplateError("only {{ expressions }} are allowed; {% statements %} are not")
-    env = _environment()
-    result = env.from_string(value).render(dict(context))
+    if len(value) > MAX_TEMPLATE_CHARS:
+        raise TemplateError(f"a templated string may be at most {MAX_TEMPLATE_CHARS} characters")
+    result = _compile(value, frozenset(context)).render(dict(context))
     return str(_bounded(result))
 
 

@@ -8,12 +8,14 @@ messages.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from .errors import MipError, Problem
+from .redact import scrub
 
 try:  # libyaml's parser is several times faster; the pure-Python one yields the same events.
     from yaml import CSafeLoader as _Loader
@@ -23,6 +25,8 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 MAX_FILE_BYTES = 256 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 50_000
+# Kubernetes and Helm (via Go's JSON) cannot represent integers outside int64.
+MAX_INT = 2**63 - 1
 
 Path = tuple[str | int, ...]
 Mark = tuple[int, int]
@@ -35,6 +39,7 @@ _CORE_TAGS = {
     "tag:yaml.org,2002:str",
 }
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _resolver = yaml.resolver.Resolver()
@@ -63,8 +68,9 @@ class Document:
             path = path[:-1]
 
     def problem(self, path: Path, message: str, *, key: bool = False) -> Problem:
+        """A located problem; keys and message are scrubbed, since both may repeat what the file says."""
         line, col = self.mark(path, key=key) or (0, 0)
-        return Problem(self.file, line, col, format_path(path), message)
+        return Problem(self.file, line, col, scrub(format_path(path)), scrub(message))
 
 
 def format_path(path: Path) -> str:
@@ -79,7 +85,8 @@ def format_path(path: Path) -> str:
 
 def decode(raw: bytes, file: str) -> str:
     if len(raw) > MAX_FILE_BYTES:
-        raise MipError([Problem(file, 0, 0, "", f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES}")])
+        # Callers read at most one byte more than the limit, so the true size is unknown here.
+        raise MipError([Problem(file, 0, 0, "", f"file is larger than the limit of {MAX_FILE_BYTES} bytes")])
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -95,15 +102,31 @@ def _mark(m: Any) -> Mark:
 
 
 def _scalar(event: Any, file: str) -> Any:
+    def fail(message: str) -> MipError:
+        return MipError([Problem(file, *_mark(event.start_mark), "", scrub(message))])
+
     tag = event.tag
     if tag in (None, "!"):
-        tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+        tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
     if tag == _TIMESTAMP:
         return event.value  # dates stay text: Kubernetes and Helm want strings, not datetimes
+    if tag == _MERGE:
+        raise fail("YAML merge keys (<<) are not allowed; write the keys out")
     if tag not in _CORE_TAGS:
-        raise MipError([Problem(file, *_mark(event.start_mark), "", f"YAML tag {tag} is not allowed")])
+        raise fail(f"YAML tag {tag} is not allowed")
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-    return _constructor.yaml_constructors[tag](_constructor, node)
+    try:
+        value = _constructor.yaml_constructors[tag](_constructor, node)
+    except (ValueError, OverflowError):  # e.g. Python's cap on the digits of an int
+        raise fail("number is too long; quote it if it is text") from None
+    except yaml.YAMLError as exc:  # an explicit tag whose text does not fit it, e.g. `!!int abc`
+        raise fail(f"invalid value for {tag}: {getattr(exc, 'problem', None) or exc}") from None
+    # Go's JSON (Argo CD, Helm) has no NaN or infinity and no integers beyond int64.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise fail("numbers must be finite (.inf and .nan are not allowed); quote it if it is text")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise fail("integer is out of range (more than 64 bits); quote it if it is text")
+    return value
 
 
 def load(text: str, file: str) -> Document:
@@ -116,9 +139,9 @@ def load(text: str, file: str) -> Document:
     root: Any = None
 
     def fail(event: Any, message: str, path: Path = ()) -> MipError:
-        return MipError([Problem(file, *_mark(event.start_mark), format_path(path), message)])
+        return MipError([Problem(file, *_mark(event.start_mark), scrub(format_path(path)), scrub(message))])
 
-    def attach(value: Any, event: Any) -> Path | None:
+    def attach(value: Any, event: Any, raw: str | None = None) -> Path | None:
         """Put `value` into the innermost container; return its path (None when it was a key)."""
         nonlocal root
         if not stack:
@@ -133,7 +156,9 @@ def load(text: str, file: str) -> Document:
             if isinstance(value, (dict, list)):
                 raise fail(event, "complex mapping keys are not allowed")
             if not isinstance(value, str):
-                value = str(value) if value is not None else "null"
+                # A plain `1:`, `true:` or `null:` key stays the text written, as JSON needs a string
+                # (str() would make `true:` the key "True").
+                value = raw if raw is not None else str(value)
             if value in container:
                 raise fail(event, f"duplicate key {value!r}", path)
             stack[-1][2] = value
@@ -171,16 +196,23 @@ def load(text: str, file: str) -> Document:
                 stack.pop()
             elif isinstance(event, yaml.ScalarEvent):
                 nodes += 1
-                attach(_scalar(event, file), event)
+                attach(_scalar(event, file), event, event.value)
             if nodes > MAX_NODES:
                 raise fail(event, f"more than {MAX_NODES} YAML nodes")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = _mark(mark) if mark else (0, 0)
         reason = exc.problem or exc.context or "invalid YAML"
-        raise MipError([Problem(file, line, col, "", f"invalid YAML: {reason}")]) from None
+        raise MipError([Problem(file, line, col, "", scrub(f"invalid YAML: {reason}"))]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. NUL: no mark, an offset
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        char = exc.character
+        what = f"U+{char:04X}" if isinstance(char, int) else "a character"
+        raise MipError([Problem(file, line, col, "", f"invalid YAML: {what} is not allowed")]) from None
     except yaml.YAMLError as exc:
-        raise MipError([Problem(file, 0, 0, "", f"invalid YAML: {exc}")]) from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise MipError([Problem(file, 0, 0, "", scrub(f"invalid YAML: {first}"))]) from None
     doc.data = root
     return doc
 

@@ -1,0 +1,154 @@
+"""A faster writer of the very bytes emit.py's PyYAML dumper writes, for the data mip-cmp emits.
+
+Speed only. PyYAML's "C" dumper still represents every value as a Python node object and resolves every
+scalar twice in Python before libyaml writes it: about half of a large root render. The documents mip-cmp
+emits are plain dicts, lists, strings, integers, booleans and None in block style, where libyaml's choices
+are few and fixed: a string is written plain when libyaml's analysis allows it and it reads back as a
+string, single-quoted otherwise; empty collections are `{}`/`[]`; a sequence under a key is not indented.
+This module writes that text directly. Anything outside the subset it can decide with certainty
+(non-ASCII or non-printable text, long keys, non-string keys, floats that would need a tag, other types)
+makes `document` return None, and emit.py writes that document with PyYAML as before.
+tests/test_fast_path.py compares both writers on real outputs and on generated data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
+
+_STR = "tag:yaml.org,2002:str"
+_FLOAT = "tag:yaml.org,2002:float"
+_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")  # libyaml: a plain scalar may not start with these
+_MAX_KEY = 128  # libyaml writes longer keys as "? key" (not a simple key)
+_MAX_TEXT = 100_000  # far below the emitter's line width (10**6), so plain/quoted text never wraps
+
+_resolve = Resolver().resolve
+# Scalar text by value; None: not in the subset. Shared by every render of the process (values only).
+_cache: dict[Any, str | None] = {}
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _plain_ok(s: str) -> bool:
+    """libyaml's yaml_emitter_analyze_scalar for a non-empty, single-line, printable ASCII string in block
+    context, and the implicit-tag check: may it be written without quotes?"""
+    first = s[0]
+    if first == " " or s[-1] == " " or first in _INDICATORS:
+        return False
+    if first in "-?:" and (len(s) == 1 or s[1] == " "):
+        return False
+    if s.startswith(("---", "...")) or ": " in s or s.endswith(":") or " #" in s:
+        return False
+    return bool(_resolve(ScalarNode, s, (True, False)) == _STR)
+
+
+def _text(s: str) -> str | None:
+    if len(s) > _MAX_TEXT or not (s.isascii() and s.isprintable()):
+        return None
+    if s and _plain_ok(s):
+        return s
+    # Single-line printable ASCII is always allowed single-quoted; an empty string is always quoted.
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _float(value: float) -> str | None:
+    """SafeRepresenter.represent_float, kept only when the result needs no explicit tag."""
+    if value != value:
+        text = ".nan"
+    elif value == float("inf"):
+        text = ".inf"
+    elif value == float("-inf"):
+        text = "-.inf"
+    else:
+        text = repr(value).lower()
+        if "." not in text and "e" in text:
+            text = text.replace("e", ".0e", 1)
+    return text if _resolve(ScalarNode, text, (True, False)) == _FLOAT else None
+
+
+def _scalar(value: Any) -> str:
+    t = type(value)
+    if t is str:
+        try:
+            text = _cache[value]
+        except KeyError:
+            text = _cache[value] = _text(value)
+    elif t is bool:
+        return "true" if value else "false"
+    elif t is int:
+        return str(value)
+    elif value is None:
+        return "null"
+    elif t is float:
+        text = _float(value)
+    else:
+        text = None
+    if text is None:
+        raise _Unsupported
+    return text
+
+
+def _key(key: Any) -> str:
+    if type(key) is not str or len(key) > _MAX_KEY:
+        raise _Unsupported
+    return _scalar(key)
+
+
+def _mapping(mapping: dict[Any, Any], first: str, indent: str, out: list[str]) -> None:
+    """A non-empty block mapping; `first` starts the first line (e.g. "- "), `indent` the others."""
+    prefix = first
+    inner = indent + "  "
+    for key, value in mapping.items():
+        k = _key(key)
+        t = type(value)
+        if t is dict:
+            if value:
+                out.append(f"{prefix}{k}:\n")
+                _mapping(value, inner, inner, out)
+            else:
+                out.append(f"{prefix}{k}: {{}}\n")
+        elif t is list:
+            if value:
+                out.append(f"{prefix}{k}:\n")
+                _sequence(value, indent, indent, out)  # a sequence under a key is not indented
+            else:
+                out.append(f"{prefix}{k}: []\n")
+        else:
+            out.append(f"{prefix}{k}: {_scalar(value)}\n")
+        prefix = indent
+
+
+def _sequence(sequence: list[Any], first: str, indent: str, out: list[str]) -> None:
+    prefix = first
+    inner = indent + "  "
+    for value in sequence:
+        t = type(value)
+        if t is dict:
+            if value:
+                _mapping(value, prefix + "- ", inner, out)
+            else:
+                out.append(prefix + "- {}\n")
+        elif t is list:
+            if value:
+                _sequence(value, prefix + "- ", inner, out)
+            else:
+                out.append(prefix + "- []\n")
+        else:
+            out.append(f"{prefix}- {_scalar(value)}\n")
+        prefix = indent
+
+
+def document(obj: Any) -> str | None:
+    """The text yaml.dump_all([obj], <emit's dumper>) writes, or None when `obj` is outside the subset."""
+    if type(obj) is not dict or not obj:
+        return None
+    out = ["---\n"]
+    try:
+        _mapping(obj, "", "", out)
+    except (_Unsupported, RecursionError):
+        return None
+    return "".join(out)

@@ -1,0 +1,167 @@
+"""Failure behaviour: whatever Argo CD passes (or forgets to pass), and however the run ends, mip-cmp never
+exits 0 with empty or partial output, never prints a traceback, and a bug is exit 3 with one short line."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers import SAMPLE_REPO, argo_env, base_env, mip_cmp
+
+FED_A = "federations/federation-a"
+BOUND = [{"name": "federation", "string": "federation-a"}]
+# The nine ARGOCD_APP_* variables: all a discovery-time MatchRepository call gets (contract 4.5).
+DISCOVERY_VARS = (
+    "ARGOCD_APP_NAME", "ARGOCD_APP_NAMESPACE", "ARGOCD_APP_PROJECT_NAME", "ARGOCD_APP_REVISION",
+    "ARGOCD_APP_REVISION_SHORT", "ARGOCD_APP_REVISION_SHORT_8", "ARGOCD_APP_SOURCE_REPO_URL",
+    "ARGOCD_APP_SOURCE_PATH", "ARGOCD_APP_SOURCE_TARGET_REVISION",
+)
+# What parameter announcements / app details get (contract 4.5).
+APP_DETAILS_VARS = ("ARGOCD_APP_NAME", "ARGOCD_APP_SOURCE_REPO_URL", "ARGOCD_APP_SOURCE_PATH",
+                    "ARGOCD_APP_SOURCE_TARGET_REVISION")
+
+
+def _only(names: tuple[str, ...], app: str, params: list[dict[str, str]] | None) -> dict[str, str]:
+    full = argo_env(app, params=params)
+    return {name: full[name] for name in names}
+
+
+def _all_empty(app: str, params: list[dict[str, str]] | None) -> dict[str, str]:
+    return {name: "" for name in argo_env(app, params=params)}
+
+
+ENVIRONMENTS = {
+    "full": lambda app, params: argo_env(app, params=params),
+    "discovery": lambda app, params: _only(DISCOVERY_VARS, app, params),
+    "app-details": lambda app, params: _only(APP_DETAILS_VARS, app, params),
+    "none": lambda app, params: {},
+    "all-empty": _all_empty,
+    "parameters-null": lambda app, params: {**argo_env(app), "ARGOCD_APP_PARAMETERS": "null"},
+    "parameters-empty-list": lambda app, params: {**argo_env(app), "ARGOCD_APP_PARAMETERS": "[]"},
+    "parameters-garbage": lambda app, params: {**argo_env(app, params=params), "ARGOCD_APP_PARAMETERS": "{["},
+    "parameters-deep": lambda app, params: {**argo_env(app), "ARGOCD_APP_PARAMETERS": "[" * 100_000},
+    "kube-empty": lambda app, params: {**argo_env(app, params=params), "KUBE_VERSION": "",
+                                       "KUBE_API_VERSIONS": ""},
+}
+APPS = {".": None, FED_A: BOUND}
+
+
+def assert_clean(result: subprocess.CompletedProcess[bytes]) -> None:
+    """Exit 0 with a complete, parseable output, or exit 1 with one-line reasons and no stdout."""
+    stderr = result.stderr.decode()
+    assert "Traceback" not in stderr
+    assert result.returncode in (0, 1), stderr
+    if result.returncode == 0:
+        objects = [o for o in yaml.safe_load_all(result.stdout) if o is not None]
+        assert objects, "exit 0 needs output: Argo CD would prune everything"
+        assert all(isinstance(o, dict) and o.get("kind") for o in objects)
+    else:
+        assert result.stdout == b""
+        assert stderr.strip()
+
+
+@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_any_argocd_environment_is_handled(environment: str, app: str) -> None:
+    env = ENVIRONMENTS[environment](app, APPS[app])
+    assert_clean(mip_cmp("generate", cwd=SAMPLE_REPO / app, env=env))
+
+
+def test_full_environment_renders() -> None:
+    for app, params in APPS.items():
+        result = mip_cmp("generate", cwd=SAMPLE_REPO / app, env=argo_env(app, params=params))
+        assert result.returncode == 0, result.stderr.decode()
+
+
+# A bug: the core raises something that is not a MipError. The CLI must turn it into exit 3 and one line.
+_BUG = """
+import sys
+import mip_cmp.render as render
+def broken(*args, **kwargs):
+    raise KeyError("spec")
+render.expand_federation = broken
+from mip_cmp.cli import main
+sys.exit(main(["generate"]))
+"""
+
+
+def test_internal_bug_exits_3_with_one_short_line() -> None:
+    env = {**base_env(), **argo_env(FED_A, params=BOUND)}
+    result = subprocess.run([sys.executable, "-c", _BUG], cwd=SAMPLE_REPO / FED_A, env=env,
+                            capture_output=True, timeout=60, check=False)
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 3
+    assert result.stdout == b""
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("mip-cmp: internal error (a bug in mip-cmp ")
+    assert len(lines[0]) < 200
+
+
+# SIGTERM while rendering: Argo CD sends it when the request deadline passes (contract 6).
+_SLOW = """
+import sys, time
+import mip_cmp.render as render
+def slow(*args, **kwargs):
+    print("rendering", file=sys.stderr, flush=True)
+    time.sleep(60)
+render.generate = slow
+from mip_cmp.cli import main
+sys.exit(main(["generate"]))
+"""
+
+
+def test_sigterm_during_render_exits_nonzero_without_output() -> None:
+    env = {**base_env(), **argo_env(FED_A, params=BOUND)}
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW], cwd=SAMPLE_REPO / FED_A, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    assert proc.stderr.readline() == b"rendering\n"
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert stdout == b""
+    assert stderr.decode().splitlines() == [
+        "mip-cmp: terminated (SIGTERM) before finishing; no manifests were printed"]
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.3, 0.6])
+def test_sigterm_at_any_moment_never_looks_like_success(delay: float) -> None:
+    """The real CLI on the largest app (the root), killed at different moments: it either finished (exit 0,
+    the complete output) or it did not (non-zero exit, which Argo CD reports as an error)."""
+    env = {**base_env(), **argo_env(".")}
+    expected = mip_cmp("generate", cwd=SAMPLE_REPO, env=argo_env(".")).stdout
+    proc = subprocess.Popen([sys.executable, "-m", "mip_cmp", "generate"], cwd=SAMPLE_REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert b"Traceback" not in stderr
+    if proc.returncode == 0:
+        assert stdout == expected
+    else:
+        assert proc.returncode in (-signal.SIGTERM, 128 + signal.SIGTERM)
+        if delay == 0.0:
+            assert stdout == b""
+
+
+def test_output_is_written_once_at_the_end(tmp_path: Path) -> None:
+    """A failure found late (here: the last federation's app) still prints nothing: all checks run before
+    the first byte is written, so no partial output can ever reach Argo CD."""
+    from helpers import copy_sample
+
+    repo = copy_sample(tmp_path)
+    fed = repo / "federations/federation-z/mip.yaml"
+    fed.write_text(fed.read_text().replace("PUBLIC_HOST: \"{{ federation.publicHost }}\"",
+                                           "PUBLIC_HOST: \"{{ federation.nope }}\""))
+    app = "federations/federation-z"
+    env = argo_env(app, params=[{"name": "federation", "string": "federation-z"}])
+    result = mip_cmp("generate", cwd=repo / app, env=env)
+    assert result.returncode == 1
+    assert result.stdout == b""
+    assert result.stderr.decode().startswith(f"{app}/mip.yaml:15:")

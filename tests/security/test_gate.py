@@ -1,0 +1,174 @@
+"""The output gate (policy.py) on its own: whatever the expansion might one day produce by mistake, an object
+outside the federation's tenancy, a plaintext Secret, a password that could rotate or an empty output never
+reaches Argo CD. Each case takes the real objects of sample-repo/ and breaks one thing."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from helpers import SAMPLE_REPO
+from mip_cmp.buildenv import BuildEnv
+from mip_cmp.errors import MipError
+from mip_cmp.expand import expand_federation, expand_platform, secret_objects
+from mip_cmp.platform import load_federation, load_platform
+from mip_cmp.policy import check_federation_output, check_platform_output
+from mip_cmp.render import load_federations
+from mip_cmp.repo import Repo
+
+Obj = dict[str, Any]
+REPO = Repo(SAMPLE_REPO)
+PLATFORM = load_platform(REPO)
+FED = load_federation(REPO, "federations/federation-a")
+FED_FILE = "federations/federation-a/mip.yaml"
+
+
+def federation_objects(component: str) -> list[Obj]:
+    return expand_federation(PLATFORM, FED, BuildEnv(params={"federation": "federation-a",
+                                                             "component": component}))
+
+
+def gate_federation(objects: list[Obj], component: str) -> None:
+    check_federation_output(PLATFORM.model, FED.model, component, objects, FED_FILE)
+
+
+def first(kind: str, objects: list[Obj], name: str | None = None) -> Obj:
+    return next(o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name))
+
+
+def app(mutate: Callable[[Obj], None], name: str = "federation-a-exareme2") -> Callable[[list[Obj]], None]:
+    return lambda objects: mutate(first("Application", objects, name))
+
+
+def es(mutate: Callable[[Obj], None], name: str = "mip-secret") -> Callable[[list[Obj]], None]:
+    return lambda objects: mutate(first("ExternalSecret", objects, name))
+
+
+def plaintext_secret(objects: list[Obj]) -> None:
+    objects.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "federation-a"},
+                    "stringData": {"password": "x"}})
+
+
+def cluster_role(objects: list[Obj]) -> None:
+    objects.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "metadata": {"name": "pwn"}, "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"}})
+
+
+def app_project(objects: list[Obj]) -> None:
+    objects.append({"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+                    "metadata": {"name": "federation-a", "namespace": "argocd-mip-team"},
+                    "spec": {"destinations": [{"server": "*", "namespace": "*"}]}})
+
+
+def clear(objects: list[Obj]) -> None:
+    objects.clear()
+
+
+def set_path(obj: Obj, path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        obj = obj.setdefault(part, {})
+    obj[last] = value
+
+
+def setter(path: str, value: Any) -> Callable[[Obj], None]:
+    return lambda obj: set_path(obj, path, value)
+
+
+APP_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
+    "project-of-the-platform": app(setter("spec.project", "mip-infrastructure")),
+    "project-of-another-federation": app(setter("spec.project", "federation-z")),
+    "namespace-kube-system": app(setter("spec.destination.namespace", "kube-system")),
+    "another-cluster": app(setter("spec.destination.server", "https://mip-public.mip-tds.chuv.cscs.ch:6443")),
+    "destination-by-name": app(setter("spec.destination", {"name": "in-cluster", "namespace": "federation-a"})),
+    "application-outside-argocd-namespace": app(setter("metadata.namespace", "federation-a")),
+    "name-of-another-federation": app(setter("metadata.name", "federation-z-exareme2")),
+    "name-not-in-the-catalog": app(setter("metadata.name", "federation-a-cluster-admin")),
+    "repo-not-in-the-catalog": app(setter("spec.source.repoURL", "https://evil.example/charts.git")),
+    "chart-path-changed": app(setter("spec.source.path", "../other")),
+    "multi-source": app(setter("spec.sources", [{"repoURL": "https://evil.example/x.git", "path": "."}])),
+    "plugin-source-on-a-workload": app(setter("spec.source.plugin", {"name": "mip-cmp"})),
+    "directory-source-on-a-workload": app(setter("spec.source.directory", {"recurse": True})),
+    "secrets-app-renders-another-directory": app(setter("spec.source.path", "federations/federation-z"),
+                                                 "federation-a-secrets"),
+    "secrets-app-bound-to-another-federation": app(setter("spec.source.plugin.parameters",
+                                                          [{"name": "federation", "string": "federation-z"},
+                                                           {"name": "component", "string": "secrets"}]),
+                                                   "federation-a-secrets"),
+    "secrets-app-from-another-repo": app(setter("spec.source.repoURL", "https://evil.example/r.git"),
+                                         "federation-a-secrets"),
+    "plaintext-secret": plaintext_secret,
+    "cluster-scoped-kind": cluster_role,
+    "app-project": app_project,
+    "empty-output": clear,
+}
+
+SECRET_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
+    "plaintext-secret": plaintext_secret,
+    "application-from-the-secrets-component": lambda objects: objects.append(
+        first("Application", federation_objects(""))),
+    "other-namespace": es(setter("metadata.namespace", "federation-z")),
+    "secret-the-federation-does-not-need": es(setter("metadata.name", "argocd-secret")),
+    "another-secret-store": es(setter("spec.secretStoreRef", {"kind": "ClusterSecretStore", "name": "vault-all"}),
+                               "keycloak-credentials"),
+    "bulk-copy-from-the-store": es(setter("spec.dataFrom", [{"find": {"name": {"regexp": ".*"}}}]),
+                                   "keycloak-credentials"),
+    "generated-password-rotates-hourly": es(setter("spec.refreshInterval", "1h")),
+    "generated-password-refreshes-on-change": es(setter("spec.refreshPolicy", "OnChange")),
+    "generated-secret-owned-by-the-externalsecret": es(setter("spec.target.creationPolicy", "Owner")),
+    "generated-secret-deleted-with-the-externalsecret": es(setter("spec.target.deletionPolicy", "Delete")),
+    "generated-secret-mutable": es(setter("spec.target.immutable", False)),
+    "generated-secret-prunable": es(lambda o: o["metadata"].pop("annotations")),
+    "generator-prunable": lambda objects: first("Password", objects)["metadata"].pop("annotations"),
+    "target-renamed": es(setter("spec.target.name", "argocd-secret")),
+    "empty-output": clear,
+}
+
+
+def test_sample_output_passes_the_gate() -> None:
+    gate_federation(federation_objects(""), "")
+    gate_federation(federation_objects("secrets"), "secrets")
+
+
+@pytest.mark.parametrize("break_it", APP_BREAKS.values(), ids=APP_BREAKS.keys())
+def test_gate_refuses_broken_federation_applications(break_it: Callable[[list[Obj]], None]) -> None:
+    objects = copy.deepcopy(federation_objects(""))
+    break_it(objects)
+    with pytest.raises(MipError) as error:
+        gate_federation(objects, "")
+    assert all(p.file == FED_FILE for p in error.value.problems)
+    assert "refusing to emit" in str(error.value) or "nothing to render" in str(error.value)
+
+
+@pytest.mark.parametrize("break_it", SECRET_BREAKS.values(), ids=SECRET_BREAKS.keys())
+def test_gate_refuses_broken_federation_secrets(break_it: Callable[[list[Obj]], None]) -> None:
+    objects = copy.deepcopy(federation_objects("secrets"))
+    break_it(objects)
+    with pytest.raises(MipError) as error:
+        gate_federation(objects, "secrets")
+    assert "refusing to emit" in str(error.value) or "nothing to render" in str(error.value)
+
+
+PLATFORM_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
+    "plaintext-secret": plaintext_secret,
+    "cluster-scoped-kind": cluster_role,
+    "generated-password-rotates-hourly": es(setter("spec.refreshInterval", "1h")),
+    "generated-secret-mutable": es(setter("spec.target.immutable", False)),
+    "generator-prunable": lambda objects: first("Password", objects)["metadata"].pop("annotations"),
+    "application-in-a-federation-project": app(setter("spec.project", "federation-a"), "datacatalog"),
+    "empty-output": clear,
+}
+
+
+@pytest.mark.parametrize("break_it", PLATFORM_BREAKS.values(), ids=PLATFORM_BREAKS.keys())
+def test_gate_refuses_broken_platform_output(break_it: Callable[[list[Obj]], None]) -> None:
+    objects = expand_platform(PLATFORM, load_federations(REPO, PLATFORM), BuildEnv())
+    # The sample's common app uses a store secret only; give it a generated one too.
+    objects += secret_objects(PLATFORM.model, ["mip-secret"], "mip-common-datacatalog", {})
+    check_platform_output(PLATFORM.model, objects, "mip.yaml")
+    break_it(objects)
+    with pytest.raises(MipError):
+        check_platform_output(PLATFORM.model, objects, "mip.yaml")
