@@ -5,22 +5,32 @@ Exit codes: 0 success, 1 a problem in the input, 2 bad usage, 3 a bug in mip-cmp
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import signal
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import NoReturn
 
 from . import __version__
-from .errors import EXIT_BUG, EXIT_OK, EXIT_USAGE, MipError, Problem, UsageError
+
+# `mip-cmp generate` must start fast (client.py): this module imports only what the interpreter has loaded
+# anyway; each command imports what it needs.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
+    from .errors import Problem
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message} (see --help)")
+def _parser_class() -> type[argparse.ArgumentParser]:
+    import argparse
+    from typing import NoReturn
+
+    from .errors import UsageError
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            raise UsageError(f"{self.prog}: {message} (see --help)")
+
+    return _Parser
 
 
 def _write(data: bytes) -> None:
@@ -29,14 +39,21 @@ def _write(data: bytes) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .errors import EXIT_OK
     from .render import generate
 
     # Argo CD sets cmd.Dir but not $PWD, so the working directory is the only truth (contract 4.1).
-    _write(generate(Path(os.getcwd()), os.environ))
+    _write(generate(Path.cwd(), os.environ))
     return EXIT_OK
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from .errors import EXIT_OK, UsageError
     from .render import generate
 
     environ = {"ARGOCD_APP_SOURCE_TARGET_REVISION": args.revision}
@@ -62,6 +79,9 @@ def _annotation(problem: Problem) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .errors import EXIT_OK, UsageError
     from .render import validate_repo
 
     root = Path(args.repo)
@@ -82,6 +102,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from .errors import EXIT_OK
     from .schema import json_schema
 
     _write(json_schema().encode())
@@ -89,6 +110,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_plugin_config(args: argparse.Namespace) -> int:
+    from .errors import EXIT_OK
     from .pluginconfig import plugin_yaml
 
     _write(plugin_yaml())
@@ -96,8 +118,11 @@ def cmd_plugin_config(args: argparse.Namespace) -> int:
 
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .bootstrap import apply, bootstrap_objects
     from .emit import dump
+    from .errors import EXIT_OK
 
     objects = bootstrap_objects(Path(args.repo), args.repo_url, args.revision)
     if args.apply:
@@ -109,6 +134,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    _Parser = _parser_class()
     parser = _Parser(prog="mip-cmp", description="Expand mip.yaml files into the MIP platform for Argo CD.")
     parser.add_argument("--version", action="version", version=f"mip-cmp {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -152,6 +178,21 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None and sys.argv[1:] == ["generate"]:
+        # What Argo CD runs on every sync: answered by the warm renderer when one is up, decided before
+        # anything heavy is imported; it falls back to run() below (client.py).
+        from .client import generate
+
+        return generate()
+    return run(argv)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """The command line, in this process."""
+    import signal
+
+    from .errors import EXIT_BUG, EXIT_USAGE, MipError
+
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         args = build_parser().parse_args(argv)

@@ -13,6 +13,7 @@ tests/test_fast_path.py compares both writers on real outputs and on generated d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from yaml.nodes import ScalarNode
@@ -24,7 +25,7 @@ _INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")  # libyaml: a plain scalar may not 
 _MAX_KEY = 128  # libyaml writes longer keys as "? key" (not a simple key)
 _MAX_TEXT = 100_000  # far below the emitter's line width (10**6), so plain/quoted text never wraps
 
-_resolve = Resolver().resolve
+_resolve: Callable[[type[ScalarNode], str, tuple[bool, bool]], str] = Resolver().resolve
 # Scalar text by value; None: not in the subset. Shared by every render of the process (values only).
 _cache: dict[Any, str | None] = {}
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import MipError, Problem
 from .model import Federation, Platform
-from .redact import credential_value
+from .redact import credential_value, scrub
 from .repo import Repo
 from .validation import kind_of, to_model
 from .yamlsource import Document, Path
@@ -108,7 +108,7 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
     overrides = repo.source_overrides(directory)
     if overrides:
         raise MipError([Problem(
-            overrides[0], 0, 0, "", "not allowed in a federation directory: Argo CD merges it into the "
+            scrub(overrides[0]), 0, 0, "", "not allowed in a federation directory: Argo CD merges it into the "
             "Application's source, plugin parameters included, so it could rebind this directory to "
             "another federation; remove it")])
     doc = repo.read(directory)

@@ -29,7 +29,7 @@ _URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]+):[^/\s@]+@")
 _ASSIGNMENT = re.compile(r"(?i)\b([\w.-]*(?:password|passwd|secret|token|api[-_]?key)[\w.-]*)(\s*=\s*)(\S+)")
 # Long random-looking runs of letters and digits: API keys, hex/base64 secrets.
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_]{24,}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # all that splitlines() splits on
 
 # Helm value keys whose literal value is a password by definition.
 _PASSWORD_KEY = re.compile(r"(?:password|passwd|passphrase)$")

@@ -23,7 +23,7 @@ _PLATFORM_KIND = re.compile(rb"^kind:[ \t]*['\"]?Platform['\"]?[ \t]*(#.*)?$", r
 
 
 def file_error(rel: str, message: str) -> MipError:
-    return MipError([Problem(rel, 0, 0, "", message)])
+    return MipError([Problem(scrub(rel), 0, 0, "", message)])  # directory names are the author's choice
 
 
 class Repo:

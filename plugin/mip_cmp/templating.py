@@ -13,6 +13,7 @@ jinja2 is imported only when a string holds a template.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -210,7 +211,9 @@ def _compile(source: str, names: frozenset[str]) -> Any:
     try:
         tree = env.parse(source)
         _check_tree(tree, names)
-        return env.from_string(tree)
+        with warnings.catch_warnings():  # Python's compiler warns about some generated code, on stderr
+            warnings.simplefilter("ignore")
+            return env.from_string(tree)
     except RecursionError:  # jinja2's parser and Python's compiler recurse per nesting level
         raise TemplateError("expression is nested too deeply") from None
 

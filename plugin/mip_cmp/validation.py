@@ -132,7 +132,7 @@ def kind_of(doc: Document) -> type[Platform] | type[Federation]:
         got = "missing" if api_version is None else repr(api_version)
         raise MipError([doc.problem(("apiVersion",), f"must be {API_VERSION} (found {got})")])
     kind = data.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:  # a list or mapping here is unhashable
         raise MipError([doc.problem(("kind",), f"must be one of {', '.join(KINDS)} (found {kind!r})")])
     return KINDS[kind]
 

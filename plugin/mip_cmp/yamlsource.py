@@ -70,7 +70,7 @@ class Document:
     def problem(self, path: Path, message: str, *, key: bool = False) -> Problem:
         """A located problem; keys and message are scrubbed, since both may repeat what the file says."""
         line, col = self.mark(path, key=key) or (0, 0)
-        return Problem(self.file, line, col, scrub(format_path(path)), scrub(message))
+        return Problem(scrub(self.file), line, col, scrub(format_path(path)), scrub(message))
 
 
 def format_path(path: Path) -> str:
@@ -84,6 +84,7 @@ def format_path(path: Path) -> str:
 
 
 def decode(raw: bytes, file: str) -> str:
+    file = scrub(file)  # a directory name is the author's choice too
     if len(raw) > MAX_FILE_BYTES:
         # Callers read at most one byte more than the limit, so the true size is unknown here.
         raise MipError([Problem(file, 0, 0, "", f"file is larger than the limit of {MAX_FILE_BYTES} bytes")])
@@ -117,10 +118,10 @@ def _scalar(event: Any, file: str) -> Any:
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     try:
         value = _constructor.yaml_constructors[tag](_constructor, node)
-    except (ValueError, OverflowError):  # e.g. Python's cap on the digits of an int
-        raise fail("number is too long; quote it if it is text") from None
-    except yaml.YAMLError as exc:  # an explicit tag whose text does not fit it, e.g. `!!int abc`
-        raise fail(f"invalid value for {tag}: {getattr(exc, 'problem', None) or exc}") from None
+    except Exception:  # PyYAML's constructors fail in assorted ways (ValueError, IndexError, YAMLError)
+        if event.implicit[0]:  # plain text that resolved to a number: only Python's cap on int digits
+            raise fail("number is too long; quote it if it is text") from None
+        raise fail(f"the value does not fit its tag {tag}") from None  # e.g. `!!int abc`, an empty `!!float`
     # Go's JSON (Argo CD, Helm) has no NaN or infinity and no integers beyond int64.
     if isinstance(value, float) and not math.isfinite(value):
         raise fail("numbers must be finite (.inf and .nan are not allowed); quote it if it is text")
@@ -132,6 +133,7 @@ def _scalar(event: Any, file: str) -> Any:
 def load(text: str, file: str) -> Document:
     """Parse exactly one YAML document from `text`; `file` names it in errors."""
     doc = Document(file, None)
+    file = scrub(file)  # for the problems below; a directory name is the author's choice too
     # Each open container: (container, path, pending key, pending key mark)
     stack: list[list[Any]] = []
     documents = 0

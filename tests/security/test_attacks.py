@@ -2,8 +2,8 @@
 
 Whoever can push to a federation directory writes the input of a process whose output Argo CD applies with
 its own credentials (docs/security.md). Every row of ATTACKS is one such attempt: it changes a private copy
-of sample-repo/, runs `python -m mip_cmp generate` in the app directory with Argo CD's environment, and
-expects the attempt to fail safely:
+of sample-repo/, runs `mip-cmp generate` in the app directory with Argo CD's environment, both in-process and
+through the warm renderer (conftest.py), and expects the attempt to fail safely:
 
 * exit code 1 (a problem in the input; 2 would be usage), never 0 and never 3 (a bug);
 * nothing at all on stdout (Argo CD takes empty output with exit 0 as "delete everything");
@@ -17,13 +17,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from helpers import argo_env, copy_sample, mip_cmp
+from helpers import argo_env, base_env, copy_sample, mip_cmp
+
+from .conftest import generate
 
 FED_A = "federations/federation-a"
 FED_FILE = f"{FED_A}/mip.yaml"
@@ -223,6 +226,11 @@ ATTACKS: list[Attack] = [
            f"{FED_A}/.argocd-source-federation-a.yaml: not allowed in a federation directory: Argo CD merges "
            "it into the Application's source, plugin parameters included, so it could rebind this directory "
            "to another federation; remove it"),
+    Attack("tenancy-argocd-source-seen-by-the-root",
+           write(f"{FED_A}/.argocd-source.yaml", "plugin: null\ndirectory: {recurse: true}\n"),
+           f"{FED_A}/.argocd-source.yaml: not allowed in a federation directory: Argo CD merges it into the "
+           "Application's source, plugin parameters included, so it could rebind this directory to another "
+           "federation; remove it", app=".", params=None),
     Attack("tenancy-parameters-on-the-root", nothing,
            "plugin parameters 'federation' and 'component' apply to federation directories, not to the "
            "repository root", app=".", params=[{"name": "federation", "string": "federation-a"}]),
@@ -350,6 +358,10 @@ ATTACKS: list[Attack] = [
     Attack("encoding-forged-error-line",
            fed(federation(extra='"x\\nfederations/federation-z/mip.yaml:1:1: all good": 1\n')),
            f"{FED_FILE}:7:1: x\\nfederations/federation-z/mip.yaml:1:1: all good: {UNKNOWN_TOP}"),
+    Attack("encoding-forged-directory-name",
+           write("federations/evil\nmip.yaml:1:1: all good\n/mip.yaml", "apiVersion: v1\nkind: Federation\n"),
+           "federations/evil\\nmip.yaml:1:1: all good\\n/mip.yaml:1:13: apiVersion: must be mip-cmp.io/v1alpha1 "
+           "(found 'v1')", app=".", params=None),
     # --- secrets: never in the output, never in an error ---------------------------------------------------
     Attack("secrets-federation-defines-secrets",
            fed(federation(extra="secrets:\n  mip-secret: {generated: {keys: [password], length: 8}}\n")),
@@ -380,6 +392,9 @@ ATTACKS: list[Attack] = [
            secrets=(AWS_KEY,)),
     Attack("secrets-echo-through-unknown-key", fed(federation(extra=f"{GITHUB_TOKEN}: x\n")),
            f"{FED_FILE}:7:1: <redacted>: {UNKNOWN_TOP}", secrets=(GITHUB_TOKEN,)),
+    Attack("secrets-echo-through-directory-name", write(f"federations/{GITHUB_TOKEN}/mip.yaml", "kind: x\n"),
+           "federations/<redacted>/mip.yaml:1:1: apiVersion: must be mip-cmp.io/v1alpha1 (found missing)",
+           app=".", params=None, secrets=(GITHUB_TOKEN,)),
     Attack("secrets-echo-through-parameter", nothing,
            "plugin parameter 'component' must be one of '', 'secrets', not '<redacted>'",
            params=[*BOUND, {"name": "component", "string": GITHUB_TOKEN}], secrets=(GITHUB_TOKEN,)),
@@ -390,13 +405,14 @@ ATTACKS: list[Attack] = [
 ]
 
 
-def run(attack: Attack, tmp_path: Path) -> tuple[int, bytes, list[str]]:
+def run(attack: Attack, tmp_path: Path, mode: str = "in-process",
+        renderer: dict[str, str] | None = None) -> tuple[int, bytes, list[str]]:
     repo = copy_sample(tmp_path)
     attack.setup(repo)
     env = argo_env(attack.app, params=attack.params)
     env.update(attack.env)
-    result = mip_cmp("generate", cwd=repo / attack.app, env=env)
-    return result.returncode, result.stdout, result.stderr.decode("utf-8", "replace").splitlines()
+    code, stdout, stderr = generate(mode, repo / attack.app, env, renderer)
+    return code, stdout, stderr.splitlines()
 
 
 def test_there_are_at_least_25_distinct_attacks() -> None:
@@ -409,8 +425,8 @@ def test_there_are_at_least_25_distinct_attacks() -> None:
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.id for a in ATTACKS])
-def test_attack_fails_safely(attack: Attack, tmp_path: Path) -> None:
-    code, stdout, lines = run(attack, tmp_path)
+def test_attack_fails_safely(attack: Attack, mode: str, renderer: dict[str, str] | None, tmp_path: Path) -> None:
+    code, stdout, lines = run(attack, tmp_path, mode, renderer)
     assert code == attack.exit, lines
     assert stdout == b"", "a failed render must print nothing on stdout"
     assert lines, "a failure must say why on stderr"
@@ -421,3 +437,50 @@ def test_attack_fails_safely(attack: Attack, tmp_path: Path) -> None:
         assert lines[0] == attack.expect
     for secret in attack.secrets:
         assert all(secret not in line for line in lines), "a credential was echoed"
+
+
+def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
+    """A UTF-8 byte order mark (some editors write one) is harmless: same output as without it."""
+    repo = copy_sample(tmp_path)
+    env = {**argo_env(FED_A, params=BOUND), "MIP_CMP_RENDERER": "off"}
+    plain = mip_cmp("generate", cwd=repo / FED_A, env=env)
+    (repo / FED_FILE).write_bytes(b"\xef\xbb\xbf" + (repo / FED_FILE).read_bytes())
+    with_bom = mip_cmp("generate", cwd=repo / FED_A, env=env)
+    assert plain.returncode == with_bom.returncode == 0
+    assert with_bom.stdout == plain.stdout
+
+
+SHADOWS = ["yaml.py", "pydantic.py", "jinja2.py", "json.py", "re.py", "argparse.py", "base64.py", "zlib.py",
+           "socket.py", "select.py", "fcntl.py", "resource.py", "signal.py", "mip_cmp/__init__.py",
+           "sitecustomize.py", "usercustomize.py"]
+
+
+def test_python_files_in_the_checkout_are_never_imported(mode: str, renderer: dict[str, str] | None,
+                                                          tmp_path: Path) -> None:
+    """A federation directory full of modules named like the ones mip-cmp imports: none may run. Argo CD
+    runs `mip-cmp generate` (a console script: its own directory, not the working directory, is first on
+    the import path) and the renderer runs with `python -P`."""
+    import sys
+
+    import yaml
+
+    plugin = yaml.safe_load((Path(__file__).resolve().parents[2] / "plugin.yaml").read_text())
+    assert plugin["spec"]["generate"]["command"] == ["mip-cmp", "generate"]
+    repo = copy_sample(tmp_path)
+    marker = tmp_path / "imported"
+    env = argo_env(FED_A, params=BOUND)
+    expected = mip_cmp("generate", cwd=repo / FED_A, env={**env, "MIP_CMP_RENDERER": "off"}).stdout
+    for name in SHADOWS:
+        module = repo / FED_A / name
+        module.parent.mkdir(exist_ok=True)
+        module.write_text(f"open({str(marker)!r}, 'a').write({name!r})\nprint('---\\nkind: Secret')\n")
+    if mode == "in-process":
+        script = Path(sys.executable).with_name("mip-cmp")
+        result = subprocess.run([str(script), "generate"], cwd=repo / FED_A, capture_output=True, timeout=60,
+                                env={**base_env(), **env, "MIP_CMP_RENDERER": "off"}, check=False)
+        code, stdout = result.returncode, result.stdout
+    else:
+        code, stdout, _ = generate(mode, repo / FED_A, env, renderer)
+    assert not marker.exists(), f"imported from the checkout: {marker.read_text()}"
+    assert code == 0
+    assert stdout == expected

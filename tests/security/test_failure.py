@@ -14,6 +14,8 @@ import yaml
 
 from helpers import SAMPLE_REPO, argo_env, base_env, mip_cmp
 
+from .conftest import generate
+
 FED_A = "federations/federation-a"
 BOUND = [{"name": "federation", "string": "federation-a"}]
 # The nine ARGOCD_APP_* variables: all a discovery-time MatchRepository call gets (contract 4.5).
@@ -52,30 +54,31 @@ ENVIRONMENTS = {
 APPS = {".": None, FED_A: BOUND}
 
 
-def assert_clean(result: subprocess.CompletedProcess[bytes]) -> None:
+def assert_clean(code: int, stdout: bytes, stderr: str) -> None:
     """Exit 0 with a complete, parseable output, or exit 1 with one-line reasons and no stdout."""
-    stderr = result.stderr.decode()
     assert "Traceback" not in stderr
-    assert result.returncode in (0, 1), stderr
-    if result.returncode == 0:
-        objects = [o for o in yaml.safe_load_all(result.stdout) if o is not None]
+    assert code in (0, 1), stderr
+    if code == 0:
+        objects = [o for o in yaml.safe_load_all(stdout) if o is not None]
         assert objects, "exit 0 needs output: Argo CD would prune everything"
         assert all(isinstance(o, dict) and o.get("kind") for o in objects)
     else:
-        assert result.stdout == b""
+        assert stdout == b""
         assert stderr.strip()
 
 
 @pytest.mark.parametrize("app", APPS)
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_any_argocd_environment_is_handled(environment: str, app: str) -> None:
+def test_any_argocd_environment_is_handled(environment: str, app: str, mode: str,
+                                           renderer: dict[str, str] | None) -> None:
     env = ENVIRONMENTS[environment](app, APPS[app])
-    assert_clean(mip_cmp("generate", cwd=SAMPLE_REPO / app, env=env))
+    assert_clean(*generate(mode, SAMPLE_REPO / app, env, renderer))
 
 
 def test_full_environment_renders() -> None:
     for app, params in APPS.items():
-        result = mip_cmp("generate", cwd=SAMPLE_REPO / app, env=argo_env(app, params=params))
+        env = {**argo_env(app, params=params), "MIP_CMP_RENDERER": "off"}
+        result = mip_cmp("generate", cwd=SAMPLE_REPO / app, env=env)
         assert result.returncode == 0, result.stderr.decode()
 
 
@@ -131,11 +134,14 @@ def test_sigterm_during_render_exits_nonzero_without_output() -> None:
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.3, 0.6])
-def test_sigterm_at_any_moment_never_looks_like_success(delay: float) -> None:
-    """The real CLI on the largest app (the root), killed at different moments: it either finished (exit 0,
-    the complete output) or it did not (non-zero exit, which Argo CD reports as an error)."""
-    env = {**base_env(), **argo_env(".")}
-    expected = mip_cmp("generate", cwd=SAMPLE_REPO, env=argo_env(".")).stdout
+def test_sigterm_at_any_moment_never_looks_like_success(delay: float, mode: str,
+                                                        renderer: dict[str, str] | None) -> None:
+    """The real CLI on the largest app (the root), killed at different moments, in-process or waiting for
+    the renderer: it either finished (exit 0, the complete output) or it did not (non-zero exit, which
+    Argo CD reports as an error)."""
+    extra = renderer if renderer is not None else {"MIP_CMP_RENDERER": "off"}
+    env = {**base_env(), **argo_env("."), **extra}
+    expected = mip_cmp("generate", cwd=SAMPLE_REPO, env={**argo_env("."), **extra}).stdout
     proc = subprocess.Popen([sys.executable, "-m", "mip_cmp", "generate"], cwd=SAMPLE_REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     time.sleep(delay)
@@ -160,8 +166,30 @@ def test_output_is_written_once_at_the_end(tmp_path: Path) -> None:
     fed.write_text(fed.read_text().replace("PUBLIC_HOST: \"{{ federation.publicHost }}\"",
                                            "PUBLIC_HOST: \"{{ federation.nope }}\""))
     app = "federations/federation-z"
-    env = argo_env(app, params=[{"name": "federation", "string": "federation-z"}])
+    env = {**argo_env(app, params=[{"name": "federation", "string": "federation-z"}]), "MIP_CMP_RENDERER": "off"}
     result = mip_cmp("generate", cwd=repo / app, env=env)
     assert result.returncode == 1
     assert result.stdout == b""
     assert result.stderr.decode().startswith(f"{app}/mip.yaml:15:")
+
+
+def test_total_output_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Output beyond the cap (32 MiB; Argo CD's gRPC limit is 100 MiB) is an error, not a truncated print."""
+    from mip_cmp import emit
+    from mip_cmp.errors import MipError
+    from mip_cmp.render import generate
+
+    monkeypatch.setattr(emit, "MAX_OUTPUT_BYTES", 1000)
+    with pytest.raises(MipError, match=r"output is .* bytes; the limit is 1000"):
+        generate(SAMPLE_REPO, argo_env("."))
+
+
+def test_total_input_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """All mip.yaml files one run reads together are capped too (the root reads every federation)."""
+    from mip_cmp import repo as repo_module
+    from mip_cmp.errors import MipError
+    from mip_cmp.render import generate
+
+    monkeypatch.setattr(repo_module, "MAX_TOTAL_BYTES", 4000)
+    with pytest.raises(MipError, match=r"the mip\.yaml files read together exceed 4000 bytes"):
+        generate(SAMPLE_REPO, argo_env("."))

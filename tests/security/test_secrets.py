@@ -28,7 +28,8 @@ RENDERS = {
 @functools.cache
 def render(name: str, revision: str = "main") -> list[dict[str, Any]]:
     app, params = RENDERS[name]
-    result = mip_cmp("generate", cwd=SAMPLE_REPO / app, env=argo_env(app, params=params, revision=revision))
+    env = {**argo_env(app, params=params, revision=revision), "MIP_CMP_RENDERER": "off"}  # no daemon left behind
+    result = mip_cmp("generate", cwd=SAMPLE_REPO / app, env=env)
     assert result.returncode == 0, result.stderr.decode()
     return [o for o in yaml.safe_load_all(result.stdout) if o]
 

@@ -1,0 +1,640 @@
+#!/usr/bin/env python3
+"""Benchmark: `mip-cmp generate` against `kubectl kustomize`, whole processes, side by side in one run.
+
+    .venv/bin/python bench/bench.py            # the full run; rewrites docs/performance.md
+    .venv/bin/python bench/bench.py --quick    # a smoke run (fewer repeats and sizes); prints only
+
+What is measured (every number is the wall time of whole processes started the way argocd-cmp-server
+starts them: argv without a shell, stdout and stderr captured through pipes, the Argo CD environment):
+
+- per app: `mip-cmp generate` in the sample's federation-a directory, with the warm renderer (the default)
+  and without it (MIP_CMP_RENDERER=off: one cold Python process), next to `kubectl kustomize` of mip-infra's
+  deployments/local/federations/federation-A; runs alternate, round by round. Also what the very first call
+  costs while the renderer starts, and how long until it answers.
+- per commit: the sum over every app Argo CD renders with mip-cmp for a platform of N synthetic federations
+  (the root app, and per federation its app and its secrets app: 2N+1), next to the same count of kustomize
+  builds, and next to N builds (what mip-infra runs: one kustomize build per federation).
+- the root app alone at each N: wall time and peak memory (max RSS of the process; with the renderer also the
+  max RSS of the renderer's worker, which counts the pages it shares with the renderer).
+
+Synthetic platforms are copies of sample-repo/ with N federations (alternating copies of the sample's two
+federations, renamed) in a temporary directory. The renderer gets a private runtime directory there and is
+stopped at the end. Bytecode of mip_cmp is compiled first, as in the image. The kustomize baseline needs the
+mip-infra copy at ../shared/reference/mip-infra (relative to the repository root; or --mip-infra); without
+it that column is left out, with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import datetime as dt
+import itertools
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample-repo"
+DOC = ROOT / "docs" / "performance.md"
+MIP_INFRA = ROOT.parent / "shared" / "reference" / "mip-infra"
+FEDERATION_A = Path("deployments/local/federations/federation-A")
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+REPO_URL = "https://github.com/Medical-Informatics-Platform/mip-infra.git"
+
+
+# --- running processes --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    seconds: float
+    maxrss_kib: int
+    code: int
+    stdout: bytes
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str]) -> Result:
+    """One process, timed from spawn to reaped; stdout through a pipe as Argo CD reads it."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=err)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stdout.close()
+        code = proc.returncode
+        if code != 0:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(argv)} in {cwd} failed ({code}): {err.read().decode()[:2000]}")
+    return Result(seconds, usage.ru_maxrss, code, out)
+
+
+GNU_TIME = "/usr/bin/time"
+
+
+def peak_kib(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, bool]:
+    """The process's own peak resident set size, and whether that is exact. A child's ru_maxrss also counts
+    the memory of the process that forked it (this benchmark), so GNU time, a small process, starts it."""
+    if Path(GNU_TIME).exists():
+        with tempfile.NamedTemporaryFile("r") as out:
+            run([GNU_TIME, "-f", "%M", "-o", out.name, *argv], cwd, env)
+            return int(out.read().split()[-1]), True
+    return run(argv, cwd, env).maxrss_kib, False
+
+
+@dataclass
+class Series:
+    values: list[float] = field(default_factory=list)
+
+    def add(self, value: float) -> None:
+        self.values.append(value)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    def ms(self) -> str:
+        return f"{self.median * 1000:.1f} ms ({min(self.values) * 1000:.1f}–{max(self.values) * 1000:.1f})"
+
+    def s(self) -> str:
+        return f"{self.median:.2f} s ({min(self.values):.2f}–{max(self.values):.2f})"
+
+
+def ratio(a: Series, b: Series | None) -> str:
+    return f"{a.median / b.median:.2f}×" if b is not None and b.values else "n/a"
+
+
+def mib(kib: float) -> str:
+    return f"{kib / 1024:.0f} MiB"
+
+
+# --- the setup ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class App:
+    label: str
+    rel: str  # the app's source path, "." for the root
+    params: list[dict[str, str]] | None
+
+
+def make_platform(dest: Path, count: int) -> Path:
+    """sample-repo/ with `count` federations: alternating renamed copies of the sample's two."""
+    repo = dest / f"platform-{count}"
+    shutil.copytree(SAMPLE, repo, ignore=shutil.ignore_patterns("federations"))
+    templates = sorted((SAMPLE / "federations").glob("*/mip.yaml"))
+    width = max(4, len(str(count)))
+    for i in range(1, count + 1):
+        name = f"federation-{i:0{width}d}"
+        source = templates[i % len(templates)].read_text()
+        old = source.split("\nname: ", 1)[1].split("\n", 1)[0]
+        (repo / "federations" / name).mkdir(parents=True)
+        (repo / "federations" / name / "mip.yaml").write_text(source.replace(f"\nname: {old}\n", f"\nname: {name}\n"))
+    return repo
+
+
+def apps_of(repo: Path) -> list[App]:
+    apps = [App("root", ".", None)]
+    for fed in sorted(p.name for p in (repo / "federations").iterdir()):
+        rel = f"federations/{fed}"
+        apps.append(App(fed, rel, [{"name": "federation", "string": fed}]))
+        apps.append(App(f"{fed}-secrets", rel, [{"name": "federation", "string": fed},
+                                                {"name": "component", "string": "secrets"}]))
+    return apps
+
+
+class Env:
+    """The sidecar's environment (as in the image) plus what Argo CD passes for an app (contract §4)."""
+
+    def __init__(self, home: Path, runtime: Path, code: Path) -> None:
+        self.sidecar = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "LANG": "C.UTF-8",
+                        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(code),
+                        "MIP_CMP_RUNTIME_DIR": str(runtime)}
+
+    def app(self, app: App, *, renderer: bool = True) -> dict[str, str]:
+        env = dict(self.sidecar)
+        env.update({
+            "ARGOCD_APP_NAME": app.label, "ARGOCD_APP_NAMESPACE": "argocd-mip-team",
+            "ARGOCD_APP_PROJECT_NAME": "mip-federations", "ARGOCD_APP_REVISION": COMMIT,
+            "ARGOCD_APP_REVISION_SHORT": COMMIT[:7], "ARGOCD_APP_REVISION_SHORT_8": COMMIT[:8],
+            "ARGOCD_APP_SOURCE_REPO_URL": REPO_URL, "ARGOCD_APP_SOURCE_PATH": app.rel,
+            "ARGOCD_APP_SOURCE_TARGET_REVISION": "main", "KUBE_VERSION": "1.30.2",
+            "KUBE_API_VERSIONS": "v1,apps/v1,argoproj.io/v1alpha1,external-secrets.io/v1",
+            "ARGOCD_APP_PARAMETERS": json.dumps(app.params) if app.params is not None else "null",
+        })
+        for param in app.params or []:
+            env["PARAM_" + param["name"].upper()] = param["string"]
+        if not renderer:
+            env["MIP_CMP_RENDERER"] = "off"
+        return env
+
+
+class Bench:
+    def __init__(self, work: Path, mip_infra: Path | None, quick: bool) -> None:
+        self.work, self.quick = work, quick
+        bindir = Path(sys.executable).parent
+        mip_cmp = str(bindir / "mip-cmp") if (bindir / "mip-cmp").exists() else shutil.which("mip-cmp")
+        kubectl = str(bindir / "kubectl") if (bindir / "kubectl").exists() else shutil.which("kubectl")
+        if not mip_cmp:
+            raise SystemExit("mip-cmp is not installed (pip install -e '.[dev]')")
+        self.mip_cmp: str = mip_cmp
+        self.interpreter = Path(self.mip_cmp).read_text().splitlines()[0].removeprefix("#!").strip()
+        self.runtime = work / "runtime"
+        self.runtime.mkdir()
+        (work / "home").mkdir()
+        # A snapshot of plugin/mip_cmp, compiled as in the image, so that edits made while this runs
+        # (which would also start a renderer for the new code) do not reach the measurements.
+        code = work / "code"
+        shutil.copytree(ROOT / "plugin" / "mip_cmp", code / "mip_cmp", ignore=shutil.ignore_patterns("__pycache__"))
+        compileall.compile_dir(str(code), quiet=1)
+        self.env = Env(work / "home", self.runtime, code)
+        where = subprocess.run([self.interpreter, "-P", "-c", "import mip_cmp; print(mip_cmp.__file__)"],
+                               env=self.env.sidecar, capture_output=True, text=True, check=True).stdout
+        assert Path(where.strip()).is_relative_to(code), f"mip_cmp is not imported from the snapshot: {where}"
+        self.exact_memory = True
+        self.kustomize: list[str] | None = None
+        self.note = ""
+        if mip_infra is not None and (mip_infra / FEDERATION_A).is_dir() and kubectl:
+            self.kustomize = [kubectl, "kustomize", str(mip_infra / FEDERATION_A)]
+        elif mip_infra is None or not (mip_infra / FEDERATION_A).is_dir():
+            self.note = "mip-infra not found (../shared/reference/mip-infra): the kustomize baseline is left out."
+        else:
+            self.note = "kubectl not found: the kustomize baseline is left out."
+
+    # the processes
+
+    def generate(self, repo: Path, app: App, *, renderer: bool = True) -> Result:
+        return run([self.mip_cmp, "generate"], repo / app.rel, self.env.app(app, renderer=renderer))
+
+    def kustomize_once(self) -> Result | None:
+        return run(self.kustomize, self.work, self.env.sidecar) if self.kustomize else None
+
+    def python_pass(self) -> Result:
+        return run([self.interpreter, "-c", "pass"], self.work, self.env.sidecar)
+
+    # the renderer
+
+    def renderer_dir(self, runtime: Path | None = None) -> Path:
+        return (runtime or self.runtime) / f"mip-cmp-{os.getuid()}"
+
+    def renderer_pid(self, runtime: Path | None = None) -> int | None:
+        for lock in self.renderer_dir(runtime).glob("renderer-*.lock"):
+            text = lock.read_text().strip()
+            if text and Path(f"/proc/{text}").exists():
+                return int(text)
+        return None
+
+    def wait_for_renderer(self, repo: Path, app: App, runtime: Path | None = None) -> float:
+        """Seconds until a renderer socket answers (polled)."""
+        start = time.perf_counter()
+        while not list(self.renderer_dir(runtime).glob("renderer-*.sock")):
+            if time.perf_counter() - start > 60:
+                raise SystemExit("the renderer did not start")
+            time.sleep(0.005)
+        return time.perf_counter() - start
+
+    def ask(self, repo: Path, app: App) -> int:
+        """The renderer worker's max RSS (KiB) for one request (asked as the console script would)."""
+        code = ("import os, sys\nfrom mip_cmp import client\n"
+                "a = client.ask(os.getcwdb(), dict(os.environb), start=False)\n"
+                "print(a.maxrss_kib if a else -1)")
+        out = run([self.interpreter, "-P", "-c", code], repo / app.rel, self.env.app(app)).stdout
+        return int(out)
+
+    def renderer_memory(self) -> tuple[int, int, int]:
+        """(parent RSS, spare workers, PSS of parent + spare workers) in KiB."""
+        pid = self.renderer_pid()
+        if pid is None:
+            return 0, 0, 0
+        rss = _status_kib(pid, "VmRSS")
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pss = _pss_kib(pid) + sum(_pss_kib(int(c)) for c in children)
+        return rss, len(children), pss
+
+    def stop_renderers(self, runtime: Path | None = None) -> None:
+        from mip_cmp import renderer
+
+        pid = self.renderer_pid(runtime)
+        renderer.stop(str(self.renderer_dir(runtime)))
+        for _ in range(250):
+            if not pid or not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.02)
+
+
+def _status_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# --- the measurements --------------------------------------------------------------------------------------
+
+
+def interleave(rounds: int, runners: dict[str, Callable[[], Result | None]]) -> dict[str, Series]:
+    series = {name: Series() for name in runners}
+    for _ in range(rounds):
+        for name, runner in runners.items():
+            result = runner()
+            if result is not None:
+                series[name].add(result.seconds)
+    return {name: s for name, s in series.items() if s.values}
+
+
+def per_app(bench: Bench, repo: Path, rounds: int) -> dict[str, Series]:
+    app = next(a for a in apps_of(repo) if a.label == "federation-a")
+    plain = bench.generate(repo, app, renderer=False).stdout
+    bench.generate(repo, app)  # starts the renderer
+    bench.wait_for_renderer(repo, app)
+    for _ in range(3):
+        assert bench.generate(repo, app).stdout == plain, "warm and plain outputs differ"
+    return interleave(rounds, {
+        "kustomize": bench.kustomize_once,
+        "warm": lambda: bench.generate(repo, app),
+        "cold": lambda: bench.generate(repo, app, renderer=False),
+        "python": bench.python_pass,
+    })
+
+
+def first_calls(bench: Bench, repo: Path, times: int) -> tuple[Series, Series]:
+    """The first call after a (re)start, which renders in-process and starts the renderer, and the time from
+    its start until the renderer answers."""
+    app = next(a for a in apps_of(repo) if a.label == "federation-a")
+    first, ready = Series(), Series()
+    for i in range(times):
+        runtime = bench.work / f"fresh-{i}"
+        runtime.mkdir()
+        env = bench.env.app(app)
+        env["MIP_CMP_RUNTIME_DIR"] = str(runtime)
+        start = time.perf_counter()
+        result = run([bench.mip_cmp, "generate"], repo / app.rel, env)
+        first.add(result.seconds)
+        bench.wait_for_renderer(repo, app, runtime)
+        ready.add(time.perf_counter() - start)
+        bench.stop_renderers(runtime)
+    return first, ready
+
+
+@dataclass
+class RootRow:
+    federations: int
+    warm: Series
+    cold: Series
+    warm_client_kib: int
+    warm_worker_kib: int
+    cold_kib: int
+    output_bytes: int
+
+
+def root_alone(bench: Bench, repo: Path, count: int, rounds: int) -> RootRow:
+    app = App("root", ".", None)
+    plain = bench.generate(repo, app, renderer=False)
+    assert bench.generate(repo, app).stdout == plain.stdout, "warm and plain outputs differ"
+    warm, cold = Series(), Series()
+    for _ in range(rounds):
+        warm.add(bench.generate(repo, app).seconds)
+        cold.add(bench.generate(repo, app, renderer=False).seconds)
+    argv = [bench.mip_cmp, "generate"]
+    client_kib, exact = peak_kib(argv, repo, bench.env.app(app))
+    cold_kib, _ = peak_kib(argv, repo, bench.env.app(app, renderer=False))
+    bench.exact_memory = exact
+    return RootRow(count, warm, cold, client_kib, bench.ask(repo, app), cold_kib, len(plain.stdout))
+
+
+@dataclass
+class CommitRow:
+    federations: int
+    apps: int
+    warm: Series  # every app: root, N federation apps, N secrets apps
+    warm_main: Series  # the root and the N federation apps only
+    kustomize_same: Series  # one build per app (2N+1)
+    kustomize_per_federation: Series  # one build per federation (N)
+    cold: Series | None
+
+
+def per_commit(bench: Bench, repo: Path, count: int, rounds: int, cold_rounds: int) -> CommitRow:
+    apps = apps_of(repo)
+    for app in apps[:3]:
+        assert bench.generate(repo, app).stdout == bench.generate(repo, app, renderer=False).stdout
+    warm, main, same, per_fed = Series(), Series(), Series(), Series()
+    for _ in range(rounds):
+        total = total_main = k_same = k_fed = 0.0
+        for app in apps:  # alternate: one generate, one kustomize build
+            seconds = bench.generate(repo, app).seconds
+            total += seconds
+            is_main = app.params is None or len(app.params) == 1  # the root or a federation app
+            total_main += seconds if is_main else 0.0
+            k = bench.kustomize_once()
+            if k is not None:
+                k_same += k.seconds
+                k_fed += k.seconds if app.params is not None and len(app.params) == 1 else 0.0
+        warm.add(total)
+        main.add(total_main)
+        if bench.kustomize:
+            same.add(k_same)
+            per_fed.add(k_fed)
+    cold = None
+    if cold_rounds:
+        cold = Series()
+        for _ in range(cold_rounds):
+            cold.add(sum(bench.generate(repo, app, renderer=False).seconds for app in apps))
+    return CommitRow(count, len(apps), warm, main, same, per_fed, cold)
+
+
+# --- the report -------------------------------------------------------------------------------------------
+
+
+def machine() -> list[str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown")
+    mem = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")), 0)
+    return [f"{cpu}, {os.cpu_count()} CPUs, {mem / 1024 / 1024:.0f} GiB RAM, Linux {platform.release()}"]
+
+
+def versions(bench: Bench) -> str:
+    code = ("import sys, yaml, pydantic, jinja2; print(sys.version.split()[0], yaml.__version__, "
+            "yaml.__with_libyaml__, pydantic.VERSION, jinja2.__version__)")
+    py, pyyaml, libyaml, pyd, jinja = subprocess.run([bench.interpreter, "-c", code], capture_output=True,
+                                                     text=True, check=True).stdout.split()
+    text = f"Python {py}, PyYAML {pyyaml} (libyaml: {libyaml}), pydantic {pyd}, jinja2 {jinja}"
+    if bench.kustomize:
+        info = json.loads(subprocess.run([bench.kustomize[0], "version", "--client", "-o", "json"],
+                                         capture_output=True, text=True, check=True).stdout)
+        text += f"; kubectl {info['clientVersion']['gitVersion']} (kustomize {info.get('kustomizeVersion', '?')})"
+    return text
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first: tuple[Series, Series],
+           roots: list[RootRow], commits: list[CommitRow], memory: tuple[int, int, int],
+           load: tuple[str, str], elapsed: float) -> str:
+    k = app.get("kustomize")
+    command = ".venv/bin/python bench/bench.py" + (" --quick" if args.quick else "")
+    lines = [
+        "# Performance",
+        "",
+        "<!-- Written by bench/bench.py; do not edit by hand. -->",
+        "",
+        f"Measured by `{command}` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, in one run "
+        f"({elapsed / 60:.0f} min), every process started the way argocd-cmp-server starts it (argv, pipes, "
+        "the Argo CD environment). Times are medians with min–max in parentheses.",
+        "",
+        f"- Machine: {machine()[0]}; load average {load[0]} at the start, {load[1]} at the end "
+        "(other work shared the machine).",
+        f"- Software: {versions(bench)}.",
+        "- `mip-cmp generate` runs as in the image: a snapshot of plugin/mip_cmp taken at the start (first on "
+        "PYTHONPATH), its bytecode compiled beforehand, PYTHONDONTWRITEBYTECODE=1.",
+        "- \"warm\" is the default path (a warm renderer answers; see [How](#how)); \"cold\" is "
+        "MIP_CMP_RENDERER=off, one fresh Python process doing everything.",
+    ]
+    if bench.note:
+        lines += [f"- Note: {bench.note}"]
+    lines += ["", "## Per app", "",
+              "One federation app: `mip-cmp generate` in the sample's federations/federation-a against "
+              "`kubectl kustomize deployments/local/federations/federation-A` of mip-infra (what Argo CD runs "
+              f"for that federation today), alternating, {len(app['warm'].values)} rounds.", "",
+              "| command | wall time | vs kustomize |", "|---|---|---|"]
+    names = {"kustomize": "`kubectl kustomize` mip-infra federation-A", "warm": "`mip-cmp generate`, warm",
+             "cold": "`mip-cmp generate`, cold (MIP_CMP_RENDERER=off)",
+             "python": "`python -c pass` (interpreter start alone, for scale)"}
+    for name, label in names.items():
+        if name in app:
+            lines.append(f"| {label} | {app[name].ms()} | {ratio(app[name], k)} |")
+    lines += [f"| `mip-cmp generate`, first call after a (re)start: renders in-process and starts the "
+              f"renderer | {first[0].ms()} | {ratio(first[0], k)} |",
+              f"| ... time from that call's start until the renderer listens | {first[1].ms()} | |", ""]
+    rss, spares, pss = memory
+    lines += [f"Keeping the renderer warm costs {mib(rss)} resident in the renderer process plus its {spares} spare "
+              f"workers: {mib(pss)} proportional set size (PSS) for all of them together.", ""]
+    lines += ["## Per commit", "",
+              "Every app Argo CD renders with mip-cmp for one commit of a platform with N federations: the root "
+              "app, and per federation its app and its secrets app (2N+1 `generate` runs), one after another, "
+              "each followed by one kustomize build. mip-infra renders one kustomize build per federation (N, "
+              "and a Helm render per federation project that is not counted here). Sums of wall times:", "",
+              "| N | `generate` runs | mip-cmp, warm: all apps | of which the root and the federation apps (N+1) "
+              "| mip-cmp, cold: all apps | kustomize × (2N+1) | kustomize × N |",
+              "|---|---|---|---|---|---|---|"]
+    for c in commits:
+        same = c.kustomize_same.s() if c.kustomize_same.values else "n/a"
+        fed = c.kustomize_per_federation.s() if c.kustomize_per_federation.values else "n/a"
+        lines.append(f"| {c.federations} | {c.apps} | {c.warm.s()} | {c.warm_main.s()} | "
+                     f"{c.cold.s() if c.cold else 'not run'} | {same} | {fed} |")
+    lines += ["", "Ratios of the medians:", "",
+              "| N | all apps ÷ kustomize × (2N+1) | all apps ÷ kustomize × N | root and federation apps ÷ "
+              "kustomize × N | cold, all apps ÷ kustomize × (2N+1) |", "|---|---|---|---|---|"]
+    for c in commits:
+        same_s = c.kustomize_same if c.kustomize_same.values else None
+        fed_s = c.kustomize_per_federation if c.kustomize_per_federation.values else None
+        lines.append(f"| {c.federations} | {ratio(c.warm, same_s)} | {ratio(c.warm, fed_s)} | "
+                     f"{ratio(c.warm_main, fed_s)} | {ratio(c.cold, same_s) if c.cold else 'not run'} |")
+    lines += ["", "## The root app alone", "",
+              f"The app whose work grows with N ({args.root_rounds} rounds each). Peak memory is the maximum "
+              "resident set size of the `mip-cmp` process (started by GNU time, so that it is its own"
+              + ("" if bench.exact_memory else "; GNU time was missing, so it includes this benchmark's memory")
+              + "), and with the warm renderer also of the worker that rendered (it counts the pages it shares "
+              "with the renderer, so the sum overstates).", "",
+              "| N | output | warm | peak memory, warm: client + worker | cold | peak memory, cold |",
+              "|---|---|---|---|---|---|"]
+    for r in roots:
+        lines.append(f"| {r.federations} | {r.output_bytes / 1024:.0f} KiB | {r.warm.ms()} | "
+                     f"{mib(r.warm_client_kib)} + {mib(r.warm_worker_kib)} | {r.cold.ms()} | {mib(r.cold_kib)} |")
+    if len(roots) > 1:
+        steps = []
+        for a, b in itertools.pairwise(roots):
+            per_w = (b.warm.median - a.warm.median) / (b.federations - a.federations) * 1000
+            per_c = (b.cold.median - a.cold.median) / (b.federations - a.federations) * 1000
+            steps.append(f"{a.federations}→{b.federations}: {per_w:.2f} ms (warm), {per_c:.2f} ms (cold)")
+        lines += ["", "Cost per added federation (difference of medians): " + "; ".join(steps) + ".",
+                  "Constant per federation means linear growth."]
+    lines += ["", "## Targets", "", "| target | measured | |", "|---|---|---|"]
+    if k is not None:
+        lines.append(f"| per app: `mip-cmp generate` median ≤ 1.0× `kubectl kustomize` of federation-A | "
+                     f"warm {ratio(app['warm'], k)}, cold {ratio(app['cold'], k)} | "
+                     f"{verdict(app['warm'].median <= k.median)} (warm, the default) |")
+        hundred = next((c for c in commits if c.federations == 100), None)
+        if hundred is not None and hundred.kustomize_same.values:
+            same_ok = hundred.warm.median <= 0.5 * hundred.kustomize_same.median
+            fed_ok = hundred.warm.median <= 0.5 * hundred.kustomize_per_federation.median
+            main_ok = hundred.warm_main.median <= 0.5 * hundred.kustomize_per_federation.median
+            lines.append(f"| per commit at 100 federations: ≤ 0.5× the kustomize total | "
+                         f"all 201 apps: {ratio(hundred.warm, hundred.kustomize_same)} of 201 builds, "
+                         f"{ratio(hundred.warm, hundred.kustomize_per_federation)} of 100 builds; the root and "
+                         f"the 100 federation apps: {ratio(hundred.warm_main, hundred.kustomize_per_federation)} "
+                         f"of 100 builds | {verdict(same_ok)} for the same count of builds; {verdict(main_ok)} for "
+                         f"root + federation apps against one build per federation; {verdict(fed_ok)} for all "
+                         "apps, secrets apps included, against one build per federation |")
+    thousand = next((r for r in roots if r.federations == 1000), None)
+    if thousand is not None:
+        mem = thousand.warm_client_kib + thousand.warm_worker_kib
+        lines.append(f"| root at 1000 federations: ≤ 1 s median, ≤ 100 MiB peak | warm {thousand.warm.ms()}, "
+                     f"{mib(mem)} (client + worker); cold {thousand.cold.ms()}, {mib(thousand.cold_kib)} | "
+                     f"warm {verdict(thousand.warm.median <= 1 and mem <= 100 * 1024)}, cold "
+                     f"{verdict(thousand.cold.median <= 1 and thousand.cold_kib <= 100 * 1024)} |")
+    lines += ["", "## How", "", HOW, ""]
+    return "\n".join(lines)
+
+
+HOW = """\
+- **A warm renderer** (plugin/mip_cmp/client.py, renderer.py). A fresh Python process spends far longer
+  importing pydantic, PyYAML and jinja2 than rendering. `mip-cmp generate` therefore imports nothing heavy:
+  it connects to a renderer over a unix socket in a private directory of the sidecar's /tmp
+  (`mip-cmp-<uid>/`, mode 0700, owner checked, peer uid checked), sends its working directory and
+  environment, and writes back the exit code, stdout and stderr of `cli.run(["generate"])` run by a worker of
+  the renderer in that directory with that environment: the same code on the same input, so the same bytes
+  (tests/test_fast_path.py compares whole processes, errors included). Workers are forked from a process
+  that has imported and rendered once, and warm their own memory before taking one request each; a request
+  never sees another's state. The first client starts the renderer (its own session, stdio on /dev/null) and
+  renders in-process meanwhile; it leaves after 15 idle minutes (MIP_CMP_RENDERER_IDLE). Anything short of a
+  complete answer (no renderer, stale socket, unsafe directory, timeout, crash, malformed answer) makes the
+  client render in-process: correctness never depends on the renderer. MIP_CMP_RENDERER=off turns it off.
+- **A direct YAML writer** (plugin/mip_cmp/fastyaml.py). PyYAML's C dumper still builds and resolves a node
+  per value in Python; for the subset mip-cmp emits (block style, plain or single-quoted ASCII strings,
+  integers, booleans, null) the text is written directly, about ten times faster; any other document is
+  left to PyYAML. Tested against PyYAML on real outputs and generated data.
+- **No import that the input does not need**: the client imports only builtin modules; jinja2 is imported
+  only when a string holds a template; kubernetes, jsonschema and testcontainers never on the generate path
+  (tested). The C YAML loader and dumper are used when PyYAML has them. Each file is parsed once per render.
+  The image compiles all bytecode at build time.
+
+### Operating the renderer
+
+| setting | default | meaning |
+|---|---|---|
+| `MIP_CMP_RENDERER` | `auto` | `off`: never use a renderer; every call renders in its own process |
+| `MIP_CMP_RUNTIME_DIR` | `$TMPDIR` or `/tmp` | where the private `mip-cmp-<uid>/` (socket, lock) goes |
+| `MIP_CMP_RENDERER_TIMEOUT` | `30` | seconds a call waits for an answer before rendering in its own process |
+| `MIP_CMP_RENDERER_IDLE` | `900` | seconds an idle renderer lives; `0`: for ever |
+| `MIP_CMP_DEBUG` | unset | set: a call that could not use the renderer says why on stderr |
+
+- One renderer per uid, code version and Python settings (the socket name carries a fingerprint of them), so
+  after an upgrade the old one is never asked and idles out. Its pid is in `renderer-*.lock`; SIGTERM stops it.
+- The renderer leaves when its socket is deleted; a call that got no byte within the timeout deletes it.
+- In the sidecar, PID 1 is argocd-cmp-server, which does not reap orphans: a renderer that exits after being
+  idle stays a zombie (one process-table entry, no memory) until the container restarts. Where that matters,
+  set `MIP_CMP_RENDERER_IDLE=0` in the sidecar (the renderer then never exits) or run the sidecar with an
+  init process.
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer rounds and sizes; prints only")
+    parser.add_argument("--mip-infra", type=Path, default=MIP_INFRA, help="the mip-infra checkout (baseline)")
+    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=None,
+                        help="federation counts (default: 10,100,1000; --quick: 10,100)")
+    parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
+                        help="write docs/performance.md (default: yes, except with --quick)")
+    args = parser.parse_args()
+    sizes = args.sizes or ([10, 100] if args.quick else [10, 100, 1000])
+    app_rounds = 8 if args.quick else 40
+    args.root_rounds = 3 if args.quick else 10
+    write = (not args.quick) if args.write is None else args.write
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # clean up on the way out
+    started = time.perf_counter()
+    load_start = f"{os.getloadavg()[0]:.2f}"
+    with tempfile.TemporaryDirectory(prefix="mip-cmp-bench-") as tmp:
+        work = Path(tmp)
+        bench = Bench(work, args.mip_infra, args.quick)
+        try:
+            platforms = {n: make_platform(work, n) for n in sorted(set(sizes) | {10})}
+            sample = work / "sample"
+            shutil.copytree(SAMPLE, sample)
+            print("per app ...", flush=True)
+            app = per_app(bench, sample, app_rounds)
+            memory = bench.renderer_memory()
+            print("first calls ...", flush=True)
+            first = first_calls(bench, sample, 3 if args.quick else 8)
+            roots = []
+            for n in sizes:
+                print(f"root alone, {n} federations ...", flush=True)
+                roots.append(root_alone(bench, platforms[n], n, args.root_rounds))
+            commits = []
+            for n in sizes:
+                print(f"per commit, {n} federations ...", flush=True)
+                rounds = 2 if args.quick else (3 if n >= 1000 else 5)
+                cold_rounds = 0 if (args.quick or n >= 1000) else 3
+                commits.append(per_commit(bench, platforms[n], n, rounds, cold_rounds))
+        finally:
+            bench.stop_renderers()
+    load_end = f"{os.getloadavg()[0]:.2f}"
+    text = report(bench, args, app, first, roots, commits, memory, (load_start, load_end),
+                  time.perf_counter() - started)
+    print(text)
+    if write:
+        DOC.write_text(text)
+        print(f"\nwrote {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

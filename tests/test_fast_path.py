@@ -1,0 +1,481 @@
+"""The fast paths write exactly what the plain path writes.
+
+- fastyaml (used by emit.dump) against PyYAML's dumper, on real outputs and on generated data;
+- the warm renderer (client.py/renderer.py) against MIP_CMP_RENDERER=off, whole processes: exit code,
+  stdout and stderr, for the root, every sample federation (both components) and error cases;
+- every way the renderer can be unavailable ends in the plain path's answer;
+- what each path imports.
+
+Each test gets its own runtime directory (MIP_CMP_RUNTIME_DIR), so its renderers are its own; they are
+stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, base_env, copy_sample
+from mip_cmp import client, emit, fastyaml, renderer
+
+HEAVY = ("pydantic", "yaml", "jinja2")
+NEVER = ("kubernetes", "jsonschema", "testcontainers", "kubernetes_validate")
+# Runs `mip-cmp generate` as the console script would, then reports which top-level modules it imported.
+PROBE = """\
+import sys
+sys.argv = ["mip-cmp", "generate"]
+from mip_cmp.cli import main
+code = main()
+sys.stdout.flush()
+sys.stderr.write("\\n@@modules " + ",".join(sorted({m.split(".")[0] for m in sys.modules})) + "\\n")
+sys.exit(code)
+"""
+
+
+class Run:
+    def __init__(self, result: subprocess.CompletedProcess[bytes]) -> None:
+        err, _, modules = result.stderr.rpartition(b"\n@@modules ")
+        assert modules, result.stderr.decode()
+        self.code, self.stdout, self.stderr = result.returncode, result.stdout, err
+        self.modules = set(modules.decode().strip().split(","))
+
+    @property
+    def heavy(self) -> set[str]:
+        return self.modules & set(HEAVY)
+
+    def same_as(self, other: Run) -> bool:
+        return (self.code, self.stdout, self.stderr) == (other.code, other.stdout, other.stderr)
+
+
+def generate(cwd: Path, env: dict[str, str], *, timeout: float = 60) -> Run:
+    # -P: the working directory is never on the import path (as with the console script).
+    result = subprocess.run([sys.executable, "-P", "-c", PROBE], cwd=cwd, env={**base_env(), **env},
+                            capture_output=True, timeout=timeout, check=False)
+    return Run(result)
+
+
+def apps(repo: Path) -> list[tuple[str, Path, dict[str, str]]]:
+    """(label, cwd, env) of every app Argo CD renders for the sample platform, plus error cases."""
+    cases = [("root", repo, argo_env("."))]
+    for fed in SAMPLE_FEDERATIONS:
+        rel = fed.relative_to(SAMPLE_REPO).as_posix()
+        cases.append((fed.name, repo / rel, argo_env(rel, params=[{"name": "federation", "string": fed.name}])))
+        cases.append((f"{fed.name}-secrets", repo / rel, argo_env(rel, params=[
+            {"name": "federation", "string": fed.name}, {"name": "component", "string": "secrets"}])))
+    fed = SAMPLE_FEDERATIONS[0]
+    rel = fed.relative_to(SAMPLE_REPO).as_posix()
+    cases += [
+        ("error-binding", repo / rel, argo_env(rel, params=[{"name": "federation", "string": "federation-q"}])),
+        ("error-parameters", repo / rel, {**argo_env(rel), "ARGOCD_APP_PARAMETERS": "{not json"}),
+        ("error-params-at-root", repo, argo_env(".", params=[{"name": "component", "string": "secrets"}])),
+    ]
+    return cases
+
+
+def runtime_env(base: Path) -> dict[str, str]:
+    return {"MIP_CMP_RUNTIME_DIR": str(base)}
+
+
+def wait_until_served(cwd: Path, env: dict[str, str], deadline: float = 60) -> Run:
+    """Call until the renderer answers (the first call starts it and renders in-process)."""
+    end = time.monotonic() + deadline
+    while True:
+        run = generate(cwd, env)
+        if not run.heavy:
+            return run
+        assert time.monotonic() < end, "the renderer never answered"
+        time.sleep(0.2)
+
+
+def stop_renderers(base: Path) -> None:
+    directory = base / f"mip-cmp-{os.getuid()}"
+    pids = [int(p.read_text() or 0) for p in directory.glob("renderer-*.lock")] if directory.is_dir() else []
+    renderer.stop(str(directory))
+    end = time.monotonic() + 10
+    for pid in filter(None, pids):
+        while time.monotonic() < end:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    base = tmp_path_factory.mktemp("rt")  # short: a socket path has at most 108 bytes
+    yield base
+    stop_renderers(base)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return copy_sample(tmp_path)
+
+
+# --- the renderer answers exactly like the plain path ------------------------------------------------------
+
+
+def test_renderer_output_is_byte_identical_to_the_plain_path(repo: Path, runtime: Path) -> None:
+    cases = apps(repo)
+    wait_until_served(repo, {**argo_env("."), **runtime_env(runtime)})
+    for label, cwd, env in cases:
+        plain = generate(cwd, {**env, "MIP_CMP_RENDERER": "off"})
+        fast = generate(cwd, {**env, **runtime_env(runtime)})
+        assert not fast.heavy, f"{label}: not served by the renderer"
+        assert plain.heavy, f"{label}: the plain path did not render in-process"
+        assert fast.same_as(plain), label
+        if label.startswith("error"):
+            assert plain.code == 1 and plain.stdout == b"" and plain.stderr, label
+        else:
+            assert plain.code == 0 and plain.stdout.startswith(b"---\n") and plain.stderr == b"", label
+
+
+def test_requests_are_isolated_and_see_their_own_files(repo: Path, runtime: Path) -> None:
+    env = {**argo_env("."), **runtime_env(runtime)}
+    before = wait_until_served(repo, env)
+    platform = repo / "mip.yaml"
+    platform.write_text(platform.read_text().replace("argocd-mip-team", "argocd-other"))
+    after = generate(repo, env)
+    assert not after.heavy
+    assert after.stdout != before.stdout
+    assert after.same_as(generate(repo, {**env, "MIP_CMP_RENDERER": "off"}))
+    # An environment variable of one request does not leak into the next.
+    revision = generate(repo, {**env, "ARGOCD_APP_SOURCE_TARGET_REVISION": "feature"})
+    assert b"targetRevision: feature" in revision.stdout
+    assert b"targetRevision: feature" not in generate(repo, env).stdout
+
+
+def test_parallel_first_calls_start_one_renderer_and_all_answer_right(repo: Path, runtime: Path) -> None:
+    env = {**base_env(), **argo_env("."), **runtime_env(runtime)}
+    expected = generate(repo, {**env, "MIP_CMP_RENDERER": "off"})
+    procs = [subprocess.Popen([sys.executable, "-P", "-c", PROBE], cwd=repo, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(6)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert Run(subprocess.CompletedProcess(proc.args, proc.returncode, out, err)).same_as(expected)
+    wait_until_served(repo, env)
+    directory = runtime / f"mip-cmp-{os.getuid()}"
+    assert len(list(directory.glob("renderer-*.sock"))) == 1
+    assert (directory.stat().st_mode & 0o777) == 0o700
+
+
+def test_the_renderer_outlives_the_client_and_keeps_none_of_its_pipes(repo: Path, runtime: Path) -> None:
+    # communicate() returns only when every holder of the pipes has closed them: a renderer that kept the
+    # client's stdout would make this (and Argo CD) wait until it exits.
+    start = time.monotonic()
+    run = generate(repo, {**argo_env("."), **runtime_env(runtime)}, timeout=30)
+    assert run.code == 0 and run.heavy  # the first call renders in-process
+    assert time.monotonic() - start < 30
+    wait_until_served(repo, {**argo_env("."), **runtime_env(runtime)})
+    lock = next((runtime / f"mip-cmp-{os.getuid()}").glob("renderer-*.lock"))
+    pid = int(lock.read_text())
+    assert os.getsid(pid) != os.getsid(0), "the renderer must have its own session (Argo CD kills the group)"
+
+
+def test_an_idle_renderer_leaves_and_reaps_its_workers(repo: Path, runtime: Path) -> None:
+    env = {**argo_env("."), **runtime_env(runtime), "MIP_CMP_RENDERER_IDLE": "1"}
+    wait_until_served(repo, env)
+    directory = runtime / f"mip-cmp-{os.getuid()}"
+    pid = int(next(directory.glob("renderer-*.lock")).read_text())
+    workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    assert workers, "spare workers wait for the next request"
+    end = time.monotonic() + 20
+    while list(directory.glob("renderer-*.sock")) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not list(directory.glob("renderer-*.sock")), "an idle renderer removes its socket and leaves"
+    time.sleep(0.5)
+    for worker in workers:
+        assert not Path(f"/proc/{worker}").exists(), "the renderer reaps its workers before it leaves"
+    assert not list(directory.glob("warmup-*"))
+    assert generate(repo, env).code == 0  # and the next call starts a new one
+
+
+def test_the_renderer_never_imports_from_the_checkout(repo: Path, runtime: Path) -> None:
+    """The renderer is started from the app directory, an untrusted checkout: nothing there may be imported."""
+    marker = runtime / "imported"
+    poison = f"open({str(marker)!r}, 'a').write(__name__ + '\\n')\n"
+    for name in ("yaml.py", "pydantic.py", "jinja2.py", "sitecustomize.py", "usercustomize.py"):
+        (repo / name).write_text(poison)
+    (repo / "mip_cmp").mkdir()
+    (repo / "mip_cmp" / "__init__.py").write_text(poison)
+    env = {**argo_env("."), **runtime_env(runtime)}
+    served = wait_until_served(repo, env)
+    assert served.code == 0 and served.stdout.startswith(b"---\n")
+    assert not marker.exists(), marker.read_text()
+
+
+# --- whenever the renderer cannot answer, the plain path does ----------------------------------------------
+
+
+def socket_path(cwd: Path, env: dict[str, str]) -> Path:
+    """The socket the client in a subprocess with this environment would use."""
+    code = "from mip_cmp import client; print(client.socket_paths(client.runtime_dir())[0])"
+    out = subprocess.run([sys.executable, "-P", "-c", code], cwd=cwd, env={**base_env(), **env},
+                         capture_output=True, check=True).stdout
+    return Path(out.decode().strip())
+
+
+class FakeRenderer:
+    """Listens where the client looks and misbehaves as told; holds the lock so no real one starts."""
+
+    def __init__(self, path: Path, behave: Callable[[socket.socket], None]) -> None:
+        self.lock = os.open(str(path).removesuffix(".sock") + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        import fcntl
+
+        fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.path, self.behave, self.connections = path, behave, 0
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(8)
+        self.listener.settimeout(0.2)
+        self.done = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.done:
+            try:
+                conn, _ = self.listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections += 1
+            with conn:
+                self.behave(conn)
+
+    def close(self) -> None:
+        self.done = True
+        self.thread.join()
+        self.listener.close()
+        os.close(self.lock)
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    conn.settimeout(5)
+    data = b""
+    while chunk := conn.recv(65536):
+        data += chunk
+    return data
+
+
+def _hang(conn: socket.socket) -> None:
+    _read_request(conn)
+    time.sleep(3)
+
+
+def _answer(status: int, code: int, out: bytes, err: bytes) -> bytes:
+    return b"".join([client.MAGIC, bytes([status]), code.to_bytes(4, "big", signed=True), bytes(8),
+                     len(out).to_bytes(4, "big"), out, len(err).to_bytes(4, "big"), err, client.END])
+
+
+MISBEHAVIOURS: dict[str, Callable[[socket.socket], None]] = {
+    "closes-at-once": lambda conn: None,
+    "crashes-mid-answer": lambda conn: (_read_request(conn), conn.sendall(_answer(0, 0, b"---\nx: 1\n", b"")[:20])),
+    "garbage": lambda conn: (_read_request(conn), conn.sendall(b"HTTP/1.1 200 OK\r\n\r\n")),
+    "trailing-bytes": lambda conn: (_read_request(conn), conn.sendall(_answer(0, 0, b"", b"") + b"x")),
+    "cannot-serve": lambda conn: (_read_request(conn), conn.sendall(_answer(1, 0, b"", b""))),
+}
+
+
+@pytest.mark.parametrize("behaviour", sorted(MISBEHAVIOURS))
+def test_a_broken_renderer_never_changes_the_answer(repo: Path, runtime: Path, behaviour: str) -> None:
+    fed = SAMPLE_FEDERATIONS[0]
+    rel = fed.relative_to(SAMPLE_REPO).as_posix()
+    cwd, env = repo / rel, {**argo_env(rel), **runtime_env(runtime)}
+    expected = generate(cwd, {**env, "MIP_CMP_RENDERER": "off"})
+    fake = FakeRenderer(socket_path(cwd, env), MISBEHAVIOURS[behaviour])
+    try:
+        run = generate(cwd, env)
+    finally:
+        fake.close()
+    assert fake.connections == 1
+    assert run.heavy and run.same_as(expected)
+    assert expected.code == 0 and expected.stdout
+
+
+def test_a_stuck_renderer_costs_the_timeout_once_then_its_socket_is_gone(repo: Path, runtime: Path) -> None:
+    env = {**argo_env("."), **runtime_env(runtime), "MIP_CMP_RENDERER_TIMEOUT": "1"}
+    expected = generate(repo, {**env, "MIP_CMP_RENDERER": "off"})
+    path = socket_path(repo, env)
+    fake = FakeRenderer(path, _hang)
+    try:
+        start = time.monotonic()
+        run = generate(repo, env)
+        assert 1 <= time.monotonic() - start < 30
+        assert run.same_as(expected)
+        assert not path.exists(), "the client takes a stuck renderer's socket away"
+        assert generate(repo, env).same_as(expected)
+    finally:
+        fake.close()
+
+
+def test_a_stale_socket_is_replaced_by_a_live_renderer(repo: Path, runtime: Path) -> None:
+    env = {**argo_env("."), **runtime_env(runtime)}
+    expected = generate(repo, {**env, "MIP_CMP_RENDERER": "off"})
+    path = socket_path(repo, env)
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(path))  # what a renderer killed with its pod leaves in the emptyDir
+    stale.close()
+    assert path.exists()
+    assert generate(repo, env).same_as(expected)
+    assert wait_until_served(repo, env).same_as(expected)
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o777])
+def test_an_unsafe_runtime_directory_is_not_used(repo: Path, runtime: Path, mode: int) -> None:
+    directory = runtime / f"mip-cmp-{os.getuid()}"
+    directory.mkdir(mode=0o700)
+    directory.chmod(mode)
+    env = {**argo_env("."), **runtime_env(runtime)}
+    expected = generate(repo, {**env, "MIP_CMP_RENDERER": "off"})
+    for _ in range(2):
+        run = generate(repo, env)
+        assert run.heavy and run.same_as(expected)
+    assert list(directory.iterdir()) == [], "nothing is created in a directory others can write"
+
+
+def test_renderer_off_never_connects(repo: Path, runtime: Path) -> None:
+    env = {**argo_env("."), **runtime_env(runtime), "MIP_CMP_RENDERER": "off"}
+    fake = FakeRenderer(socket_path(repo, env), _hang)
+    try:
+        assert generate(repo, env).code == 0
+    finally:
+        fake.close()
+    assert fake.connections == 0
+
+
+def test_sigterm_while_waiting_leaves_like_the_plain_path(repo: Path, runtime: Path) -> None:
+    env = {**base_env(), **argo_env("."), **runtime_env(runtime)}
+    fake = FakeRenderer(socket_path(repo, env), _hang)
+    try:
+        proc = subprocess.Popen([sys.executable, "-P", "-m", "mip_cmp", "generate"], cwd=repo, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        while not fake.connections:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        fake.close()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert out == b""
+    assert err == b"mip-cmp: terminated (SIGTERM) before finishing; no manifests were printed\n"
+
+
+# --- imports ----------------------------------------------------------------------------------------------
+
+
+def test_imports_of_each_path(repo: Path, runtime: Path) -> None:
+    env = {**argo_env("."), **runtime_env(runtime)}
+    served = wait_until_served(repo, env)
+    assert served.heavy == set(), "the client must not import pydantic, PyYAML or jinja2"
+    plain = generate(repo, {**env, "MIP_CMP_RENDERER": "off"})
+    assert plain.heavy == set(HEAVY)  # the sample uses templates
+    for run in (served, plain):
+        assert not run.modules & set(NEVER)
+
+
+def test_jinja2_is_imported_only_for_templates(tmp_path: Path) -> None:
+    (tmp_path / "mip.yaml").write_text(
+        "apiVersion: mip-cmp.io/v1alpha1\nkind: Platform\nrepoURL: https://example.org/r.git\n"
+        "clusters: {in-cluster: https://kubernetes.default.svc}\n")
+    run = generate(tmp_path, {**argo_env("."), "MIP_CMP_RENDERER": "off"})
+    assert run.code == 0, run.stderr
+    assert "jinja2" not in run.modules and not run.modules & set(NEVER)
+
+
+def test_the_warm_up_platform_still_renders(tmp_path: Path) -> None:
+    """renderer.WarmUp exercises the format's features; if the format changes, keep it valid."""
+    warm = renderer.WarmUp(str(tmp_path))
+    try:
+        for source_path, params in warm.RUNS:
+            run = generate(warm.root / source_path, {
+                **argo_env(source_path), "ARGOCD_APP_PARAMETERS": params, "MIP_CMP_RENDERER": "off"})
+            expected = 1 if '"other"' in params else 0
+            assert run.code == expected, (source_path, run.stderr.decode())
+    finally:
+        warm.remove()
+    assert not warm.root.exists()
+
+
+# --- fastyaml writes PyYAML's bytes ------------------------------------------------------------------------
+
+
+def _pyyaml(objects: list[dict[str, object]]) -> bytes:
+    return emit._dump(objects, emit._Dumper)
+
+
+def test_fastyaml_on_every_sample_output(repo: Path) -> None:
+    for label, cwd, env in apps(repo):
+        run = generate(cwd, {**env, "MIP_CMP_RENDERER": "off"})
+        if run.code:
+            continue
+        objects = list(yaml.safe_load_all(run.stdout))
+        assert all(fastyaml.document(obj) is not None for obj in objects), label  # the fast path was taken
+        assert emit.dump(objects) == _pyyaml(objects) == run.stdout, label
+
+
+@pytest.mark.parametrize("value", [
+    "", " ", "a ", " a", "true", "True", "yes", "NO", "on", "null", "Null", "~", "1", "-1", "+1", "0x1f", "0o17",
+    "1_000", "1e3", "1.5", ".5", ".inf", "-.inf", ".nan", "2001-12-14", "2001-12-14 21:59:43.10 -5", "<<", "=",
+    "-", "- a", "-a", "--", "---", "--- a", "...", "?", "? a", "?a", ":", ":a", ": a", "a:", "a: b", "a:b",
+    "a #b", "a#b", "#a", "!a", "&a", "*a", "|", ">", "'", "'a'", '"', "%a", "@a", "`a", "a'b", "a\"b", "[a]",
+    "{a}", "a,b", "a, b", "a[b]", "http://x:80/y?z=1#f", "p, proj:x:admin, applications, get, x/*, allow",
+    "a  b", "a\tb", "a\nb", "é", "a\u2028b", "\x7f", "x" * 129, "x" * 200_000,
+    0, -5, 10**30, True, False, None, 1.0, -0.0, 1e16, 1e-7, float("inf"), float("-inf"), float("nan"),
+])
+def test_fastyaml_scalars(value: object) -> None:
+    for obj in ({"k": value}, {"k": [value, {"n": value}]}, {"k": {"a": [[value], []], "b": {}}}):
+        assert emit.dump([obj]) == _pyyaml([obj]), obj
+    if isinstance(value, str):
+        assert emit.dump([{value: 1}]) == _pyyaml([{value: 1}])
+
+
+_text = st.one_of(
+    st.sampled_from(["", "true", "null", "~", "1", "0x1", "1e3", "2001-12-14", "<<", "=", "---", "a: b", "a #b",
+                     "- x", "-x", ":x", "x:", "? x", "a'b", "é"]),
+    st.text(st.sampled_from(list(" -?:,[]{}#&*!|>'\"%@`=~<.+_/\\0123456789aeEnNtTyYxXoOf")), max_size=8),
+)
+_scalar = st.one_of(_text, st.integers(), st.booleans(), st.none(), st.floats())
+_tree = st.recursive(_scalar, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                       st.dictionaries(_text, inner, max_size=4)), max_leaves=30)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.dictionaries(_text, _tree, max_size=6), max_size=3))
+def test_fastyaml_matches_pyyaml_on_generated_documents(objects: list[dict[str, object]]) -> None:
+    assert emit.dump(objects) == _pyyaml(objects)  # type: ignore[arg-type]
+
+
+def test_fastyaml_falls_back_per_document() -> None:
+    objects = [{"a": "plain"}, {"b": "é"}, {"c": (1, 2)}, {}, {"d": "x"}]
+    assert [fastyaml.document(o) is None for o in objects] == [False, True, True, True, False]
+    assert emit.dump(objects[:2] + objects[3:]) == _pyyaml(objects[:2] + objects[3:])
+
+
+def test_shared_objects_are_written_out_not_aliased() -> None:
+    shared = {"a": [1]}
+    assert emit.dump([{"x": shared, "y": shared}]) == _pyyaml([{"x": shared, "y": shared}])
+    assert b"&" not in emit.dump([{"x": shared, "y": shared}])
+
+
+def test_request_encoding_round_trips() -> None:
+    env = {b"A": b"1", b"EMPTY": b"", b"WEIRD": "\u00e9=\n".encode()}
+    fields = renderer._fields(client.encode_request(b"/some/dir", env))
+    assert fields[0] == b"/some/dir"
+    assert dict(item.split(b"=", 1) for item in fields[5].split(b"\0")) == env
+    answer = client.decode_answer(renderer._answer(client.OK, 3, b"out", b"err"))
+    assert answer is not None and (answer.code, answer.stdout, answer.stderr) == (3, b"out", b"err")
+    with pytest.raises(ValueError):
+        client.decode_answer(renderer._answer(client.OK, 0, b"out", b"err")[:-5] + client.END)
