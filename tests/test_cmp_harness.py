@@ -368,12 +368,15 @@ def test_each_followed_application_gets_its_own_environment(platform: Platform) 
         "ARGOCD_APP_REVISION_SHORT": commit[:7],
         "ARGOCD_APP_REVISION_SHORT_8": commit[:8],
         "ARGOCD_APP_SOURCE_REPO_URL": REPO_URL,
-        "ARGOCD_APP_SOURCE_PATH": "federations/federation-a",
+        # Rendered from the root (admins' files only), bound to the federation by name and directory.
+        "ARGOCD_APP_SOURCE_PATH": ".",
         "ARGOCD_APP_SOURCE_TARGET_REVISION": "main",
         "KUBE_VERSION": "1.30.2",
         "ARGOCD_APP_PARAMETERS": '[{"name":"federation","string":"federation-a"},'
+                                 '{"name":"directory","string":"federations/federation-a"},'
                                  '{"name":"component","string":"secrets"}]',
         "PARAM_FEDERATION": "federation-a",
+        "PARAM_DIRECTORY": "federations/federation-a",
         "PARAM_COMPONENT": "secrets",
     }
 

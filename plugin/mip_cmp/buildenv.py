@@ -29,6 +29,10 @@ class BuildEnv:
         return self.params.get("federation", "")
 
     @property
+    def directory(self) -> str:
+        return self.params.get("directory", "")
+
+    @property
     def component(self) -> str:
         return self.params.get("component", "")
 

@@ -43,7 +43,12 @@ SENSITIVE_CLUSTER_KINDS = [
     ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
     ("apiextensions.k8s.io", "CustomResourceDefinition"),
 ]
-NAMESPACE_KIND = [("", "Namespace")]
+
+
+def _own_namespaces(names: list[str]) -> list[dict[str, str]]:
+    """Namespace is the one cluster-scoped kind a project needs (CreateNamespace=true is checked against the
+    whitelist), and only for its own namespaces: a chart must not create or relabel any other."""
+    return [{"group": "", "kind": "Namespace", "name": name} for name in sorted(set(names))]
 
 
 def _kinds(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -85,7 +90,7 @@ def _ignore_differences(items: list[IgnoreDifference]) -> list[Obj]:
 
 
 def _project(p: Platform, name: str, description: str, *, repos: list[str], destinations: list[tuple[str, str]],
-             cluster_kinds: list[tuple[str, str]], namespace_kinds: list[tuple[str, str]],
+             cluster_kinds: list[dict[str, str]], namespace_kinds: list[tuple[str, str]],
              roles: list[Obj], labels: dict[str, str] | None = None) -> Obj:
     return {
         "apiVersion": ARGO,
@@ -95,7 +100,7 @@ def _project(p: Platform, name: str, description: str, *, repos: list[str], dest
             "description": description,
             "sourceRepos": sorted(set(repos)),
             "destinations": [{"server": server, "namespace": ns} for server, ns in sorted(set(destinations))],
-            "clusterResourceWhitelist": _kinds(cluster_kinds),
+            "clusterResourceWhitelist": cluster_kinds,
             "clusterResourceBlacklist": _kinds(SENSITIVE_CLUSTER_KINDS),
             "namespaceResourceWhitelist": _kinds(namespace_kinds),
             "roles": roles,
@@ -173,7 +178,7 @@ def federation_project(p: Platform, f: Federation) -> Obj:
     repos = [p.repoURL, *(p.catalog[a].repoURL for a in f.apps if a in p.catalog)]
     return _project(
         p, f.name, f"Federation {f.name} ({f.type}): its workloads, in namespace {f.name} only",
-        repos=repos, destinations=[(p.clusters[f.cluster], f.name)], cluster_kinds=NAMESPACE_KIND,
+        repos=repos, destinations=[(p.clusters[f.cluster], f.name)], cluster_kinds=_own_namespaces([f.name]),
         namespace_kinds=WORKLOAD_KINDS + SECRET_KINDS,
         roles=_standard_roles(p, f.name, [f"{f.name}-admins"], [f"{f.name}-developers"]),
         labels={FEDERATION_LABEL: f.name},
@@ -200,12 +205,16 @@ def federations_appset(p: Platform, federations: list[LoadedFederation], revisio
                 },
                 "spec": {
                     "project": FEDERATIONS_PROJECT,
+                    # Rendered from the root, which only admins control: a file in the federation's
+                    # directory (e.g. .argocd-source.yaml) must not be able to change how Argo CD renders it.
                     "source": {
                         "repoURL": p.repoURL,
                         "targetRevision": revision,
-                        "path": "{{ .path }}",
-                        "plugin": {"name": p.argocd.pluginName,
-                                   "parameters": [{"name": "federation", "string": "{{ .name }}"}]},
+                        "path": ".",
+                        "plugin": {"name": p.argocd.pluginName, "parameters": [
+                            {"name": "federation", "string": "{{ .name }}"},
+                            {"name": "directory", "string": "{{ .path }}"},
+                        ]},
                     },
                     "destination": {"server": p.argocd.server, "namespace": p.argocd.namespace},
                     "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
@@ -250,7 +259,8 @@ def common_project(p: Platform) -> Obj:
     return _project(
         p, COMMON_PROJECT, "Apps shared by the whole platform, each in its own namespace",
         repos=[a.repoURL for a in apps], destinations=[(p.clusters[a.cluster], a.namespace) for a in apps],
-        cluster_kinds=NAMESPACE_KIND, namespace_kinds=WORKLOAD_KINDS, roles=_standard_roles(p, COMMON_PROJECT),
+        cluster_kinds=_own_namespaces([a.namespace for a in apps]), namespace_kinds=WORKLOAD_KINDS,
+        roles=_standard_roles(p, COMMON_PROJECT),
     )
 
 
@@ -324,9 +334,14 @@ def _namespace_labels(f: Federation) -> dict[str, str]:
     return {"name": f.name, FEDERATION_LABEL: f.name, "mip-cmp.io/federation-type": f.type}
 
 
+def secrets_parameters(name: str, directory: str) -> list[dict[str, str]]:
+    return [{"name": "federation", "string": name}, {"name": "directory", "string": directory},
+            {"name": "component", "string": "secrets"}]
+
+
 def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Obj:
-    """The Application that renders this directory again with component=secrets, on the federation's own
-    cluster, so the ExternalSecrets land next to the workloads even for a federation on another cluster."""
+    """The Application that renders this federation again with component=secrets, on its own cluster, so
+    the ExternalSecrets land next to the workloads even for a federation on another cluster."""
     f = fed.model
     return {
         "apiVersion": ARGO,
@@ -339,9 +354,8 @@ def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Ob
             "source": {
                 "repoURL": p.repoURL,
                 "targetRevision": revision,
-                "path": fed.directory,
-                "plugin": {"name": p.argocd.pluginName, "parameters": [
-                    {"name": "federation", "string": f.name}, {"name": "component", "string": "secrets"}]},
+                "path": ".",
+                "plugin": {"name": p.argocd.pluginName, "parameters": secrets_parameters(f.name, fed.directory)},
             },
             "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
             # Never prune: removing a secret from the catalog must not delete live credentials.

@@ -19,13 +19,20 @@ FEDERATION = Parameter(
     tooltip="Name the federation directory must declare. Set by the platform's ApplicationSet; "
     "a mismatch is refused, so a directory cannot take over another federation.",
 )
+DIRECTORY = Parameter(
+    name="directory",
+    title="Directory",
+    tooltip="Federation directory to render, relative to the repository root. Set by the platform's "
+    "ApplicationSet: federation Applications render from the root (path '.'), so files in a federation "
+    "directory, such as .argocd-source.yaml, cannot change how Argo CD renders it.",
+)
 COMPONENT = Parameter(
     name="component",
     title="Component",
     tooltip="What a federation directory renders: empty for its Applications, 'secrets' for its "
     "ExternalSecrets. Set by mip-cmp's own output.",
 )
-PARAMETERS: tuple[Parameter, ...] = (FEDERATION, COMPONENT)
+PARAMETERS: tuple[Parameter, ...] = (FEDERATION, DIRECTORY, COMPONENT)
 COMPONENTS = ("", "secrets")
 
 

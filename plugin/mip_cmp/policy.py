@@ -87,12 +87,28 @@ def check_platform_output(p: Platform, objects: list[dict[str, Any]], file: str)
             problems.append(_violation(file, obj, "must live in the Argo CD namespace"))
         if obj["kind"] == "Application" and obj["spec"]["project"] not in (COMMON_PROJECT, INFRA_PROJECT):
             problems.append(_violation(file, obj, "common apps belong to the common project"))
+        if obj["kind"] == "ApplicationSet":
+            problems += _appset_problems(p, file, obj)
         if obj["kind"] in FEDERATION_SECRET_KINDS:
             problems += _secret_problems(file, obj)
     if not set(STATIC_PROJECTS) <= projects:
         problems.append(Problem(file, 0, 0, "", "internal: a static project is missing"))
     if problems:
         raise MipError(problems)
+
+
+def _appset_problems(p: Platform, file: str, obj: dict[str, Any]) -> list[Problem]:
+    """Wrapper Applications: in the wrappers' project, rendering the root with their binding parameters."""
+    spec = obj["spec"]["template"]["spec"]
+    source = spec.get("source", {})
+    expected_plugin = {"name": p.argocd.pluginName, "parameters": [
+        {"name": "federation", "string": "{{ .name }}"}, {"name": "directory", "string": "{{ .path }}"}]}
+    if spec.get("project") != FEDERATIONS_PROJECT or source.get("repoURL") != p.repoURL or \
+            source.get("path") != "." or source.get("plugin") != expected_plugin or \
+            spec.get("destination") != {"server": p.argocd.server, "namespace": p.argocd.namespace}:
+        return [_violation(file, obj, "wrapper Applications must render the repository root, bound to their "
+                                      "federation, in the federations project")]
+    return []
 
 
 def _federation_app_problems(p: Platform, f: Federation, file: str, obj: dict[str, Any]) -> list[Problem]:
@@ -110,10 +126,11 @@ def _federation_app_problems(p: Platform, f: Federation, file: str, obj: dict[st
         problems.append(_violation(file, obj, "multi-source Applications are not allowed"))
     name = meta.get("name")
     if name == f"{f.name}-{SECRETS_APP}":
-        # The only plugin source: this same directory, bound to this federation, rendering its secrets.
+        # The only plugin source: the repository root rendering this same federation's secrets, bound to it.
         expected_plugin = {"name": p.argocd.pluginName, "parameters": [
-            {"name": "federation", "string": f.name}, {"name": "component", "string": "secrets"}]}
-        if source.get("repoURL") != p.repoURL or source.get("path") != posixpath.dirname(file) or \
+            {"name": "federation", "string": f.name}, {"name": "directory", "string": posixpath.dirname(file)},
+            {"name": "component", "string": "secrets"}]}
+        if source.get("repoURL") != p.repoURL or source.get("path") != "." or \
                 source.get("plugin") != expected_plugin or \
                 set(source) - {"repoURL", "targetRevision", "path", "plugin"}:
             problems.append(_violation(file, obj,

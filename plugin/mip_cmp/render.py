@@ -30,15 +30,25 @@ def generate(app_dir: Path, environ: Mapping[str, str]) -> bytes:
 
 
 def render_objects(repo: Repo, rel: str, env: BuildEnv) -> list[dict[str, Any]]:
+    """The objects of one Argo CD app: the platform (the root, no parameters) or one federation (the root
+    with the parameters federation + directory, as the platform's ApplicationSet sets them; or, for a
+    person running `render`, the federation's directory itself)."""
     platform = load_platform(repo)
-    if rel == ".":
+    if rel == "." and not env.directory:
         if env.federation or env.component:
-            raise MipError("plugin parameters 'federation' and 'component' apply to federation directories, "
-                           "not to the repository root")
+            raise MipError("plugin parameters 'federation' and 'component' need 'directory': without it the "
+                           "repository root renders the platform")
         federations = load_federations(repo, platform)
         objects = expand_platform(platform, federations, env)
         check_platform_output(platform.model, objects, FILE_NAME)
         return objects
+    if env.directory:
+        if rel != ".":
+            raise MipError("plugin parameter 'directory' is for Applications whose path is the repository root "
+                           f"(this one renders {rel!r})")
+        if not env.federation:
+            raise MipError("plugin parameter 'directory' needs 'federation', the name the platform bound it to")
+        rel = env.directory
     fed = load_bound_federation(repo, platform, rel, env)
     objects = expand_federation(platform, fed, env)
     check_federation_output(platform.model, fed.model, env.component, objects, fed.doc.file)
@@ -47,7 +57,8 @@ def render_objects(repo: Repo, rel: str, env: BuildEnv) -> list[dict[str, Any]]:
 
 def load_bound_federation(repo: Repo, platform: LoadedPlatform, rel: str, env: BuildEnv) -> LoadedFederation:
     base = platform.model.federations.path
-    if str(PurePosixPath(rel).parent) != base.rstrip("/"):
+    parts = PurePosixPath(rel).parts
+    if str(PurePosixPath(rel).parent) != base.rstrip("/") or ".." in parts or PurePosixPath(rel).is_absolute():
         raise MipError([Problem(f"{rel}/{FILE_NAME}", 0, 0, "",
                                 f"not a federation directory: federations live directly under {base}/ "
                                 f"(see federations.path in the platform {FILE_NAME})")])

@@ -30,7 +30,8 @@ from .conftest import generate
 
 FED_A = "federations/federation-a"
 FED_FILE = f"{FED_A}/mip.yaml"
-BOUND = [{"name": "federation", "string": "federation-a"}]
+# How the platform's ApplicationSet renders federation-a: from the root, bound by name and directory.
+BOUND = [{"name": "federation", "string": "federation-a"}, {"name": "directory", "string": FED_A}]
 SECRETS = [*BOUND, {"name": "component", "string": "secrets"}]
 
 # Credential-shaped test values (well-known documentation examples, not real credentials).
@@ -114,7 +115,7 @@ class Attack:
     id: str
     setup: Callable[[Path], None]
     expect: str
-    app: str = FED_A
+    app: str = "."
     params: list[dict[str, str]] | None = field(default_factory=lambda: list(BOUND))
     env: dict[str, str] = field(default_factory=dict)
     exit: int = 1
@@ -152,32 +153,32 @@ ATTACKS: list[Attack] = [
            "^federation-[a-z0-9]([-a-z0-9]*[a-z0-9])?$"),
     Attack("tenancy-name-argocd-namespace", loosen_name_pattern(fed(federation("argocd-mip-team"))),
            f"{FED_FILE}:3:7: name: 'argocd-mip-team' {RESERVED}",
-           params=[{"name": "federation", "string": "argocd-mip-team"}]),
+           params=[{"name": "federation", "string": "argocd-mip-team"}, BOUND[1]]),
     Attack("tenancy-name-kube-system", loosen_name_pattern(fed(federation("kube-system"))),
            f"{FED_FILE}:3:7: name: 'kube-system' {RESERVED}",
-           params=[{"name": "federation", "string": "kube-system"}]),
+           params=[{"name": "federation", "string": "kube-system"}, BOUND[1]]),
     Attack("tenancy-name-kube-prefix", loosen_name_pattern(fed(federation("kube-anything"))),
            f"{FED_FILE}:3:7: name: 'kube-anything' {RESERVED}",
-           params=[{"name": "federation", "string": "kube-anything"}]),
+           params=[{"name": "federation", "string": "kube-anything"}, BOUND[1]]),
     Attack("tenancy-name-default", loosen_name_pattern(fed(federation("default"))),
            f"{FED_FILE}:3:7: name: 'default' {RESERVED}",
-           params=[{"name": "federation", "string": "default"}]),
+           params=[{"name": "federation", "string": "default"}, BOUND[1]]),
     Attack("tenancy-name-infrastructure-project", loosen_name_pattern(fed(federation("mip-infrastructure"))),
            f"{FED_FILE}:3:7: name: 'mip-infrastructure' {RESERVED}",
-           params=[{"name": "federation", "string": "mip-infrastructure"}]),
+           params=[{"name": "federation", "string": "mip-infrastructure"}, BOUND[1]]),
     Attack("tenancy-name-federations-project", loosen_name_pattern(fed(federation("mip-federations"))),
            f"{FED_FILE}:3:7: name: 'mip-federations' {RESERVED}",
-           params=[{"name": "federation", "string": "mip-federations"}]),
+           params=[{"name": "federation", "string": "mip-federations"}, BOUND[1]]),
     Attack("tenancy-name-common-app-namespace", loosen_name_pattern(fed(federation("mip-common-datacatalog"))),
            f"{FED_FILE}:3:7: name: 'mip-common-datacatalog' {RESERVED}",
-           params=[{"name": "federation", "string": "mip-common-datacatalog"}]),
+           params=[{"name": "federation", "string": "mip-common-datacatalog"}, BOUND[1]]),
     Attack("tenancy-name-root-application", loosen_name_pattern(fed(federation("mip-platform"))),
            f"{FED_FILE}:3:7: name: 'mip-platform' {RESERVED}",
-           params=[{"name": "federation", "string": "mip-platform"}]),
+           params=[{"name": "federation", "string": "mip-platform"}, BOUND[1]]),
     Attack("tenancy-name-collides-with-other-federations-app", fed(federation("federation-x-exareme2")),
            f"{FED_FILE}:3:7: name: 'federation-x-exareme2' would collide with the Application of app "
            "'exareme2' of a federation 'federation-x'; choose another name",
-           params=[{"name": "federation", "string": "federation-x-exareme2"}]),
+           params=[{"name": "federation", "string": "federation-x-exareme2"}, BOUND[1]]),
     Attack("tenancy-unknown-cluster", fed(federation(cluster="kube-control-plane")),
            f"{FED_FILE}:4:10: cluster: unknown cluster 'kube-control-plane'; the platform's clusters are: "
            "in-cluster, mip-public"),
@@ -211,10 +212,10 @@ ATTACKS: list[Attack] = [
            f"{FED_FILE}:7:1: duplicate key 'name'"),
     Attack("tenancy-render-nested-directory", write(f"{FED_A}/nested/mip.yaml", federation()),
            f"{FED_A}/nested/mip.yaml: not a federation directory: federations live directly under federations/ "
-           "(see federations.path in the platform mip.yaml)", app=f"{FED_A}/nested"),
+           "(see federations.path in the platform mip.yaml)", app=f"{FED_A}/nested", params=[BOUND[0]]),
     Attack("tenancy-render-directory-outside-federations", write("evil/mip.yaml", federation()),
            "evil/mip.yaml: not a federation directory: federations live directly under federations/ "
-           "(see federations.path in the platform mip.yaml)", app="evil"),
+           "(see federations.path in the platform mip.yaml)", app="evil", params=[BOUND[0]]),
     Attack("tenancy-argocd-source-override",
            write(f"{FED_A}/.argocd-source.yaml",
                  "plugin:\n  parameters:\n  - {name: federation, string: federation-z}\n"),
@@ -232,12 +233,26 @@ ATTACKS: list[Attack] = [
            "Application's source, plugin parameters included, so it could rebind this directory to another "
            "federation; remove it", app=".", params=None),
     Attack("tenancy-parameters-on-the-root", nothing,
-           "plugin parameters 'federation' and 'component' apply to federation directories, not to the "
-           "repository root", app=".", params=[{"name": "federation", "string": "federation-a"}]),
+           "plugin parameters 'federation' and 'component' need 'directory': without it the repository root "
+           "renders the platform", app=".", params=[{"name": "federation", "string": "federation-a"}]),
+    Attack("tenancy-directory-of-another-federation", nothing,
+           "federations/federation-z/mip.yaml:4:7: name: this directory is bound to federation 'federation-a' "
+           "by the platform; it cannot declare 'federation-z' (rename it in the platform first)",
+           params=[BOUND[0], {"name": "directory", "string": "federations/federation-z"}]),
+    Attack("tenancy-directory-escapes-the-repository", nothing,
+           "federations/../../etc/mip.yaml: not a federation directory: federations live directly under "
+           "federations/ (see federations.path in the platform mip.yaml)",
+           params=[BOUND[0], {"name": "directory", "string": "federations/../../etc"}]),
+    Attack("tenancy-directory-without-binding", nothing,
+           "plugin parameter 'directory' needs 'federation', the name the platform bound it to",
+           params=[BOUND[1]]),
+    Attack("tenancy-directory-on-a-federation-app", nothing,
+           "plugin parameter 'directory' is for Applications whose path is the repository root (this one "
+           "renders 'federations/federation-a')", app=FED_A),
     Attack("tenancy-parameter-given-twice", nothing, "plugin parameter 'federation' is given more than once",
            params=[*BOUND, {"name": "federation", "string": "federation-z"}]),
     Attack("tenancy-unknown-parameter", nothing,
-           "plugin parameter 'project' is not one mip-cmp knows; known: component, federation",
+           "plugin parameter 'project' is not one mip-cmp knows; known: component, directory, federation",
            params=[*BOUND, {"name": "project", "string": "mip-infrastructure"}]),
     Attack("tenancy-unknown-component", nothing,
            "plugin parameter 'component' must be one of '', 'secrets', not 'projects'",
@@ -303,7 +318,7 @@ ATTACKS: list[Attack] = [
            params=None),
     Attack("path-render-through-symlinked-dir", symlink_fed_dir_outside,
            "ARGOCD_APP_SOURCE_PATH 'federations/federation-a' does not match the working directory; run "
-           "generate in the application's source path"),
+           "generate in the application's source path", app=FED_A, params=[BOUND[0]]),
     Attack("path-symlink-loop", symlink_loop,
            f"{FED_FILE}: is a symlink loop or cannot be resolved; refusing to read it"),
     Attack("path-dotdot-in-federations-path", root_federations_path("../outside"),
@@ -442,7 +457,7 @@ def test_attack_fails_safely(attack: Attack, mode: str, renderer: dict[str, str]
 def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     """A UTF-8 byte order mark (some editors write one) is harmless: same output as without it."""
     repo = copy_sample(tmp_path)
-    env = {**argo_env(FED_A, params=BOUND), "MIP_CMP_RENDERER": "off"}
+    env = {**argo_env(FED_A, params=BOUND[:1]), "MIP_CMP_RENDERER": "off"}
     plain = mip_cmp("generate", cwd=repo / FED_A, env=env)
     (repo / FED_FILE).write_bytes(b"\xef\xbb\xbf" + (repo / FED_FILE).read_bytes())
     with_bom = mip_cmp("generate", cwd=repo / FED_A, env=env)
@@ -468,7 +483,7 @@ def test_python_files_in_the_checkout_are_never_imported(mode: str, renderer: di
     assert plugin["spec"]["generate"]["command"] == ["mip-cmp", "generate"]
     repo = copy_sample(tmp_path)
     marker = tmp_path / "imported"
-    env = argo_env(FED_A, params=BOUND)
+    env = argo_env(FED_A, params=BOUND[:1])
     expected = mip_cmp("generate", cwd=repo / FED_A, env={**env, "MIP_CMP_RENDERER": "off"}).stdout
     for name in SHADOWS:
         module = repo / FED_A / name
