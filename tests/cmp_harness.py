@@ -322,7 +322,9 @@ def fake_commit(revision: str) -> str:
 def default_sidecar_env() -> dict[str, str]:
     """The sidecar's own environment: what argocd-cmp-server inherits (this venv's bin first on PATH)."""
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
-    return {"PATH": path, "HOME": os.environ.get("HOME") or tempfile.gettempdir(), "LANG": "C.UTF-8"}
+    # The harness goes through the warm renderer, as the sidecar does; it should not outlive the tests long.
+    return {"PATH": path, "HOME": os.environ.get("HOME") or tempfile.gettempdir(), "LANG": "C.UTF-8",
+            "MIP_CMP_RENDERER_IDLE": "60"}
 
 
 def _source(app: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,9 +31,14 @@ class Repo:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self._inside_memo: dict[str, Path] = {}  # speed only, see _inside
         self.bytes_read = 0
 
     def _inside(self, rel: str) -> Path:
+        # Speed only: one render asks for the same directory more than once (listing, reading, overrides)
+        # of a checkout that does not change meanwhile; a refused path is not remembered and fails again.
+        if rel in self._inside_memo:
+            return self._inside_memo[rel]
         parts = PurePosixPath(rel).parts
         if PurePosixPath(rel).is_absolute() or ".." in parts:
             raise file_error(rel, "path must stay inside the repository (no absolute paths, no '..')")
@@ -44,6 +49,7 @@ class Repo:
             raise file_error(rel, "is a symlink loop or cannot be resolved; refusing to read it") from None
         if real != self.root and self.root not in real.parents:
             raise file_error(rel, "is a symlink that leads outside the repository; refusing to read it")
+        self._inside_memo[rel] = real
         return real
 
     def read(self, rel_dir: str) -> Document:
