@@ -24,6 +24,9 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "mip-cmp"}
 FEDERATION_LABEL = "mip-cmp.io/federation"
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+# With a git webhook, Argo CD re-renders an app on a push only if these paths changed: a federation's apps
+# depend on the platform file and their own directory, nothing else.
+GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
 # A generated password must outlive Argo CD prunes and app deletion: losing it loses the database.
 KEEP_ON_DELETE = {SYNC_OPTIONS: "Prune=false,Delete=false"}
 
@@ -201,6 +204,7 @@ def federations_appset(p: Platform, federations: list[LoadedFederation], revisio
                     "name": "{{ .name }}",
                     "labels": {**MANAGED_BY, "app.kubernetes.io/part-of": "{{ .name }}",
                                FEDERATION_LABEL: "{{ .name }}"},
+                    "annotations": {GENERATE_PATHS: generate_paths("{{ .path }}")},
                     "finalizers": [FINALIZER],
                 },
                 "spec": {
@@ -334,6 +338,10 @@ def _namespace_labels(f: Federation) -> dict[str, str]:
     return {"name": f.name, FEDERATION_LABEL: f.name, "mip-cmp.io/federation-type": f.type}
 
 
+def generate_paths(directory: str) -> str:
+    return f"/mip.yaml;/{directory}"
+
+
 def secrets_parameters(name: str, directory: str) -> list[dict[str, str]]:
     return [{"name": "federation", "string": name}, {"name": "directory", "string": directory},
             {"name": "component", "string": "secrets"}]
@@ -348,7 +356,7 @@ def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Ob
         "kind": "Application",
         "metadata": _meta(f"{f.name}-secrets", p.argocd.namespace,
                           {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name},
-                          {SYNC_WAVE: "-1"}, finalizers=True),
+                          {SYNC_WAVE: "-1", GENERATE_PATHS: generate_paths(fed.directory)}, finalizers=True),
         "spec": {
             "project": f.name,
             "source": {
