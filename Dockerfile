@@ -36,7 +36,9 @@ RUN python -m venv --without-pip /opt/mip-cmp \
 COPY --chmod=0444 plugin.yaml /home/argocd/cmp-server/config/plugin.yaml
 
 # uid 999 has no passwd entry: point HOME and caches at the only writable place.
+# PYTHONSAFEPATH: never put the working directory (a checked-out repository) on the import path.
 ENV PATH="/opt/mip-cmp/bin:${PATH}" \
+    PYTHONSAFEPATH=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp \

@@ -207,7 +207,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the one place that turns a bug into exit 3 instead of a traceback
-        print(f"mip-cmp: internal error (a bug in mip-cmp {__version__}): {type(exc).__name__}: {exc}",
+        from .redact import scrub  # an exception's text may quote input; never echo credentials
+
+        print(scrub(f"mip-cmp: internal error (a bug in mip-cmp {__version__}): {type(exc).__name__}: {exc}"),
               file=sys.stderr)
         if os.environ.get("MIP_CMP_DEBUG"):
             import traceback
