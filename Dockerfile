@@ -36,13 +36,16 @@ RUN python -m venv --without-pip /opt/mip-cmp \
 COPY --chmod=0444 plugin.yaml /home/argocd/cmp-server/config/plugin.yaml
 
 # uid 999 has no passwd entry: point HOME and caches at the only writable place.
+# MIP_CMP_RENDERER_IDLE=0: argocd-cmp-server (the sidecar's PID 1) reaps no orphans, so the warm renderer
+# (docs/performance.md) stays for the container's life instead of idling out into a zombie.
 # PYTHONSAFEPATH: never put the working directory (a checked-out repository) on the import path.
 ENV PATH="/opt/mip-cmp/bin:${PATH}" \
     PYTHONSAFEPATH=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp \
-    XDG_CACHE_HOME=/tmp/.cache
+    XDG_CACHE_HOME=/tmp/.cache \
+    MIP_CMP_RENDERER_IDLE=0
 
 # Same uid as the repo-server, so both can use the plugin socket on the shared volume.
 USER 999:999

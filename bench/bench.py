@@ -7,10 +7,11 @@
 What is measured (every number is the wall time of whole processes started the way argocd-cmp-server
 starts them: argv without a shell, stdout and stderr captured through pipes, the Argo CD environment):
 
-- per app: `mip-cmp generate` in the sample's federation-a directory, with the warm renderer (the default)
-  and without it (MIP_CMP_RENDERER=off: one cold Python process), next to `kubectl kustomize` of mip-infra's
+- per app: `mip-cmp generate` for the sample's federation-a app (from the checkout's root, with the
+  parameters federation and directory, as Argo CD runs it), with the warm renderer (the default) and
+  without it (MIP_CMP_RENDERER=off: one cold Python process), next to `kubectl kustomize` of mip-infra's
   deployments/local/federations/federation-A; runs alternate, round by round. Also what the very first call
-  costs while the renderer starts, and how long until it answers.
+  costs while the renderer starts, and how long until it listens.
 - per commit: the sum over every app Argo CD renders with mip-cmp for a platform of N synthetic federations
   (the root app, and per federation its app and its secrets app: 2N+1), next to the same count of kustomize
   builds, and next to N builds (what mip-infra runs: one kustomize build per federation).
@@ -19,7 +20,8 @@ starts them: argv without a shell, stdout and stderr captured through pipes, the
 
 Synthetic platforms are copies of sample-repo/ with N federations (alternating copies of the sample's two
 federations, renamed) in a temporary directory. The renderer gets a private runtime directory there and is
-stopped at the end. Bytecode of mip_cmp is compiled first, as in the image. The kustomize baseline needs the
+stopped at the end. mip-cmp runs from a snapshot of plugin/mip_cmp taken at the start, its bytecode
+compiled first, as in the image. The kustomize baseline needs the
 mip-infra copy at ../shared/reference/mip-infra (relative to the repository root; or --mip-infra); without
 it that column is left out, with a note.
 """
@@ -128,8 +130,9 @@ def mib(kib: float) -> str:
 @dataclass
 class App:
     label: str
-    rel: str  # the app's source path, "." for the root
+    kind: str  # "root", "federation" or "secrets"
     params: list[dict[str, str]] | None
+    rel: str = "."  # the app's source path: every app of the platform renders from the repository root
 
 
 def make_platform(dest: Path, count: int) -> Path:
@@ -148,12 +151,12 @@ def make_platform(dest: Path, count: int) -> Path:
 
 
 def apps_of(repo: Path) -> list[App]:
-    apps = [App("root", ".", None)]
+    """The Applications of the platform, with the parameters its ApplicationSet and its own output set."""
+    apps = [App("root", "root", None)]
     for fed in sorted(p.name for p in (repo / "federations").iterdir()):
-        rel = f"federations/{fed}"
-        apps.append(App(fed, rel, [{"name": "federation", "string": fed}]))
-        apps.append(App(f"{fed}-secrets", rel, [{"name": "federation", "string": fed},
-                                                {"name": "component", "string": "secrets"}]))
+        bound = [{"name": "federation", "string": fed}, {"name": "directory", "string": f"federations/{fed}"}]
+        apps.append(App(fed, "federation", bound))
+        apps.append(App(f"{fed}-secrets", "secrets", [*bound, {"name": "component", "string": "secrets"}]))
     return apps
 
 
@@ -351,19 +354,29 @@ class RootRow:
     output_bytes: int
 
 
-def root_alone(bench: Bench, repo: Path, count: int, rounds: int) -> RootRow:
-    app = App("root", ".", None)
-    plain = bench.generate(repo, app, renderer=False)
-    assert bench.generate(repo, app).stdout == plain.stdout, "warm and plain outputs differ"
-    warm, cold = Series(), Series()
+def roots_alone(bench: Bench, platforms: dict[int, Path], sizes: list[int], rounds: int) -> list[RootRow]:
+    """The root app at every size, the sizes alternating within each round (so that a busy spell of the
+    machine hits every size alike), warm and cold alternating too."""
+    app = App("root", "root", None)
+    plain = {}
+    for n in sizes:
+        plain[n] = bench.generate(platforms[n], app, renderer=False).stdout
+        assert bench.generate(platforms[n], app).stdout == plain[n], "warm and plain outputs differ"
+    warm = {n: Series() for n in sizes}
+    cold = {n: Series() for n in sizes}
     for _ in range(rounds):
-        warm.add(bench.generate(repo, app).seconds)
-        cold.add(bench.generate(repo, app, renderer=False).seconds)
+        for n in sizes:
+            warm[n].add(bench.generate(platforms[n], app).seconds)
+            cold[n].add(bench.generate(platforms[n], app, renderer=False).seconds)
+    rows = []
     argv = [bench.mip_cmp, "generate"]
-    client_kib, exact = peak_kib(argv, repo, bench.env.app(app))
-    cold_kib, _ = peak_kib(argv, repo, bench.env.app(app, renderer=False))
-    bench.exact_memory = exact
-    return RootRow(count, warm, cold, client_kib, bench.ask(repo, app), cold_kib, len(plain.stdout))
+    for n in sizes:
+        client_kib, exact = peak_kib(argv, platforms[n], bench.env.app(app))
+        cold_kib, _ = peak_kib(argv, platforms[n], bench.env.app(app, renderer=False))
+        bench.exact_memory = exact
+        rows.append(RootRow(n, warm[n], cold[n], client_kib, bench.ask(platforms[n], app), cold_kib,
+                            len(plain[n])))
+    return rows
 
 
 @dataclass
@@ -387,12 +400,12 @@ def per_commit(bench: Bench, repo: Path, count: int, rounds: int, cold_rounds: i
         for app in apps:  # alternate: one generate, one kustomize build
             seconds = bench.generate(repo, app).seconds
             total += seconds
-            is_main = app.params is None or len(app.params) == 1  # the root or a federation app
+            is_main = app.kind != "secrets"
             total_main += seconds if is_main else 0.0
             k = bench.kustomize_once()
             if k is not None:
                 k_same += k.seconds
-                k_fed += k.seconds if app.params is not None and len(app.params) == 1 else 0.0
+                k_fed += k.seconds if app.kind == "federation" else 0.0
         warm.add(total)
         main.add(total_main)
         if bench.kustomize:
@@ -436,7 +449,7 @@ def verdict(ok: bool) -> str:
 
 def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first: tuple[Series, Series],
            roots: list[RootRow], commits: list[CommitRow], memory: tuple[int, int, int],
-           load: tuple[str, str], elapsed: float) -> str:
+           loads: list[float], elapsed: float) -> str:
     k = app.get("kustomize")
     command = ".venv/bin/python bench/bench.py" + (" --quick" if args.quick else "")
     lines = [
@@ -448,8 +461,8 @@ def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first
         f"({elapsed / 60:.0f} min), every process started the way argocd-cmp-server starts it (argv, pipes, "
         "the Argo CD environment). Times are medians with min–max in parentheses.",
         "",
-        f"- Machine: {machine()[0]}; load average {load[0]} at the start, {load[1]} at the end "
-        "(other work shared the machine).",
+        f"- Machine: {machine()[0]}; 1-minute load average between {min(loads):.1f} and {max(loads):.1f} "
+        "during the run (sampled at each step; other work shared the machine).",
         f"- Software: {versions(bench)}.",
         "- `mip-cmp generate` runs as in the image: a snapshot of plugin/mip_cmp taken at the start (first on "
         "PYTHONPATH), its bytecode compiled beforehand, PYTHONDONTWRITEBYTECODE=1.",
@@ -459,9 +472,11 @@ def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first
     if bench.note:
         lines += [f"- Note: {bench.note}"]
     lines += ["", "## Per app", "",
-              "One federation app: `mip-cmp generate` in the sample's federations/federation-a against "
-              "`kubectl kustomize deployments/local/federations/federation-A` of mip-infra (what Argo CD runs "
-              f"for that federation today), alternating, {len(app['warm'].values)} rounds.", "",
+              "One federation app: `mip-cmp generate` for the sample's federation-a, run the way the platform's "
+              "Application makes Argo CD run it (in the checkout's root, with the parameters federation and "
+              "directory), against `kubectl kustomize deployments/local/federations/federation-A` of mip-infra "
+              f"(what Argo CD runs for that federation today), alternating, {len(app['warm'].values)} rounds.",
+              "",
               "| command | wall time | vs kustomize |", "|---|---|---|"]
     names = {"kustomize": "`kubectl kustomize` mip-infra federation-A", "warm": "`mip-cmp generate`, warm",
              "cold": "`mip-cmp generate`, cold (MIP_CMP_RENDERER=off)",
@@ -508,13 +523,19 @@ def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first
         lines.append(f"| {r.federations} | {r.output_bytes / 1024:.0f} KiB | {r.warm.ms()} | "
                      f"{mib(r.warm_client_kib)} + {mib(r.warm_worker_kib)} | {r.cold.ms()} | {mib(r.cold_kib)} |")
     if len(roots) > 1:
-        steps = []
+        lines += ["", "Cost per added federation, between two sizes (difference of the medians, and of the "
+                  "fastest runs, which the machine's other work disturbs least):", "",
+                  "| sizes | warm, medians | warm, fastest | cold, medians | cold, fastest |", "|---|---|---|---|---|"]
         for a, b in itertools.pairwise(roots):
-            per_w = (b.warm.median - a.warm.median) / (b.federations - a.federations) * 1000
-            per_c = (b.cold.median - a.cold.median) / (b.federations - a.federations) * 1000
-            steps.append(f"{a.federations}→{b.federations}: {per_w:.2f} ms (warm), {per_c:.2f} ms (cold)")
-        lines += ["", "Cost per added federation (difference of medians): " + "; ".join(steps) + ".",
-                  "Constant per federation means linear growth."]
+            step = (b.federations - a.federations) / 1000
+
+            def per(x: Series, y: Series, pick: Callable[[list[float]], float], step: float = step) -> str:
+                return f"{(pick(y.values) - pick(x.values)) / step:.2f} ms"
+
+            lines.append(f"| {a.federations} → {b.federations} | {per(a.warm, b.warm, statistics.median)} | "
+                         f"{per(a.warm, b.warm, min)} | {per(a.cold, b.cold, statistics.median)} | "
+                         f"{per(a.cold, b.cold, min)} |")
+        lines += ["", "Linear growth shows as the same cost per federation between all sizes."]
     lines += ["", "## Targets", "", "| target | measured | |", "|---|---|---|"]
     if k is not None:
         lines.append(f"| per app: `mip-cmp generate` median ≤ 1.0× `kubectl kustomize` of federation-A | "
@@ -596,12 +617,12 @@ def main() -> int:
     args = parser.parse_args()
     sizes = args.sizes or ([10, 100] if args.quick else [10, 100, 1000])
     app_rounds = 8 if args.quick else 40
-    args.root_rounds = 3 if args.quick else 10
+    args.root_rounds = 3 if args.quick else 15
     write = (not args.quick) if args.write is None else args.write
 
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # clean up on the way out
     started = time.perf_counter()
-    load_start = f"{os.getloadavg()[0]:.2f}"
+    loads: list[float] = []
     with tempfile.TemporaryDirectory(prefix="mip-cmp-bench-") as tmp:
         work = Path(tmp)
         bench = Bench(work, args.mip_infra, args.quick)
@@ -609,25 +630,27 @@ def main() -> int:
             platforms = {n: make_platform(work, n) for n in sorted(set(sizes) | {10})}
             sample = work / "sample"
             shutil.copytree(SAMPLE, sample)
+            loads.append(os.getloadavg()[0])
             print("per app ...", flush=True)
             app = per_app(bench, sample, app_rounds)
             memory = bench.renderer_memory()
+            loads.append(os.getloadavg()[0])
             print("first calls ...", flush=True)
             first = first_calls(bench, sample, 3 if args.quick else 8)
-            roots = []
-            for n in sizes:
-                print(f"root alone, {n} federations ...", flush=True)
-                roots.append(root_alone(bench, platforms[n], n, args.root_rounds))
+            loads.append(os.getloadavg()[0])
+            print("root alone ...", flush=True)
+            roots = roots_alone(bench, platforms, sizes, args.root_rounds)
             commits = []
             for n in sizes:
+                loads.append(os.getloadavg()[0])
                 print(f"per commit, {n} federations ...", flush=True)
                 rounds = 2 if args.quick else (3 if n >= 1000 else 5)
                 cold_rounds = 0 if (args.quick or n >= 1000) else 3
                 commits.append(per_commit(bench, platforms[n], n, rounds, cold_rounds))
         finally:
             bench.stop_renderers()
-    load_end = f"{os.getloadavg()[0]:.2f}"
-    text = report(bench, args, app, first, roots, commits, memory, (load_start, load_end),
+    loads.append(os.getloadavg()[0])
+    text = report(bench, args, app, first, roots, commits, memory, loads,
                   time.perf_counter() - started)
     print(text)
     if write:

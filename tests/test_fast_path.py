@@ -67,19 +67,24 @@ def generate(cwd: Path, env: dict[str, str], *, timeout: float = 60) -> Run:
 
 
 def apps(repo: Path) -> list[tuple[str, Path, dict[str, str]]]:
-    """(label, cwd, env) of every app Argo CD renders for the sample platform, plus error cases."""
+    """(label, cwd, env) of every app Argo CD renders for the sample platform (federations from the root, with
+    the parameters the platform's ApplicationSet sets), a federation rendered from its own directory (what
+    `mip-cmp render` does), and error cases."""
     cases = [("root", repo, argo_env("."))]
     for fed in SAMPLE_FEDERATIONS:
         rel = fed.relative_to(SAMPLE_REPO).as_posix()
-        cases.append((fed.name, repo / rel, argo_env(rel, params=[{"name": "federation", "string": fed.name}])))
-        cases.append((f"{fed.name}-secrets", repo / rel, argo_env(rel, params=[
-            {"name": "federation", "string": fed.name}, {"name": "component", "string": "secrets"}])))
+        bound = [{"name": "federation", "string": fed.name}, {"name": "directory", "string": rel}]
+        cases.append((fed.name, repo, argo_env(".", params=bound)))
+        cases.append((f"{fed.name}-secrets", repo, argo_env(".", params=[
+            *bound, {"name": "component", "string": "secrets"}])))
     fed = SAMPLE_FEDERATIONS[0]
     rel = fed.relative_to(SAMPLE_REPO).as_posix()
     cases += [
-        ("error-binding", repo / rel, argo_env(rel, params=[{"name": "federation", "string": "federation-q"}])),
-        ("error-parameters", repo / rel, {**argo_env(rel), "ARGOCD_APP_PARAMETERS": "{not json"}),
-        ("error-params-at-root", repo, argo_env(".", params=[{"name": "component", "string": "secrets"}])),
+        (f"{fed.name}-from-its-directory", repo / rel, argo_env(rel)),
+        ("error-binding", repo, argo_env(".", params=[{"name": "federation", "string": "federation-q"},
+                                                      {"name": "directory", "string": rel}])),
+        ("error-parameters", repo, {**argo_env("."), "ARGOCD_APP_PARAMETERS": "{not json"}),
+        ("error-no-directory", repo, argo_env(".", params=[{"name": "federation", "string": fed.name}])),
     ]
     return cases
 

@@ -144,11 +144,16 @@ class WarmUp:
     second render would: lazy imports done, caches filled, and (run again in each fresh worker) the memory
     pages a render touches already copied, off the request's path. Best effort: failures only cost speed."""
 
+    # (source path, ARGOCD_APP_PARAMETERS): the apps as the platform's Applications render them, and an error.
     RUNS = (
         (".", "null"),
-        ("federations/federation-warmup", '[{"name": "federation", "string": "federation-warmup"}]'),
-        ("federations/federation-warmup-hybrid", '[{"name": "component", "string": "secrets"}]'),
-        ("federations/federation-warmup", '[{"name": "federation", "string": "other"}]'),  # the error path
+        (".", '[{"name": "federation", "string": "federation-warmup"}, '
+              '{"name": "directory", "string": "federations/federation-warmup"}]'),
+        (".", '[{"name": "federation", "string": "federation-warmup-hybrid"}, '
+              '{"name": "directory", "string": "federations/federation-warmup-hybrid"}, '
+              '{"name": "component", "string": "secrets"}]'),
+        (".", '[{"name": "federation", "string": "other"}, '
+              '{"name": "directory", "string": "federations/federation-warmup"}]'),
     )
 
     def __init__(self, directory: str) -> None:
