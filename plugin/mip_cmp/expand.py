@@ -12,7 +12,7 @@ from .buildenv import BuildEnv
 from .model import Chart, CommonApp, Federation, IgnoreDifference, Platform, Secret
 from .platform import COMMON_PROJECT, FEDERATIONS_PROJECT, INFRA_PROJECT, LoadedFederation, LoadedPlatform
 from .templating import render_tree
-from .yamlsource import Document, Path
+from .yamlsource import Document
 
 Obj = dict[str, Any]
 
@@ -124,7 +124,8 @@ ADMIN_ACTIONS = ["get", "create", "update", "delete", "sync"]
 DEVELOPER_ACTIONS = ["get", "sync"]
 
 
-def _standard_roles(p: Platform, project: str, extra_admins: list[str] = (), extra_devs: list[str] = ()) -> list[Obj]:  # type: ignore[assignment]
+def _standard_roles(p: Platform, project: str, extra_admins: tuple[str, ...] = (),
+                    extra_devs: tuple[str, ...] = ()) -> list[Obj]:
     return [
         _role(project, "admin", f"Full access to the applications of {project}", ADMIN_ACTIONS,
               [*p.rbac.adminGroups, *extra_admins]),
@@ -183,7 +184,7 @@ def federation_project(p: Platform, f: Federation) -> Obj:
         p, f.name, f"Federation {f.name} ({f.type}): its workloads, in namespace {f.name} only",
         repos=repos, destinations=[(p.clusters[f.cluster], f.name)], cluster_kinds=_own_namespaces([f.name]),
         namespace_kinds=WORKLOAD_KINDS + SECRET_KINDS,
-        roles=_standard_roles(p, f.name, [f"{f.name}-admins"], [f"{f.name}-developers"]),
+        roles=_standard_roles(p, f.name, (f"{f.name}-admins",), (f"{f.name}-developers",)),
         labels={FEDERATION_LABEL: f.name},
     )
 
@@ -436,7 +437,3 @@ def _secret(p: Platform, name: str, secret: Secret, namespace: str, labels: dict
         },
     }
     return [generator, external]
-
-
-__all__ = ["Path", "deep_merge", "expand_federation", "expand_platform", "infrastructure_project",
-           "root_application"]
