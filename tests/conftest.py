@@ -3,3 +3,15 @@ from pathlib import Path
 
 # Test helper modules (helpers.py, k8s_validation.py, ...) are imported by name.
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """Say how much the security suite tries (issue: "the suite says how many there are")."""
+    from security.conftest import MODES
+    from security.test_attacks import ATTACKS
+    from security.test_fuzz import FUZZ_EXAMPLES
+
+    terminalreporter.write_line(
+        f"security: {len(ATTACKS)} distinct attacks, each in {len(MODES)} modes ({', '.join(MODES)}); "
+        f"fuzz: {sum(FUZZ_EXAMPLES.values())} examples over {len(FUZZ_EXAMPLES)} properties")

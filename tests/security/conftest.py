@@ -121,13 +121,3 @@ def mode(request: pytest.FixtureRequest) -> str:
 def renderer(mode: str, request: pytest.FixtureRequest) -> dict[str, str] | None:
     """The renderer's variables in renderer mode (starting it once per session), None in-process."""
     return request.getfixturevalue("renderer_env") if mode == "renderer" else None
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say how much the security suite tried (shown when tests/security is on the command line)."""
-    from .test_attacks import ATTACKS
-    from .test_fuzz import FUZZ_EXAMPLES
-
-    terminalreporter.write_line(
-        f"security: {len(ATTACKS)} attacks, each in {len(MODES)} modes ({', '.join(MODES)}); "
-        f"fuzz: {sum(FUZZ_EXAMPLES.values())} examples over {len(FUZZ_EXAMPLES)} properties (CI budget)")
