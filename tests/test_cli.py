@@ -112,3 +112,15 @@ def test_validate_flags_a_mip_yaml_outside_the_federations_directory(tmp_path: P
         "other/fed/mip.yaml: not part of the platform: federation directories live directly under "
         "federations/ (federations.path); move it there or delete it"
     )
+
+
+def test_validate_accepts_a_federation_whose_apps_need_no_secret(tmp_path: Path) -> None:
+    """Such a federation has no secrets Application, so validate must not render that component."""
+    repo = copy_sample(tmp_path)
+    (repo / "federations" / "federation-b").mkdir()
+    (repo / "federations" / "federation-b" / "mip.yaml").write_text(
+        "apiVersion: mip-cmp.io/v1alpha1\nkind: Federation\nname: federation-b\ncluster: in-cluster\n"
+        "apps:\n  exareme2: {}\n")
+    result = mip_cmp("validate", str(repo), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stderr == b"mip-cmp: 4 file(s) valid\n"

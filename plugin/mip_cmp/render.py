@@ -9,7 +9,7 @@ from typing import Any
 from . import buildenv, emit
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
-from .expand import expand_federation, expand_platform
+from .expand import expand_federation, expand_platform, federation_secrets
 from .platform import (
     LoadedFederation,
     LoadedPlatform,
@@ -29,11 +29,12 @@ def generate(app_dir: Path, environ: Mapping[str, str]) -> bytes:
     return emit.dump(render_objects(repo, rel, env))
 
 
-def render_objects(repo: Repo, rel: str, env: BuildEnv) -> list[dict[str, Any]]:
+def render_objects(repo: Repo, rel: str, env: BuildEnv,
+                   platform: LoadedPlatform | None = None) -> list[dict[str, Any]]:
     """The objects of one Argo CD app: the platform (the root, no parameters) or one federation (the root
     with the parameters federation + directory, as the platform's ApplicationSet sets them; or, for a
-    person running `render`, the federation's directory itself)."""
-    platform = load_platform(repo)
+    person running `render`, the federation's directory itself). `platform`: already loaded (validate)."""
+    platform = platform or load_platform(repo)
     if rel == "." and not env.directory:
         if env.federation or env.component:
             raise MipError("plugin parameters 'federation' and 'component' need 'directory': without it the "
@@ -103,15 +104,19 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
         federations = load_federations(repo, platform)
     except MipError as exc:
         return list(exc.problems), 1 + len(directories)
-    renders = [(".", BuildEnv())] + [
-        (fed.directory, BuildEnv(params={"federation": fed.model.name, "component": component}))
-        for fed in federations
-        for component in ("", "secrets")
-    ]
+    # Every app exactly as Argo CD renders it: the root, and each federation from the root, bound by the
+    # ApplicationSet's parameters; its secrets component only where its apps need a secret (else there is
+    # no such Application).
+    renders = [BuildEnv()]
+    for fed in federations:
+        bound = {"federation": fed.model.name, "directory": fed.directory}
+        renders.append(BuildEnv(params=bound))
+        if federation_secrets(platform.model, fed.model):
+            renders.append(BuildEnv(params={**bound, "component": "secrets"}))
     problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.path)
-    for rel, env in renders:
+    for env in renders:
         try:
-            render_objects(repo, rel, env)
+            render_objects(repo, ".", env, platform)
         except MipError as exc:
             problems += exc.problems
     return sorted(set(problems)), 1 + len(directories)
