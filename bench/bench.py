@@ -252,7 +252,7 @@ class Bench:
 
     def ask(self, repo: Path, app: App) -> int:
         """The renderer worker's max RSS (KiB) for one request (asked as the console script would)."""
-        code = ("import os, sys\nfrom mip_cmp import client\n"
+        code = ("import os, sys\nfrom mip_cmp.renderer import client\n"
                 "a = client.ask(os.getcwdb(), dict(os.environb), start=False)\n"
                 "print(a.maxrss_kib if a else -1)")
         out = run([self.interpreter, "-P", "-c", code], repo / app.rel, self.env.app(app)).stdout
@@ -269,7 +269,7 @@ class Bench:
         return rss, len(children), pss
 
     def stop_renderers(self, runtime: Path | None = None) -> None:
-        from mip_cmp import renderer
+        from mip_cmp.renderer import server as renderer
 
         pid = self.renderer_pid(runtime)
         renderer.stop(str(self.renderer_dir(runtime)))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mip_cmp.params import markdown_table
-from mip_cmp.pluginconfig import plugin_yaml
-from mip_cmp.reference import markdown
-from mip_cmp.schema import json_schema
+from mip_cmp.contract.params import markdown_table
+from mip_cmp.contract.pluginconfig import plugin_yaml
+from mip_cmp.contract.reference import markdown
+from mip_cmp.contract.schema import json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- parameters:start -->", "<!-- parameters:end -->"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from helpers import REPO_ROOT
-from mip_cmp.params import markdown_table
-from mip_cmp.pluginconfig import plugin_yaml
-from mip_cmp.schema import json_schema
+from mip_cmp.contract.params import markdown_table
+from mip_cmp.contract.pluginconfig import plugin_yaml
+from mip_cmp.contract.schema import json_schema
 
 REGENERATE = "regenerate it with `.venv/bin/python scripts/regenerate.py`"
 
@@ -32,7 +32,7 @@ def test_sample_federations_stay_small() -> None:
 
 
 def test_mip_yaml_reference_is_generated_from_the_models() -> None:
-    from mip_cmp.reference import markdown
+    from mip_cmp.contract.reference import markdown
 
     committed = (REPO_ROOT / "docs" / "mip-yaml.md").read_text()
     assert committed == markdown(), f"docs/mip-yaml.md drifted; {REGENERATE}"

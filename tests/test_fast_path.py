@@ -28,7 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, base_env, copy_sample
-from mip_cmp import client, emit, fastyaml, renderer
+from mip_cmp import emit, fastyaml
+from mip_cmp.renderer import client
+from mip_cmp.renderer import server as renderer
 
 HEAVY = ("pydantic", "yaml", "jinja2")
 NEVER = ("kubernetes", "jsonschema", "testcontainers", "kubernetes_validate")
@@ -227,7 +229,7 @@ def test_the_renderer_never_imports_from_the_checkout(repo: Path, runtime: Path)
 
 def socket_path(cwd: Path, env: dict[str, str]) -> Path:
     """The socket the client in a subprocess with this environment would use."""
-    code = "from mip_cmp import client; print(client.socket_paths(client.runtime_dir())[0])"
+    code = "from mip_cmp.renderer import client; print(client.socket_paths(client.runtime_dir())[0])"
     out = subprocess.run([sys.executable, "-P", "-c", code], cwd=cwd, env={**base_env(), **env},
                          capture_output=True, check=True).stdout
     return Path(out.decode().strip())

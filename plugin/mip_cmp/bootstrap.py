@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import MipError
 from .expand import infrastructure_project, root_application
-from .platform import load_platform
+from .loading import load_platform
 from .repo import Repo
 
 FIELD_MANAGER = "mip-cmp-bootstrap"

@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .contract.params import COMPONENTS, PARAMETERS
 from .errors import MipError
-from .params import COMPONENTS, PARAMETERS
 from .redact import scrub
 
 DEFAULT_REVISION = "HEAD"

@@ -42,7 +42,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .errors import EXIT_OK
-    from .render import generate
+    from .pipeline import generate
 
     # Argo CD sets cmd.Dir but not $PWD, so the working directory is the only truth (contract 4.1).
     _write(generate(Path.cwd(), os.environ))
@@ -54,7 +54,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .errors import EXIT_OK, UsageError
-    from .render import generate
+    from .pipeline import generate
 
     environ = {"ARGOCD_APP_SOURCE_TARGET_REVISION": args.revision}
     params = []
@@ -82,7 +82,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .errors import EXIT_OK, UsageError
-    from .render import validate_repo
+    from .validate import validate_repo
 
     root = Path(args.repo)
     if not root.is_dir():
@@ -102,16 +102,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from .contract.schema import json_schema
     from .errors import EXIT_OK
-    from .schema import json_schema
 
     _write(json_schema().encode())
     return EXIT_OK
 
 
 def cmd_plugin_config(args: argparse.Namespace) -> int:
+    from .contract.pluginconfig import plugin_yaml
     from .errors import EXIT_OK
-    from .pluginconfig import plugin_yaml
 
     _write(plugin_yaml())
     return EXIT_OK
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None and sys.argv[1:] == ["generate"]:
         # What Argo CD runs on every sync: answered by the warm renderer when one is up, decided before
         # anything heavy is imported; it falls back to run() below (client.py).
-        from .client import generate
+        from .renderer.client import generate
 
         return generate()
     return run(argv)

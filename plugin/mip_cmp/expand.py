@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from .buildenv import BuildEnv
+from .loading import LoadedFederation, LoadedPlatform
 from .model import Chart, CommonApp, Federation, IgnoreDifference, Platform, Secret
-from .platform import COMMON_PROJECT, FEDERATIONS_PROJECT, INFRA_PROJECT, LoadedFederation, LoadedPlatform
+from .names import COMMON_PROJECT, FEDERATIONS_PROJECT, INFRA_PROJECT
 from .templating import render_tree
 from .yamlsource import Document
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import MipError, Problem
 from .model import Federation, Platform
-from .platform import COMMON_PROJECT, FEDERATIONS_PROJECT, INFRA_PROJECT, SECRETS_APP, STATIC_PROJECTS
+from .names import COMMON_PROJECT, FEDERATIONS_PROJECT, INFRA_PROJECT, SECRETS_APP, STATIC_PROJECTS
 
 PLATFORM_KINDS = {"AppProject", "ApplicationSet", "Application", "ExternalSecret", "Password"}
 FEDERATION_APP_KINDS = {"Application"}

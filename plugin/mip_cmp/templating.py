@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import MipError
-from .yamlsource import Document, Path
+from .yamlsource import Document, KeyPath
 
 MAX_RESULT_CHARS = 16 * 1024
 MAX_TEMPLATE_CHARS = 4096
@@ -228,7 +228,7 @@ def render_string(value: str, context: Mapping[str, Any]) -> str:
     return str(_bounded(result))
 
 
-def render_tree(value: Any, context: Mapping[str, Any], doc: Document, path: Path) -> Any:
+def render_tree(value: Any, context: Mapping[str, Any], doc: Document, path: KeyPath) -> Any:
     """A copy of `value` with every templated string rendered; errors point at the string's position."""
     if isinstance(value, str):
         if not has_template(value):

@@ -28,7 +28,7 @@ MAX_NODES = 50_000
 # Kubernetes and Helm (via Go's JSON) cannot represent integers outside int64.
 MAX_INT = 2**63 - 1
 
-Path = tuple[str | int, ...]
+KeyPath = tuple[str | int, ...]
 Mark = tuple[int, int]
 
 _CORE_TAGS = {
@@ -52,10 +52,10 @@ class Document:
 
     file: str
     data: Any
-    value_marks: dict[Path, Mark] = field(default_factory=dict)
-    key_marks: dict[Path, Mark] = field(default_factory=dict)
+    value_marks: dict[KeyPath, Mark] = field(default_factory=dict)
+    key_marks: dict[KeyPath, Mark] = field(default_factory=dict)
 
-    def mark(self, path: Path, *, key: bool = False) -> Mark | None:
+    def mark(self, path: KeyPath, *, key: bool = False) -> Mark | None:
         """The position of `path`, or of its nearest ancestor we know."""
         marks = self.key_marks if key else self.value_marks
         while True:
@@ -67,13 +67,13 @@ class Document:
                 return None
             path = path[:-1]
 
-    def problem(self, path: Path, message: str, *, key: bool = False) -> Problem:
+    def problem(self, path: KeyPath, message: str, *, key: bool = False) -> Problem:
         """A located problem; keys and message are scrubbed, since both may repeat what the file says."""
         line, col = self.mark(path, key=key) or (0, 0)
         return Problem(scrub(self.file), line, col, scrub(format_path(path)), scrub(message))
 
 
-def format_path(path: Path) -> str:
+def format_path(path: KeyPath) -> str:
     out = ""
     for part in path:
         if isinstance(part, int):
@@ -142,10 +142,10 @@ def load(text: str, file: str) -> Document:
     nodes = 0
     root: Any = None
 
-    def fail(event: Any, message: str, path: Path = ()) -> MipError:
+    def fail(event: Any, message: str, path: KeyPath = ()) -> MipError:
         return MipError([Problem(file, *_mark(event.start_mark), scrub(format_path(path)), scrub(message))])
 
-    def attach(value: Any, event: Any, raw: str | None = None) -> Path | None:
+    def attach(value: Any, event: Any, raw: str | None = None) -> KeyPath | None:
         """Put `value` into the innermost container; return its path (None when it was a key)."""
         nonlocal root
         if not stack:
@@ -154,7 +154,7 @@ def load(text: str, file: str) -> Document:
             return ()
         container, path, key, key_mark = stack[-1]
         if isinstance(container, list):
-            child: Path = (*path, len(container))
+            child: KeyPath = (*path, len(container))
             container.append(value)
         elif key is _NO_KEY:
             if isinstance(value, (dict, list)):

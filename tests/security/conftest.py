@@ -31,7 +31,7 @@ MODES = ("in-process", "renderer")
 # directory, an untrusted checkout, is not put on the import path.
 _ASK = """
 import base64, json, os
-from mip_cmp import client
+from mip_cmp.renderer import client
 answer = client.ask(os.getcwdb(), dict(os.environb), start=False)
 print(json.dumps(None if answer is None else
                  [answer.code, base64.b64encode(answer.stdout).decode(), answer.stderr.decode("utf-8", "replace")]))
@@ -49,12 +49,12 @@ class Renderers:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def ensure(self) -> None:
-        where = "from mip_cmp import client; print(client.socket_paths(client.runtime_dir())[0])"
+        where = "from mip_cmp.renderer import client; print(client.socket_paths(client.runtime_dir())[0])"
         sock = subprocess.run([sys.executable, "-P", "-c", where], env=self.env, capture_output=True, text=True,
                               check=True, timeout=60).stdout.strip()
         if sock in self.procs and self.procs[sock].poll() is None and Path(sock).exists():
             return
-        proc = subprocess.Popen([sys.executable, "-P", "-m", "mip_cmp.renderer", sock], env=self.env,
+        proc = subprocess.Popen([sys.executable, "-P", "-m", "mip_cmp.renderer.server", sock], env=self.env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
         self.procs[sock] = proc
@@ -83,7 +83,7 @@ _renderers: Renderers | None = None
 def renderer_env() -> Iterator[dict[str, str]]:
     """The variables that lead `mip-cmp generate` to this suite's renderer (started on first use)."""
     global _renderers
-    pytest.importorskip("mip_cmp.renderer")
+    pytest.importorskip("mip_cmp.renderer.server")
     _renderers = Renderers()
     try:
         _renderers.ensure()

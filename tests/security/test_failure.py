@@ -85,7 +85,7 @@ def test_full_environment_renders() -> None:
 # A bug: the core raises something that is not a MipError. The CLI must turn it into exit 3 and one line.
 _BUG = """
 import sys
-import mip_cmp.render as render
+import mip_cmp.pipeline as render
 def broken(*args, **kwargs):
     raise KeyError("spec")
 render.expand_federation = broken
@@ -109,7 +109,7 @@ def test_internal_bug_exits_3_with_one_short_line() -> None:
 # SIGTERM while rendering: Argo CD sends it when the request deadline passes (contract 6).
 _SLOW = """
 import sys, time
-import mip_cmp.render as render
+import mip_cmp.pipeline as render
 def slow(*args, **kwargs):
     print("rendering", file=sys.stderr, flush=True)
     time.sleep(60)
@@ -177,7 +177,7 @@ def test_total_output_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     """Output beyond the cap (32 MiB; Argo CD's gRPC limit is 100 MiB) is an error, not a truncated print."""
     from mip_cmp import emit
     from mip_cmp.errors import MipError
-    from mip_cmp.render import generate
+    from mip_cmp.pipeline import generate
 
     monkeypatch.setattr(emit, "MAX_OUTPUT_BYTES", 1000)
     with pytest.raises(MipError, match=r"output is .* bytes; the limit is 1000"):
@@ -188,7 +188,7 @@ def test_total_input_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     """All mip.yaml files one run reads together are capped too (the root reads every federation)."""
     from mip_cmp import repo as repo_module
     from mip_cmp.errors import MipError
-    from mip_cmp.render import generate
+    from mip_cmp.pipeline import generate
 
     monkeypatch.setattr(repo_module, "MAX_TOTAL_BYTES", 4000)
     with pytest.raises(MipError, match=r"the mip\.yaml files read together exceed 4000 bytes"):

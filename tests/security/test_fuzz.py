@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 from helpers import SAMPLE_REPO, argo_env
 from mip_cmp.errors import MipError
+from mip_cmp.pipeline import generate
 from mip_cmp.redact import credential_value
-from mip_cmp.render import generate
 
 try:  # written by another part of the suite; schema validation is skipped where it is missing
     from k8s_validation import validate_object

@@ -14,9 +14,8 @@ from helpers import SAMPLE_REPO
 from mip_cmp.buildenv import BuildEnv
 from mip_cmp.errors import MipError
 from mip_cmp.expand import expand_federation, expand_platform, secret_objects
-from mip_cmp.platform import load_federation, load_platform
+from mip_cmp.loading import load_federation, load_federations, load_platform
 from mip_cmp.policy import check_federation_output, check_platform_output
-from mip_cmp.render import load_federations
 from mip_cmp.repo import Repo
 
 Obj = dict[str, Any]

@@ -1,6 +1,6 @@
 """The warm renderer behind `mip-cmp generate` (client.py has the whole story).
 
-One process per uid and code version, started on demand by a client: `python -P -m mip_cmp.renderer
+One process per uid and code version, started on demand by a client: `python -P -m mip_cmp.renderer.server.server
 <socket> <lock fd>`. It holds the lock file for its whole life, imports everything the generate path needs
 and renders a tiny platform once (WarmUp), then listens on a unix socket in the private runtime directory.
 
@@ -168,7 +168,7 @@ class WarmUp:
             pass
 
     def run(self) -> None:
-        from . import cli
+        from .. import cli
 
         saved = sys.stdout, sys.stderr, dict(os.environ), Path.cwd()
         try:
@@ -216,7 +216,7 @@ def _answer(status: int, code: int = 0, stdout: bytes = b"", stderr: bytes = b""
 
 def serve_one(conn: socket.socket) -> None:
     """In a forked child: one request, answered by the in-process path."""
-    from . import cli
+    from .. import cli
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.alarm(CHILD_DEADLINE)
@@ -438,7 +438,7 @@ def stop(directory: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) not in (1, 2) or not args[0].endswith(".sock"):
-        print("usage: python -m mip_cmp.renderer <socket> [<lock fd>] (started by `mip-cmp generate`)",
+        print("usage: python -m mip_cmp.renderer.server <socket> [<lock fd>] (started by `mip-cmp generate`)",
               file=sys.stderr)
         return 2
     return serve(str(Path(args[0]).absolute()), int(args[1]) if len(args) == 2 else None)

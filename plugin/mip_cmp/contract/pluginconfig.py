@@ -33,6 +33,6 @@ def plugin_config() -> dict[str, Any]:
 
 
 def plugin_yaml() -> bytes:
-    from .emit import dump
+    from ..emit import dump
 
     return HEADER.encode() + dump([plugin_config()])

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import MipError
 from .model import API_VERSION, DNS_LABEL, KINDS, Federation, Platform
-from .yamlsource import Document, Path
+from .yamlsource import Document, KeyPath
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -40,7 +40,7 @@ def _unwrap(tp: Any) -> Any:
         tp = args[0]
 
 
-def _allowed_fields(model: type[BaseModel], loc: Path) -> list[str]:
+def _allowed_fields(model: type[BaseModel], loc: KeyPath) -> list[str]:
     """The field names accepted in the mapping at `loc`."""
     current: Any = model
     for part in loc:
@@ -63,7 +63,7 @@ def _allowed_fields(model: type[BaseModel], loc: Path) -> list[str]:
     return []
 
 
-def _message(error: Any, model: type[BaseModel], loc: Path) -> str:
+def _message(error: Any, model: type[BaseModel], loc: KeyPath) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
@@ -92,7 +92,7 @@ def _message(error: Any, model: type[BaseModel], loc: Path) -> str:
     return str(error["msg"])
 
 
-def _explained_by_typo(errors: list[Any], missing: Path) -> bool:
+def _explained_by_typo(errors: list[Any], missing: KeyPath) -> bool:
     """A missing field next to an unknown key that is a near miss of it: report the typo only."""
     import difflib  # only on the error path
 
@@ -115,7 +115,7 @@ def to_model(doc: Document, model: type[M]) -> M:
         errors = exc.errors(include_url=False)
         problems = []
         for error in errors:
-            loc: Path = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+            loc: KeyPath = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
             if error["type"] == "missing" and _explained_by_typo(errors, loc):
                 continue
             problems.append(

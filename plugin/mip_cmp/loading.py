@@ -9,25 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
+from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .model import Federation, Platform
+from .modelcheck import kind_of, to_model
+from .names import RESERVED_NAMESPACES, ROOT_APPLICATION, SECRETS_APP, STATIC_PROJECTS
 from .redact import credential_value, scrub
-from .repo import Repo
-from .validation import kind_of, to_model
-from .yamlsource import Document, Path
-
-# Projects the platform itself owns; no federation may take their names.
-INFRA_PROJECT = "mip-infrastructure"
-FEDERATIONS_PROJECT = "mip-federations"
-COMMON_PROJECT = "mip-common"
-STATIC_PROJECTS = ("default", INFRA_PROJECT, FEDERATIONS_PROJECT, COMMON_PROJECT)
-RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-# Applications in the Argo CD namespace that are not `<federation>-<app>`.
-ROOT_APPLICATION = "mip-platform"
-# Each federation's Application for its ExternalSecrets is `<federation>-secrets`.
-SECRETS_APP = "secrets"
+from .repo import FILE_NAME, Repo
+from .yamlsource import Document, KeyPath
 
 
 @dataclass(frozen=True)
@@ -160,11 +152,11 @@ def _name_collisions(p: Platform, f: Federation, doc: Document) -> list[Problem]
     return []
 
 
-def credentials_in(doc: Document, path: Path, values: Any) -> list[Problem]:
+def credentials_in(doc: Document, path: KeyPath, values: Any) -> list[Problem]:
     """Helm values that hold a credential: it would be written into the Application, which Argo CD
     caches in Redis and shows to everyone who can read the app. The value itself is never repeated."""
     problems = []
-    stack: list[tuple[Path, str, Any]] = [(path, "", values)]
+    stack: list[tuple[KeyPath, str, Any]] = [(path, "", values)]
     while stack:
         where, key, value = stack.pop()
         if isinstance(value, dict):
@@ -189,3 +181,39 @@ def check_unique(federations: list[LoadedFederation]) -> list[Problem]:
                 ("name",), f"duplicate federation name {fed.model.name!r}; already declared in "
                            f"{first.doc.file}:{where[0]}:{where[1]}"))
     return problems
+
+
+def load_bound_federation(repo: Repo, platform: LoadedPlatform, rel: str, env: BuildEnv) -> LoadedFederation:
+    base = platform.model.federations.path
+    parts = PurePosixPath(rel).parts
+    if str(PurePosixPath(rel).parent) != base.rstrip("/") or ".." in parts or PurePosixPath(rel).is_absolute():
+        raise MipError([Problem(f"{rel}/{FILE_NAME}", 0, 0, "",
+                                f"not a federation directory: federations live directly under {base}/ "
+                                f"(see federations.path in the platform {FILE_NAME})")])
+    fed = load_federation(repo, rel)
+    problems = check_federation(platform, fed)
+    if env.federation and env.federation != fed.model.name:
+        problems.append(fed.doc.problem(
+            ("name",), f"this directory is bound to federation {env.federation!r} by the platform; "
+                       f"it cannot declare {fed.model.name!r} (rename it in the platform first)"))
+    if problems:
+        raise MipError(problems)
+    return fed
+
+
+def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederation]:
+    """Every federation directory, with all their problems reported together."""
+    federations: list[LoadedFederation] = []
+    problems: list[Problem] = []
+    for directory in repo.federation_dirs(platform.model.federations.path):
+        try:
+            fed = load_federation(repo, directory)
+        except MipError as exc:
+            problems += exc.problems
+            continue
+        problems += check_federation(platform, fed)
+        federations.append(fed)
+    problems += check_unique(federations)
+    if problems:
+        raise MipError(problems)
+    return federations

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
 
-from .model import API_VERSION, Federation, Platform
+from ..model import API_VERSION, Federation, Platform
 
 SCHEMA_ID = "https://mip-cmp.io/schemas/mip.schema.json"
 

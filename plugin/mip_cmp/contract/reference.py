@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .model import API_VERSION
+from ..model import API_VERSION
 from .schema import schema_dict
 
 

@@ -2,7 +2,7 @@
 
 A fresh Python process that imports pydantic, PyYAML and jinja2 spends far longer importing than rendering,
 and Argo CD starts one per app on every new commit, hard refresh and cache expiry. So the command Argo CD
-runs imports nothing heavy: it connects to a renderer (renderer.py) that has everything loaded, sends its
+runs imports nothing heavy: it connects to a renderer (server.py) that has everything loaded, sends its
 working directory and environment, and writes back the exit code, stdout and stderr that a child forked for
 this request got by running the very same in-process code, `cli.run(["generate"])`, in that directory with
 that environment. Same code, same input: the same bytes (tests/test_fast_path.py checks it).
@@ -57,7 +57,7 @@ def generate() -> int:
     """What `mip-cmp generate` runs: the renderer's answer if one comes, else the plain path."""
     import _signal  # type: ignore[import-not-found]  # what `signal` wraps, without its enum import
 
-    from .cli import _on_sigterm
+    from ..cli import _on_sigterm
 
     _signal.signal(_signal.SIGTERM, _on_sigterm)  # the same goodbye as the in-process path
     if os.environ.get("MIP_CMP_RENDERER", "auto") != "off":
@@ -69,7 +69,7 @@ def generate() -> int:
             except BrokenPipeError:
                 return 2  # what the in-process path returns (EXIT_USAGE)
             return answer.code
-    from .cli import run
+    from ..cli import run
 
     return run(["generate"])
 
@@ -103,13 +103,14 @@ def fingerprint() -> str:
     upgrade (or with other PYTHON*, LANG or LC_* variables) is never asked; it idles out."""
     import zlib
 
-    package = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # mip_cmp/, subpackages included
     parts = [sys.executable, sys.version, package]
-    with os.scandir(package) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            if entry.name.endswith(".py"):
-                st = entry.stat()
-                parts.append(f"{entry.name}:{st.st_size}:{st.st_mtime_ns}")
+    for directory, subdirs, files in os.walk(package):
+        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(directory, name))
+                parts.append(f"{os.path.relpath(directory, package)}/{name}:{st.st_size}:{st.st_mtime_ns}")
     for directory in sys.path:
         if directory.endswith("-packages"):  # site-packages changes when a dependency is installed
             try:
@@ -273,7 +274,7 @@ def _start_renderer(sock_path: str, lock_path: str) -> None:
         # The renderer inherits this open lock, so no second one can start in between. -P: the working
         # directory (an untrusted checkout) must never be on its import path.
         os.set_inheritable(fd, True)
-        argv = [sys.executable, "-P", "-m", "mip_cmp.renderer", sock_path, str(fd)]
+        argv = [sys.executable, "-P", "-m", "mip_cmp.renderer.server", sock_path, str(fd)]
         os.posix_spawn(sys.executable, argv, server_environ(), file_actions=[
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
             (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),

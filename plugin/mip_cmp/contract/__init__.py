@@ -1,0 +1,1 @@
+"""Where the contract with the outside lives: plugin parameters, plugin.yaml, the JSON Schema, the reference."""

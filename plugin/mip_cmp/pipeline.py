@@ -1,0 +1,49 @@
+"""The pipeline from a directory to manifests: load, check, expand, gate, emit. Never prints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import buildenv, emit
+from .buildenv import BuildEnv
+from .errors import MipError
+from .expand import expand_federation, expand_platform
+from .loading import LoadedPlatform, load_bound_federation, load_federations, load_platform
+from .policy import check_federation_output, check_platform_output
+from .repo import FILE_NAME, Repo, locate
+
+
+def generate(app_dir: Path, environ: Mapping[str, str]) -> bytes:
+    """What Argo CD runs: the manifests for `app_dir`, given the build environment it passes."""
+    env = buildenv.from_environ(environ)
+    repo, rel = locate(app_dir, env.source_path)
+    return emit.dump(render_objects(repo, rel, env))
+
+
+def render_objects(repo: Repo, rel: str, env: BuildEnv,
+                   platform: LoadedPlatform | None = None) -> list[dict[str, Any]]:
+    """The objects of one Argo CD app: the platform (the root, no parameters) or one federation (the root
+    with the parameters federation + directory, as the platform's ApplicationSet sets them; or, for a
+    person running `render`, the federation's directory itself). `platform`: already loaded (validate)."""
+    platform = platform or load_platform(repo)
+    if rel == "." and not env.directory:
+        if env.federation or env.component:
+            raise MipError("plugin parameters 'federation' and 'component' need 'directory': without it the "
+                           "repository root renders the platform")
+        federations = load_federations(repo, platform)
+        objects = expand_platform(platform, federations, env)
+        check_platform_output(platform.model, objects, FILE_NAME)
+        return objects
+    if env.directory:
+        if rel != ".":
+            raise MipError("plugin parameter 'directory' is for Applications whose path is the repository root "
+                           f"(this one renders {rel!r})")
+        if not env.federation:
+            raise MipError("plugin parameter 'directory' needs 'federation', the name the platform bound it to")
+        rel = env.directory
+    fed = load_bound_federation(repo, platform, rel, env)
+    objects = expand_federation(platform, fed, env)
+    check_federation_output(platform.model, fed.model, env.component, objects, fed.doc.file)
+    return objects
