@@ -204,6 +204,13 @@ def server_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith(SERVER_ENV_PREFIXES) or k in SERVER_ENV_NAMES}
 
 
+def start(directory: str) -> None:
+    """Start the renderer for this code in `directory` unless one runs (sidecar.py, at the sidecar's start)."""
+    sock_path, lock_path = socket_paths(directory)
+    if len(os.fsencode(sock_path)) <= MAX_SOCKET_PATH:
+        _start_renderer(sock_path, lock_path)
+
+
 def _start_renderer(sock_path: str, lock_path: str) -> None:
     """Start a renderer unless one is running or starting (it holds the lock for its whole life)."""
     import fcntl
