@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, base_env, copy_sample
 from mip_cmp import emit, fastyaml
-from mip_cmp.renderer import client, wire
 from mip_cmp.renderer import server as renderer
+from mip_cmp.renderer import wire
 
 HEAVY = ("pydantic", "yaml", "jinja2")
 NEVER = ("kubernetes", "jsonschema", "testcontainers", "kubernetes_validate")
