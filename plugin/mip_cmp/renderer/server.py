@@ -70,12 +70,15 @@ class Limits:
         self.wall_seconds = float(environ.get("MIP_CMP_RENDER_WALL_SECONDS") or WALL_SECONDS)
 
 
-class _Stop(Exception):
-    pass
+class _Stop:
+    """SIGTERM asks the main loop to leave; the handler only notes it (the wake-up pipe ends the wait), so
+    no bookkeeping is ever cut in half."""
 
+    asked = False
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Stop
+    @classmethod
+    def on_sigterm(cls, signum: int, frame: object) -> None:
+        cls.asked = True
 
 
 def _lock(lock_path: str, fd: int | None) -> int | None:
@@ -430,11 +433,13 @@ class Pool:
         busy.killed, busy.why = True, why
 
     def reap(self) -> None:
-        while self.workers:
+        """Wait for every child that has exited, tracked or not (none is left for an init to reap)."""
+        while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 self.workers.clear()
+                self.busy.clear()
                 return
             if not pid:
                 return
@@ -466,8 +471,12 @@ class Pool:
     def finish(self, timeout: float) -> None:
         """Wait for every worker before leaving, so none is left for an init that may not reap."""
         end = time.monotonic() + timeout
-        while self.workers and time.monotonic() < end:
+        while time.monotonic() < end:
             self.step(0.05)
+            try:
+                os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return  # no child at all any more
 
 
 def _drain(fd: int) -> bytes:
@@ -496,7 +505,7 @@ def serve(sock_path: str, lock_fd: int | None) -> int:
         warm.run()
     finally:
         warm.remove()
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, _Stop.on_sigterm)
     if os.path.lexists(sock_path):
         Path(sock_path).unlink()  # left by a renderer that is gone: we hold the lock
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -511,15 +520,13 @@ def serve(sock_path: str, lock_fd: int | None) -> int:
     gc.freeze()  # forks share these pages rather than copying them when the collector would touch them
     try:
         pool.spawn()
-        while pool.stillborn < 10:
+        while pool.stillborn < 10 and not _Stop.asked:
             took = pool.step(1.0)
             pool.spawn()  # replace taken spares at once: a burst must not wait for the busy ones
             if not took and not pool.busy and 0 < idle_timeout < time.monotonic() - pool.last:
                 break
             if _inode(sock_path) != ours:
                 break  # removed or replaced (an operator, or a newer renderer)
-    except _Stop:
-        pass
     finally:
         if _inode(sock_path) == ours:
             Path(sock_path).unlink()
