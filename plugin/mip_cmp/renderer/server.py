@@ -381,20 +381,22 @@ class Pool:
         poller = select.poll()
         poller.register(self.ctl.fileno(), select.POLLIN)
         poller.register(self.wake_r, select.POLLIN)
-        by_fd = {}
+        by_fd: dict[int, tuple[int, Busy]] = {}
         for pid, busy in self.busy.items():
             if not busy.killed:
                 poller.register(busy.conn.fileno(), 0)  # 0: only hang-up and error, always reported
-                by_fd[busy.conn.fileno()] = pid
+                by_fd[busy.conn.fileno()] = pid, busy
         events = poller.poll(timeout * 1000)
-        took = False
-        for fd, _ in events:
-            if fd in by_fd:
-                self._kill(by_fd[fd], "")  # the client is gone (Argo CD's deadline, a cancel)
         if any(fd == self.wake_r for fd, _ in events):
             while _drain(self.wake_r):
                 pass
+        # Messages first: a client that hangs up after its complete answer is no reason to kill the worker
+        # (whose DONE is then waiting here), which may already serve the next request.
         took = self._messages()
+        for fd, _ in events:
+            entry = by_fd.get(fd)
+            if entry is not None and self.busy.get(entry[0]) is entry[1] and not entry[1].killed:
+                self._kill(entry[0], "")  # the client is gone (Argo CD's deadline, a cancel)
         now = time.monotonic()
         for pid, busy in list(self.busy.items()):
             if not busy.killed and now >= busy.deadline:
