@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .expand import federation_secrets
-from .loading import load_federations, load_platform
+from .loading import federation_dirs, load_federations, load_platform, roots_text
 from .pipeline import render_objects
 from .repo import FILE_NAME, Repo
 
@@ -19,7 +19,7 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
         platform = load_platform(repo)
     except MipError as exc:
         return list(exc.problems), 1
-    directories = repo.federation_dirs(platform.model.federations.path)
+    directories = federation_dirs(repo, platform.model)
     try:
         federations = load_federations(repo, platform)
     except MipError as exc:
@@ -33,7 +33,7 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
         renders.append(BuildEnv(params=bound))
         if federation_secrets(platform.model, fed.model):
             renders.append(BuildEnv(params={**bound, "component": "secrets"}))
-    problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.path)
+    problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.roots())
     for env in renders:
         try:
             render_objects(repo, ".", env, platform)
@@ -42,7 +42,7 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
     return sorted(set(problems)), 1 + len(directories)
 
 
-def _stray_files(repo: Repo, expected: set[str], federations_path: str) -> list[Problem]:
+def _stray_files(repo: Repo, expected: set[str], roots: list[str]) -> list[Problem]:
     """mip.yaml files Argo CD would discover but the platform does not know: most likely a misplaced
     federation directory."""
     base = PurePosixPath(".")
@@ -55,5 +55,5 @@ def _stray_files(repo: Repo, expected: set[str], federations_path: str) -> list[
         if rel_dir not in expected:
             stray.append(Problem(f"{rel_dir}/{FILE_NAME}", 0, 0, "",
                                  f"not part of the platform: federation directories live directly under "
-                                 f"{federations_path}/ (federations.path); move it there or delete it"))
+                                 f"{roots_text(roots)} (federations.path); move it there or delete it"))
     return stray

@@ -128,8 +128,8 @@ class Attack:
 
 
 RESERVED = "is reserved by the platform; choose another name"
-UNKNOWN_TOP = "unknown field (allowed: apiVersion, kind, name, cluster, type, publicHost, apps)"
-UNKNOWN_APP = "unknown field (allowed: values, revision, ignoreDifferences)"
+UNKNOWN_TOP = "unknown field (allowed: apiVersion, kind, name, cluster, type, publicHost, apps, peers)"
+UNKNOWN_APP = "unknown field (allowed: values, revision, ignoreDifferences, sync, overlay)"
 NOT_ALLOWED = "template error: not allowed in the sandbox"
 NO_CALLS = ("template error: calling functions or methods is not allowed; use a filter, e.g. "
             "{{ federation.name | upper }}")
@@ -189,7 +189,7 @@ ATTACKS: list[Attack] = [
            f"{FED_FILE}:7:1: project: {UNKNOWN_TOP}"),
     Attack("tenancy-set-namespace", fed(federation(extra="namespace: kube-system\n")),
            f"{FED_FILE}:7:1: namespace: unknown field; did you mean 'name'? (allowed: apiVersion, kind, name, "
-           "cluster, type, publicHost, apps)"),
+           "cluster, type, publicHost, apps, peers)"),
     Attack("tenancy-set-destination",
            fed(federation(apps="  exareme2:\n    destination: {server: https://kubernetes.default.svc, "
                                "namespace: kube-system}\n")),
