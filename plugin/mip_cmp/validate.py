@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from .buildenv import BuildEnv
+from .contract.params import SECRETS_COMPONENT
 from .errors import MipError, Problem
 from .expand import federation_secrets
 from .loading import federation_dirs, load_federations, load_platform, roots_text
+from .names import FILE_NAME
 from .pipeline import render_objects
-from .repo import FILE_NAME, Repo
+from .repo import Repo
 
 
 def validate_repo(root: Path) -> tuple[list[Problem], int]:
@@ -32,7 +34,7 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
         bound = {"federation": fed.model.name, "directory": fed.directory}
         renders.append(BuildEnv(params=bound))
         if federation_secrets(platform.model, fed.model):
-            renders.append(BuildEnv(params={**bound, "component": "secrets"}))
+            renders.append(BuildEnv(params={**bound, "component": SECRETS_COMPONENT}))
     problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.roots())
     for env in renders:
         try:
