@@ -9,6 +9,9 @@ EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
 EXIT_BUG = 3
+# `mip-cmp diff --exit-code` reports outcomes, not errors: clear of 1-3 so CI can tell them apart.
+EXIT_DIFF_CHANGES = 10
+EXIT_DIFF_DESTRUCTIVE = 11
 
 
 @dataclass(frozen=True, order=True)
