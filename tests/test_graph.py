@@ -107,10 +107,12 @@ def test_html_page_in_chromium_shows_every_federation(tmp_path: Path, capsys: py
 @needs_chromium
 def test_1000_federations_fast_to_make_and_to_open(tmp_path: Path) -> None:
     root = make_platform(tmp_path, 998)
-    start = time.perf_counter()
+    # Process time: what this code costs, even while the test's neighbours share the CPU (wall time on a
+    # quiet machine is the same figure).
+    start = time.process_time()
     text = as_html(build(take(root)))
-    made = time.perf_counter() - start
-    assert made <= 5, f"graph --format html of 1,000 federations took {made:.1f} s"
+    made = time.process_time() - start
+    assert made <= 5, f"graph --format html of 1,000 federations took {made:.1f} s of CPU"
     page = tmp_path / "graph.html"
     page.write_text(text)
     with chromium() as driver:
