@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from mip_cmp.cli import run
-from mip_cmp.errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR
+from mip_cmp.errors import EXIT_BUG, EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE, EXIT_INPUT, EXIT_OK, EXIT_USAGE
 
 GOLDEN = Path(__file__).parent / "golden_diff"
 BASE = GOLDEN / "base"
@@ -67,7 +67,7 @@ def test_golden_diff(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 def test_exit_codes_are_not_error_codes() -> None:
     outcomes = {EXIT_OK, EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE}
     assert len(outcomes) == 3
-    assert not outcomes & {EXIT_USER_ERROR, EXIT_USAGE, 3}
+    assert not outcomes & {EXIT_INPUT, EXIT_USAGE, EXIT_BUG}
     assert {yaml.safe_load((GOLDEN / c / "case.yaml").read_text())["exit"] for c in CASES} == outcomes
 
 
@@ -93,7 +93,7 @@ def test_a_broken_side_is_an_error_naming_the_side(tmp_path: Path, monkeypatch: 
     fed.write_text(fed.read_text().replace("cluster: in-cluster", "cluster: mars"))
     monkeypatch.chdir(tmp_path)
     code, out, err = diff(["old", "new", "--exit-code"], capsys)
-    assert code == EXIT_USER_ERROR
+    assert code == EXIT_INPUT
     assert out == ""
     assert err.startswith("new:federations/federation-a/mip.yaml:5:10: cluster: unknown cluster 'mars'")
 
@@ -135,7 +135,7 @@ def test_revisions_of_a_platform_in_a_subdirectory(tmp_path: Path, monkeypatch: 
     assert out.splitlines()[1:] == expected.splitlines()[1:]
     assert out.splitlines()[0].startswith("mip-cmp diff HEAD~1..HEAD: ")
     code, out, err = diff(["repo/platform", "--from", "no-such-rev"], capsys)
-    assert code == EXIT_USER_ERROR and out == ""
+    assert code == EXIT_INPUT and out == ""
     assert "no-such-rev" in err
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from .buildenv import DEFAULT_REVISION, BuildEnv
+from .contract.params import SECRETS_COMPONENT
 from .errors import MipError, Problem
 from .expand import federation_secrets
 from .loading import LoadedFederation, LoadedPlatform, load_federations, load_platform
-from .names import ROOT_APPLICATION, SECRETS_APP
+from .names import FILE_NAME, ROOT_APPLICATION, SECRETS_APP
 from .pipeline import render_objects
-from .repo import FILE_NAME, Repo
+from .repo import Repo
 
 
 def validate_repo(root: Path) -> tuple[list[Problem], int]:
@@ -46,7 +47,7 @@ def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
         renders.append((fed.model.name, BuildEnv(target_revision=revision, params=bound)))
         if federation_secrets(platform.model, fed.model):
             renders.append((f"{fed.model.name}-{SECRETS_APP}",
-                            BuildEnv(target_revision=revision, params={**bound, "component": "secrets"})))
+                            BuildEnv(target_revision=revision, params={**bound, "component": SECRETS_COMPONENT})))
     return renders
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MipError, Problem, UsageError
-from ..expand import FINALIZER, SECRET_KINDS, SYNC_OPTIONS
+from ..expand import FINALIZER, SECRET_KINDS
+from ..names import SYNC_OPTIONS
 from .snapshot import Key, Obj, Snapshot, describe, take
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
