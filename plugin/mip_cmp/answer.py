@@ -15,7 +15,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-MEMORY_ERROR = "mip-cmp: the render was stopped: it needed more than its memory budget; nothing was printed"
+
+
+def stopped(why: str) -> str:
+    """The error of a render that a limit stopped (here, or in the renderer: renderer/server.py)."""
+    return f"mip-cmp: the render was stopped: {why}; nothing was printed"
+
+
 SIGTERM_GOODBYE = b"mip-cmp: terminated (SIGTERM) before finishing; no manifests were printed\n"
 
 
@@ -32,8 +38,7 @@ def encode_text(lines: list[str]) -> bytes:
 
 def answer(cwd: str | bytes, environ: Mapping[str, str]) -> tuple[int, bytes, bytes]:
     """(exit code, stdout, stderr) of `mip-cmp generate` run in `cwd` with `environ`."""
-    from . import __version__
-    from .errors import EXIT_BUG, EXIT_USER_ERROR, MipError
+    from .errors import EXIT_BUG, EXIT_INPUT, report
 
     try:
         from pathlib import Path
@@ -42,18 +47,12 @@ def answer(cwd: str | bytes, environ: Mapping[str, str]) -> tuple[int, bytes, by
 
         # Argo CD sets cmd.Dir but not $PWD, so the working directory is the only truth (contract 4.1).
         return 0, generate(Path(os.fsdecode(cwd)), environ), b""
-    except MipError as exc:
-        return exc.exit_code, b"", encode_text(exc.lines())
-    except KeyboardInterrupt:
-        return 130, b"", b""
     except MemoryError:  # the renderer's workers run under a memory limit (renderer/server.py)
-        return EXIT_USER_ERROR, b"", encode_text([MEMORY_ERROR])
-    except Exception as exc:  # the one place that turns a bug into exit 3 instead of a traceback
-        from .redact import scrub  # an exception's text may quote input; never echo credentials
-
-        lines = [scrub(f"mip-cmp: internal error (a bug in mip-cmp {__version__}): {type(exc).__name__}: {exc}")]
-        if environ.get("MIP_CMP_DEBUG"):
+        return EXIT_INPUT, b"", encode_text([stopped("it needed more than its memory budget")])
+    except (Exception, KeyboardInterrupt) as exc:  # the CLI's one handler says what to print
+        code, lines = report(exc)
+        if code == EXIT_BUG and environ.get("MIP_CMP_DEBUG"):
             import traceback
 
-            lines.append(traceback.format_exc().rstrip("\n"))
-        return EXIT_BUG, b"", encode_text(lines)
+            lines = [*lines, traceback.format_exc().rstrip("\n")]
+        return code, b"", encode_text(lines)

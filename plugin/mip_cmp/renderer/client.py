@@ -37,6 +37,8 @@ from . import wire
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import _socket
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
 CONNECT_TIMEOUT = 2.0
 DEFAULT_TIMEOUT = 30.0  # well inside Argo CD's default 60 s budget, leaving time to render in-process
@@ -45,11 +47,12 @@ SERVER_ENV_PREFIXES = ("PYTHON", "LC_", "MIP_CMP_", "MALLOC_")
 SERVER_ENV_NAMES = ("PATH", "HOME", "LANG", "TMPDIR")
 
 
-def generate() -> int:
-    """What `mip-cmp generate` runs: the renderer's answer if one comes, else the same answer in-process."""
+def generate(answer: Callable[[bytes, Mapping[str, str]], tuple[int, bytes, bytes]],
+             on_sigterm: Callable[[int, Any], None]) -> int:
+    """What `mip-cmp generate` runs: the renderer's answer if one comes, else `answer(cwd, environ)` in this
+    process, the same pure function the renderer's workers call (passed in by cli.main: the CLI imports this
+    module, never the other way round)."""
     import _signal  # type: ignore[import-not-found]  # what `signal` wraps, without its enum import
-
-    from ..answer import answer, on_sigterm
 
     _signal.signal(_signal.SIGTERM, on_sigterm)  # the same goodbye on both paths
     got = None

@@ -42,6 +42,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..answer import answer, encode_text, stopped
+from ..errors import EXIT_INPUT
 from . import client, wire
 
 DEFAULT_IDLE = 900.0
@@ -57,7 +59,6 @@ MEMORY_MARGIN_MIB = 8
 CPU_SECONDS = 5  # CPU of a render, as RLIMIT_CPU on top of what the worker has used
 WALL_SECONDS = 20.0  # inside the client's 30 s timeout, so the client gets this error rather than a retry
 SLOW_SECONDS = 0.25  # a healthy render takes milliseconds; past this a request yields the CPU to the others
-EXIT_USER_ERROR = 1  # errors.EXIT_USER_ERROR, without importing the core here
 TOOK, DONE = b"T", b"D"  # worker -> parent: took a connection (its copy attached), answer computed
 
 
@@ -200,8 +201,6 @@ class WarmUp:
             pass
 
     def run(self) -> list[tuple[int, bytes, bytes]]:
-        from ..answer import answer
-
         return [answer(str(self.root), {"ARGOCD_APP_SOURCE_PATH": ".", "ARGOCD_APP_PARAMETERS": params})
                 for params in self.RUNS]
 
@@ -220,10 +219,6 @@ def _status_kib(*keys: str) -> list[int]:
             if name.decode() in found:
                 found[name.decode()] = int(rest.split()[0])
     return [found[key] for key in keys]
-
-
-def _limit_error(what: str) -> bytes:
-    return f"mip-cmp: the render was stopped: {what}; nothing was printed\n".encode()
 
 
 def _cpu_seconds() -> float:
@@ -288,8 +283,6 @@ class Worker:
             return b""
         if not os.path.isdir(cwd):  # noqa: PTH112 (bytes)
             return wire.encode_answer(wire.CANNOT_SERVE)  # not ours to see: the client renders itself
-        from ..answer import answer
-
         self._limit()
         cpu = _cpu_seconds()
         code, out, err = answer(cwd, {os.fsdecode(k): os.fsdecode(v) for k, v in environ.items()})
@@ -460,7 +453,7 @@ class Pool:
             why = f"it used more than its CPU budget of {self.limits.cpu_seconds} s"
         data = wire.encode_answer(wire.CANNOT_SERVE)  # a crash we cannot explain: the client renders itself
         if why:
-            data = wire.encode_answer(wire.OK, EXIT_USER_ERROR, b"", _limit_error(why))
+            data = wire.encode_answer(wire.OK, EXIT_INPUT, b"", encode_text([stopped(why)]))
         if busy.killed and not why:
             data = b""  # the client hung up
         with contextlib.suppress(OSError):
