@@ -1,6 +1,7 @@
 """The command line: all I/O happens here; the core below never prints.
 
-Exit codes (errors.py): 0 success, 1 a problem in the input, 2 bad usage, 3 a bug in mip-cmp.
+Exit codes (errors.py): 0 success, 1 a problem in the input, 2 bad usage, 3 a bug in mip-cmp; `diff --exit-code`
+adds 10 (changes) and 11 (destructive changes).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from . import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
     from .errors import Problem
 
@@ -168,7 +170,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--apply", action="store_true",
                    help="server-side apply them with the current kubeconfig instead of printing")
     p.set_defaults(func=cmd_bootstrap)
+    _add_tool_commands(sub)
     return parser
+
+
+def _tool(name: str) -> Callable[[argparse.Namespace], int]:
+    """The `diff` and `graph` commands live in tools/, imported only when one of them runs."""
+
+    def run_tool(args: argparse.Namespace) -> int:
+        from .tools import commands
+
+        code: int = getattr(commands, f"cmd_{name}")(args)
+        return code
+
+    return run_tool
+
+
+def _add_tool_commands(sub: Any) -> None:
+    from .errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE
+
+    p = sub.add_parser("diff", help="what a change does to the cluster: both sides rendered as Argo CD does",
+                       description="Compare the whole platform rendered at two points: --from/--to git revisions "
+                                   "of REPO (without --to: REPO as it is now), or two directories. Exit codes with "
+                                   f"--exit-code: 0 no change, {EXIT_DIFF_CHANGES} changes, {EXIT_DIFF_DESTRUCTIVE} "
+                                   "destructive changes; 1, 2, 3 are errors as for every command.")
+    p.add_argument("paths", nargs="*", metavar="REPO", help="the platform directory (default: .), or two directories")
+    p.add_argument("--from", dest="rev_from", metavar="REV", help="git revision of the old side (default: HEAD)")
+    p.add_argument("--to", dest="rev_to", metavar="REV", help="git revision of the new side (default: REPO as it is)")
+    p.add_argument("--revision", default="HEAD", help="the revision Argo CD renders on both sides (default: HEAD)")
+    p.add_argument("--format", choices=["text", "json", "github", "markdown"], default="text",
+                   help="text, json, GitHub Actions annotations, or markdown for a pull-request comment")
+    p.add_argument("--exit-code", action="store_true",
+                   help=f"exit {EXIT_DIFF_CHANGES} if anything changes, {EXIT_DIFF_DESTRUCTIVE} if destructively")
+    p.set_defaults(func=_tool("diff"))
+
+    p = sub.add_parser("graph", help="the platform's topology as Mermaid, Graphviz dot or one offline HTML page")
+    p.add_argument("repo", nargs="?", default=".", help="repository root (default: .)")
+    p.add_argument("--format", choices=["mermaid", "dot", "html"], default="mermaid", help="output format")
+    p.add_argument("--revision", default="HEAD", help="the revision Argo CD would render (default: HEAD)")
+    p.set_defaults(func=_tool("graph"))
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
