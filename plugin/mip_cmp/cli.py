@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _tool(name: str) -> Callable[[argparse.Namespace], int]:
-    """The `diff` and `graph` commands live in tools/, imported only when one of them runs."""
+    """The `diff`, `graph` and `import` commands live in tools/, imported only when one of them runs."""
 
     def run_tool(args: argparse.Namespace) -> int:
         from .tools import commands
@@ -210,6 +210,12 @@ def _add_tool_commands(sub: Any) -> None:
     p.add_argument("--format", choices=["mermaid", "dot", "html"], default="mermaid", help="output format")
     p.add_argument("--revision", default="HEAD", help="the revision Argo CD would render (default: HEAD)")
     p.set_defaults(func=_tool("graph"))
+
+    p = sub.add_parser("import", help="write the platform equivalent to a mip-infra checkout; report every object")
+    p.add_argument("source", metavar="MIP_INFRA_CHECKOUT", help="a checkout of a mip-infra-style repository")
+    p.add_argument("--out", required=True, metavar="DIR", help="where to write the platform (a new or empty directory)")
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help="format of the report")
+    p.set_defaults(func=_tool("import"))
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
