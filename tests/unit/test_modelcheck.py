@@ -41,7 +41,7 @@ def test_a_valid_federation() -> None:
      ["f/mip.yaml:2:7: kind: must be one of Platform, Federation (found 'Fed')"]),
     (HEAD + "name: federation-a\nclustr: in-cluster\napps: {exareme2: {}}\n",
      ["f/mip.yaml:4:1: clustr: unknown field; did you mean 'cluster'? (allowed: apiVersion, kind, name, cluster, "
-      "type, publicHost, apps)"]),
+      "type, publicHost, apps, peers)"]),
     (HEAD + "name: federation-a\napps: {exareme2: {}}\n", ["f/mip.yaml:1:1: cluster: required field is missing"]),
     (HEAD + "name: Federation_A\ncluster: c\napps: {exareme2: {}}\n",
      ["f/mip.yaml:3:7: name: must be a DNS label: lowercase letters, digits and '-', starting and ending "
@@ -64,7 +64,7 @@ def test_a_valid_federation() -> None:
      ["f/mip.yaml:5:7: apps: must be a mapping, not a list"]),
     (HEAD + "name: federation-a\ncluster: c\napps: {exareme2: {values: {a: 1}, valuez: {}}}\n",
      ["f/mip.yaml:5:35: apps.exareme2.valuez: unknown field; did you mean 'values'? (allowed: values, revision, "
-      "ignoreDifferences)"]),
+      "ignoreDifferences, sync, overlay)"]),
     ("- a\n", ["f/mip.yaml:1:1: apiVersion: must be mip-cmp.io/v1alpha1 (found missing)"]),
 ])
 def test_messages(text: str, expected: list[str]) -> None:
