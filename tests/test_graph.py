@@ -136,3 +136,28 @@ def test_1000_federations_fast_to_make_and_to_open(tmp_path: Path) -> None:
         assert drawn
         driver.save_screenshot(str(tmp_path / "graph-1000.png"))
         assert console_errors(driver) == []
+
+
+@needs_chromium
+def test_the_readme_picture_is_made_by_the_project(tmp_path: Path) -> None:
+    """scripts/graph_picture.py, which made docs/img/sample-platform-graph.png, still runs and makes a
+    picture of the same size."""
+    import struct
+    import subprocess
+    import sys
+
+    from helpers import REPO_ROOT
+
+    target = tmp_path / "picture.png"
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "graph_picture.py"), str(target)],
+                            capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+    def size(png: bytes) -> tuple[int, int]:
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", png[16:24])
+        return width, height
+
+    committed = (REPO_ROOT / "docs" / "img" / "sample-platform-graph.png").read_bytes()
+    assert size(target.read_bytes()) == size(committed)
+    assert "docs/img/sample-platform-graph.png" in (REPO_ROOT / "README.md").read_text()

@@ -23,6 +23,7 @@ from ..errors import MipError
 from ..expand import SYNC_WAVE, deep_merge
 from ..names import FILE_NAME, ROOT_APPLICATION
 from ..validate import validate_repo
+from . import gotemplate
 from .diff import field_changes, short
 from .mipinfra import IN_CLUSTER, Built, Found, build, helm_merge
 from .snapshot import take
@@ -149,7 +150,7 @@ def _clusters(built: Built) -> dict[str, str]:
 
 def _rbac(built: Built) -> Obj:
     for found in built.objects:
-        values = (found.obj.get("spec") or {}).get("helmValues") or {}
+        values = found.helm_values or {}
         if "rbac" in values:
             return {k: list(v) for k, v in values["rbac"].items() if k in ("adminGroups", "developerGroups")}
     return {}
@@ -299,11 +300,13 @@ def _new_objects(out: Path, built: Built) -> dict[tuple[str, str], Obj]:
     for (kind, _), appset in list(objects.items()):
         if kind != "ApplicationSet":
             continue
+        template = (appset.get("spec") or {}).get("template") or {}
         for generator in (appset.get("spec") or {}).get("generators") or []:
             for element in (generator.get("list") or {}).get("elements") or []:
-                objects.setdefault(("Application", str(element["name"])),
-                                   {"kind": "Application", "metadata": {"name": element["name"]},
-                                    "spec": {"generatedBy": appset["metadata"]["name"], **element}})
+                app = {"apiVersion": appset["apiVersion"], "kind": "Application",
+                       **gotemplate.render_tree(template, element)}
+                app["metadata"].setdefault("namespace", appset["metadata"].get("namespace"))
+                objects.setdefault(("Application", str(element["name"])), app)
     return objects
 
 
@@ -332,6 +335,13 @@ def compare(built: Built, loads: list[Workload], out: Path) -> list[Row]:
         if counterpart is not None:
             kind, name = counterpart
             row.counterpart = f"{kind} {name}"
+            if found.helm_values is not None:
+                # Only its name is known without Helm: say what it was given instead of a field-by-field diff.
+                row.fields = _field_lines({"metadata": {"name": found.name}}, {"metadata": {"name": name}})
+                row.facts = [f"templated by Helm (not run by mip-cmp) from the values {short(found.helm_values)}",
+                             "mip-cmp derives its fields (repositories, destinations, kinds, roles) from the platform"]
+                row.verdict = CHANGED
+                return row
             row.fields = _field_lines(found.obj, new[counterpart])
             row.verdict = SAME if not row.fields else CHANGED
             if workload is not None:

@@ -34,6 +34,7 @@ KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 BOOTSTRAP_PROJECT_FILE = "projects/mip-infrastructure.yaml"
 BOOTSTRAP_APPS = (("main-argo-projects", "base"), ("main-infra-clusterset", "base/mip-infrastructure"))
 IN_CLUSTER = "https://kubernetes.default.svc"
+HELM_VALUES = " helm values"  # carried on an identity-only object until it is recorded (never a real key)
 
 
 @dataclass
@@ -42,6 +43,9 @@ class Found:
 
     obj: Obj
     origin: str
+    # Set for an object templated by an in-repository Helm chart: only its kind and name were read, and
+    # these are the values the chart was given.
+    helm_values: Obj | None = None
 
     @property
     def kind(self) -> str:
@@ -127,7 +131,8 @@ class Builder:
         key = (obj.get("kind"), (obj.get("metadata") or {}).get("name"))
         if any((f.kind, f.name) == key for f in self.built.objects):
             return
-        self.built.objects.append(Found(obj, origin))
+        values = (obj.get("metadata") or {}).pop(HELM_VALUES, None)
+        self.built.objects.append(Found(obj, origin, values))
 
     def build(self) -> Built:
         done = 0
@@ -224,9 +229,7 @@ class Builder:
                 rendered = re.sub(r"{{-?\s*\.Values\.([\w.]+)\s*-?}}",
                                   lambda m: str(gotemplate._field(m.group(1), values)), name.group(1).strip())
                 objects.append({"apiVersion": "argoproj.io/v1alpha1", "kind": kind.group(1),
-                                "metadata": {"name": rendered.strip("'\"")},
-                                "spec": {"description": f"templated by the Helm chart {chart.relative_to(self.root)}",
-                                         "helmValues": values}})
+                                "metadata": {"name": rendered.strip("'\""), HELM_VALUES: values}})
         return objects
 
     # --- ApplicationSets -----------------------------------------------------------------------------------
