@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import MipError, Problem
 from .names import FILE_NAME
-from .yamlsource import MAX_FILE_BYTES, Document, decode, load
+from .yamlsource import MAX_FILE_BYTES, Document, decode, load_fast
 
 MAX_FEDERATIONS = 5000
 MAX_ANCESTORS = 32
@@ -65,7 +65,7 @@ class Repo:
         self.bytes_read += len(raw)
         if self.bytes_read > MAX_TOTAL_BYTES:
             raise file_error(rel, f"the mip.yaml files read together exceed {MAX_TOTAL_BYTES} bytes")
-        return load(decode(raw, rel), rel)
+        return load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
 
     def source_overrides(self, rel_dir: str) -> list[str]:
         """Relative paths of Argo CD's `.argocd-source*.yaml` override files in `rel_dir`."""
