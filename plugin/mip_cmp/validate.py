@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
+from . import compat
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .expand import federation_secrets
-from .loading import load_federations, load_platform
+from .loading import LoadedPlatform, load_federation, load_platform, unreadable_directories
 from .pipeline import render_objects
 from .repo import FILE_NAME, Repo
 
@@ -19,27 +20,40 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
         platform = load_platform(repo)
     except MipError as exc:
         return list(exc.problems), 1
-    directories = repo.federation_dirs(platform.model.federations.path)
-    try:
-        federations = load_federations(repo, platform)
-    except MipError as exc:
-        return list(exc.problems), 1 + len(directories)
-    # Every app exactly as Argo CD renders it: the root, and each federation from the root, bound by the
-    # ApplicationSet's parameters; its secrets component only where its apps need a secret (else there is
-    # no such Application).
-    renders = [BuildEnv()]
-    for fed in federations:
-        bound = {"federation": fed.model.name, "directory": fed.directory}
-        renders.append(BuildEnv(params=bound))
-        if federation_secrets(platform.model, fed.model):
-            renders.append(BuildEnv(params={**bound, "component": "secrets"}))
-    problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.path)
-    for env in renders:
+    base = platform.model.federations.path
+    directories = repo.federation_dirs(base)
+    unreadable = unreadable_directories(repo, base)
+    problems: list[Problem] = _stray_files(repo, {".", *directories}, base)
+    # Every app exactly as Argo CD renders it: the root (which fails only on what it cannot read at all, such
+    # as a directory without a mip.yaml), and each federation from the root, bound by the ApplicationSet's
+    # parameters, which shows that federation's own problems; its secrets component only where its apps
+    # need a secret (else there is no such Application).
+    problems += _render(repo, BuildEnv(), platform)
+    for directory in directories:
         try:
-            render_objects(repo, ".", env, platform)
+            fed = load_federation(repo, directory)
         except MipError as exc:
             problems += exc.problems
-    return sorted(set(problems)), 1 + len(directories)
+            continue
+        bound = {"federation": fed.model.name, "directory": fed.directory}
+        own = _render(repo, BuildEnv(params=bound), platform)
+        if not own and federation_secrets(platform.model, fed.model):
+            own = _render(repo, BuildEnv(params={**bound, "component": "secrets"}), platform)
+        problems += own
+    return sorted(set(problems)), 1 + len(directories) + len(unreadable)
+
+
+def _render(repo: Repo, env: BuildEnv, platform: LoadedPlatform) -> list[Problem]:
+    try:
+        render_objects(repo, ".", env, platform)
+    except MipError as exc:
+        return list(exc.problems)
+    return []
+
+
+def notes(root: Path) -> list[str]:
+    """What a valid repository could still gain: the fields a newer Argo CD than the declared one adds."""
+    return compat.newer_would_add(load_platform(Repo(root)).model.argocd.version)
 
 
 def _stray_files(repo: Repo, expected: set[str], federations_path: str) -> list[Problem]:

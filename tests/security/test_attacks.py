@@ -128,7 +128,7 @@ class Attack:
 
 
 RESERVED = "is reserved by the platform; choose another name"
-UNKNOWN_TOP = "unknown field (allowed: apiVersion, kind, name, cluster, type, publicHost, apps)"
+UNKNOWN_TOP = "unknown field (allowed: apiVersion, kind, name, cluster, type, state, publicHost, apps)"
 UNKNOWN_APP = "unknown field (allowed: values, revision, ignoreDifferences)"
 NOT_ALLOWED = "template error: not allowed in the sandbox"
 NO_CALLS = ("template error: calling functions or methods is not allowed; use a filter, e.g. "
@@ -189,7 +189,7 @@ ATTACKS: list[Attack] = [
            f"{FED_FILE}:7:1: project: {UNKNOWN_TOP}"),
     Attack("tenancy-set-namespace", fed(federation(extra="namespace: kube-system\n")),
            f"{FED_FILE}:7:1: namespace: unknown field; did you mean 'name'? (allowed: apiVersion, kind, name, "
-           "cluster, type, publicHost, apps)"),
+           "cluster, type, state, publicHost, apps)"),
     Attack("tenancy-set-destination",
            fed(federation(apps="  exareme2:\n    destination: {server: https://kubernetes.default.svc, "
                                "namespace: kube-system}\n")),
@@ -227,11 +227,12 @@ ATTACKS: list[Attack] = [
            f"{FED_A}/.argocd-source-federation-a.yaml: not allowed in a federation directory: Argo CD merges "
            "it into the Application's source, plugin parameters included, so it could rebind this directory "
            "to another federation; remove it"),
-    Attack("tenancy-argocd-source-seen-by-the-root",
+    # The root still renders (blast radius: docs/operations.md); the federation's own wrapper refuses.
+    Attack("tenancy-argocd-source-seen-by-the-wrapper",
            write(f"{FED_A}/.argocd-source.yaml", "plugin: null\ndirectory: {recurse: true}\n"),
            f"{FED_A}/.argocd-source.yaml: not allowed in a federation directory: Argo CD merges it into the "
            "Application's source, plugin parameters included, so it could rebind this directory to another "
-           "federation; remove it", app=".", params=None),
+           "federation; remove it"),
     Attack("tenancy-parameters-on-the-root", nothing,
            "plugin parameters 'federation' and 'component' need 'directory': without it the repository root "
            "renders the platform", app=".", params=[{"name": "federation", "string": "federation-a"}]),
