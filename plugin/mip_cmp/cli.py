@@ -1,6 +1,6 @@
 """The command line: all I/O happens here; the core below never prints.
 
-Exit codes: 0 success, 1 a problem in the input, 2 bad usage, 3 a bug in mip-cmp.
+Exit codes (errors.py): 0 success, 1 a problem in the input, 2 bad usage, 3 a bug in mip-cmp.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # anything heavy is imported; it falls back to run() below (client.py).
         from .renderer.client import generate
 
-        return generate()
+        return generate(run, _on_sigterm)
     return run(argv)
 
 
@@ -193,31 +193,22 @@ def run(argv: Sequence[str] | None = None) -> int:
     """The command line, in this process."""
     import signal
 
-    from .errors import EXIT_BUG, EXIT_USAGE, MipError
+    from .errors import EXIT_BUG, report
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         args = build_parser().parse_args(argv)
         code: int = args.func(args)
         return code
-    except MipError as exc:
-        for line in exc.lines():
+    except (Exception, KeyboardInterrupt) as exc:  # the one handler: errors.report() says what to print
+        code, lines = report(exc)
+        for line in lines:
             print(line, file=sys.stderr)
-        return exc.exit_code
-    except BrokenPipeError:
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # the one place that turns a bug into exit 3 instead of a traceback
-        from .redact import scrub  # an exception's text may quote input; never echo credentials
-
-        print(scrub(f"mip-cmp: internal error (a bug in mip-cmp {__version__}): {type(exc).__name__}: {exc}"),
-              file=sys.stderr)
-        if os.environ.get("MIP_CMP_DEBUG"):
+        if code == EXIT_BUG and os.environ.get("MIP_CMP_DEBUG"):
             import traceback
 
             traceback.print_exc()
-        return EXIT_BUG
+        return code
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .model import DNS_LABEL, Federation, Platform
 from .modelcheck import kind_of, to_model
-from .names import RESERVED_NAMESPACES, ROOT_APPLICATION, SECRETS_APP, STATIC_PROJECTS
-from .redact import credential_value, scrub
-from .repo import FILE_NAME, Repo
+from .names import FILE_NAME, RESERVED_NAMESPACES, ROOT_APPLICATION, SECRETS_APP, STATIC_PROJECTS
+from .redact import credential_value
+from .repo import Repo
 from .yamlsource import Document, KeyPath
 
 
@@ -52,6 +52,7 @@ def load_platform(repo: Repo) -> LoadedPlatform:
 
 
 def check_platform(p: Platform, doc: Document) -> list[Problem]:
+    """What the platform file may not say, beyond what its model checks."""
     problems = []
     if compat.too_old(p.argocd.version):
         problems.append(doc.problem(("argocd", "version"), f"mip-cmp supports Argo CD {compat.OLDEST_SUPPORTED} "
@@ -66,6 +67,15 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
         name = next(n for n, s in p.secrets.items() if s.fromStore)
         problems.append(doc.problem(("secrets", name, "fromStore"),
                                     "needs a platform `secretStore` to read from"))
+    problems += _unknown_secrets(p, doc) + _app_name_problems(p, doc)
+    for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
+        for app_name, app in apps.items():
+            problems += credentials_in(doc, (section, app_name, "values"), app.values)
+    return problems + _common_app_problems(p, doc)
+
+
+def _unknown_secrets(p: Platform, doc: Document) -> list[Problem]:
+    problems = []
     for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
         for app_name, app in apps.items():
             for i, secret in enumerate(app.secrets):
@@ -75,6 +85,12 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
                         f"unknown secret {secret!r}; define it under `secrets` "
                         f"(defined: {_known(p.secrets)})",
                     ))
+    return problems
+
+
+def _app_name_problems(p: Platform, doc: Document) -> list[Problem]:
+    """Catalog app names that would make two federations' Application names collide."""
+    problems = []
     for app_name in p.catalog:
         if app_name == SECRETS_APP:
             problems.append(doc.problem(("catalog", app_name),
@@ -85,9 +101,11 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
             problems.append(doc.problem(("catalog", app_name), f"the app name must not end in '-{clash}': "
                                         f"federation F's Application F-{app_name} could be another "
                                         f"federation's Application for {clash!r}", key=True))
-    for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
-        for app_name, app in apps.items():
-            problems += credentials_in(doc, (section, app_name, "values"), app.values)
+    return problems
+
+
+def _common_app_problems(p: Platform, doc: Document) -> list[Problem]:
+    problems = []
     for app_name, app in p.commonApps.items():
         if app.cluster not in p.clusters:
             problems.append(doc.problem(("commonApps", app_name, "cluster"),
@@ -113,7 +131,7 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
     overrides = repo.source_overrides(directory)
     if overrides:
         raise MipError([Problem(
-            scrub(overrides[0]), 0, 0, "", "not allowed in a federation directory: Argo CD merges it into the "
+            overrides[0], 0, 0, "", "not allowed in a federation directory: Argo CD merges it into the "
             "Application's source, plugin parameters included, so it could rebind this directory to "
             "another federation; remove it")])
     doc = repo.read(directory)
@@ -238,20 +256,26 @@ def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederat
         except MipError as exc:
             stand_in = _stand_in(repo, platform.model, directory, exc.problems)
             if stand_in is None:
-                problems += exc.problems
+                problems += [*exc.problems, _unknown_federation(directory)]
             else:
                 federations.append(stand_in)
             continue
         identity = _identity_problems(platform.model, fed.model, fed.doc)
         if identity:
-            problems += identity
+            problems += [*identity, _unknown_federation(directory)]
             continue
         content = _content_problems(platform.model, fed)
         federations.append(LoadedFederation(fed.model, fed.doc, fed.directory, tuple(content)) if content else fed)
     problems += check_unique(federations)
     if problems:
-        raise MipError(sorted(problems))
+        raise MipError(problems)
     return federations
+
+
+def _unknown_federation(directory: str) -> Problem:
+    return Problem(f"{directory}/{FILE_NAME}", 0, 0, "", "the root cannot tell which federation this is (its name or "
+                   "cluster cannot be read), so it renders no federation until this file is fixed; nothing is "
+                   "removed meanwhile")
 
 
 # Names people give a federation file by mistake; Argo CD and mip-cmp read only `mip.yaml`.
@@ -275,7 +299,7 @@ def unreadable_directories(repo: Repo, base: str) -> list[Problem]:
             message = (f"a directory under {base}/ is a federation but has no {FILE_NAME}: add its {FILE_NAME} "
                        f"(kind: Federation), or move the directory out of {base}/. To remove a federation, "
                        "delete its whole directory (docs/operations.md)")
-        problems.append(Problem(scrub(f"{rel}/{FILE_NAME}"), 0, 0, "", message))
+        problems.append(Problem(f"{rel}/{FILE_NAME}", 0, 0, "", message))  # Problem scrubs it
     return problems
 
 

@@ -6,11 +6,13 @@ from pathlib import Path, PurePosixPath
 
 from . import compat
 from .buildenv import BuildEnv
+from .contract.params import SECRETS_COMPONENT
 from .errors import MipError, Problem
 from .expand import federation_secrets
 from .loading import LoadedPlatform, load_federation, load_platform, unreadable_directories
+from .names import FILE_NAME
 from .pipeline import render_objects
-from .repo import FILE_NAME, Repo
+from .repo import Repo
 
 
 def validate_repo(root: Path) -> tuple[list[Problem], int]:
@@ -38,7 +40,7 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
         bound = {"federation": fed.model.name, "directory": fed.directory}
         own = _render(repo, BuildEnv(params=bound), platform)
         if not own and federation_secrets(platform.model, fed.model):
-            own = _render(repo, BuildEnv(params={**bound, "component": "secrets"}), platform)
+            own = _render(repo, BuildEnv(params={**bound, "component": SECRETS_COMPONENT}), platform)
         problems += own
     return sorted(set(problems)), 1 + len(directories) + len(unreadable)
 
