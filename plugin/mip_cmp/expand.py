@@ -128,11 +128,13 @@ def _project(p: Platform, name: str, description: str, *, repos: list[str], dest
              cluster_kinds: list[dict[str, str]], namespace_kinds: list[tuple[str, str]],
              roles: list[Obj], labels: dict[str, str] | None = None,
              annotations: dict[str, str] | None = None) -> Obj:
+    # The resources finalizer on a project: Argo CD deletes it only once no Application names it any more, so
+    # a pruned project cannot leave Applications (and their finalizers) unable to finish.
     return {
         "apiVersion": ARGO,
         "kind": "AppProject",
         "metadata": _meta(name, p.argocd.namespace, labels or {},
-                          {SYNC_WAVE: root_wave(p, "AppProject"), **(annotations or {})}),
+                          {SYNC_WAVE: root_wave(p, "AppProject"), **(annotations or {})}, finalizers=True),
         "spec": {
             "description": description,
             "sourceRepos": sorted(set(repos)),

@@ -70,13 +70,21 @@ class Simulation:
             for key, live in self.cluster.find(server=self.argocd_server, kind="Application"):
                 if key[3] == self.argocd_namespace:
                     self._reconcile(key, live.obj, live.deleting)
+            self._finalize_projects()
             if (self.cluster.changes, sum(s.tries for s in self.status.values())) == before:
                 return rounds  # nothing written and no sync tried (retries included): settled
         raise AssertionError(f"still changing after {max_rounds} rounds: does the platform ever settle?")
 
     def _project(self, name: str) -> Obj | None:
         live = self.cluster.get((self.argocd_server, "argoproj.io", "AppProject", self.argocd_namespace, name))
-        return live.obj if live is not None and not live.deleting else None
+        return live.obj if live is not None else None  # one being deleted still governs its Applications
+
+    def _finalize_projects(self) -> None:
+        """finalizeProjectDeletion: a project being deleted goes once no Application names it."""
+        named = {live.obj["spec"]["project"] for _, live in self.cluster.find(kind="Application")}
+        for key, live in self.cluster.find(server=self.argocd_server, kind="AppProject"):
+            if live.deleting and key[4] not in named:
+                self.cluster.remove(key)
 
     def _reconcile(self, key: Key, app: Obj, deleting: bool) -> None:
         name = app["metadata"]["name"]
