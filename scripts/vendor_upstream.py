@@ -14,6 +14,8 @@ Writes:
   documents copied byte-for-byte from ``install.yaml``;
 * ``tests/fixtures/argo-cd-v3.1.12/crds/<crd name>.yaml`` and ``tests/schemas/argo-cd-v3.1.12/...`` -- the same
   for the oldest Argo CD mip-cmp supports, from ``argo-cd-v3.1.12/crds/*.yaml``.
+* ``tests/fixtures/mip-infra/`` -- a byte-for-byte copy of the mip-infra checkout ``REFERENCE_DIR/mip-infra``
+  (without ``.git``), the input of the ``mip-cmp import`` tests.
 
 Running it twice gives identical bytes; the tests never read REFERENCE_DIR.
 """
@@ -31,6 +33,9 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+
+# The mip-infra checkout `mip-cmp import` is tested on.
+MIP_INFRA_FIXTURE = "tests/fixtures/mip-infra"
 
 # Upstream releases the reference copies were taken from (recorded in SOURCES.md).
 ARGOCD_TAG, ARGOCD_COMMIT = "v3.5.1", "109ca7ca71"
@@ -127,6 +132,11 @@ def render(reference: Path) -> dict[str, str]:
     install = (reference / "argo-cd/install.yaml").read_text(encoding="utf-8")
     for name, text in install_documents(install).items():
         files[f"tests/fixtures/{name}"] = text
+    mip_infra = reference / "mip-infra"
+    for path in sorted(mip_infra.rglob("*")):
+        rel = path.relative_to(mip_infra)
+        if path.is_file() and ".git" not in rel.parts[:1]:
+            files[f"{MIP_INFRA_FIXTURE}/{rel.as_posix()}"] = path.read_text(encoding="utf-8")
     return files
 
 
@@ -193,8 +203,9 @@ def main(argv: list[str]) -> int:
         print(f"error: {reference} does not look like the reference directory", file=sys.stderr)
         return 2
     files = render(reference)
-    # drop outputs that are no longer produced
-    for managed in ("tests/schemas", "tests/fixtures/crds", f"tests/fixtures/argo-cd-{OLDEST_ARGOCD_TAG}"):
+    # Drop outputs that are no longer produced.
+    for managed in ("tests/schemas", "tests/fixtures/crds", f"tests/fixtures/argo-cd-{OLDEST_ARGOCD_TAG}",
+                    MIP_INFRA_FIXTURE):
         for old in sorted((REPO_ROOT / managed).rglob("*")):
             if old.is_file() and str(old.relative_to(REPO_ROOT)) not in files:
                 old.unlink()

@@ -1,6 +1,7 @@
 """The command line: all I/O happens here; the core below never prints.
 
-Exit codes (errors.py): 0 success, 1 a problem in the input, 2 bad usage, 3 a bug in mip-cmp.
+Exit codes (errors.py): 0 success, 1 a problem in the input, 2 bad usage, 3 a bug in mip-cmp; `diff --exit-code`
+adds 10 (changes) and 11 (destructive changes).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from . import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
     from .errors import Problem
 
@@ -53,6 +55,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from .contract.params import string_parameter
     from .errors import EXIT_OK, UsageError
     from .pipeline import generate
 
@@ -62,7 +65,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         name, sep, value = item.partition("=")
         if not sep:
             raise UsageError(f"mip-cmp render: --param {item!r}: expected NAME=VALUE")
-        params.append({"name": name, "string": value})
+        params.append(string_parameter(name, value))
     if params:
         environ["ARGOCD_APP_PARAMETERS"] = json.dumps(params)
     path = Path(args.path)
@@ -81,7 +84,7 @@ def _annotation(problem: Problem) -> str:
 def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .errors import EXIT_OK, UsageError
+    from .errors import EXIT_INPUT, EXIT_OK, UsageError
     from .validate import notes, validate_repo
 
     root = Path(args.repo)
@@ -96,7 +99,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
     if problems:
         print(f"mip-cmp: {len(problems)} problem(s) in {files} file(s)", file=sys.stderr)
-        return 1
+        return EXIT_INPUT
     print(f"mip-cmp: {files} file(s) valid", file=sys.stderr)
     for note in notes(root):
         print(f"mip-cmp: note: {note}", file=sys.stderr)
@@ -170,7 +173,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--apply", action="store_true",
                    help="server-side apply them with the current kubeconfig instead of printing")
     p.set_defaults(func=cmd_bootstrap)
+    _add_tool_commands(sub)
     return parser
+
+
+def _tool(name: str) -> Callable[[argparse.Namespace], int]:
+    """The `diff`, `graph` and `import` commands live in tools/, imported only when one of them runs."""
+
+    def run_tool(args: argparse.Namespace) -> int:
+        from .tools import commands
+
+        code: int = getattr(commands, f"cmd_{name}")(args)
+        return code
+
+    return run_tool
+
+
+def _add_tool_commands(sub: Any) -> None:
+    from .errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE
+
+    p = sub.add_parser("diff", help="what a change does to the cluster: both sides rendered as Argo CD does",
+                       description="Compare the whole platform rendered at two points: --from/--to git revisions "
+                                   "of REPO (without --to: REPO as it is now), or two directories. Exit codes with "
+                                   f"--exit-code: 0 no change, {EXIT_DIFF_CHANGES} changes, {EXIT_DIFF_DESTRUCTIVE} "
+                                   "destructive changes; 1, 2, 3 are errors as for every command.")
+    p.add_argument("paths", nargs="*", metavar="REPO", help="the platform directory (default: .), or two directories")
+    p.add_argument("--from", dest="rev_from", metavar="REV", help="git revision of the old side (default: HEAD)")
+    p.add_argument("--to", dest="rev_to", metavar="REV", help="git revision of the new side (default: REPO as it is)")
+    p.add_argument("--revision", default="HEAD", help="the revision Argo CD renders on both sides (default: HEAD)")
+    p.add_argument("--format", choices=["text", "json", "github", "markdown"], default="text",
+                   help="text, json, GitHub Actions annotations, or markdown for a pull-request comment")
+    p.add_argument("--exit-code", action="store_true",
+                   help=f"exit {EXIT_DIFF_CHANGES} if anything changes, {EXIT_DIFF_DESTRUCTIVE} if destructively")
+    p.set_defaults(func=_tool("diff"))
+
+    p = sub.add_parser("graph", help="the platform's topology as Mermaid, Graphviz dot or one offline HTML page")
+    p.add_argument("repo", nargs="?", default=".", help="repository root (default: .)")
+    p.add_argument("--format", choices=["mermaid", "dot", "html"], default="mermaid", help="output format")
+    p.add_argument("--revision", default="HEAD", help="the revision Argo CD would render (default: HEAD)")
+    p.set_defaults(func=_tool("graph"))
+
+    p = sub.add_parser("import", help="write the platform equivalent to a mip-infra checkout; report every object")
+    p.add_argument("source", metavar="MIP_INFRA_CHECKOUT", help="a checkout of a mip-infra-style repository")
+    p.add_argument("--out", required=True, metavar="DIR", help="where to write the platform (a new or empty directory)")
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help="format of the report")
+    p.set_defaults(func=_tool("import"))
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

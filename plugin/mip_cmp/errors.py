@@ -13,6 +13,9 @@ EXIT_OK = 0
 EXIT_INPUT = 1  # a problem in the input: the user's to fix
 EXIT_USAGE = 2  # the command line itself is wrong
 EXIT_BUG = 3  # a bug in mip-cmp: please report it
+# `mip-cmp diff --exit-code` reports outcomes, not errors: clear of 1-3 so CI can tell them apart.
+EXIT_DIFF_CHANGES = 10
+EXIT_DIFF_DESTRUCTIVE = 11
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 

@@ -225,12 +225,13 @@ def check_unique(federations: list[LoadedFederation]) -> list[Problem]:
 
 
 def load_bound_federation(repo: Repo, platform: LoadedPlatform, rel: str, env: BuildEnv) -> LoadedFederation:
-    base = platform.model.federations.path
+    roots = platform.model.federations.roots()
     parts = PurePosixPath(rel).parts
-    if str(PurePosixPath(rel).parent) != base.rstrip("/") or ".." in parts or PurePosixPath(rel).is_absolute():
+    if str(PurePosixPath(rel).parent) not in {r.rstrip("/") for r in roots} or ".." in parts or \
+            PurePosixPath(rel).is_absolute():
         raise MipError([Problem(f"{rel}/{FILE_NAME}", 0, 0, "",
-                                f"not a federation directory: federations live directly under {base}/ "
-                                f"(see federations.path in the platform {FILE_NAME})")])
+                                f"not a federation directory: federations live directly under "
+                                f"{roots_text(roots)} (see federations.path in the platform {FILE_NAME})")])
     fed = load_federation(repo, rel)
     problems = check_federation(platform, fed)
     if env.federation and env.federation != fed.model.name:
@@ -242,15 +243,25 @@ def load_bound_federation(repo: Repo, platform: LoadedPlatform, rel: str, env: B
     return fed
 
 
+def roots_text(roots: list[str]) -> str:
+    """How an error names the federation roots: `federations/`, or `one of a/, b/`."""
+    names = [f"{r.rstrip('/')}/" for r in roots]
+    return names[0] if len(names) == 1 else "one of " + ", ".join(names)
+
+
+def federation_dirs(repo: Repo, p: Platform) -> list[str]:
+    """Every federation directory under every root of the platform, root by root."""
+    return [d for root in p.federations.roots() for d in repo.federation_dirs(root)]
+
+
 def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederation]:
     """Every federation directory, for the root. A broken file costs only its own federation (a stand-in
     keeps its project and wrapper, see LoadedFederation.problems); the root fails, naming the files, only
     where it cannot tell which federation a directory is: no readable name or cluster, a duplicate name, or
     a directory without a mip.yaml (never taken for a removal)."""
-    base = platform.model.federations.path
     federations: list[LoadedFederation] = []
-    problems = unreadable_directories(repo, base)
-    for directory in repo.federation_dirs(base):
+    problems = unreadable_directories(repo, platform.model)
+    for directory in federation_dirs(repo, platform.model):
         try:
             fed = load_federation(repo, directory)
         except MipError as exc:
@@ -282,24 +293,25 @@ def _unknown_federation(directory: str) -> Problem:
 _MISNAMED = re.compile(r"^mip\.(ya?ml|yaml\.[a-z]+|json)$", re.IGNORECASE)
 
 
-def unreadable_directories(repo: Repo, base: str) -> list[Problem]:
-    """Directories under the federations root without a mip.yaml. Each is an error with its fix, never a
+def unreadable_directories(repo: Repo, p: Platform) -> list[Problem]:
+    """Directories under a federations root without a mip.yaml. Each is an error with its fix, never a
     silent removal: skipping it would drop the federation from the ApplicationSet, and its apps with it."""
     problems = []
-    for name in repo.subdirectories(base):
-        rel = f"{base}/{name}" if base not in ("", ".") else name
-        files = repo.file_names(rel)
-        if FILE_NAME in files:
-            continue
-        wrong = next((n for n in files if _MISNAMED.match(n)), None)
-        if wrong is not None:
-            message = (f"found {wrong!r} but not {FILE_NAME}: rename it to {FILE_NAME} (only that name is read; "
-                       "the federation is not deployed until then)")
-        else:
-            message = (f"a directory under {base}/ is a federation but has no {FILE_NAME}: add its {FILE_NAME} "
-                       f"(kind: Federation), or move the directory out of {base}/. To remove a federation, "
-                       "delete its whole directory (docs/operations.md)")
-        problems.append(Problem(f"{rel}/{FILE_NAME}", 0, 0, "", message))  # Problem scrubs it
+    for base in p.federations.roots():
+        for name in repo.subdirectories(base):
+            rel = f"{base}/{name}" if base not in ("", ".") else name
+            files = repo.file_names(rel)
+            if FILE_NAME in files:
+                continue
+            wrong = next((n for n in files if _MISNAMED.match(n)), None)
+            if wrong is not None:
+                message = (f"found {wrong!r} but not {FILE_NAME}: rename it to {FILE_NAME} (only that name is read; "
+                           "the federation is not deployed until then)")
+            else:
+                message = (f"a directory under {base}/ is a federation but has no {FILE_NAME}: add its {FILE_NAME} "
+                           f"(kind: Federation), or move the directory out of {base}/. To remove a federation, "
+                           "delete its whole directory (docs/operations.md)")
+            problems.append(Problem(f"{rel}/{FILE_NAME}", 0, 0, "", message))  # Problem scrubs it
     return problems
 
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from . import compat
-from .buildenv import BuildEnv
+from .buildenv import DEFAULT_REVISION, BuildEnv
 from .contract.params import SECRETS_COMPONENT
 from .errors import MipError, Problem
 from .expand import federation_secrets
-from .loading import LoadedPlatform, load_federation, load_platform, unreadable_directories
-from .names import FILE_NAME
+from .loading import (
+    LoadedFederation,
+    LoadedPlatform,
+    federation_dirs,
+    load_federation,
+    load_platform,
+    roots_text,
+    unreadable_directories,
+)
+from .names import FILE_NAME, ROOT_APPLICATION, SECRETS_APP
 from .pipeline import render_objects
 from .repo import Repo
 
@@ -22,10 +30,9 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
         platform = load_platform(repo)
     except MipError as exc:
         return list(exc.problems), 1
-    base = platform.model.federations.path
-    directories = repo.federation_dirs(base)
-    unreadable = unreadable_directories(repo, base)
-    problems: list[Problem] = _stray_files(repo, {".", *directories}, base)
+    directories = federation_dirs(repo, platform.model)
+    unreadable = unreadable_directories(repo, platform.model)
+    problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.roots())
     # Every app exactly as Argo CD renders it: the root (which fails only on what it cannot read at all, such
     # as a directory without a mip.yaml), and each federation from the root, bound by the ApplicationSet's
     # parameters, which shows that federation's own problems; its secrets component only where its apps
@@ -58,7 +65,23 @@ def notes(root: Path) -> list[str]:
     return compat.newer_would_add(load_platform(Repo(root)).model.argocd.version)
 
 
-def _stray_files(repo: Repo, expected: set[str], federations_path: str) -> list[Problem]:
+def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
+                revision: str = DEFAULT_REVISION) -> list[tuple[str, BuildEnv]]:
+    """Every app exactly as Argo CD renders it, with the name of the Application that renders it: the root,
+    and each federation from the root, bound by the ApplicationSet's parameters; its secrets component only
+    where its apps need a secret (else there is no such Application). `validate`, `diff` and `graph` use
+    this one list."""
+    renders = [(ROOT_APPLICATION, BuildEnv(target_revision=revision))]
+    for fed in federations:
+        bound = {"federation": fed.model.name, "directory": fed.directory}
+        renders.append((fed.model.name, BuildEnv(target_revision=revision, params=bound)))
+        if federation_secrets(platform.model, fed.model):
+            renders.append((f"{fed.model.name}-{SECRETS_APP}",
+                            BuildEnv(target_revision=revision, params={**bound, "component": SECRETS_COMPONENT})))
+    return renders
+
+
+def _stray_files(repo: Repo, expected: set[str], roots: list[str]) -> list[Problem]:
     """mip.yaml files Argo CD would discover but the platform does not know: most likely a misplaced
     federation directory."""
     base = PurePosixPath(".")
@@ -71,5 +94,5 @@ def _stray_files(repo: Repo, expected: set[str], federations_path: str) -> list[
         if rel_dir not in expected:
             stray.append(Problem(f"{rel_dir}/{FILE_NAME}", 0, 0, "",
                                  f"not part of the platform: federation directories live directly under "
-                                 f"{federations_path}/ (federations.path); move it there or delete it"))
+                                 f"{roots_text(roots)} (federations.path); move it there or delete it"))
     return stray
