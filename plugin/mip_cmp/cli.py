@@ -55,6 +55,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from .contract.params import string_parameter
     from .errors import EXIT_OK, UsageError
     from .pipeline import generate
 
@@ -64,7 +65,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         name, sep, value = item.partition("=")
         if not sep:
             raise UsageError(f"mip-cmp render: --param {item!r}: expected NAME=VALUE")
-        params.append({"name": name, "string": value})
+        params.append(string_parameter(name, value))
     if params:
         environ["ARGOCD_APP_PARAMETERS"] = json.dumps(params)
     path = Path(args.path)
@@ -83,7 +84,7 @@ def _annotation(problem: Problem) -> str:
 def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .errors import EXIT_OK, UsageError
+    from .errors import EXIT_INPUT, EXIT_OK, UsageError
     from .validate import validate_repo
 
     root = Path(args.repo)
@@ -98,7 +99,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
     if problems:
         print(f"mip-cmp: {len(problems)} problem(s) in {files} file(s)", file=sys.stderr)
-        return 1
+        return EXIT_INPUT
     print(f"mip-cmp: {files} file(s) valid", file=sys.stderr)
     return EXIT_OK
 
