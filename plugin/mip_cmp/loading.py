@@ -23,14 +23,19 @@ from .repo import Repo
 from .yamlsource import Document, KeyPath
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoadedPlatform:
+    """The root mip.yaml, validated and cross-checked; `doc` locates its values for later errors."""
+
     model: Platform
     doc: Document
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoadedFederation:
+    """A federation mip.yaml and the directory it was read from, relative to the repository root (what the
+    platform's ApplicationSet binds to its name)."""
+
     model: Federation
     doc: Document
     directory: str
