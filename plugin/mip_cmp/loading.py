@@ -112,7 +112,7 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
 def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Problem]:
     """What a federation file may not say, given the platform it belongs to."""
     p, f, doc = platform.model, fed.model, fed.doc
-    problems = []
+    problems = _directory_name(fed)
     if not re.fullmatch(p.federations.namePattern, f.name):
         problems.append(doc.problem(("name",), f"must match the platform's federation name pattern "
                                                f"{p.federations.namePattern}"))
@@ -133,6 +133,18 @@ def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Pr
         if app is not None:
             problems += credentials_in(doc, ("apps", app_name, "values"), app.values)
     return problems
+
+
+def _directory_name(fed: LoadedFederation) -> list[Problem]:
+    """A federation's directory carries its name: anyone reading the tree, a path in a diff or an Argo CD
+    annotation, sees the name that Argo CD uses. A different name is refused, with the two ways out."""
+    directory = PurePosixPath(fed.directory)
+    if directory.name == fed.model.name:
+        return []
+    renamed = directory.parent / fed.model.name
+    return [fed.doc.problem(("name",), f"{fed.model.name!r} differs from its directory name {directory.name!r}; "
+                                       f"rename the directory (git mv {directory} {renamed}) or set "
+                                       f"`name: {directory.name}`")]
 
 
 def _name_collisions(p: Platform, f: Federation, doc: Document) -> list[Problem]:
