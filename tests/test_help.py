@@ -6,9 +6,8 @@ import argparse
 import re
 from pathlib import Path
 
-from mip_cmp.cli import build_parser
-
 from helpers import REPO_ROOT, mip_cmp
+from mip_cmp.cli import build_parser
 
 PACKAGE = REPO_ROOT / "plugin" / "mip_cmp"
 
