@@ -112,7 +112,7 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
 def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Problem]:
     """What a federation file may not say, given the platform it belongs to."""
     p, f, doc = platform.model, fed.model, fed.doc
-    problems = _directory_name(fed)
+    problems = []
     if not re.fullmatch(p.federations.namePattern, f.name):
         problems.append(doc.problem(("name",), f"must match the platform's federation name pattern "
                                                f"{p.federations.namePattern}"))
@@ -132,6 +132,7 @@ def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Pr
                                                            f"catalog has: {_known(p.catalog)}", key=True))
         if app is not None:
             problems += credentials_in(doc, ("apps", app_name, "values"), app.values)
+    problems += _directory_name(fed)  # after the name's own problems: those are the ones to fix first
     return problems
 
 

@@ -129,7 +129,7 @@ class Attack:
 
 RESERVED = "is reserved by the platform; choose another name"
 UNKNOWN_TOP = "unknown field (allowed: apiVersion, kind, name, cluster, type, publicHost, apps)"
-UNKNOWN_APP = "unknown field (allowed: values, revision, ignoreDifferences)"
+UNKNOWN_APP = "unknown field (allowed: values, revision, version, ignoreDifferences)"
 NOT_ALLOWED = "template error: not allowed in the sandbox"
 NO_CALLS = ("template error: calling functions or methods is not allowed; use a filter, e.g. "
             "{{ federation.name | upper }}")
@@ -146,8 +146,8 @@ def host(template: str) -> str:
 ATTACKS: list[Attack] = [
     # --- tenancy: a federation directory stays in its own project, namespace and cluster ------------------
     Attack("tenancy-other-federations-name", fed(federation("federation-z")),
-           f"{FED_FILE}:3:7: name: this directory is bound to federation 'federation-a' by the platform; "
-           "it cannot declare 'federation-z' (rename it in the platform first)"),
+           f"{FED_FILE}:3:7: name: 'federation-z' differs from its directory name 'federation-a'; rename the "
+           "directory (git mv federations/federation-a federations/federation-z) or set `name: federation-a`"),
     Attack("tenancy-name-outside-the-pattern", fed(federation("argocd-mip-team")),
            f"{FED_FILE}:3:7: name: must match the platform's federation name pattern "
            "^federation-[a-z0-9]([-a-z0-9]*[a-z0-9])?$"),
