@@ -133,6 +133,18 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .doctor import connect, diagnose, report
+    from .errors import EXIT_OK, EXIT_USER_ERROR
+
+    checks = diagnose(connect(args.context), Path(args.repo), args.image)
+    for line in report(checks):
+        print(line)
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_USER_ERROR
+
+
 def build_parser() -> argparse.ArgumentParser:
     _Parser = _parser_class()
     parser = _Parser(prog="mip-cmp", description="Expand mip.yaml files into the MIP platform for Argo CD.")
@@ -169,6 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--apply", action="store_true",
                    help="server-side apply them with the current kubeconfig instead of printing")
     p.set_defaults(func=cmd_bootstrap)
+
+    p = sub.add_parser("doctor", help="check a cluster is ready for the platform (admins; read-only)",
+                       description="Check, with your kubeconfig, that Argo CD, the mip-cmp sidecar, External "
+                                   "Secrets and the bootstrap objects are in place for the platform in --repo.")
+    p.add_argument("--repo", default=".", help="checkout holding the platform mip.yaml (default: .)")
+    p.add_argument("--context", help="kubeconfig context to use (default: the current one)")
+    p.add_argument("--image", help="the sidecar image to expect (default: any tagged with this mip-cmp's version)")
+    p.set_defaults(func=cmd_doctor)
     from .helptext import attach
 
     attach(sub.choices)
