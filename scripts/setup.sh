@@ -49,4 +49,14 @@ else
     .venv/bin/python -m pip install --disable-pip-version-check --progress-bar on -e "$target" \
         | { grep -v '^Requirement already satisfied' || true; }
 fi
+# The graph page tests drive a real headless Chromium: Debian's chromium + chromium-driver, installed here
+# where we are root (elsewhere those tests skip and say so).
+if [[ ",$extras," == *",test,"* ]] && ! command -v chromedriver >/dev/null && [ "$(id -u)" = 0 ] \
+        && command -v apt-get >/dev/null; then
+    step "installing Debian's chromium and chromium-driver (graph page tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }; } \
+        || echo "setup: could not install chromium; the browser tests will skip" >&2
+fi
 step "ready: .venv/bin/mip-cmp"

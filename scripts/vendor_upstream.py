@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -127,6 +128,9 @@ def render(reference: Path) -> dict[str, str]:
             if not version.get("served"):
                 continue
             schema_path = f"{group}/{kind}_{version['name']}.json"
+            # Checked here, once, when vendored: tests/k8s_validation.py trusts these files (the metaschema
+            # check costs seconds per schema, too much for every test process).
+            jsonschema.Draft202012Validator.check_schema(version["schema"]["openAPIV3Schema"])
             files[f"tests/schemas/{schema_path}"] = _json_text(version["schema"]["openAPIV3Schema"])
             index.setdefault(f"{group}/{version['name']}", {})[kind] = {"schema": schema_path, "scope": scope}
     files["tests/schemas/index.json"] = _json_text(index)

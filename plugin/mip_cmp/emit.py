@@ -44,12 +44,3 @@ def dump(objects: list[dict[str, Any]]) -> bytes:
         raise MipError(f"output is {len(out)} bytes; the limit is {MAX_OUTPUT_BYTES}")
     return out
 
-
-def dump_pure_python(objects: list[dict[str, Any]]) -> bytes:
-    """The same bytes from PyYAML's pure-Python emitter (tests compare the two paths)."""
-
-    class PureDumper(yaml.SafeDumper):
-        def ignore_aliases(self, data: Any) -> bool:
-            return True
-
-    return _dump(objects, PureDumper)

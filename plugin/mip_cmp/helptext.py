@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import EXIT_BUG, EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR
+from .errors import EXIT_BUG, EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE, EXIT_INPUT, EXIT_OK, EXIT_USAGE
 
 DEBUG = ("MIP_CMP_DEBUG", "set to anything: the traceback of an internal error (exit 3) goes to stderr")
 KUBECONFIG = ("KUBECONFIG", "which kubeconfig to use (default ~/.kube/config, or the in-cluster config)")
@@ -36,7 +36,7 @@ class Help:
 def _codes(user_error: str, *extra: tuple[int, str]) -> tuple[tuple[int, str], ...]:
     return (
         (EXIT_OK, "success"),
-        (EXIT_USER_ERROR, user_error),
+        (EXIT_INPUT, user_error),
         (EXIT_USAGE, "bad usage (unknown option, missing argument, not a directory)"),
         (EXIT_BUG, "a bug in mip-cmp (please report it, with MIP_CMP_DEBUG=1 output)"),
         *extra,
@@ -97,8 +97,8 @@ HELP: dict[str, Help] = {
     ),
     "diff": Help(
         environment=(DEBUG,),
-        exit_codes=_codes(_INPUT_ERROR, (10, "with --exit-code: something changes"),
-                          (11, "with --exit-code: something changes destructively")),
+        exit_codes=_codes(_INPUT_ERROR, (EXIT_DIFF_CHANGES, "with --exit-code: something changes"),
+                          (EXIT_DIFF_DESTRUCTIVE, "with --exit-code: something changes destructively")),
         examples=("mip-cmp diff . --from origin/main", "mip-cmp diff . --from origin/main --format markdown"),
     ),
     "graph": Help(

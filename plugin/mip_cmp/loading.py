@@ -16,9 +16,9 @@ from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .model import Federation, Platform
 from .modelcheck import kind_of, to_model
-from .names import RESERVED_NAMESPACES, ROOT_APPLICATION, SECRETS_APP, STATIC_PROJECTS
-from .redact import credential_value, scrub
-from .repo import FILE_NAME, Repo
+from .names import FILE_NAME, RESERVED_NAMESPACES, ROOT_APPLICATION, SECRETS_APP, STATIC_PROJECTS
+from .redact import credential_value
+from .repo import Repo
 from .yamlsource import Document, KeyPath
 
 
@@ -47,6 +47,7 @@ def load_platform(repo: Repo) -> LoadedPlatform:
 
 
 def check_platform(p: Platform, doc: Document) -> list[Problem]:
+    """What the platform file may not say, beyond what its model checks."""
     problems = []
     try:
         re.compile(p.federations.namePattern)
@@ -58,6 +59,15 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
         name = next(n for n, s in p.secrets.items() if s.fromStore)
         problems.append(doc.problem(("secrets", name, "fromStore"),
                                     "needs a platform `secretStore` to read from"))
+    problems += _unknown_secrets(p, doc) + _app_name_problems(p, doc)
+    for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
+        for app_name, app in apps.items():
+            problems += credentials_in(doc, (section, app_name, "values"), app.values)
+    return problems + _common_app_problems(p, doc)
+
+
+def _unknown_secrets(p: Platform, doc: Document) -> list[Problem]:
+    problems = []
     for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
         for app_name, app in apps.items():
             for i, secret in enumerate(app.secrets):
@@ -67,6 +77,12 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
                         f"unknown secret {secret!r}; define it under `secrets` "
                         f"(defined: {_known(p.secrets)})",
                     ))
+    return problems
+
+
+def _app_name_problems(p: Platform, doc: Document) -> list[Problem]:
+    """Catalog app names that would make two federations' Application names collide."""
+    problems = []
     for app_name in p.catalog:
         if app_name == SECRETS_APP:
             problems.append(doc.problem(("catalog", app_name),
@@ -77,9 +93,11 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
             problems.append(doc.problem(("catalog", app_name), f"the app name must not end in '-{clash}': "
                                         f"federation F's Application F-{app_name} could be another "
                                         f"federation's Application for {clash!r}", key=True))
-    for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
-        for app_name, app in apps.items():
-            problems += credentials_in(doc, (section, app_name, "values"), app.values)
+    return problems
+
+
+def _common_app_problems(p: Platform, doc: Document) -> list[Problem]:
+    problems = []
     for app_name, app in p.commonApps.items():
         if app.cluster not in p.clusters:
             problems.append(doc.problem(("commonApps", app_name, "cluster"),
@@ -100,7 +118,7 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
     overrides = repo.source_overrides(directory)
     if overrides:
         raise MipError([Problem(
-            scrub(overrides[0]), 0, 0, "", "not allowed in a federation directory: Argo CD merges it into the "
+            overrides[0], 0, 0, "", "not allowed in a federation directory: Argo CD merges it into the "
             "Application's source, plugin parameters included, so it could rebind this directory to "
             "another federation; remove it")])
     doc = repo.read(directory)

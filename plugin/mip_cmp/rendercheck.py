@@ -15,8 +15,9 @@ from . import buildenv, emit
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .loading import LoadedFederation, check_unique, load_federation, load_platform
+from .names import FILE_NAME
 from .pipeline import render_objects
-from .repo import FILE_NAME, Repo, locate
+from .repo import Repo, locate
 from .validate import _stray_files
 from .yamlsource import Document
 

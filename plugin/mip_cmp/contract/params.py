@@ -33,7 +33,19 @@ COMPONENT = Parameter(
     "ExternalSecrets. Set by mip-cmp's own output.",
 )
 PARAMETERS: tuple[Parameter, ...] = (FEDERATION, DIRECTORY, COMPONENT)
-COMPONENTS = ("", "secrets")
+SECRETS_COMPONENT = "secrets"
+COMPONENTS = ("", SECRETS_COMPONENT)
+
+
+def binding(federation: str, directory: str, component: str = "") -> list[dict[str, str]]:
+    """The `plugin.parameters` of an Application that renders the repository root for one federation
+    directory, in Argo CD's shape for a string parameter ({name, string})."""
+    values = {FEDERATION.name: federation, DIRECTORY.name: directory, COMPONENT.name: component}
+    return [{"name": name, "string": value} for name, value in values.items() if value]
+
+
+# The platform's ApplicationSet binds each wrapper Application to its list element's name and path.
+APPSET_BINDING = binding("{{ .name }}", "{{ .path }}")
 
 
 def announcements() -> list[dict[str, object]]:
