@@ -53,6 +53,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from .contract.params import string_parameter
     from .errors import EXIT_OK, UsageError
 
     environ = {"ARGOCD_APP_SOURCE_TARGET_REVISION": args.revision}
@@ -61,7 +62,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         name, sep, value = item.partition("=")
         if not sep:
             raise UsageError(f"mip-cmp render: --param {item!r}: expected NAME=VALUE")
-        params.append({"name": name, "string": value})
+        params.append(string_parameter(name, value))
     if params:
         environ["ARGOCD_APP_PARAMETERS"] = json.dumps(params)
     path = Path(args.path)
@@ -78,7 +79,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .errors import EXIT_OK, UsageError
+    from .errors import EXIT_INPUT, EXIT_OK, UsageError
     from .validate import validate_repo
 
     root = Path(args.repo)
@@ -98,7 +99,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
     if problems:
         print(f"mip-cmp: {len(problems)} problem(s) in {files} file(s)", file=sys.stderr)
-        return 1
+        return EXIT_INPUT
     print(f"mip-cmp: {files} file(s) valid", file=sys.stderr)
     return EXIT_OK
 
@@ -199,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _tool(name: str) -> Callable[[argparse.Namespace], int]:
-    """The `diff` and `graph` commands live in tools/, imported only when one of them runs."""
+    """The `diff`, `graph` and `import` commands live in tools/, imported only when one of them runs."""
 
     def run_tool(args: argparse.Namespace) -> int:
         from .tools import commands
@@ -233,6 +234,12 @@ def _add_tool_commands(sub: Any) -> None:
     p.add_argument("--format", choices=["mermaid", "dot", "html"], default="mermaid", help="output format")
     p.add_argument("--revision", default="HEAD", help="the revision Argo CD would render (default: HEAD)")
     p.set_defaults(func=_tool("graph"))
+
+    p = sub.add_parser("import", help="write the platform equivalent to a mip-infra checkout; report every object")
+    p.add_argument("source", metavar="MIP_INFRA_CHECKOUT", help="a checkout of a mip-infra-style repository")
+    p.add_argument("--out", required=True, metavar="DIR", help="where to write the platform (a new or empty directory)")
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help="format of the report")
+    p.set_defaults(func=_tool("import"))
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

@@ -215,12 +215,13 @@ def check_unique(federations: list[LoadedFederation]) -> list[Problem]:
 
 
 def load_bound_federation(repo: Repo, platform: LoadedPlatform, rel: str, env: BuildEnv) -> LoadedFederation:
-    base = platform.model.federations.path
+    roots = platform.model.federations.roots()
     parts = PurePosixPath(rel).parts
-    if str(PurePosixPath(rel).parent) != base.rstrip("/") or ".." in parts or PurePosixPath(rel).is_absolute():
+    if str(PurePosixPath(rel).parent) not in {r.rstrip("/") for r in roots} or ".." in parts or \
+            PurePosixPath(rel).is_absolute():
         raise MipError([Problem(f"{rel}/{FILE_NAME}", 0, 0, "",
-                                f"not a federation directory: federations live directly under {base}/ "
-                                f"(see federations.path in the platform {FILE_NAME})")])
+                                f"not a federation directory: federations live directly under "
+                                f"{roots_text(roots)} (see federations.path in the platform {FILE_NAME})")])
     fed = load_federation(repo, rel)
     problems = check_federation(platform, fed)
     if env.federation and env.federation != fed.model.name:
@@ -232,11 +233,22 @@ def load_bound_federation(repo: Repo, platform: LoadedPlatform, rel: str, env: B
     return fed
 
 
+def roots_text(roots: list[str]) -> str:
+    """How an error names the federation roots: `federations/`, or `one of a/, b/`."""
+    names = [f"{r.rstrip('/')}/" for r in roots]
+    return names[0] if len(names) == 1 else "one of " + ", ".join(names)
+
+
+def federation_dirs(repo: Repo, p: Platform) -> list[str]:
+    """Every federation directory under every root of the platform, root by root."""
+    return [d for root in p.federations.roots() for d in repo.federation_dirs(root)]
+
+
 def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederation]:
     """Every federation directory, with all their problems reported together."""
     federations: list[LoadedFederation] = []
     problems: list[Problem] = []
-    for directory in repo.federation_dirs(platform.model.federations.path):
+    for directory in federation_dirs(repo, platform.model):
         try:
             fed = load_federation(repo, directory)
         except MipError as exc:

@@ -14,7 +14,7 @@ from pathlib import Path
 from . import buildenv, emit
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
-from .loading import LoadedFederation, check_unique, load_federation, load_platform
+from .loading import LoadedFederation, check_unique, federation_dirs, load_federation, load_platform
 from .names import FILE_NAME
 from .pipeline import render_objects
 from .repo import Repo, locate
@@ -64,9 +64,9 @@ def _extra_checks(repo: RecordingRepo, target: str, env: BuildEnv) -> list[Probl
         platform = load_platform(repo)
     except MipError:
         return []  # the render reported it
-    directories = repo.federation_dirs(platform.model.federations.path)
+    directories = federation_dirs(repo, platform.model)
     if target == ".":
-        return _stray_files(repo, {".", *directories}, platform.model.federations.path)
+        return _stray_files(repo, {".", *directories}, platform.model.federations.roots())
     try:
         this = load_federation(repo, target)
     except MipError:

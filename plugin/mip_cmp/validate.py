@@ -8,7 +8,7 @@ from .buildenv import DEFAULT_REVISION, BuildEnv
 from .contract.params import SECRETS_COMPONENT
 from .errors import MipError, Problem
 from .expand import federation_secrets
-from .loading import LoadedFederation, LoadedPlatform, load_federations, load_platform
+from .loading import LoadedFederation, LoadedPlatform, federation_dirs, load_federations, load_platform, roots_text
 from .names import FILE_NAME, ROOT_APPLICATION, SECRETS_APP
 from .pipeline import render_objects
 from .repo import Repo
@@ -21,12 +21,12 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
         platform = load_platform(repo)
     except MipError as exc:
         return list(exc.problems), 1
-    directories = repo.federation_dirs(platform.model.federations.path)
+    directories = federation_dirs(repo, platform.model)
     try:
         federations = load_federations(repo, platform)
     except MipError as exc:
         return list(exc.problems), 1 + len(directories)
-    problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.path)
+    problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.roots())
     for _, env in app_renders(platform, federations):
         try:
             render_objects(repo, ".", env, platform)
@@ -51,7 +51,7 @@ def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
     return renders
 
 
-def _stray_files(repo: Repo, expected: set[str], federations_path: str) -> list[Problem]:
+def _stray_files(repo: Repo, expected: set[str], roots: list[str]) -> list[Problem]:
     """mip.yaml files Argo CD would discover but the platform does not know: most likely a misplaced
     federation directory."""
     base = PurePosixPath(".")
@@ -64,5 +64,5 @@ def _stray_files(repo: Repo, expected: set[str], federations_path: str) -> list[
         if rel_dir not in expected:
             stray.append(Problem(f"{rel_dir}/{FILE_NAME}", 0, 0, "",
                                  f"not part of the platform: federation directories live directly under "
-                                 f"{federations_path}/ (federations.path); move it there or delete it"))
+                                 f"{roots_text(roots)} (federations.path); move it there or delete it"))
     return stray

@@ -110,6 +110,11 @@ def root_federations_path(path: str) -> Callable[[Path], None]:
     return setup
 
 
+def mip_yaml_is_a_directory(repo: Path) -> None:
+    (repo / FED_FILE).unlink()
+    (repo / FED_FILE).mkdir()
+
+
 def nothing(repo: Path) -> None:
     pass
 
@@ -239,7 +244,7 @@ ATTACKS: list[Attack] = [
     Attack("path-dotdot-source-path", nothing,
            env={"ARGOCD_APP_SOURCE_PATH": "federations/../../etc"}),
     Attack("path-mismatched-source-path", nothing, env={"ARGOCD_APP_SOURCE_PATH": "federations/federation-z"}),
-    Attack("path-mip-yaml-is-a-directory", lambda repo: ((repo / FED_FILE).unlink(), (repo / FED_FILE).mkdir())),
+    Attack("path-mip-yaml-is-a-directory", mip_yaml_is_a_directory),
     # --- sizes: bounded input, bounded work ----------------------------------------------------------------
     Attack("size-file-over-256-kib", fed(federation() + "# padding\n" * 30_000)),
     Attack("size-alias-bomb",
