@@ -154,8 +154,9 @@ class Doctor:
     def _sidecar_container(self) -> dict[str, Any] | None:
         containers = self.deployment["spec"]["template"]["spec"].get("containers", [])
         for container in containers:
-            command = container.get("command") or []
-            if command[:1] == [CMP_SERVER] and IMAGE_NAME in container.get("image", ""):
+            # argocd-cmp-server is the command, or the argument of the image's init (tini) entrypoint.
+            command = [*(container.get("command") or []), *(container.get("args") or [])]
+            if CMP_SERVER in command and IMAGE_NAME in container.get("image", ""):
                 return dict(container)
         return next((dict(c) for c in containers if c.get("name") == IMAGE_NAME), None)
 
