@@ -77,6 +77,19 @@ class Repo:
             return []
         return [name if rel_dir in ("", ".") else f"{rel_dir}/{name}" for name in names]
 
+    def subdirectories(self, base: str) -> list[str]:
+        """Sorted names of the directories in `base` (none if it is missing), hidden ones left out."""
+        base_path = self._inside(base)
+        if not base_path.is_dir():
+            return []
+        with os.scandir(base_path) as entries:
+            return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+
+    def file_names(self, rel_dir: str) -> list[str]:
+        """Sorted names of the files (and dangling symlinks) in `rel_dir`."""
+        with os.scandir(self._inside(rel_dir)) as entries:
+            return sorted(e.name for e in entries if not e.is_dir())
+
     def federation_dirs(self, base: str) -> list[str]:
         """Sorted relative paths of the subdirectories of `base` that hold a mip.yaml."""
         base_path = self._inside(base)

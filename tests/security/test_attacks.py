@@ -191,8 +191,9 @@ ATTACKS: list[Attack] = [
                  "plugin:\n  parameters:\n  - {name: federation, string: federation-z}\n")),
     Attack("tenancy-argocd-source-app-override",
            write(f"{FED_A}/.argocd-source-federation-a.yaml", "plugin: null\ndirectory: {recurse: true}\n")),
-    Attack("tenancy-argocd-source-seen-by-the-root",
-           write(f"{FED_A}/.argocd-source.yaml", "plugin: null\ndirectory: {recurse: true}\n"), app=".", params=None),
+    # The root still renders (a broken federation stops only itself); that federation's own wrapper refuses.
+    Attack("tenancy-argocd-source-seen-by-the-wrapper",
+           write(f"{FED_A}/.argocd-source.yaml", "plugin: null\ndirectory: {recurse: true}\n")),
     Attack("tenancy-parameters-on-the-root", nothing, app=".", params=[{"name": "federation", "string": "federation-a"}]),
     Attack("tenancy-directory-of-another-federation", nothing,
            params=[BOUND[0], {"name": "directory", "string": "federations/federation-z"}]),

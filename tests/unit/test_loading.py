@@ -8,7 +8,7 @@ import pytest
 
 from mip_cmp.buildenv import BuildEnv
 from mip_cmp.errors import MipError
-from mip_cmp.loading import load_bound_federation, load_federations, load_platform
+from mip_cmp.loading import load_bound_federation, load_federation, load_federations, load_platform
 from mip_cmp.repo import Repo
 
 PLATFORM = """\
@@ -109,8 +109,13 @@ def test_federation_problems(tmp_path: Path, federations: dict[str, str], expect
 def test_a_federation_directory_must_not_hold_argo_cd_overrides(tmp_path: Path) -> None:
     r = repo(tmp_path, a=FED.format(name="federation-a"))
     (tmp_path / "feds/a/.argocd-source.yaml").write_text("plugin: null\n")
-    with pytest.raises(MipError, match=r"^feds/a/.argocd-source.yaml: not allowed in a federation directory"):
-        load_federations(r, load_platform(r))
+    expected = r"^feds/a/.argocd-source.yaml: not allowed in a federation directory"
+    with pytest.raises(MipError, match=expected):
+        load_federation(r, "feds/a")
+    # The root keeps the federation (its project and wrapper); its own render shows the problem.
+    (fed,) = load_federations(r, load_platform(r))
+    assert fed.model.name == "federation-a"
+    assert str(fed.problems[0]).startswith("feds/a/.argocd-source.yaml: not allowed")
 
 
 @pytest.mark.parametrize(("rel", "federation", "expected"), [
