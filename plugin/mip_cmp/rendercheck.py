@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import buildenv, emit
+from . import buildenv, emit, pipeline
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .loading import LoadedFederation, check_unique, federation_dirs, load_federation, load_platform
 from .names import FILE_NAME
-from .pipeline import render_objects
 from .repo import Repo, locate
 from .validate import _stray_files
 from .yamlsource import Document
@@ -49,7 +48,7 @@ def render_checked(app_dir: Path, environ: Mapping[str, str]) -> tuple[bytes, st
     problems: list[Problem] = []
     objects = []
     try:
-        objects = render_objects(repo, rel, env)
+        objects = pipeline.render_objects(repo, rel, env)
     except MipError as exc:
         problems += exc.problems
     problems += _extra_checks(repo, target, env)
