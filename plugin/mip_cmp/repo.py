@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from .errors import MipError, Problem
 from .names import FILE_NAME
-from .yamlsource import MAX_FILE_BYTES, Document, decode, load
+from .yamlsource import MAX_FILE_BYTES, Document, decode, load_fast
 
 MAX_FEDERATIONS = 5000
 MAX_ANCESTORS = 32
@@ -31,6 +33,9 @@ class Repo:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._inside_memo: dict[str, Path] = {}  # speed only, see _inside
+        # Speed only: what loading.load_federation made of a directory, so that one run (validate renders
+        # every app) checks each federation file once; the checkout does not change meanwhile.
+        self.loaded: dict[str, Any] = {}
         self.bytes_read = 0
 
     def _inside(self, rel: str) -> Path:
@@ -38,6 +43,31 @@ class Repo:
         # of a checkout that does not change meanwhile; a refused path is not remembered and fails again.
         if rel in self._inside_memo:
             return self._inside_memo[rel]
+        real = self._below_resolved(rel)
+        if real is None:
+            real = self._resolve(rel)
+        self._inside_memo[rel] = real
+        return real
+
+    def _below_resolved(self, rel: str) -> Path | None:
+        """Speed only (the root reads every federation): `rel` resolved from its resolved parent with one
+        lstat, when its last part is no symlink (what resolve() would give); None: resolve it in full."""
+        parent, _, name = rel.rpartition("/")
+        if name in ("", ".", "..") or parent.startswith("/") or ".." in parent.split("/"):
+            return None
+        try:
+            base = self.root if parent in ("", ".") else self._inside(parent)
+        except MipError:
+            return None  # the full resolution says what is wrong, about `rel` itself
+        candidate = base / name
+        try:
+            if stat.S_ISLNK(os.lstat(candidate).st_mode):
+                return None
+        except OSError:
+            pass  # not there (yet): resolve() keeps such a last part as it is
+        return candidate
+
+    def _resolve(self, rel: str) -> Path:
         parts = PurePosixPath(rel).parts
         if PurePosixPath(rel).is_absolute() or ".." in parts:
             raise file_error(rel, "path must stay inside the repository (no absolute paths, no '..')")
@@ -48,7 +78,6 @@ class Repo:
             raise file_error(rel, "is a symlink loop or cannot be resolved; refusing to read it") from None
         if real != self.root and self.root not in real.parents:
             raise file_error(rel, "is a symlink that leads outside the repository; refusing to read it")
-        self._inside_memo[rel] = real
         return real
 
     def read(self, rel_dir: str) -> Document:
@@ -65,7 +94,7 @@ class Repo:
         self.bytes_read += len(raw)
         if self.bytes_read > MAX_TOTAL_BYTES:
             raise file_error(rel, f"the mip.yaml files read together exceed {MAX_TOTAL_BYTES} bytes")
-        return load(decode(raw, rel), rel)
+        return load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
 
     def source_overrides(self, rel_dir: str) -> list[str]:
         """Relative paths of Argo CD's `.argocd-source*.yaml` override files in `rel_dir`."""
