@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from . import budget
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .model import Federation, Platform
 from .modelcheck import kind_of, to_model
-from .names import RESERVED_NAMESPACES, ROOT_APPLICATION, SECRETS_APP, STATIC_PROJECTS
-from .redact import credential_value, scrub
+from .names import RESERVED_NAMESPACES, ROOT_APPLICATION, SECRETS_APP, STATIC_PROJECTS, is_system_namespace
+from .redact import credential_value
 from .repo import FILE_NAME, Repo
 from .yamlsource import Document, KeyPath
 
@@ -36,6 +37,7 @@ class LoadedFederation:
 
 
 def load_platform(repo: Repo) -> LoadedPlatform:
+    repo.refuse_source_overrides()  # every render and validate starts here
     doc = repo.read(".")
     if kind_of(doc) is not Platform:
         raise MipError([doc.problem(("kind",), "the repository root must hold the Platform mip.yaml")])
@@ -97,12 +99,6 @@ def _known(names: Iterable[str]) -> str:
 
 
 def load_federation(repo: Repo, directory: str) -> LoadedFederation:
-    overrides = repo.source_overrides(directory)
-    if overrides:
-        raise MipError([Problem(
-            scrub(overrides[0]), 0, 0, "", "not allowed in a federation directory: Argo CD merges it into the "
-            "Application's source, plugin parameters included, so it could rebind this directory to "
-            "another federation; remove it")])
     doc = repo.read(directory)
     if kind_of(doc) is not Federation:
         raise MipError([doc.problem(("kind",), "a federation directory must hold a Federation mip.yaml")])
@@ -113,14 +109,16 @@ def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Pr
     """What a federation file may not say, given the platform it belongs to."""
     p, f, doc = platform.model, fed.model, fed.doc
     problems = []
+    budget.at(lambda message: doc.problem(("name",), message))  # namePattern is the platform's own regex
     if not re.fullmatch(p.federations.namePattern, f.name):
         problems.append(doc.problem(("name",), f"must match the platform's federation name pattern "
                                                f"{p.federations.namePattern}"))
-    reserved = {*STATIC_PROJECTS, *RESERVED_NAMESPACES, p.argocd.namespace, ROOT_APPLICATION,
+    # The pattern is the platform's allowlist; these are refused whatever it allows (names.py).
+    reserved = {*STATIC_PROJECTS, p.argocd.namespace, ROOT_APPLICATION,
                 *(a.namespace for a in p.commonApps.values()), *p.commonApps}
-    if f.name in reserved or f.name.startswith("kube-"):
-        problems.append(doc.problem(("name",), f"{f.name!r} is reserved by the platform; choose another "
-                                               "name"))
+    if f.name in reserved or is_system_namespace(f.name):
+        problems.append(doc.problem(("name",), f"{f.name!r} is reserved for Kubernetes, the cluster's "
+                                               "infrastructure or the platform itself; choose another name"))
     else:
         problems += _name_collisions(p, f, doc)
     if f.cluster not in p.clusters:
@@ -202,18 +200,32 @@ def load_bound_federation(repo: Repo, platform: LoadedPlatform, rel: str, env: B
 
 
 def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederation]:
-    """Every federation directory, with all their problems reported together."""
+    """Every federation directory, with all their problems reported together. Each is kept only as far as
+    the root needs it (its name, cluster, type, app names, directory): a parsed file with its positions
+    costs hundreds of bytes per node, and the root reads up to budget.MAX_TOTAL_NODES of them."""
     federations: list[LoadedFederation] = []
     problems: list[Problem] = []
     for directory in repo.federation_dirs(platform.model.federations.path):
         try:
             fed = load_federation(repo, directory)
+        except budget.Exceeded:
+            raise  # the render's budget is spent: reading on would only cost more
         except MipError as exc:
             problems += exc.problems
             continue
         problems += check_federation(platform, fed)
-        federations.append(fed)
+        federations.append(_summary(fed))
     problems += check_unique(federations)
     if problems:
         raise MipError(problems)
     return federations
+
+
+def _summary(fed: LoadedFederation) -> LoadedFederation:
+    """`fed` without its values and with only the position of its name (check_unique's)."""
+    doc = fed.doc
+    name: KeyPath = ("name",)
+    marks = {name: mark} if (mark := doc.mark(name)) is not None else {}
+    key_marks = {name: mark} if (mark := doc.mark(name, key=True)) is not None else {}
+    model = fed.model.model_copy(update={"apps": dict.fromkeys(fed.model.apps), "publicHost": None})
+    return LoadedFederation(model, Document(doc.file, None, marks, key_marks), fed.directory)

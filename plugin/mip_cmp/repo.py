@@ -6,19 +6,25 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 
+from . import budget
 from .errors import MipError, Problem
 from .redact import scrub
-from .yamlsource import MAX_FILE_BYTES, Document, decode, load
+from .yamlsource import Document, decode, load
 
 FILE_NAME = "mip.yaml"
-MAX_FEDERATIONS = 5000
 MAX_ANCESTORS = 32
-# All mip.yaml files one run may read together (the root reads every federation file).
-MAX_TOTAL_BYTES = 32 * 1024 * 1024
-# Argo CD merges these files from an app's directory into its source, plugin parameters included
-# (reposerver mergeSourceParameters): in a federation directory they could rebind it to another
-# federation, so their presence is an error there.
+# Argo CD merges `.argocd-source.yaml` and `.argocd-source-<app name>.yaml` from an Application's source
+# directory into its source, plugin parameters included, before it even picks the plugin (repository.go
+# mergeSourceParameters): at the root one could rebind a federation's wrapper Application (`path: .`) to
+# another directory or switch the plugin off; anywhere else, an Application someone points there. So any
+# entry of the repository whose name starts with this is an error.
 SOURCE_OVERRIDE_PREFIX = ".argocd-source"
+SOURCE_OVERRIDE_REASON = (
+    "not allowed anywhere in the repository: Argo CD merges .argocd-source.yaml and "
+    ".argocd-source-<app>.yaml into the source of an Application rendered from that directory, plugin "
+    "parameters included, before it picks the plugin, so this file could rebind a federation to another "
+    "directory or turn the plugin off; remove it"
+)
 _PLATFORM_KIND = re.compile(rb"^kind:[ \t]*['\"]?Platform['\"]?[ \t]*(#.*)?$", re.MULTILINE)
 
 
@@ -60,23 +66,44 @@ class Repo:
             if not path.is_file():
                 raise file_error(rel, f"not found (every mip-cmp directory needs a {FILE_NAME})")
             with path.open("rb") as handle:
-                raw = handle.read(MAX_FILE_BYTES + 1)
+                raw = handle.read(budget.MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise file_error(rel, f"cannot read: {exc.strerror}") from None
         self.bytes_read += len(raw)
-        if self.bytes_read > MAX_TOTAL_BYTES:
-            raise file_error(rel, f"the mip.yaml files read together exceed {MAX_TOTAL_BYTES} bytes")
+        if self.bytes_read > budget.MAX_TOTAL_BYTES:
+            raise file_error(rel, f"the mip.yaml files read together exceed {budget.MAX_TOTAL_BYTES} bytes "
+                                  "(budget.MAX_TOTAL_BYTES)")
         return load(decode(raw, rel), rel)
 
-    def source_overrides(self, rel_dir: str) -> list[str]:
-        """Relative paths of Argo CD's `.argocd-source*.yaml` override files in `rel_dir`."""
-        directory = self._inside(rel_dir)
-        try:
-            names = sorted(entry.name for entry in os.scandir(directory)
-                           if entry.name.startswith(SOURCE_OVERRIDE_PREFIX))
-        except OSError:
-            return []
-        return [name if rel_dir in ("", ".") else f"{rel_dir}/{name}" for name in names]
+    def source_overrides(self) -> list[str]:
+        """Relative paths of every `.argocd-source*` entry of the repository (`.git` aside), symlinks
+        included and not followed. Looks at no more than budget.MAX_REPO_ENTRIES entries."""
+        found: list[str] = []
+        seen = 0
+        stack = [(str(self.root), "")]
+        while stack:
+            directory, rel = stack.pop()
+            try:
+                with os.scandir(directory) as entries:
+                    for entry in entries:
+                        seen += 1
+                        if seen > budget.MAX_REPO_ENTRIES:
+                            raise file_error(".", f"more than {budget.MAX_REPO_ENTRIES} files and directories "
+                                                  "(budget.MAX_REPO_ENTRIES); mip-cmp looks at every one for "
+                                                  f"{SOURCE_OVERRIDE_PREFIX}* files")
+                        path = f"{rel}/{entry.name}" if rel else entry.name
+                        if entry.name.startswith(SOURCE_OVERRIDE_PREFIX):
+                            found.append(path)
+                        elif entry.name != ".git" and entry.is_dir(follow_symlinks=False):
+                            stack.append((entry.path, path))
+            except OSError:
+                continue  # unreadable: Argo CD could not read an override there either
+        return sorted(found)
+
+    def refuse_source_overrides(self) -> None:
+        overrides = self.source_overrides()
+        if overrides:
+            raise MipError([Problem(scrub(path), 0, 0, "", SOURCE_OVERRIDE_REASON) for path in overrides])
 
     def federation_dirs(self, base: str) -> list[str]:
         """Sorted relative paths of the subdirectories of `base` that hold a mip.yaml."""
@@ -92,8 +119,9 @@ class Repo:
                 if os.path.lexists(Path(entry.path, FILE_NAME)):
                     self._inside(rel)  # a symlinked directory must not lead outside either
                     found.append(rel)
-        if len(found) > MAX_FEDERATIONS:
-            raise file_error(base, f"more than {MAX_FEDERATIONS} federation directories")
+                    if len(found) > budget.MAX_FEDERATIONS:
+                        raise file_error(base, f"more than {budget.MAX_FEDERATIONS} federation directories "
+                                               "(budget.MAX_FEDERATIONS)")
         return sorted(found)
 
 
@@ -101,7 +129,7 @@ def _is_platform(directory: Path) -> bool:
     candidate = directory / FILE_NAME
     try:
         with candidate.open("rb") as handle:
-            return bool(_PLATFORM_KIND.search(handle.read(MAX_FILE_BYTES + 1)))
+            return bool(_PLATFORM_KIND.search(handle.read(budget.MAX_FILE_BYTES + 1)))
     except OSError:
         return False
 

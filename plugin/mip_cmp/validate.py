@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
+from . import budget
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .expand import federation_secrets
@@ -36,7 +37,8 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
     problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.path)
     for env in renders:
         try:
-            render_objects(repo, ".", env, platform)
+            with budget.metered():  # each app within the budgets Argo CD's renders have
+                render_objects(repo, ".", env, platform)
         except MipError as exc:
             problems += exc.problems
     return sorted(set(problems)), 1 + len(directories)

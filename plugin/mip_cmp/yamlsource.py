@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from . import budget
 from .errors import MipError, Problem
 from .redact import scrub
 
@@ -22,9 +23,6 @@ try:  # libyaml's parser is several times faster; the pure-Python one yields the
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-MAX_FILE_BYTES = 256 * 1024
-MAX_DEPTH = 64
-MAX_NODES = 50_000
 # Kubernetes and Helm (via Go's JSON) cannot represent integers outside int64.
 MAX_INT = 2**63 - 1
 
@@ -85,9 +83,10 @@ def format_path(path: KeyPath) -> str:
 
 def decode(raw: bytes, file: str) -> str:
     file = scrub(file)  # a directory name is the author's choice too
-    if len(raw) > MAX_FILE_BYTES:
+    if len(raw) > budget.MAX_FILE_BYTES:
         # Callers read at most one byte more than the limit, so the true size is unknown here.
-        raise MipError([Problem(file, 0, 0, "", f"file is larger than the limit of {MAX_FILE_BYTES} bytes")])
+        raise MipError([Problem(file, 0, 0, "",
+                                f"file is larger than the limit of {budget.MAX_FILE_BYTES} bytes")])
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -139,7 +138,7 @@ def load(text: str, file: str) -> Document:
     # Each open container: (container, path, pending key, pending key mark)
     stack: list[list[Any]] = []
     documents = 0
-    nodes = 0
+    nodes = counted = 0
     root: Any = None
 
     def fail(event: Any, message: str, path: KeyPath = ()) -> MipError:
@@ -189,8 +188,8 @@ def load(text: str, file: str) -> Document:
                 is_map = isinstance(event, yaml.MappingStartEvent)
                 if event.tag not in (None, "!", _MAP if is_map else _SEQ):
                     raise fail(event, f"YAML tag {event.tag} is not allowed")
-                if len(stack) >= MAX_DEPTH:
-                    raise fail(event, f"nesting is deeper than {MAX_DEPTH} levels")
+                if len(stack) >= budget.MAX_DEPTH:
+                    raise fail(event, f"nesting is deeper than {budget.MAX_DEPTH} levels")
                 container: Any = {} if is_map else []
                 path = attach(container, event)
                 if path is None:
@@ -201,8 +200,12 @@ def load(text: str, file: str) -> Document:
             elif isinstance(event, yaml.ScalarEvent):
                 nodes += 1
                 attach(_scalar(event, file), event, event.value)
-            if nodes > MAX_NODES:
-                raise fail(event, f"more than {MAX_NODES} YAML nodes")
+            if nodes > budget.MAX_NODES:
+                raise fail(event, f"more than {budget.MAX_NODES} YAML nodes")
+            if nodes - counted >= 1024:  # the render's budget: all files together, and the clocks
+                budget.at(budget.locator(file, _mark(event.start_mark)))
+                budget.nodes(nodes - counted)
+                counted = nodes
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = _mark(mark) if mark else (0, 0)
@@ -217,6 +220,8 @@ def load(text: str, file: str) -> Document:
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise MipError([Problem(file, 0, 0, "", scrub(f"invalid YAML: {first}"))]) from None
+    budget.at(budget.locator(file))
+    budget.nodes(nodes - counted)
     doc.data = root
     return doc
 

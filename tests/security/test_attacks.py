@@ -96,6 +96,10 @@ def symlink_loop(repo: Path) -> None:
     (repo / FED_FILE).symlink_to("mip.yaml")
 
 
+def symlink_source_override(repo: Path) -> None:
+    (repo / ".argocd-source.yaml").symlink_to("mip.yaml")
+
+
 def root_federations_path(path: str) -> Callable[[Path], None]:
     def setup(repo: Path) -> None:
         root = repo / "mip.yaml"
@@ -127,7 +131,11 @@ class Attack:
         return self.id.split("-", 1)[0]
 
 
-RESERVED = "is reserved by the platform; choose another name"
+RESERVED = "is reserved for Kubernetes, the cluster's infrastructure or the platform itself; choose another name"
+SOURCE_OVERRIDE = ("not allowed anywhere in the repository: Argo CD merges .argocd-source.yaml and "
+                   ".argocd-source-<app>.yaml into the source of an Application rendered from that directory, "
+                   "plugin parameters included, before it picks the plugin, so this file could rebind a "
+                   "federation to another directory or turn the plugin off; remove it")
 UNKNOWN_TOP = "unknown field (allowed: apiVersion, kind, name, cluster, type, publicHost, apps)"
 UNKNOWN_APP = "unknown field (allowed: values, revision, ignoreDifferences)"
 NOT_ALLOWED = "template error: not allowed in the sandbox"
@@ -175,6 +183,11 @@ ATTACKS: list[Attack] = [
     Attack("tenancy-name-root-application", loosen_name_pattern(fed(federation("mip-platform"))),
            f"{FED_FILE}:3:7: name: 'mip-platform' {RESERVED}",
            params=[{"name": "federation", "string": "mip-platform"}, BOUND[1]]),
+    *(Attack(f"tenancy-name-system-namespace-{name}", loosen_name_pattern(fed(federation(name))),
+             f"{FED_FILE}:3:7: name: {name!r} {RESERVED}",
+             params=[{"name": "federation", "string": name}, BOUND[1]])
+      for name in ("cert-manager", "ingress-nginx", "monitoring", "argocd", "submariner-operator",
+                   "longhorn-system", "openshift-config")),
     Attack("tenancy-name-collides-with-other-federations-app", fed(federation("federation-x-exareme2")),
            f"{FED_FILE}:3:7: name: 'federation-x-exareme2' would collide with the Application of app "
            "'exareme2' of a federation 'federation-x'; choose another name",
@@ -219,19 +232,27 @@ ATTACKS: list[Attack] = [
     Attack("tenancy-argocd-source-override",
            write(f"{FED_A}/.argocd-source.yaml",
                  "plugin:\n  parameters:\n  - {name: federation, string: federation-z}\n"),
-           f"{FED_A}/.argocd-source.yaml: not allowed in a federation directory: Argo CD merges it into the "
-           "Application's source, plugin parameters included, so it could rebind this directory to another "
-           "federation; remove it"),
+           f"{FED_A}/.argocd-source.yaml: {SOURCE_OVERRIDE}"),
     Attack("tenancy-argocd-source-app-override",
            write(f"{FED_A}/.argocd-source-federation-a.yaml", "plugin: null\ndirectory: {recurse: true}\n"),
-           f"{FED_A}/.argocd-source-federation-a.yaml: not allowed in a federation directory: Argo CD merges "
-           "it into the Application's source, plugin parameters included, so it could rebind this directory "
-           "to another federation; remove it"),
+           f"{FED_A}/.argocd-source-federation-a.yaml: {SOURCE_OVERRIDE}"),
     Attack("tenancy-argocd-source-seen-by-the-root",
            write(f"{FED_A}/.argocd-source.yaml", "plugin: null\ndirectory: {recurse: true}\n"),
-           f"{FED_A}/.argocd-source.yaml: not allowed in a federation directory: Argo CD merges it into the "
-           "Application's source, plugin parameters included, so it could rebind this directory to another "
-           "federation; remove it", app=".", params=None),
+           f"{FED_A}/.argocd-source.yaml: {SOURCE_OVERRIDE}", app=".", params=None),
+    # At the root, Argo CD would merge these into the root Application (`.argocd-source.yaml`) or into
+    # federation-a's wrapper Application (`path: .`, named federation-a): rebinding its directory.
+    Attack("tenancy-argocd-source-at-the-root",
+           write(".argocd-source.yaml", "plugin: null\ndirectory: {recurse: true}\n"),
+           f".argocd-source.yaml: {SOURCE_OVERRIDE}", app=".", params=None),
+    Attack("tenancy-argocd-source-for-a-wrapper-at-the-root",
+           write(".argocd-source-federation-a.yaml",
+                 "plugin:\n  parameters:\n  - {name: directory, string: federations/federation-z}\n"),
+           f".argocd-source-federation-a.yaml: {SOURCE_OVERRIDE}"),
+    Attack("tenancy-argocd-source-anywhere",
+           write("docs/deep/.argocd-source-someapp.yaml", "plugin: null\n"),
+           f"docs/deep/.argocd-source-someapp.yaml: {SOURCE_OVERRIDE}"),
+    Attack("tenancy-argocd-source-as-a-symlink", symlink_source_override,
+           f".argocd-source.yaml: {SOURCE_OVERRIDE}", app=".", params=None),
     Attack("tenancy-parameters-on-the-root", nothing,
            "plugin parameters 'federation' and 'component' need 'directory': without it the repository root "
            "renders the platform", app=".", params=[{"name": "federation", "string": "federation-a"}]),
@@ -310,6 +331,25 @@ ATTACKS: list[Attack] = [
            fed(federation(apps="  exareme2:\n    values: {image: \"{{ ''.__class__ }}\"}\n")),
            f"{FED_FILE}:7:21: apps.exareme2.values.image: {NOT_ALLOWED} (names starting with '_' are not "
            "allowed ('__class__'))"),
+    Attack("template-too-many-parts", fed(host("{{ [" + ", ".join(["1"] * 300) + "] }}")),
+           f"{FED_FILE}:5:13: publicHost: template error: expression has more than 256 parts "
+           "(budget.MAX_TEMPLATE_NODES); split it up"),
+    Attack("template-nested-too-deep", fed(host("{{ federation.name" + " | upper" * 30 + " }}")),
+           f"{FED_FILE}:5:13: publicHost: template error: expression is nested more than 20 levels deep "
+           "(budget.MAX_TEMPLATE_DEPTH); split it up"),
+    Attack("template-lone-surrogate", fed(host("{{ federation.name ~ '\\ud800' }}")),
+           f"{FED_FILE}:5:13: publicHost: template error: the result holds U+D800, which is not text (a lone "
+           "surrogate); write the character itself"),
+    # --- budgets: what one render may cost in all (budget.py; tests/security/test_resources.py measures) ----
+    Attack("budget-template-steps", fed(federation(apps="  exareme2:\n    values:\n" + "".join(
+        f"      k{i}: \"{{{{ [{', '.join([chr(40) + chr(91) + repr('') + '] * 4000)|length'] * 40)}] }}}}\"\n"
+        for i in range(10)))),
+           f"{FED_FILE}:14:11: apps.exareme2.values.k6: the templates of this render need more than 1,000,000 "
+           "evaluation steps (budget.MAX_TEMPLATE_STEPS); use fewer or simpler templates"),
+    Attack("budget-template-output", fed(federation(apps="  exareme2:\n    values:\n" + "".join(
+        f"      k{i}: \"{{{{ 'x' * 16000 }}}}\"\n" for i in range(80)))),
+           f"{FED_FILE}:73:12: apps.exareme2.values.k65: the templates of this render produce more than "
+           "1,048,576 characters (budget.MAX_TEMPLATE_OUTPUT_CHARS); use fewer or shorter templates"),
     # --- paths: every file read stays inside the repository -----------------------------------------------
     Attack("path-symlinked-mip-yaml-outside", symlink_fed_file_outside,
            f"{FED_FILE}: is a symlink that leads outside the repository; refusing to read it"),
