@@ -16,12 +16,10 @@ The measured figures are printed (pytest -s) and listed at the end of every run 
 
 from __future__ import annotations
 
-import os
+import json
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -201,25 +199,31 @@ class Usage:
     wall_s: float
 
 
+# A process's peak RSS counts the pages it had before exec: a child forked from this (large) test process
+# would report this process's size. So a small launcher forks and execs the command, and reports its
+# rusage from wait4.
+_LAUNCH = """
+import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(json.dumps([os.waitstatus_to_exitcode(status), usage.ru_maxrss, usage.ru_utime + usage.ru_stime]), file=sys.stderr)
+"""
+
+
 def measure(cwd: Path, env: dict[str, str], timeout: float = 120) -> Usage:
     """Run `mip-cmp generate` as argocd-cmp-server does (plain in-process path), and read its own peak RSS
-    and CPU time from the kernel (wait4), not a sum over other processes."""
-    out, err = cwd.parent / "stdout", cwd.parent / "stderr"
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        start = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "mip_cmp", "generate"], cwd=cwd, stdout=stdout,
-                                stderr=stderr, stdin=subprocess.DEVNULL,
-                                env={**base_env(), **env, "MIP_CMP_RENDERER": "off"})
-        killer = threading.Timer(timeout, os.kill, (proc.pid, signal.SIGKILL))
-        killer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            killer.cancel()
-        wall = time.monotonic() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped above; Popen must not wait again
-    return Usage(proc.returncode, out.stat().st_size, err.read_text(errors="replace"), usage.ru_maxrss / 1024,
-                 usage.ru_utime + usage.ru_stime, wall)
+    and CPU time from the kernel (wait4)."""
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", _LAUNCH, sys.executable, "-m", "mip_cmp", "generate"], cwd=cwd,
+                            env={**base_env(), **env, "MIP_CMP_RENDERER": "off"}, capture_output=True,
+                            timeout=timeout, check=True)
+    wall = time.monotonic() - start
+    *lines, last = result.stderr.decode(errors="replace").splitlines()
+    code, maxrss_kib, cpu = json.loads(last)
+    stderr = "".join(line + "\n" for line in lines)
+    return Usage(code, len(result.stdout), stderr, maxrss_kib / 1024, cpu, wall)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
