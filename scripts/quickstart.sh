@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# A newcomer's first command: set up, check the sample repository, and render it the way Argo CD would:
-# the repository root (the bootstrap Application's view) and every federation (its Applications, and its
-# ExternalSecrets). The manifests go to build/sample-repo/, a summary to the terminal.
+# A newcomer's first command: install what rendering needs (runtime dependencies only), check the sample
+# repository, and render it the way Argo CD would: the repository root (the bootstrap Application's view)
+# and every federation (its Applications, and its ExternalSecrets). The manifests go to build/sample-repo/,
+# a summary to the terminal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$SECONDS
+step() { printf '==> [%3ss] %s\n' "$((SECONDS - start))" "$*" >&2; }
+
 bash scripts/setup.sh
 mip=.venv/bin/mip-cmp
 out=build/sample-repo
 rm -rf "$out" && mkdir -p "$out"
 
+step "validating sample-repo/ (every mip.yaml, every app rendered)"
 $mip validate sample-repo
-$mip render sample-repo --revision main > "$out/root.yaml"
+step "rendering sample-repo/ into $out/"
+$mip render sample-repo --revision main > "$out/root.yaml" 2> "$out/.stderr" || { cat "$out/.stderr" >&2; exit 1; }
 for dir in sample-repo/federations/*/; do
   name=$(basename "$dir")
-  $mip render "$dir" --revision main --param federation="$name" > "$out/$name.yaml"
+  $mip render "$dir" --revision main --param federation="$name" > "$out/$name.yaml" 2> "$out/.stderr" \
+    || { cat "$out/.stderr" >&2; exit 1; }
   # A federation whose apps need no platform secret has no secrets component ("nothing to render").
   if ! $mip render "$dir" --revision main --param federation="$name" --param component=secrets \
       > "$out/$name-secrets.yaml" 2> "$out/.stderr"; then
@@ -26,4 +33,4 @@ rm -f "$out/.stderr"
 for file in "$out"/*.yaml; do
   printf '%-40s %s\n' "$file" "$(grep '^kind:' "$file" | sort | uniq -c | awk '{printf "%s %s  ", $1, $3}')"
 done
-echo "Rendered the sample platform into $out/ (root.yaml is what the bootstrap Application applies)."
+step "done: rendered the sample platform into $out/ (root.yaml is what the bootstrap Application applies)"

@@ -1,9 +1,62 @@
 #!/usr/bin/env bash
-# Create .venv and install mip-cmp with everything its tests and tools need (idempotent).
+# Create .venv and install mip-cmp into it (editable), with the extras named as arguments:
+#   bash scripts/setup.sh              # runtime only: what validate/render/generate need (seconds)
+#   bash scripts/setup.sh test         # + the test tools (what scripts/test.sh runs with)
+#   bash scripts/setup.sh test lint    # + ruff, mypy and checkov (what .ci/run adds)
+# Uses uv when it is on PATH (much faster), else the venv's pip. Idempotent: a second run only adds what is
+# missing. Needs Python >= 3.11 with its venv module (Debian/Ubuntu: apt-get install python3-venv); set
+# PYTHON to pick an interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$SECONDS
+step() { printf '==> [%3ss] %s\n' "$((SECONDS - start))" "$*" >&2; }
+
 python=${PYTHON:-python3}
-"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "mip-cmp needs Python >= 3.11" >&2; exit 1; }
-[ -x .venv/bin/python ] || "$python" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+command -v "$python" >/dev/null || { echo "setup: $python not found; mip-cmp needs Python >= 3.11 (set PYTHON=...)" >&2; exit 1; }
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+    echo "setup: mip-cmp needs Python >= 3.11; $python is $("$python" -V 2>&1) (set PYTHON=python3.12, say)" >&2
+    exit 1
+}
+extras=$(IFS=,; echo "$*")
+target=.${extras:+[$extras]}
+
+uv=
+if command -v uv >/dev/null && uv --version >/dev/null 2>&1; then
+    uv=uv
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    step "creating .venv with $("$python" -V 2>&1)${uv:+ (uv)}"
+    if [ -n "$uv" ]; then
+        uv venv --quiet --python "$python" .venv
+    else
+        "$python" -m venv .venv || {
+            echo "setup: '$python -m venv' failed; install the venv module (Debian/Ubuntu: apt-get install python3-venv)" >&2
+            exit 1
+        }
+    fi
+fi
+
+if [ -n "$extras" ]; then
+    step "installing mip-cmp with extras: $extras"
+else
+    step "installing mip-cmp, runtime only (pyyaml, pydantic, jinja2)"
+fi
+if [ -n "$uv" ]; then
+    uv pip install --python .venv/bin/python -e "$target"
+else
+    .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip --upgrade >/dev/null
+    .venv/bin/python -m pip install --disable-pip-version-check --progress-bar on -e "$target" \
+        | { grep -v '^Requirement already satisfied' || true; }
+fi
+# The graph page tests drive a real headless Chromium: Debian's chromium + chromium-driver, installed here
+# where we are root (elsewhere those tests skip and say so).
+if [[ ",$extras," == *",test,"* ]] && ! command -v chromedriver >/dev/null && [ "$(id -u)" = 0 ] \
+        && command -v apt-get >/dev/null; then
+    step "installing Debian's chromium and chromium-driver (graph page tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }; } \
+        || echo "setup: could not install chromium; the browser tests will skip" >&2
+fi
+step "ready: .venv/bin/mip-cmp"

@@ -11,7 +11,9 @@ Writes:
   ``tests/schemas/SOURCES.md``;
 * ``tests/fixtures/crds/<crd name>.yaml`` -- the CRDs themselves, descriptions stripped the same way;
 * ``tests/fixtures/argocd-repo-server.yaml`` and ``tests/fixtures/argocd-cmd-params-cm.yaml`` -- those two
-  documents copied byte-for-byte from ``install.yaml``.
+  documents copied byte-for-byte from ``install.yaml``;
+* ``tests/fixtures/mip-infra/`` -- a byte-for-byte copy of the mip-infra checkout ``REFERENCE_DIR/mip-infra``
+  (without ``.git``), the input of the ``mip-cmp import`` tests.
 
 Running it twice gives identical bytes; the tests never read REFERENCE_DIR.
 """
@@ -24,10 +26,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+
+# The mip-infra checkout `mip-cmp import` is tested on.
+MIP_INFRA_FIXTURE = "tests/fixtures/mip-infra"
 
 # Upstream releases the reference copies were taken from (recorded in SOURCES.md).
 ARGOCD_TAG, ARGOCD_COMMIT = "v3.5.1", "109ca7ca71"
@@ -127,6 +133,9 @@ def render(reference: Path) -> dict[str, str]:
             if not version.get("served"):
                 continue
             schema_path = f"{group}/{kind}_{version['name']}.json"
+            # Checked here, once, when vendored: tests/k8s_validation.py trusts these files (the metaschema
+            # check costs seconds per schema, too much for every test process).
+            jsonschema.Draft202012Validator.check_schema(version["schema"]["openAPIV3Schema"])
             files[f"tests/schemas/{schema_path}"] = _json_text(version["schema"]["openAPIV3Schema"])
             index.setdefault(f"{group}/{version['name']}", {})[kind] = {"schema": schema_path, "scope": scope}
     files["tests/schemas/index.json"] = _json_text(index)
@@ -134,6 +143,11 @@ def render(reference: Path) -> dict[str, str]:
     for name, text in install_documents(install).items():
         files[f"tests/fixtures/{name}"] = text
     files["tests/schemas/SOURCES.md"] = _sources_md(index)
+    mip_infra = reference / "mip-infra"
+    for path in sorted(mip_infra.rglob("*")):
+        rel = path.relative_to(mip_infra)
+        if path.is_file() and ".git" not in rel.parts[:1]:
+            files[f"{MIP_INFRA_FIXTURE}/{rel.as_posix()}"] = path.read_text(encoding="utf-8")
     return files
 
 
@@ -174,7 +188,8 @@ def main(argv: list[str]) -> int:
         print(f"error: {reference} does not look like the reference directory", file=sys.stderr)
         return 2
     files = render(reference)
-    for managed in ("tests/schemas", "tests/fixtures/crds"):  # drop outputs that are no longer produced
+    # Drop outputs that are no longer produced.
+    for managed in ("tests/schemas", "tests/fixtures/crds", MIP_INFRA_FIXTURE):
         for old in sorted((REPO_ROOT / managed).rglob("*")):
             if old.is_file() and str(old.relative_to(REPO_ROOT)) not in files:
                 old.unlink()

@@ -1,12 +1,11 @@
-import sys
-from pathlib import Path
+"""Suite-wide hooks."""
 
-# Test helper modules (helpers.py, k8s_validation.py, ...) are imported by name.
-sys.path.insert(0, str(Path(__file__).parent))
+from __future__ import annotations
+
+import pytest
 
 
-
-def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say how much the security suite tries (issue: "the suite says how many there are")."""
     from security.conftest import MODES
     from security.test_attacks import ATTACKS

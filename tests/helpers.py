@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -65,3 +70,48 @@ def copy_sample(dest: Path) -> Path:
     target = dest / "repo"
     shutil.copytree(SAMPLE_REPO, target, symlinks=True)
     return target
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one mip-cmp command did: exit code, stdout bytes, stderr text."""
+
+    code: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+
+@contextlib.contextmanager
+def process_state(cwd: Path, env: Mapping[str, str]) -> Iterator[None]:
+    """This process's working directory and environment as a fresh `mip-cmp` process would have them (only
+    `env` over a minimal base), restored afterwards, SIGTERM handler included."""
+    saved_env, saved_cwd, saved_term = dict(os.environ), Path.cwd(), signal.getsignal(signal.SIGTERM)
+    try:
+        os.environ.clear()
+        os.environ.update({**base_env(), **env})
+        os.chdir(cwd)
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        signal.signal(signal.SIGTERM, saved_term)
+
+
+def run_cli(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> Run:
+    """`mip-cmp ARGS` in this process, exactly as the warm renderer's worker runs it (cli.run with the working
+    directory and the environment swapped in, stdout and stderr captured): the fast way to test behaviour.
+    Tests of the process itself (exit on signals, imports, the console script) use mip_cmp()."""
+    from mip_cmp import cli
+
+    out, err = io.BytesIO(), io.BytesIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+    stderr = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
+    with process_state(cwd, {"MIP_CMP_RENDERER": "off", **(env or {})}), contextlib.redirect_stdout(stdout), \
+            contextlib.redirect_stderr(stderr):
+        code = cli.run(list(args))
+    return Run(code, out.getvalue(), err.getvalue().decode("utf-8", "replace"))

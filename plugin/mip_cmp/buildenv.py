@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from .contract.params import COMPONENTS, PARAMETERS
 from .errors import MipError
-from .redact import scrub
 
 DEFAULT_REVISION = "HEAD"
 
@@ -55,9 +54,7 @@ def _parameters(environ: Mapping[str, str]) -> dict[str, str]:
         for item in items:
             name = item.get("name") if isinstance(item, dict) else None
             if name not in known:
-                raise MipError(scrub(
-                    f"plugin parameter {name!r} is not one mip-cmp knows; known: {', '.join(sorted(known))}"
-                ))
+                raise MipError(f"plugin parameter {name!r} is not one mip-cmp knows; known: {', '.join(sorted(known))}")
             value = item.get("string")
             if not isinstance(value, str) or "array" in item or "map" in item:
                 raise MipError(f"plugin parameter {name!r} must be a string parameter")
@@ -72,10 +69,8 @@ def _parameters(environ: Mapping[str, str]) -> dict[str, str]:
             if value is not None:
                 values[p.name] = value
     if values.get("component", "") not in COMPONENTS:
-        raise MipError(scrub(
-            f"plugin parameter 'component' must be one of {', '.join(repr(c) for c in COMPONENTS)}, "
-            f"not {values['component']!r}"
-        ))
+        raise MipError(f"plugin parameter 'component' must be one of {', '.join(repr(c) for c in COMPONENTS)}, "
+                       f"not {values['component']!r}")
     return values
 
 

@@ -1,6 +1,7 @@
 """The command line: all I/O happens here; the core below never prints.
 
-Exit codes: 0 success, 1 a problem in the input, 2 bad usage, 3 a bug in mip-cmp.
+Exit codes (errors.py): 0 success, 1 a problem in the input, 2 bad usage, 3 a bug in mip-cmp; `diff --exit-code`
+adds 10 (changes) and 11 (destructive changes).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from . import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
     from .errors import Problem
 
@@ -53,6 +55,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from .contract.params import string_parameter
     from .errors import EXIT_OK, UsageError
     from .pipeline import generate
 
@@ -62,7 +65,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         name, sep, value = item.partition("=")
         if not sep:
             raise UsageError(f"mip-cmp render: --param {item!r}: expected NAME=VALUE")
-        params.append({"name": name, "string": value})
+        params.append(string_parameter(name, value))
     if params:
         environ["ARGOCD_APP_PARAMETERS"] = json.dumps(params)
     path = Path(args.path)
@@ -81,7 +84,7 @@ def _annotation(problem: Problem) -> str:
 def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .errors import EXIT_OK, UsageError
+    from .errors import EXIT_INPUT, EXIT_OK, UsageError
     from .validate import validate_repo
 
     root = Path(args.repo)
@@ -96,7 +99,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
     if problems:
         print(f"mip-cmp: {len(problems)} problem(s) in {files} file(s)", file=sys.stderr)
-        return 1
+        return EXIT_INPUT
     print(f"mip-cmp: {files} file(s) valid", file=sys.stderr)
     return EXIT_OK
 
@@ -168,7 +171,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--apply", action="store_true",
                    help="server-side apply them with the current kubeconfig instead of printing")
     p.set_defaults(func=cmd_bootstrap)
+    _add_tool_commands(sub)
     return parser
+
+
+def _tool(name: str) -> Callable[[argparse.Namespace], int]:
+    """The `diff`, `graph` and `import` commands live in tools/, imported only when one of them runs."""
+
+    def run_tool(args: argparse.Namespace) -> int:
+        from .tools import commands
+
+        code: int = getattr(commands, f"cmd_{name}")(args)
+        return code
+
+    return run_tool
+
+
+def _add_tool_commands(sub: Any) -> None:
+    from .errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE
+
+    p = sub.add_parser("diff", help="what a change does to the cluster: both sides rendered as Argo CD does",
+                       description="Compare the whole platform rendered at two points: --from/--to git revisions "
+                                   "of REPO (without --to: REPO as it is now), or two directories. Exit codes with "
+                                   f"--exit-code: 0 no change, {EXIT_DIFF_CHANGES} changes, {EXIT_DIFF_DESTRUCTIVE} "
+                                   "destructive changes; 1, 2, 3 are errors as for every command.")
+    p.add_argument("paths", nargs="*", metavar="REPO", help="the platform directory (default: .), or two directories")
+    p.add_argument("--from", dest="rev_from", metavar="REV", help="git revision of the old side (default: HEAD)")
+    p.add_argument("--to", dest="rev_to", metavar="REV", help="git revision of the new side (default: REPO as it is)")
+    p.add_argument("--revision", default="HEAD", help="the revision Argo CD renders on both sides (default: HEAD)")
+    p.add_argument("--format", choices=["text", "json", "github", "markdown"], default="text",
+                   help="text, json, GitHub Actions annotations, or markdown for a pull-request comment")
+    p.add_argument("--exit-code", action="store_true",
+                   help=f"exit {EXIT_DIFF_CHANGES} if anything changes, {EXIT_DIFF_DESTRUCTIVE} if destructively")
+    p.set_defaults(func=_tool("diff"))
+
+    p = sub.add_parser("graph", help="the platform's topology as Mermaid, Graphviz dot or one offline HTML page")
+    p.add_argument("repo", nargs="?", default=".", help="repository root (default: .)")
+    p.add_argument("--format", choices=["mermaid", "dot", "html"], default="mermaid", help="output format")
+    p.add_argument("--revision", default="HEAD", help="the revision Argo CD would render (default: HEAD)")
+    p.set_defaults(func=_tool("graph"))
+
+    p = sub.add_parser("import", help="write the platform equivalent to a mip-infra checkout; report every object")
+    p.add_argument("source", metavar="MIP_INFRA_CHECKOUT", help="a checkout of a mip-infra-style repository")
+    p.add_argument("--out", required=True, metavar="DIR", help="where to write the platform (a new or empty directory)")
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help="format of the report")
+    p.set_defaults(func=_tool("import"))
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -183,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # anything heavy is imported; it falls back to run() below (client.py).
         from .renderer.client import generate
 
-        return generate()
+        return generate(run, _on_sigterm)
     return run(argv)
 
 
@@ -191,31 +238,22 @@ def run(argv: Sequence[str] | None = None) -> int:
     """The command line, in this process."""
     import signal
 
-    from .errors import EXIT_BUG, EXIT_USAGE, MipError
+    from .errors import EXIT_BUG, report
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         args = build_parser().parse_args(argv)
         code: int = args.func(args)
         return code
-    except MipError as exc:
-        for line in exc.lines():
+    except (Exception, KeyboardInterrupt) as exc:  # the one handler: errors.report() says what to print
+        code, lines = report(exc)
+        for line in lines:
             print(line, file=sys.stderr)
-        return exc.exit_code
-    except BrokenPipeError:
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # the one place that turns a bug into exit 3 instead of a traceback
-        from .redact import scrub  # an exception's text may quote input; never echo credentials
-
-        print(scrub(f"mip-cmp: internal error (a bug in mip-cmp {__version__}): {type(exc).__name__}: {exc}"),
-              file=sys.stderr)
-        if os.environ.get("MIP_CMP_DEBUG"):
+        if code == EXIT_BUG and os.environ.get("MIP_CMP_DEBUG"):
             import traceback
 
             traceback.print_exc()
-        return EXIT_BUG
+        return code
 
 
 if __name__ == "__main__":

@@ -116,14 +116,3 @@ def dump(objects: list[dict[str, Any]], source: str = "") -> bytes:
         budget.check_time()
     return b"".join(chunks)
 
-
-def dump_pure_python(objects: list[dict[str, Any]]) -> bytes:
-    """The same bytes from PyYAML's pure-Python emitter (tests compare the two paths)."""
-
-    class PureDumper(yaml.SafeDumper):
-        def ignore_aliases(self, data: Any) -> bool:
-            return True
-
-        resolve = _resolve
-
-    return _dump(objects, PureDumper)

@@ -1,25 +1,41 @@
-"""One error hierarchy; the CLI maps it to exit codes at the edge."""
+"""One error path: every failure is a MipError (or becomes an InternalError), and `report()` turns it into the
+exit code and the lines the CLI prints. Exit codes are defined here and nowhere else."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from . import __version__
+from .redact import scrub
+
 EXIT_OK = 0
-EXIT_USER_ERROR = 1
-EXIT_USAGE = 2
-EXIT_BUG = 3
+EXIT_INPUT = 1  # a problem in the input: the user's to fix
+EXIT_USAGE = 2  # the command line itself is wrong
+EXIT_BUG = 3  # a bug in mip-cmp: please report it
+# `mip-cmp diff --exit-code` reports outcomes, not errors: clear of 1-3 so CI can tell them apart.
+EXIT_DIFF_CHANGES = 10
+EXIT_DIFF_DESTRUCTIVE = 11
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with the input, located as precisely as we can."""
+    """One thing wrong with the input, located as precisely as we can.
+
+    Its text is made safe to print when it is made (redact.scrub): a message, a key path and even a file name
+    may repeat what the author wrote, and Argo CD shows a plugin's stderr to everyone who can see the app.
+    Scrubbing here, in the one type every printed problem is, means no printer can forget it."""
 
     file: str
     line: int
     col: int
     path: str
     message: str
+
+    def __post_init__(self) -> None:
+        for name in ("file", "path", "message"):
+            object.__setattr__(self, name, scrub(getattr(self, name)))
 
     def __str__(self) -> str:
         parts = []
@@ -34,7 +50,7 @@ class Problem:
 class MipError(Exception):
     """Base class of every error that is the user's to fix (exit 1)."""
 
-    exit_code = EXIT_USER_ERROR
+    exit_code = EXIT_INPUT
 
     def __init__(self, problems: Iterable[Problem] | str) -> None:
         if isinstance(problems, str):
@@ -53,6 +69,23 @@ class UsageError(MipError):
     exit_code = EXIT_USAGE
 
 
-def problem_at(file: str, mark: tuple[int, int] | None, path: str, message: str) -> Problem:
-    line, col = mark if mark else (0, 0)
-    return Problem(file, line, col, path, message)
+class InternalError(MipError):
+    """A bug in mip-cmp, not in the input: a failed output check (the expansion produced something the gate
+    refuses) or any unexpected exception (exit 3). The user cannot fix it; the message asks for a report."""
+
+    exit_code = EXIT_BUG
+
+    def lines(self) -> list[str]:
+        return [f"mip-cmp: internal error (a bug in mip-cmp {__version__}; please report it): {p}"
+                for p in self.problems]
+
+
+def report(exc: BaseException) -> tuple[int, list[str]]:
+    """The exit code and the stderr lines for an exception that ended a command: the CLI's one handler."""
+    if isinstance(exc, MipError):
+        return exc.exit_code, exc.lines()
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, []
+    if isinstance(exc, BrokenPipeError):  # the reader went away (e.g. `| head`): nothing left to say
+        return EXIT_USAGE, []
+    return report(InternalError(f"{type(exc).__name__}: {exc}"))

@@ -9,9 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from .buildenv import BuildEnv
+from .contract.params import APPSET_BINDING, SECRETS_COMPONENT, binding
 from .loading import LoadedFederation, LoadedPlatform
 from .model import Chart, CommonApp, Federation, IgnoreDifference, Platform, Secret
-from .names import COMMON_PROJECT, FEDERATIONS_PROJECT, INFRA_PROJECT
+from .names import (
+    COMMON_PROJECT,
+    FEDERATIONS_APPSET,
+    FEDERATIONS_PROJECT,
+    FILE_NAME,
+    GENERATORS_API,
+    INFRA_PROJECT,
+    KEEP_ON_DELETE,
+    ROOT_APPLICATION,
+    SECRETS_APP,
+    SYNC_OPTIONS,
+)
 from .templating import render_tree
 from .yamlsource import Document
 
@@ -19,17 +31,15 @@ Obj = dict[str, Any]
 
 ARGO = "argoproj.io/v1alpha1"
 ESO = "external-secrets.io/v1"
-GENERATORS = "generators.external-secrets.io/v1alpha1"
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "mip-cmp"}
 FEDERATION_LABEL = "mip-cmp.io/federation"
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
-SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 # With a git webhook, Argo CD re-renders an app on a push only if these paths changed: a federation's apps
 # depend on the platform file and their own directory, nothing else.
 GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
-# A generated password must outlive Argo CD prunes and app deletion: losing it loses the database.
-KEEP_ON_DELETE = {SYNC_OPTIONS: "Prune=false,Delete=false"}
+KEEP_ON_DELETE_ANNOTATION = {SYNC_OPTIONS: ",".join(KEEP_ON_DELETE)}
+PLATFORM_PART_OF = {"app.kubernetes.io/part-of": ROOT_APPLICATION}
 
 # What workloads from the catalog's Helm charts may create inside their namespace.
 WORKLOAD_KINDS = [
@@ -163,17 +173,28 @@ def infrastructure_project(p: Platform) -> Obj:
     )
 
 
+def _root_source(p: Platform, revision: str, parameters: list[dict[str, str]] | None = None) -> Obj:
+    """This repository's root rendered by this plugin: the platform, or (with parameters) one federation."""
+    plugin: Obj = {"name": p.argocd.pluginName}
+    if parameters:
+        plugin["parameters"] = parameters
+    return {"repoURL": p.repoURL, "targetRevision": revision, "path": ".", "plugin": plugin}
+
+
+def _in_argocd(p: Platform) -> dict[str, str]:
+    return {"server": p.argocd.server, "namespace": p.argocd.namespace}
+
+
 def root_application(p: Platform, revision: str) -> Obj:
     """The one Application an admin creates; it renders the repository root with this plugin."""
     return {
         "apiVersion": ARGO,
         "kind": "Application",
-        "metadata": _meta("mip-platform", p.argocd.namespace, {"app.kubernetes.io/part-of": "mip-platform"}),
+        "metadata": _meta(ROOT_APPLICATION, p.argocd.namespace, PLATFORM_PART_OF),
         "spec": {
             "project": INFRA_PROJECT,
-            "source": {"repoURL": p.repoURL, "targetRevision": revision, "path": ".",
-                       "plugin": {"name": p.argocd.pluginName}},
-            "destination": {"server": p.argocd.server, "namespace": p.argocd.namespace},
+            "source": _root_source(p, revision),
+            "destination": _in_argocd(p),
             "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
         },
     }
@@ -196,7 +217,7 @@ def federations_appset(p: Platform, federations: list[LoadedFederation], revisio
     return {
         "apiVersion": ARGO,
         "kind": "ApplicationSet",
-        "metadata": _meta("mip-federations", p.argocd.namespace, {"app.kubernetes.io/part-of": "mip-platform"}),
+        "metadata": _meta(FEDERATIONS_APPSET, p.argocd.namespace, PLATFORM_PART_OF),
         "spec": {
             "goTemplate": True,
             "goTemplateOptions": ["missingkey=error"],
@@ -213,16 +234,8 @@ def federations_appset(p: Platform, federations: list[LoadedFederation], revisio
                     "project": FEDERATIONS_PROJECT,
                     # Rendered from the root, which only admins control: a file in the federation's
                     # directory (e.g. .argocd-source.yaml) must not be able to change how Argo CD renders it.
-                    "source": {
-                        "repoURL": p.repoURL,
-                        "targetRevision": revision,
-                        "path": ".",
-                        "plugin": {"name": p.argocd.pluginName, "parameters": [
-                            {"name": "federation", "string": "{{ .name }}"},
-                            {"name": "directory", "string": "{{ .path }}"},
-                        ]},
-                    },
-                    "destination": {"server": p.argocd.server, "namespace": p.argocd.namespace},
+                    "source": _root_source(p, revision, APPSET_BINDING),
+                    "destination": _in_argocd(p),
                     "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
                 },
             },
@@ -341,12 +354,7 @@ def _namespace_labels(f: Federation) -> dict[str, str]:
 
 
 def generate_paths(directory: str) -> str:
-    return f"/mip.yaml;/{directory}"
-
-
-def secrets_parameters(name: str, directory: str) -> list[dict[str, str]]:
-    return [{"name": "federation", "string": name}, {"name": "directory", "string": directory},
-            {"name": "component", "string": "secrets"}]
+    return f"/{FILE_NAME};/{directory}"
 
 
 def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Obj:
@@ -356,17 +364,12 @@ def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Ob
     return {
         "apiVersion": ARGO,
         "kind": "Application",
-        "metadata": _meta(f"{f.name}-secrets", p.argocd.namespace,
+        "metadata": _meta(f"{f.name}-{SECRETS_APP}", p.argocd.namespace,
                           {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name},
                           {SYNC_WAVE: "-1", GENERATE_PATHS: generate_paths(fed.directory)}, finalizers=True),
         "spec": {
             "project": f.name,
-            "source": {
-                "repoURL": p.repoURL,
-                "targetRevision": revision,
-                "path": ".",
-                "plugin": {"name": p.argocd.pluginName, "parameters": secrets_parameters(f.name, fed.directory)},
-            },
+            "source": _root_source(p, revision, binding(f.name, fed.directory, SECRETS_COMPONENT)),
             "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
             # Never prune: removing a secret from the catalog must not delete live credentials.
             "syncPolicy": _sync_policy(_namespace_labels(f), prune=False),
@@ -376,7 +379,7 @@ def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Ob
 
 def expand_federation(lp: LoadedPlatform, fed: LoadedFederation, env: BuildEnv) -> list[Obj]:
     p, f = lp.model, fed.model
-    if env.component == "secrets":
+    if env.component == SECRETS_COMPONENT:
         return secret_objects(p, federation_secrets(p, f), f.name,
                               {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name})
     context = federation_context(p, f, fed.doc)
@@ -416,16 +419,16 @@ def _secret(p: Platform, name: str, secret: Secret, namespace: str, labels: dict
     gen = secret.generated
     assert gen is not None  # exactly one of the two, by the model
     generator = {
-        "apiVersion": GENERATORS,
+        "apiVersion": GENERATORS_API,
         "kind": "Password",
-        "metadata": _meta(name, namespace, labels, {SYNC_WAVE: "-1", **KEEP_ON_DELETE}),
+        "metadata": _meta(name, namespace, labels, {SYNC_WAVE: "-1", **KEEP_ON_DELETE_ANNOTATION}),
         "spec": {"length": gen.length, "digits": gen.digits, "symbols": gen.symbols, "noUpper": gen.noUpper,
                  "allowRepeat": gen.allowRepeat, "encoding": "raw", "secretKeys": list(gen.keys)},
     }
     external = {
         "apiVersion": ESO,
         "kind": "ExternalSecret",
-        "metadata": _meta(name, namespace, labels, dict(KEEP_ON_DELETE)),
+        "metadata": _meta(name, namespace, labels, dict(KEEP_ON_DELETE_ANNOTATION)),
         "spec": {
             # Generated once, never refreshed: CreatedOnce (ESO >= 0.16) and 0s for older controllers.
             "refreshPolicy": "CreatedOnce",
@@ -433,7 +436,7 @@ def _secret(p: Platform, name: str, secret: Secret, namespace: str, labels: dict
             # Orphan + Retain: the Secret outlives its ExternalSecret; immutable: a re-created
             # ExternalSecret cannot overwrite passwords that are already in use.
             "target": {"name": name, "creationPolicy": "Orphan", "deletionPolicy": "Retain", "immutable": True},
-            "dataFrom": [{"sourceRef": {"generatorRef": {"apiVersion": GENERATORS, "kind": "Password",
+            "dataFrom": [{"sourceRef": {"generatorRef": {"apiVersion": GENERATORS_API, "kind": "Password",
                                                          "name": name}}}],
         },
     }

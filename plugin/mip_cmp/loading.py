@@ -17,9 +17,16 @@ from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .model import Federation, Platform
 from .modelcheck import kind_of, to_model
-from .names import RESERVED_NAMESPACES, ROOT_APPLICATION, SECRETS_APP, STATIC_PROJECTS, is_system_namespace
+from .names import (
+    FILE_NAME,
+    RESERVED_NAMESPACES,
+    ROOT_APPLICATION,
+    SECRETS_APP,
+    STATIC_PROJECTS,
+    is_system_namespace,
+)
 from .redact import credential_value
-from .repo import FILE_NAME, Repo
+from .repo import Repo
 from .yamlsource import Document, KeyPath
 
 
@@ -49,6 +56,7 @@ def load_platform(repo: Repo) -> LoadedPlatform:
 
 
 def check_platform(p: Platform, doc: Document) -> list[Problem]:
+    """What the platform file may not say, beyond what its model checks."""
     problems = []
     try:
         re.compile(p.federations.namePattern)
@@ -60,6 +68,15 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
         name = next(n for n, s in p.secrets.items() if s.fromStore)
         problems.append(doc.problem(("secrets", name, "fromStore"),
                                     "needs a platform `secretStore` to read from"))
+    problems += _unknown_secrets(p, doc) + _app_name_problems(p, doc)
+    for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
+        for app_name, app in apps.items():
+            problems += credentials_in(doc, (section, app_name, "values"), app.values)
+    return problems + _common_app_problems(p, doc)
+
+
+def _unknown_secrets(p: Platform, doc: Document) -> list[Problem]:
+    problems = []
     for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
         for app_name, app in apps.items():
             for i, secret in enumerate(app.secrets):
@@ -69,6 +86,12 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
                         f"unknown secret {secret!r}; define it under `secrets` "
                         f"(defined: {_known(p.secrets)})",
                     ))
+    return problems
+
+
+def _app_name_problems(p: Platform, doc: Document) -> list[Problem]:
+    """Catalog app names that would make two federations' Application names collide."""
+    problems = []
     for app_name in p.catalog:
         if app_name == SECRETS_APP:
             problems.append(doc.problem(("catalog", app_name),
@@ -79,9 +102,11 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
             problems.append(doc.problem(("catalog", app_name), f"the app name must not end in '-{clash}': "
                                         f"federation F's Application F-{app_name} could be another "
                                         f"federation's Application for {clash!r}", key=True))
-    for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
-        for app_name, app in apps.items():
-            problems += credentials_in(doc, (section, app_name, "values"), app.values)
+    return problems
+
+
+def _common_app_problems(p: Platform, doc: Document) -> list[Problem]:
+    problems = []
     for app_name, app in p.commonApps.items():
         if app.cluster not in p.clusters:
             problems.append(doc.problem(("commonApps", app_name, "cluster"),
@@ -182,12 +207,13 @@ def check_unique(federations: list[LoadedFederation]) -> list[Problem]:
 
 
 def load_bound_federation(repo: Repo, platform: LoadedPlatform, rel: str, env: BuildEnv) -> LoadedFederation:
-    base = platform.model.federations.path
+    roots = platform.model.federations.roots()
     parts = PurePosixPath(rel).parts
-    if str(PurePosixPath(rel).parent) != base.rstrip("/") or ".." in parts or PurePosixPath(rel).is_absolute():
+    if str(PurePosixPath(rel).parent) not in {r.rstrip("/") for r in roots} or ".." in parts or \
+            PurePosixPath(rel).is_absolute():
         raise MipError([Problem(f"{rel}/{FILE_NAME}", 0, 0, "",
-                                f"not a federation directory: federations live directly under {base}/ "
-                                f"(see federations.path in the platform {FILE_NAME})")])
+                                f"not a federation directory: federations live directly under "
+                                f"{roots_text(roots)} (see federations.path in the platform {FILE_NAME})")])
     fed = load_federation(repo, rel)
     problems = check_federation(platform, fed)
     if env.federation and env.federation != fed.model.name:
@@ -199,13 +225,24 @@ def load_bound_federation(repo: Repo, platform: LoadedPlatform, rel: str, env: B
     return fed
 
 
+def roots_text(roots: list[str]) -> str:
+    """How an error names the federation roots: `federations/`, or `one of a/, b/`."""
+    names = [f"{r.rstrip('/')}/" for r in roots]
+    return names[0] if len(names) == 1 else "one of " + ", ".join(names)
+
+
+def federation_dirs(repo: Repo, p: Platform) -> list[str]:
+    """Every federation directory under every root of the platform, root by root."""
+    return [d for root in p.federations.roots() for d in repo.federation_dirs(root)]
+
+
 def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederation]:
     """Every federation directory, with all their problems reported together. Each is kept only as far as
     the root needs it (its name, cluster, type, app names, directory): a parsed file with its positions
     costs hundreds of bytes per node, and the root reads up to budget.MAX_TOTAL_NODES of them."""
     federations: list[LoadedFederation] = []
     problems: list[Problem] = []
-    for directory in repo.federation_dirs(platform.model.federations.path):
+    for directory in federation_dirs(repo, platform.model):
         try:
             fed = load_federation(repo, directory)
         except budget.Exceeded:

@@ -46,6 +46,257 @@ class IgnoreDifference(Strict):
     managedFieldsManagers: list[Text] = Field(default_factory=list)
 
 
+# --- network isolation ----------------------------------------------------------------------------------
+
+LabelKey = Annotated[str, StringConstraints(
+    strict=True, max_length=316,
+    pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+            r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")]
+LabelValue = Annotated[str, StringConstraints(
+    strict=True, pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")]
+# Labels that select pods; never empty, so "every pod" is never written by accident.
+PodLabels = Annotated[dict[LabelKey, LabelValue], Field(min_length=1)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Cidr = Annotated[str, StringConstraints(
+    strict=True, pattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$")]
+
+
+class PodPeer(Strict):
+    """Pods of the same namespace, and the ports they are reached on (none: every port)."""
+
+    pods: PodLabels = Field(description="Labels of the peer pods (all must match).")
+    ports: list[Port] = Field(default_factory=list, description="TCP ports; empty: every port.")
+
+
+class PublicPods(Strict):
+    """Pods the platform's ingress controller may reach (the chart's Ingress backends)."""
+
+    pods: PodLabels = Field(description="Labels of the pods behind the app's Ingress.")
+    ports: list[Port] = Field(min_length=1, description="TCP ports the ingress controller connects to.")
+
+
+class IsolatedPods(Strict):
+    """Pods kept out of the namespace-wide allowance: only the listed peers may reach them, and they reach
+    only the listed peers (plus DNS). For data that must not leave its pod, e.g. exareme2's workers."""
+
+    pods: dict[LabelKey, LabelValue] = Field(
+        min_length=1, max_length=1, description="One label `key: value` that marks the isolated pods.")
+    ingressFrom: list[PodPeer] = Field(default_factory=list, description="Who may connect to them.")
+    egressTo: list[PodPeer] = Field(default_factory=list, description="Whom they may connect to.")
+
+
+class AppNetwork(Strict):
+    """What an app's pods need from the network, besides talking to the rest of their namespace, DNS and
+    the web (ports 80/443). Facts of the app's chart: its pod labels and ports."""
+
+    public: list[PublicPods] = Field(default_factory=list,
+                                     description="Pods the platform's ingress controller may reach.")
+    isolated: list[IsolatedPods] = Field(default_factory=list,
+                                         description="Pods with a narrower allowance than the namespace.")
+    peerPods: list[PodLabels] = Field(
+        default_factory=list, description="Pods that talk to a hybrid federation's remote peers (e.g. "
+                                          "exareme2's controller and its remote workers).")
+
+
+class NamespacedPeer(Strict):
+    """Pods in another namespace, e.g. the ingress controller or the cluster DNS."""
+
+    namespace: Name
+    pods: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict, description="Labels of the pods; empty: every pod of the namespace.")
+
+
+class Peer(Strict):
+    """A network outside the cluster that a hybrid federation's pods may talk to, e.g. a remote node's pod
+    CIDR joined over Submariner."""
+
+    cidrs: list[Cidr] = Field(min_length=1, description="Its address ranges.")
+    description: Text | None = None
+
+
+class WebEgress(Strict):
+    """Outgoing connections to the web (registries, Keycloak, the data catalogue's public address)."""
+
+    ports: list[Port] = Field(default_factory=lambda: [80, 443], description="TCP ports; empty: none.")
+    exceptCidrs: list[Cidr] = Field(default_factory=list,
+                                    description="Ranges excluded, e.g. the cluster's pod CIDR.")
+
+
+class Network(Strict):
+    """Network isolation, generated for every federation and common namespace: deny by default, then allow
+    traffic inside the namespace, DNS, the web, the ingress controller to public pods, and a hybrid
+    federation's peers. Federations cannot change any of it except by naming peers listed here."""
+
+    enabled: bool = Field(True, description="Generate the NetworkPolicies (turn off only on a cluster "
+                                            "without a NetworkPolicy implementation).")
+    ingressController: NamespacedPeer = Field(
+        default_factory=lambda: NamespacedPeer(namespace="ingress-nginx"),
+        description="Where the ingress controller that serves public pods runs.")
+    dns: NamespacedPeer = Field(
+        default_factory=lambda: NamespacedPeer(namespace="kube-system", pods={"k8s-app": "kube-dns"}),
+        description="Where the cluster DNS runs (UDP and TCP port 53).")
+    web: WebEgress = Field(default_factory=WebEgress, description="Outgoing web traffic every pod may open.")
+    acmeSolverPort: Port | None = Field(
+        8089, description="cert-manager's HTTP-01 solver port the ingress controller may reach; null: none.")
+    peers: dict[Name, Peer] = Field(default_factory=dict,
+                                    description="Remote networks a hybrid federation may name in `peers`.")
+
+
+# --- Argo CD sources and sync ---------------------------------------------------------------------------
+
+SyncOption = Literal[
+    "ServerSideApply=true", "Replace=true", "RespectIgnoreDifferences=true", "SkipDryRunOnMissingResource=true",
+    "PruneLast=true", "ApplyOutOfSyncOnly=true", "FailOnSharedResource=true", "Validate=false",
+    "PrunePropagationPolicy=foreground", "PrunePropagationPolicy=background", "PrunePropagationPolicy=orphan",
+]
+
+DEFAULT_SYNC_OPTIONS: tuple[SyncOption, ...] = ("ApplyOutOfSyncOnly=true",)
+FEDERATION_SYNC_OPTIONS: tuple[SyncOption, ...] = (
+    "ServerSideApply=true", "RespectIgnoreDifferences=true", "SkipDryRunOnMissingResource=true", "PruneLast=true",
+    "Replace=true")
+
+
+class SyncPolicy(Strict):
+    """Sync options and pruning of the Applications a platform renders."""
+
+    prune: bool = Field(True, description="Delete resources that left the source.")
+    options: list[SyncOption] = Field(
+        default_factory=lambda: list(DEFAULT_SYNC_OPTIONS),
+        description="Argo CD sync options (CreateNamespace=true is always set).")
+
+
+class FederationSync(Strict):
+    """What a federation's mip.yaml may change in the sync policy of its apps and extras."""
+
+    options: list[SyncOption] = Field(
+        default_factory=lambda: list(FEDERATION_SYNC_OPTIONS),
+        description="Sync options a federation may add.")
+    prune: bool = Field(True, description="Whether a federation may choose `prune` for its apps.")
+
+
+class PlatformSync(SyncPolicy):
+    """The defaults every Application gets, and what a federation may change."""
+
+    federations: FederationSync = Field(default_factory=FederationSync,
+                                        description="What a federation's mip.yaml may change.")
+
+
+class AppSync(Strict):
+    """Per-app sync settings (within what the platform allows)."""
+
+    options: list[SyncOption] = Field(default_factory=list, description="Added to the platform's options.")
+    prune: bool | None = Field(None, description="Overrides the platform's `prune`.")
+
+
+class HelmSource(Strict):
+    """Helm settings of a source."""
+
+    releaseName: Name | None = None
+    valueFiles: list[Text] = Field(default_factory=list, description="May start with `$<ref>/`.")
+    values: Values = Field(default_factory=dict, description="Helm values (Argo CD's valuesObject).")
+
+
+class KustomizeSource(Strict):
+    """A kustomize directory; its kustomization.yaml may use `helmCharts` when Argo CD runs kustomize with
+    --enable-helm (kustomize.buildOptions in argocd-cm)."""
+
+    namePrefix: Name | None = None
+    commonLabels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+
+
+class DirectorySource(Strict):
+    """A plain directory of manifests."""
+
+    recurse: bool = False
+    include: Text | None = None
+    exclude: Text | None = None
+
+
+class Source(Strict):
+    """One Argo CD source: a Helm chart from a Helm repository (`chart`) or from git (`path` + `helm`), a
+    kustomize directory, a plain directory, or a `ref` that other sources read value files from."""
+
+    repoURL: Url | None = Field(None, description="Omitted: this repository, at the revision being rendered.")
+    revision: Text | None = Field(None, description="Pinned revision; required with `repoURL`.")
+    path: RepoPath | None = Field(None, description="Directory in a git repository.")
+    chart: Name | None = Field(None, description="Chart name in a Helm repository (with `repoURL`).")
+    ref: Name | None = Field(None, description="Name other sources use as `$<ref>/` in valueFiles.")
+    helm: HelmSource | None = None
+    kustomize: KustomizeSource | None = None
+    directory: DirectorySource | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Source:
+        if self.repoURL is not None and self.revision is None:
+            raise ValueError("a source from another repository needs a pinned `revision`")
+        if self.chart is not None and (self.repoURL is None or self.path is not None):
+            raise ValueError("`chart` needs `repoURL` (a Helm repository) and no `path`")
+        if self.chart is None and self.path is None and self.ref is None:
+            raise ValueError("set `path` (git), `chart` (Helm repository) or `ref` (value files only)")
+        kinds = [k for k in (self.helm, self.kustomize, self.directory) if k is not None]
+        if len(kinds) > 1:
+            raise ValueError("set at most one of helm, kustomize and directory")
+        if self.chart is not None and (self.kustomize or self.directory):
+            raise ValueError("a Helm repository chart takes `helm` settings only")
+        return self
+
+
+GroupName = Annotated[str, StringConstraints(strict=True, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?"
+                                                                  r"(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$",
+                                             max_length=253)]
+KindName = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=63)]
+
+
+class ResourceKind(Strict):
+    """An API group and kind, named exactly (no wildcards); `name` narrows a cluster-scoped kind to one
+    object."""
+
+    group: GroupName = Field("", description="API group; empty for the core group.")
+    kind: KindName
+    name: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$",
+                                           max_length=253)] | None = None
+
+
+class InfrastructureApp(Strict):
+    """A platform component outside the federations (an ingress controller, Submariner, ...), each in an
+    AppProject of its own that lists exactly what it may create."""
+
+    namespace: Name = Field(description="The app's namespace.")
+    cluster: Name = Field("in-cluster", description="One of the platform's clusters.")
+    source: Source | None = Field(None, description="Its source (or `sources`).")
+    sources: list[Source] = Field(default_factory=list, description="Several sources, e.g. a chart and a "
+                                                                    "`ref` for its value files.")
+    version: Text | None = Field(None, description="Human-readable version, shown as a label.")
+    syncWave: int = Field(0, description="Argo CD sync wave of its Application in the root.")
+    sync: AppSync = Field(default_factory=AppSync, description="Sync options and prune, over the defaults.")
+    ignoreDifferences: list[IgnoreDifference] = Field(default_factory=list)
+    clusterKinds: list[ResourceKind] = Field(default_factory=list,
+                                             description="Cluster-scoped kinds it may create.")
+    namespaceKinds: list[ResourceKind] = Field(min_length=1, description="Kinds it may create in its namespace.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> InfrastructureApp:
+        if (self.source is None) == (not self.sources):
+            raise ValueError("set exactly one of source or sources")
+        if any(k.name for k in self.namespaceKinds):
+            raise ValueError("namespaceKinds take no `name`")
+        return self
+
+    def all_sources(self) -> list[Source]:
+        return [self.source] if self.source is not None else list(self.sources)
+
+
+class Overlay(Strict):
+    """A directory inside the federation's own directory, rendered by Argo CD as kustomize or plain
+    manifests into the federation's namespace after the app (e.g. a PVC patch), in the federation's project
+    like its other apps."""
+
+    path: RepoPath = Field(description="Relative to the federation's directory; must stay inside it.")
+    type: Literal["kustomize", "directory"] = Field("kustomize", description="How Argo CD renders it.")
+    syncWave: int | None = Field(None, description="Argo CD sync wave; default: one after the app's.")
+    sync: AppSync = Field(default_factory=AppSync, description="Within what the platform allows.")
+
+
 class Chart(Strict):
     """A Helm chart in a git repository, pinned to a commit."""
 
@@ -67,6 +318,10 @@ class Chart(Strict):
     secrets: list[Name] = Field(
         default_factory=list, description="Names of platform `secrets` this app needs in its namespace."
     )
+    sync: AppSync = Field(default_factory=AppSync, description="Sync options and prune, over the "
+                                                                         "platform's defaults.")
+    network: AppNetwork = Field(default_factory=AppNetwork,
+                                description="Pod labels and ports its NetworkPolicies need (chart facts).")
 
 
 class CommonApp(Chart):
@@ -79,11 +334,21 @@ class CommonApp(Chart):
 class StoreSecret(Strict):
     """Copy keys from the platform's secret store (e.g. Keycloak client credentials)."""
 
-    key: Text = Field(description="Key of the entry in the secret store.")
-    properties: list[SecretKey] = Field(min_length=1, description="Properties to copy; each becomes a key.")
+    key: Text = Field(description="Key of the entry in the secret store; may use {{ federation.name }} "
+                                  "(federation secrets) or {{ app.name }} (common apps), so each namespace "
+                                  "can read its own entry, e.g. one Keycloak client per federation.")
+    properties: list[SecretKey] | dict[SecretKey, SecretKey] = Field(
+        min_length=1, description="Properties to copy: a list (each keeps its name) or a mapping "
+                                  "`secret key: store property` (the key the chart reads may differ).")
     refreshInterval: Annotated[str, StringConstraints(strict=True, pattern=r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")] = (
         "1h0m0s"
     )
+
+    def key_map(self) -> dict[str, str]:
+        """Secret key -> store property."""
+        if isinstance(self.properties, dict):
+            return dict(self.properties)
+        return {prop: prop for prop in self.properties}
 
 
 class GeneratedSecret(Strict):
@@ -105,17 +370,40 @@ class GeneratedSecret(Strict):
         return self
 
 
+FixedValue = Annotated[str, StringConstraints(strict=True, max_length=253, pattern=r"^[^\n]*$")]
+
+
 class Secret(Strict):
-    """How one Kubernetes Secret is provided: exactly one of fromStore or generated."""
+    """How one Kubernetes Secret is provided: keys from the store, generated passwords and fixed non-secret
+    values (e.g. a database user name), in any combination; every key comes from exactly one of them.
+
+    A Secret that holds generated keys is made once and never rewritten (its passwords must not change),
+    so its store keys are read once too: keep keys that rotate in the store in a Secret of their own."""
 
     fromStore: StoreSecret | None = None
     generated: GeneratedSecret | None = None
+    fixed: dict[SecretKey, FixedValue] = Field(
+        default_factory=dict, description="Fixed, non-secret values such as a database user name; a value "
+                                          "that looks like a credential is refused.")
 
     @model_validator(mode="after")
     def _one_source(self) -> Secret:
-        if (self.fromStore is None) == (self.generated is None):
-            raise ValueError("set exactly one of fromStore or generated")
+        if self.fromStore is None and self.generated is None:
+            raise ValueError("set fromStore, generated or both (fixed values alone are not a secret)")
+        owners: dict[str, int] = {}
+        for keys in (self.fromStore.key_map() if self.fromStore else {}, self.generated.keys
+                     if self.generated else [], self.fixed):
+            for key in keys:
+                owners[key] = owners.get(key, 0) + 1
+        twice = sorted(k for k, n in owners.items() if n > 1)
+        if twice:
+            raise ValueError(f"each key must come from one source only; given twice: {', '.join(twice)}")
         return self
+
+    def keys(self) -> list[str]:
+        """Every key of the Secret, in the order its sources list them."""
+        return [*(self.fromStore.key_map() if self.fromStore else {}),
+                *(self.generated.keys if self.generated else []), *self.fixed]
 
 
 class SecretStore(Strict):
@@ -143,11 +431,17 @@ class Rbac(Strict):
 class FederationsDir(Strict):
     """Where federation directories live and what their names must look like."""
 
-    path: RepoPath = Field("federations", description="Directory whose subdirectories are federations.")
+    path: RepoPath | list[RepoPath] = Field(
+        "federations", description="Directory whose subdirectories are federations, or a list of such "
+                                   "directories (e.g. one for local and one for hybrid federations).")
     namePattern: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256)] = Field(
         r"^federation-[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         description="Regular expression every federation name must match.",
     )
+
+    def roots(self) -> list[str]:
+        """Every directory whose subdirectories are federations, in the order given."""
+        return [self.path] if isinstance(self.path, str) else list(self.path)
 
 
 class Platform(Strict):
@@ -170,6 +464,14 @@ class Platform(Strict):
     federations: FederationsDir = Field(
         default_factory=FederationsDir, description="Where federation directories live."
     )
+    infrastructure: dict[Name, InfrastructureApp] = Field(
+        default_factory=dict, description="Platform components (ingress controller, Submariner, ...), each in "
+                                          "an AppProject of its own.")
+    network: Network = Field(default_factory=Network, description="Network isolation of every federation and "
+                                                                  "common namespace.")
+    syncPolicy: PlatformSync = Field(default_factory=PlatformSync,
+                                     description="Default sync options and prune, and what federations may "
+                                                 "change.")
 
 
 class FederationApp(Strict):
@@ -180,6 +482,10 @@ class FederationApp(Strict):
     ignoreDifferences: list[IgnoreDifference] = Field(
         default_factory=list, description="Added to the catalog's ignoreDifferences."
     )
+    sync: AppSync = Field(default_factory=AppSync,
+                          description="Sync options and prune, within what the platform allows.")
+    overlay: Overlay | None = Field(None, description="A directory of the federation's own applied over the "
+                                                      "app, as the Application `<federation>-<app>-overlay`.")
 
 
 class Federation(Strict):
@@ -194,6 +500,17 @@ class Federation(Strict):
     type: Literal["local", "hybrid"] = Field("local", description="Shown as a namespace label.")
     publicHost: Text | None = Field(None, description="Public host name; may use {{ federation.name }}.")
     apps: dict[Name, FederationApp | None] = Field(min_length=1, description="Catalog apps to run.")
+    peers: list[Name] = Field(default_factory=list,
+                              description="Remote networks (platform `network.peers`) a hybrid federation's "
+                                          "pods may talk to, e.g. its exareme2 workers on remote nodes.")
+
+    @model_validator(mode="after")
+    def _peers(self) -> Federation:
+        if self.peers and self.type != "hybrid":
+            raise ValueError("`peers` is for hybrid federations (type: hybrid)")
+        if len(set(self.peers)) != len(self.peers):
+            raise ValueError("peers must be unique")
+        return self
 
 
 KINDS: dict[str, type[Platform] | type[Federation]] = {"Platform": Platform, "Federation": Federation}

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import MipError
+from .errors import MipError, Problem
 from .model import API_VERSION, DNS_LABEL, KINDS, Federation, Platform
 from .yamlsource import Document, KeyPath
 
@@ -81,6 +81,11 @@ def _message(error: Any, model: type[BaseModel], loc: KeyPath) -> str:
         return f"must match the pattern {ctx.get('pattern')}"
     if kind == "literal_error":
         return f"must be {ctx.get('expected')}"
+    if kind == "string_type" and isinstance(error.get("input"), int) and not isinstance(error["input"], bool):
+        # YAML reads unquoted digits as a number: a short commit SHA, a version or a name like 2024.
+        return f"must be a string, not an integer; quote numbers that are names or commit SHAs: \"{error['input']}\""
+    if kind == "string_type" and isinstance(error.get("input"), float):
+        return "must be a string, not a number; quote numbers that are versions or names, e.g. \"1.10\""
     if kind in _TYPE_NAMES:
         return f"must be {_TYPE_NAMES[kind]}, not {_describe(error.get('input'))}"
     if kind == "string_too_long":
@@ -126,6 +131,10 @@ def to_model(doc: Document, model: type[M]) -> M:
 
 def kind_of(doc: Document) -> type[Platform] | type[Federation]:
     """Pick the model by `kind`, after checking apiVersion, so errors name the real mistake."""
+    if doc.data is None and () not in doc.value_marks:  # not even a `null`
+        raise MipError([Problem(doc.file, 1, 1, "", "the file is empty (no YAML, only blank lines or comments); a "
+                                                    f"mip.yaml starts with apiVersion: {API_VERSION} and a kind "
+                                                    f"({', '.join(KINDS)})")])
     data = doc.data if isinstance(doc.data, dict) else {}
     api_version = data.get("apiVersion")
     if api_version != API_VERSION:

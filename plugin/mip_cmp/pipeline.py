@@ -11,8 +11,9 @@ from .buildenv import BuildEnv
 from .errors import MipError
 from .expand import expand_federation, expand_platform
 from .loading import LoadedPlatform, load_bound_federation, load_federations, load_platform
+from .names import FILE_NAME
 from .policy import check_federation_output, check_platform_output
-from .repo import FILE_NAME, Repo, locate
+from .repo import Repo, locate
 
 
 def generate(app_dir: Path, environ: Mapping[str, str]) -> bytes:
@@ -36,7 +37,7 @@ def render_objects(repo: Repo, rel: str, env: BuildEnv,
                            "repository root renders the platform")
         federations = load_federations(repo, platform)
         objects = expand_platform(platform, federations, env)
-        check_platform_output(platform.model, objects, FILE_NAME)
+        check_platform_output(platform.model, objects)
         return objects
     if env.directory:
         if rel != ".":
@@ -47,5 +48,5 @@ def render_objects(repo: Repo, rel: str, env: BuildEnv,
         rel = env.directory
     fed = load_bound_federation(repo, platform, rel, env)
     objects = expand_federation(platform, fed, env)
-    check_federation_output(platform.model, fed.model, env.component, objects, fed.doc.file)
+    check_federation_output(platform.model, fed.model, fed.directory, env.component, objects)
     return objects

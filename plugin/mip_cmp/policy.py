@@ -8,18 +8,26 @@ federation's validated name decide what is allowed.
 
 from __future__ import annotations
 
-import posixpath
 from typing import Any
 
-from .errors import MipError, Problem
+from .contract.params import APPSET_BINDING, SECRETS_COMPONENT, binding
+from .errors import InternalError, MipError, Problem
 from .model import Federation, Platform
-from .names import COMMON_PROJECT, FEDERATIONS_PROJECT, INFRA_PROJECT, SECRETS_APP, STATIC_PROJECTS
+from .names import (
+    COMMON_PROJECT,
+    FEDERATIONS_PROJECT,
+    FILE_NAME,
+    GENERATORS_API,
+    INFRA_PROJECT,
+    KEEP_ON_DELETE,
+    SECRETS_APP,
+    STATIC_PROJECTS,
+    SYNC_OPTIONS,
+)
 
 PLATFORM_KINDS = {"AppProject", "ApplicationSet", "Application", "ExternalSecret", "Password"}
 FEDERATION_APP_KINDS = {"Application"}
 FEDERATION_SECRET_KINDS = {"ExternalSecret", "Password"}
-SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
-GENERATORS_API = "generators.external-secrets.io/v1alpha1"
 
 
 def _violation(file: str, obj: dict[str, Any], message: str) -> Problem:
@@ -38,7 +46,7 @@ def _not_empty(objects: list[dict[str, Any]], file: str, what: str) -> None:
 
 def _keep_on_delete(obj: dict[str, Any]) -> bool:
     options = {o.strip() for o in obj["metadata"].get("annotations", {}).get(SYNC_OPTIONS, "").split(",")}
-    return {"Prune=false", "Delete=false"} <= options
+    return set(KEEP_ON_DELETE) <= options
 
 
 def _secret_problems(file: str, obj: dict[str, Any]) -> list[Problem]:
@@ -74,7 +82,10 @@ def _secret_problems(file: str, obj: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def check_platform_output(p: Platform, objects: list[dict[str, Any]], file: str) -> None:
+def check_platform_output(p: Platform, objects: list[dict[str, Any]]) -> None:
+    """What the root renders stays in the platform's projects and the Argo CD namespace. A refusal is a bug in
+    the expansion (InternalError), not something the author can fix."""
+    file = FILE_NAME
     _not_empty(objects, file, "the platform yields no objects")
     problems = []
     projects = {o["metadata"]["name"] for o in objects if o["kind"] == "AppProject"}
@@ -92,17 +103,16 @@ def check_platform_output(p: Platform, objects: list[dict[str, Any]], file: str)
         if obj["kind"] in FEDERATION_SECRET_KINDS:
             problems += _secret_problems(file, obj)
     if not set(STATIC_PROJECTS) <= projects:
-        problems.append(Problem(file, 0, 0, "", "internal: a static project is missing"))
+        problems.append(Problem(file, 0, 0, "", "a static project is missing"))
     if problems:
-        raise MipError(problems)
+        raise InternalError(problems)
 
 
 def _appset_problems(p: Platform, file: str, obj: dict[str, Any]) -> list[Problem]:
     """Wrapper Applications: in the wrappers' project, rendering the root with their binding parameters."""
     spec = obj["spec"]["template"]["spec"]
     source = spec.get("source", {})
-    expected_plugin = {"name": p.argocd.pluginName, "parameters": [
-        {"name": "federation", "string": "{{ .name }}"}, {"name": "directory", "string": "{{ .path }}"}]}
+    expected_plugin = {"name": p.argocd.pluginName, "parameters": APPSET_BINDING}
     if spec.get("project") != FEDERATIONS_PROJECT or source.get("repoURL") != p.repoURL or \
             source.get("path") != "." or source.get("plugin") != expected_plugin or \
             spec.get("destination") != {"server": p.argocd.server, "namespace": p.argocd.namespace}:
@@ -111,7 +121,8 @@ def _appset_problems(p: Platform, file: str, obj: dict[str, Any]) -> list[Proble
     return []
 
 
-def _federation_app_problems(p: Platform, f: Federation, file: str, obj: dict[str, Any]) -> list[Problem]:
+def _federation_app_problems(p: Platform, f: Federation, directory: str, obj: dict[str, Any]) -> list[Problem]:
+    file = f"{directory}/{FILE_NAME}"
     problems = []
     meta, spec = obj.get("metadata", {}), obj.get("spec", {})
     dest, source = spec.get("destination", {}), spec.get("source", {})
@@ -127,9 +138,8 @@ def _federation_app_problems(p: Platform, f: Federation, file: str, obj: dict[st
     name = meta.get("name")
     if name == f"{f.name}-{SECRETS_APP}":
         # The only plugin source: the repository root rendering this same federation's secrets, bound to it.
-        expected_plugin = {"name": p.argocd.pluginName, "parameters": [
-            {"name": "federation", "string": f.name}, {"name": "directory", "string": posixpath.dirname(file)},
-            {"name": "component", "string": "secrets"}]}
+        expected_plugin = {"name": p.argocd.pluginName,
+                           "parameters": binding(f.name, directory, SECRETS_COMPONENT)}
         if source.get("repoURL") != p.repoURL or source.get("path") != "." or \
                 source.get("plugin") != expected_plugin or \
                 set(source) - {"repoURL", "targetRevision", "path", "plugin"}:
@@ -148,16 +158,18 @@ def _federation_app_problems(p: Platform, f: Federation, file: str, obj: dict[st
     return problems
 
 
-def check_federation_output(p: Platform, f: Federation, component: str, objects: list[dict[str, Any]],
-                            file: str) -> None:
-    """Everything a federation directory yields stays in its own project, namespace and cluster."""
-    if component == "secrets":
+def check_federation_output(p: Platform, f: Federation, directory: str, component: str,
+                            objects: list[dict[str, Any]]) -> None:
+    """Everything the federation in `directory` yields stays in its own project, namespace and cluster. A
+    refusal is a bug in the expansion (InternalError); only an empty output is the author's to fix."""
+    file = f"{directory}/{FILE_NAME}"
+    if component == SECRETS_COMPONENT:
         _not_empty(objects, file, f"none of federation {f.name}'s apps needs a platform secret "
                                   "(component=secrets)")
     else:
         _not_empty(objects, file, f"federation {f.name} yields no Applications")
     problems = []
-    allowed_kinds = FEDERATION_SECRET_KINDS if component == "secrets" else FEDERATION_APP_KINDS
+    allowed_kinds = FEDERATION_SECRET_KINDS if component == SECRETS_COMPONENT else FEDERATION_APP_KINDS
     needed = {s for a in f.apps if a in p.catalog for s in p.catalog[a].secrets}
     for obj in objects:
         kind, meta, spec = obj.get("kind"), obj.get("metadata", {}), obj.get("spec", {})
@@ -165,7 +177,7 @@ def check_federation_output(p: Platform, f: Federation, component: str, objects:
             problems.append(_violation(file, obj, "kind not allowed from a federation directory"))
             continue
         if kind == "Application":
-            problems += _federation_app_problems(p, f, file, obj)
+            problems += _federation_app_problems(p, f, directory, obj)
             continue
         if meta.get("namespace") != f.name:
             problems.append(_violation(file, obj, f"must be in namespace {f.name!r}"))
@@ -176,4 +188,4 @@ def check_federation_output(p: Platform, f: Federation, component: str, objects:
             problems.append(_violation(file, obj, "must read from the platform's secret store"))
         problems += _secret_problems(file, obj)
     if problems:
-        raise MipError(problems)
+        raise InternalError(problems)

@@ -8,10 +8,10 @@ from pathlib import Path, PurePosixPath
 
 from . import budget
 from .errors import MipError, Problem
+from .names import FILE_NAME
 from .redact import scrub
 from .yamlsource import Document, decode, load
 
-FILE_NAME = "mip.yaml"
 MAX_ANCESTORS = 32
 # Argo CD merges `.argocd-source.yaml` and `.argocd-source-<app name>.yaml` from an Application's source
 # directory into its source, plugin parameters included, before it even picks the plugin (repository.go
@@ -29,7 +29,7 @@ _PLATFORM_KIND = re.compile(rb"^kind:[ \t]*['\"]?Platform['\"]?[ \t]*(#.*)?$", r
 
 
 def file_error(rel: str, message: str) -> MipError:
-    return MipError([Problem(scrub(rel), 0, 0, "", message)])  # directory names are the author's choice
+    return MipError([Problem(rel, 0, 0, "", message)])
 
 
 class Repo:
@@ -146,13 +146,10 @@ def locate(app_dir: Path, source_path: str | None) -> tuple[Repo, str]:
         rel = PurePosixPath(source_path.strip().strip("/"))
         parts = [p for p in rel.parts if p != "."]
         if rel.is_absolute() or ".." in parts:
-            raise MipError(scrub(
-                f"ARGOCD_APP_SOURCE_PATH {source_path!r} must be a path inside the repository"))
+            raise MipError(f"ARGOCD_APP_SOURCE_PATH {source_path!r} must be a path inside the repository")
         if len(parts) >= len(app_dir.parts) or list(app_dir.parts[-len(parts):]) != parts:
-            raise MipError(scrub(
-                f"ARGOCD_APP_SOURCE_PATH {source_path!r} does not match the working directory; "
-                "run generate in the application's source path"
-            ))
+            raise MipError(f"ARGOCD_APP_SOURCE_PATH {source_path!r} does not match the working directory; "
+                           "run generate in the application's source path")
         root = Path(*app_dir.parts[: -len(parts)])
         return Repo(root), "/".join(parts)
     if source_path is not None or _is_platform(app_dir):
@@ -164,6 +161,5 @@ def locate(app_dir: Path, source_path: str | None) -> tuple[Repo, str]:
             return Repo(ancestor), app_dir.relative_to(ancestor).as_posix()
         if (ancestor / ".git").exists():
             break
-    raise file_error(FILE_NAME, scrub(f"no platform {FILE_NAME} (kind: Platform) found at or above "
-                                      f"{app_dir.name!r}"))
+    raise file_error(FILE_NAME, f"no platform {FILE_NAME} (kind: Platform) found at or above {app_dir.name!r}")
 

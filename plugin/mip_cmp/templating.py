@@ -133,6 +133,19 @@ def _refuse_private(name: Any) -> None:
         raise SecurityError(f"names starting with '_' are not allowed ({name!r})")
 
 
+def _check_binop(op: str, left: Any, right: Any) -> None:
+    """Refuse an operation before it runs when its result could be huge."""
+    if op == "%" and isinstance(left, str):
+        # printf-style widths ('%999999999s') would allocate before any check could run
+        raise TemplateError("string formatting with % is not allowed; use ~ to join strings")
+    if op == "**" and isinstance(right, int) and abs(right) > budget.MAX_EXPONENT:
+        raise TemplateError("exponent too large")
+    if op == "*":
+        for a, b in ((left, right), (right, left)):
+            if isinstance(a, (str, list, tuple)) and isinstance(b, int) and _weight(a) * b > budget.MAX_RESULT_CHARS:
+                raise TemplateError(f"result longer than {budget.MAX_RESULT_CHARS} characters")
+
+
 def _environment() -> Any:
     global _env
     if _env is None:
@@ -144,16 +157,7 @@ def _environment() -> Any:
 
             def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
                 budget.steps(1)
-                if op == "%" and isinstance(left, str):
-                    # printf-style widths ('%999999999s') would allocate before any check could run
-                    raise TemplateError("string formatting with % is not allowed; use ~ to join strings")
-                if op == "**" and isinstance(right, int) and abs(right) > budget.MAX_EXPONENT:
-                    raise TemplateError("exponent too large")
-                if op == "*":
-                    for a, b in ((left, right), (right, left)):
-                        if isinstance(a, (str, list, tuple)) and isinstance(b, int) and \
-                                _weight(a) * b > budget.MAX_RESULT_CHARS:
-                            raise TemplateError(f"result longer than {budget.MAX_RESULT_CHARS} characters")
+                _check_binop(op, left, right)
                 return _bounded(super().call_binop(context, op, left, right))
 
             def call(self, context: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:

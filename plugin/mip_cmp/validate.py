@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from . import budget
-from .buildenv import BuildEnv
+from .buildenv import DEFAULT_REVISION, BuildEnv
+from .contract.params import SECRETS_COMPONENT
 from .errors import MipError, Problem
 from .expand import federation_secrets
-from .loading import load_federations, load_platform
+from .loading import LoadedFederation, LoadedPlatform, federation_dirs, load_federations, load_platform, roots_text
+from .names import FILE_NAME, ROOT_APPLICATION, SECRETS_APP
 from .pipeline import render_objects
-from .repo import FILE_NAME, Repo
+from .repo import Repo
 
 
 def validate_repo(root: Path) -> tuple[list[Problem], int]:
@@ -20,22 +22,13 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
         platform = load_platform(repo)
     except MipError as exc:
         return list(exc.problems), 1
-    directories = repo.federation_dirs(platform.model.federations.path)
+    directories = federation_dirs(repo, platform.model)
     try:
         federations = load_federations(repo, platform)
     except MipError as exc:
         return list(exc.problems), 1 + len(directories)
-    # Every app exactly as Argo CD renders it: the root, and each federation from the root, bound by the
-    # ApplicationSet's parameters; its secrets component only where its apps need a secret (else there is
-    # no such Application).
-    renders = [BuildEnv()]
-    for fed in federations:
-        bound = {"federation": fed.model.name, "directory": fed.directory}
-        renders.append(BuildEnv(params=bound))
-        if federation_secrets(platform.model, fed.model):
-            renders.append(BuildEnv(params={**bound, "component": "secrets"}))
-    problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.path)
-    for env in renders:
+    problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.roots())
+    for _, env in app_renders(platform, federations):
         try:
             with budget.metered():  # each app within the budgets Argo CD's renders have
                 render_objects(repo, ".", env, platform)
@@ -44,7 +37,23 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
     return sorted(set(problems)), 1 + len(directories)
 
 
-def _stray_files(repo: Repo, expected: set[str], federations_path: str) -> list[Problem]:
+def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
+                revision: str = DEFAULT_REVISION) -> list[tuple[str, BuildEnv]]:
+    """Every app exactly as Argo CD renders it, with the name of the Application that renders it: the root,
+    and each federation from the root, bound by the ApplicationSet's parameters; its secrets component only
+    where its apps need a secret (else there is no such Application). `validate`, `diff` and `graph` use
+    this one list."""
+    renders = [(ROOT_APPLICATION, BuildEnv(target_revision=revision))]
+    for fed in federations:
+        bound = {"federation": fed.model.name, "directory": fed.directory}
+        renders.append((fed.model.name, BuildEnv(target_revision=revision, params=bound)))
+        if federation_secrets(platform.model, fed.model):
+            renders.append((f"{fed.model.name}-{SECRETS_APP}",
+                            BuildEnv(target_revision=revision, params={**bound, "component": SECRETS_COMPONENT})))
+    return renders
+
+
+def _stray_files(repo: Repo, expected: set[str], roots: list[str]) -> list[Problem]:
     """mip.yaml files Argo CD would discover but the platform does not know: most likely a misplaced
     federation directory."""
     base = PurePosixPath(".")
@@ -57,5 +66,5 @@ def _stray_files(repo: Repo, expected: set[str], federations_path: str) -> list[
         if rel_dir not in expected:
             stray.append(Problem(f"{rel_dir}/{FILE_NAME}", 0, 0, "",
                                  f"not part of the platform: federation directories live directly under "
-                                 f"{federations_path}/ (federations.path); move it there or delete it"))
+                                 f"{roots_text(roots)} (federations.path); move it there or delete it"))
     return stray

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, AnyStr
 
 import yaml
 
 from . import budget
 from .errors import MipError, Problem
-from .redact import scrub
 
 try:  # libyaml's parser is several times faster; the pure-Python one yields the same events.
     from yaml import CSafeLoader as _Loader
@@ -40,6 +39,7 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _MERGE = "tag:yaml.org,2002:merge"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
+_STR = "tag:yaml.org,2002:str"
 _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
 
@@ -66,9 +66,9 @@ class Document:
             path = path[:-1]
 
     def problem(self, path: KeyPath, message: str, *, key: bool = False) -> Problem:
-        """A located problem; keys and message are scrubbed, since both may repeat what the file says."""
+        """A located problem (errors.Problem makes its text safe to print)."""
         line, col = self.mark(path, key=key) or (0, 0)
-        return Problem(scrub(self.file), line, col, scrub(format_path(path)), scrub(message))
+        return Problem(self.file, line, col, format_path(path), message)
 
 
 def format_path(path: KeyPath) -> str:
@@ -82,152 +82,213 @@ def format_path(path: KeyPath) -> str:
 
 
 def decode(raw: bytes, file: str) -> str:
-    file = scrub(file)  # a directory name is the author's choice too
     if len(raw) > budget.MAX_FILE_BYTES:
-        # Callers read at most one byte more than the limit, so the true size is unknown here.
-        raise MipError([Problem(file, 0, 0, "",
-                                f"file is larger than the limit of {budget.MAX_FILE_BYTES} bytes")])
+        # Callers read at most one byte more than the limit, so the true size is unknown here; the position is
+        # that of the first byte past the limit.
+        line, col = _position(raw, budget.MAX_FILE_BYTES, b"\n")
+        raise MipError([Problem(file, line, col, "", (
+            f"file is larger than the limit of {budget.MAX_FILE_BYTES} bytes ({budget.MAX_FILE_BYTES // 1024} KiB) "
+            "at this "
+            "point; keep long Helm values in the chart's own values files (the catalog's `valueFiles`) instead "
+            "of inline `values`"))])
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise MipError(
-            [Problem(file, line, col, "", "file is not valid UTF-8; save it as UTF-8")]
-        ) from None
+        line, col = _position(raw, exc.start, b"\n")
+        raise MipError([Problem(file, line, col, "", "file is not valid UTF-8; save it as UTF-8")]) from None
+
+
+def _position(text: AnyStr, offset: int, newline: AnyStr) -> Mark:
+    """1-based line and column of `offset` in `text`."""
+    return text.count(newline, 0, offset) + 1, offset - (text.rfind(newline, 0, offset) + 1) + 1
 
 
 def _mark(m: Any) -> Mark:
     return (m.line + 1, m.column + 1)
 
 
-def _scalar(event: Any, file: str) -> Any:
-    def fail(message: str) -> MipError:
-        return MipError([Problem(file, *_mark(event.start_mark), "", scrub(message))])
+class _ScalarError(ValueError):
+    """A scalar this format refuses; the loader adds the position and the key path."""
 
+
+def _construct(event: Any) -> Any:
+    """The Python value of a scalar: core YAML tags only, and only values Kubernetes and Helm can hold."""
     tag = event.tag
     if tag in (None, "!"):
         tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
     if tag == _TIMESTAMP:
         return event.value  # dates stay text: Kubernetes and Helm want strings, not datetimes
     if tag == _MERGE:
-        raise fail("YAML merge keys (<<) are not allowed; write the keys out")
+        raise _ScalarError("YAML merge keys (<<) are not allowed; write the keys out")
     if tag not in _CORE_TAGS:
-        raise fail(f"YAML tag {tag} is not allowed")
-    if tag == "tag:yaml.org,2002:str":
+        raise _ScalarError(f"YAML tag {tag} is not allowed")
+    if tag == _STR:
         return event.value  # speed only: what the str constructor returns, without building a node for it
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     try:
         value = _constructor.yaml_constructors[tag](_constructor, node)
     except Exception:  # PyYAML's constructors fail in assorted ways (ValueError, IndexError, YAMLError)
         if event.implicit[0]:  # plain text that resolved to a number: only Python's cap on int digits
-            raise fail("number is too long; quote it if it is text") from None
-        raise fail(f"the value does not fit its tag {tag}") from None  # e.g. `!!int abc`, an empty `!!float`
+            raise _ScalarError("number is too long; quote it if it is text") from None
+        raise _ScalarError(f"the value does not fit its tag {tag}") from None  # `!!int abc`, an empty `!!float`
     # Go's JSON (Argo CD, Helm) has no NaN or infinity and no integers beyond int64.
     if isinstance(value, float) and not math.isfinite(value):
-        raise fail("numbers must be finite (.inf and .nan are not allowed); quote it if it is text")
+        raise _ScalarError("numbers must be finite (.inf and .nan are not allowed); quote it if it is text")
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise fail("integer is out of range (more than 64 bits); quote it if it is text")
+        # Typically a commit SHA that happens to have no letter: YAML reads it as a number.
+        raise _ScalarError(f"this {len(event.value)}-digit number is larger than 64 bits; quote it if it is text, "
+                           f"such as a commit SHA: \"{event.value}\"")
     return value
+
+
+@dataclass
+class _Open:
+    """A mapping or sequence whose end event has not come yet."""
+
+    container: dict[str, Any] | list[Any]
+    path: KeyPath
+    key: str | None = None  # a mapping's key whose value comes next; None: the next scalar is a key
+    key_mark: Mark | None = None
+
+
+class _Builder:
+    """Plain data from the parser's events, remembering the position of every key and value."""
+
+    def __init__(self, file: str) -> None:
+        self.doc = Document(file, None)
+        self.file = file
+        self.open: list[_Open] = []
+        self.documents = 0
+        self.nodes = 0
+        self.counted = 0  # of the nodes, those already counted against the render's budget
+
+    def fail(self, event: Any, message: str, path: KeyPath = ()) -> MipError:
+        return MipError([Problem(self.file, *_mark(event.start_mark), format_path(path), message)])
+
+    def feed(self, event: Any) -> None:
+        if isinstance(event, yaml.ScalarEvent):
+            self.count(event)
+            self.scalar(event)
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            self.count(event)
+            self.start(event)
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            self.open.pop()
+        elif isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                raise self.fail(event, "only one YAML document is allowed per file; remove the extra '---'")
+        elif isinstance(event, yaml.AliasEvent):
+            raise self.fail(event, f"YAML aliases (*{event.anchor}) are not allowed; write the value out")
+
+    def count(self, event: Any) -> None:
+        self.nodes += 1
+        if self.nodes > budget.MAX_NODES:
+            raise self.fail(event, f"more than {budget.MAX_NODES} YAML nodes")
+        if self.nodes - self.counted >= 1024:  # the render's budget: all files together, and the clocks
+            budget.at(budget.locator(self.file, _mark(event.start_mark)))
+            budget.nodes(self.nodes - self.counted)
+            self.counted = self.nodes
+
+    def expects_key(self) -> bool:
+        top = self.open[-1] if self.open else None
+        return top is not None and isinstance(top.container, dict) and top.key is None
+
+    def next_path(self) -> KeyPath:
+        """Where the next value goes (for a key: the mapping it belongs to)."""
+        if not self.open:
+            return ()
+        top = self.open[-1]
+        if isinstance(top.container, list):
+            return (*top.path, len(top.container))
+        return top.path if top.key is None else (*top.path, top.key)
+
+    def start(self, event: Any) -> None:
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        if event.tag not in (None, "!", _MAP if is_map else _SEQ):
+            raise self.fail(event, f"YAML tag {event.tag} is not allowed", self.next_path())
+        if self.expects_key():
+            raise self.fail(event, "complex mapping keys are not allowed", self.next_path())
+        if len(self.open) >= budget.MAX_DEPTH:
+            raise self.fail(event, f"nesting is deeper than {budget.MAX_DEPTH} levels")
+        container: dict[str, Any] | list[Any] = {} if is_map else []
+        self.open.append(_Open(container, self.attach(container, event)))
+
+    def scalar(self, event: yaml.ScalarEvent) -> None:
+        try:
+            value = _construct(event)
+        except _ScalarError as exc:
+            raise self.fail(event, str(exc), self.next_path()) from None
+        if self.expects_key():
+            self.key(value, event)
+        else:
+            self.attach(value, event)
+
+    def key(self, value: Any, event: yaml.ScalarEvent) -> None:
+        top = self.open[-1]
+        # A plain `1:`, `true:` or `null:` key stays the text written, as JSON needs a string (str() would
+        # make `true:` the key "True").
+        key = value if isinstance(value, str) else event.value
+        if key in top.container:
+            raise self.fail(event, f"duplicate key {key!r}", top.path)
+        top.key, top.key_mark = key, _mark(event.start_mark)
+
+    def attach(self, value: Any, event: Any) -> KeyPath:
+        """Put `value` where the next value goes; return its path."""
+        path = self.next_path()
+        if not self.open:
+            self.doc.data = value
+        else:
+            top = self.open[-1]
+            if isinstance(top.container, list):
+                top.container.append(value)
+            else:
+                assert top.key is not None and top.key_mark is not None  # expects_key() was False
+                top.container[top.key] = value
+                self.doc.key_marks[path] = top.key_mark
+                top.key = top.key_mark = None
+        self.doc.value_marks[path] = _mark(event.start_mark)
+        return path
 
 
 def load(text: str, file: str) -> Document:
     """Parse exactly one YAML document from `text`; `file` names it in errors."""
-    doc = Document(file, None)
-    file = scrub(file)  # for the problems below; a directory name is the author's choice too
-    # Each open container: (container, path, pending key, pending key mark)
-    stack: list[list[Any]] = []
-    documents = 0
-    nodes = counted = 0
-    root: Any = None
-
-    def fail(event: Any, message: str, path: KeyPath = ()) -> MipError:
-        return MipError([Problem(file, *_mark(event.start_mark), scrub(format_path(path)), scrub(message))])
-
-    def attach(value: Any, event: Any, raw: str | None = None) -> KeyPath | None:
-        """Put `value` into the innermost container; return its path (None when it was a key)."""
-        nonlocal root
-        if not stack:
-            root = value
-            doc.value_marks[()] = _mark(event.start_mark)
-            return ()
-        container, path, key, key_mark = stack[-1]
-        if isinstance(container, list):
-            child: KeyPath = (*path, len(container))
-            container.append(value)
-        elif key is _NO_KEY:
-            if isinstance(value, (dict, list)):
-                raise fail(event, "complex mapping keys are not allowed")
-            if not isinstance(value, str):
-                # A plain `1:`, `true:` or `null:` key stays the text written, as JSON needs a string
-                # (str() would make `true:` the key "True").
-                value = raw if raw is not None else str(value)
-            if value in container:
-                raise fail(event, f"duplicate key {value!r}", path)
-            stack[-1][2] = value
-            stack[-1][3] = _mark(event.start_mark)
-            return None
-        else:
-            child = (*path, key)
-            container[key] = value
-            doc.key_marks[child] = key_mark
-            stack[-1][2] = _NO_KEY
-        doc.value_marks[child] = _mark(event.start_mark)
-        return child
-
+    builder = _Builder(file)
     try:
         for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise fail(event, "only one YAML document is allowed per file; remove the extra '---'")
-            elif isinstance(event, yaml.AliasEvent):
-                raise fail(event, f"YAML aliases (*{event.anchor}) are not allowed; write the value out")
-            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                nodes += 1
-                is_map = isinstance(event, yaml.MappingStartEvent)
-                if event.tag not in (None, "!", _MAP if is_map else _SEQ):
-                    raise fail(event, f"YAML tag {event.tag} is not allowed")
-                if len(stack) >= budget.MAX_DEPTH:
-                    raise fail(event, f"nesting is deeper than {budget.MAX_DEPTH} levels")
-                container: Any = {} if is_map else []
-                path = attach(container, event)
-                if path is None:
-                    raise fail(event, "complex mapping keys are not allowed")
-                stack.append([container, path, _NO_KEY, None])
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                stack.pop()
-            elif isinstance(event, yaml.ScalarEvent):
-                nodes += 1
-                attach(_scalar(event, file), event, event.value)
-            if nodes > budget.MAX_NODES:
-                raise fail(event, f"more than {budget.MAX_NODES} YAML nodes")
-            if nodes - counted >= 1024:  # the render's budget: all files together, and the clocks
-                budget.at(budget.locator(file, _mark(event.start_mark)))
-                budget.nodes(nodes - counted)
-                counted = nodes
+            builder.feed(event)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = _mark(mark) if mark else (0, 0)
-        reason = exc.problem or exc.context or "invalid YAML"
-        raise MipError([Problem(file, line, col, "", scrub(f"invalid YAML: {reason}"))]) from None
+        raise MipError([_syntax_problem(exc, text, file)]) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. NUL: no mark, an offset
-        line = text.count("\n", 0, exc.position) + 1
-        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        line, col = _position(text, exc.position, "\n")
         char = exc.character
         what = f"U+{char:04X}" if isinstance(char, int) else "a character"
         raise MipError([Problem(file, line, col, "", f"invalid YAML: {what} is not allowed")]) from None
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise MipError([Problem(file, 0, 0, "", scrub(f"invalid YAML: {first}"))]) from None
+        raise MipError([Problem(file, 0, 0, "", f"invalid YAML: {first}")]) from None
     budget.at(budget.locator(file))
-    budget.nodes(nodes - counted)
-    doc.data = root
-    return doc
+    budget.nodes(builder.nodes - builder.counted)
+    return builder.doc
 
 
-class _NoKey:
-    """Sentinel: the open mapping is waiting for a key."""
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
+    """PyYAML's syntax error, said so that an author knows what to change, at the place to change it."""
+    mark = exc.problem_mark or exc.context_mark
+    line, col = _mark(mark) if mark else (0, 0)
+    if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        # PyYAML reports where it gave up (often the end of the file); the mistake is where the quote opened.
+        line, col = _mark(exc.context_mark)
+        quote = text[exc.context_mark.index] if exc.context_mark.index < len(text) else "quote"
+        return Problem(file, line, col, "", f"invalid YAML: the string quoted here with {quote} is never closed; "
+                                            f"add the closing {quote}")
+    lines = text.split("\n")
+    if 0 < line <= len(lines) and "\t" in _indentation(lines[line - 1]):
+        return Problem(file, line, 1, "", "invalid YAML: this line is indented with a tab; YAML indents with "
+                                          "spaces only: use spaces")
+    reason = exc.problem or exc.context or "invalid YAML"
+    return Problem(file, line, col, "", f"invalid YAML: {reason}")
 
 
-_NO_KEY = _NoKey()
+def _indentation(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]

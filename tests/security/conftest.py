@@ -8,8 +8,7 @@ in a private runtime directory (and failing if it did not answer, so a silent fa
 
 from __future__ import annotations
 
-import base64
-import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,23 +19,9 @@ from pathlib import Path
 
 import pytest
 
-# tests/ holds helpers.py and k8s_validation.py, imported by name like the rest of the suite does.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from helpers import base_env, mip_cmp
+from helpers import base_env, process_state, run_cli
 
 MODES = ("in-process", "renderer")
-
-# Asks the renderer only (never the in-process fallback) and prints its answer as JSON. -P: the app
-# directory, an untrusted checkout, is not put on the import path.
-_ASK = """
-import base64, json, os
-from mip_cmp.renderer import client
-answer = client.ask(os.getcwdb(), dict(os.environb), start=False)
-print(json.dumps(None if answer is None else
-                 [answer.code, base64.b64encode(answer.stdout).decode(), answer.stderr.decode("utf-8", "replace")]))
-"""
-
 
 class Renderers:
     """Renderers this suite started, in one private, short runtime directory (a socket path has at most
@@ -94,19 +79,20 @@ def renderer_env() -> Iterator[dict[str, str]]:
 
 
 def generate(mode: str, cwd: Path, env: dict[str, str], renderer: dict[str, str] | None) -> tuple[int, bytes, str]:
-    """(exit code, stdout, stderr) of `mip-cmp generate` in `cwd` with Argo CD's `env`, in `mode`."""
+    """(exit code, stdout, stderr) of `mip-cmp generate` in `cwd` with Argo CD's `env`, in `mode`: in this
+    process as the renderer's worker runs it, or answered by the renderer this suite started (asked from this
+    process, never falling back to the in-process path)."""
     if mode == "in-process":
-        result = mip_cmp("generate", cwd=cwd, env={**env, "MIP_CMP_RENDERER": "off"})
-        return result.returncode, result.stdout, result.stderr.decode("utf-8", "replace")
+        result = run_cli("generate", cwd=cwd, env=env)
+        return result.code, result.stdout, result.stderr
     assert renderer is not None and _renderers is not None
+    from mip_cmp.renderer import client
+
     for attempt in range(2):
-        result = subprocess.run([sys.executable, "-P", "-c", _ASK], cwd=cwd,
-                                env={**base_env(), **env, **renderer}, capture_output=True, timeout=120, check=False)
-        assert result.returncode == 0, result.stderr.decode()
-        answer = json.loads(result.stdout)
+        with process_state(cwd, {**env, **renderer}):
+            answer = client.ask(os.getcwdb(), dict(os.environb), timeout=120, start=False)
         if answer is not None:
-            code, stdout, stderr = answer
-            return code, base64.b64decode(stdout), stderr
+            return answer.code, answer.stdout, answer.stderr.decode("utf-8", "replace")
         if attempt == 0:
             _renderers.ensure()  # mip_cmp's code changed since the renderer started
     raise AssertionError("the renderer did not answer")

@@ -31,7 +31,7 @@ def federation_objects(component: str) -> list[Obj]:
 
 
 def gate_federation(objects: list[Obj], component: str) -> None:
-    check_federation_output(PLATFORM.model, FED.model, component, objects, FED_FILE)
+    check_federation_output(PLATFORM.model, FED.model, FED.directory, component, objects)
 
 
 def first(kind: str, objects: list[Obj], name: str | None = None) -> Obj:
@@ -167,7 +167,7 @@ def test_gate_refuses_broken_platform_output(break_it: Callable[[list[Obj]], Non
     objects = expand_platform(PLATFORM, load_federations(REPO, PLATFORM), BuildEnv())
     # The sample's common app uses a store secret only; give it a generated one too.
     objects += secret_objects(PLATFORM.model, ["mip-secret"], "mip-common-datacatalog", {})
-    check_platform_output(PLATFORM.model, objects, "mip.yaml")
+    check_platform_output(PLATFORM.model, objects)
     break_it(objects)
     with pytest.raises(MipError):
-        check_platform_output(PLATFORM.model, objects, "mip.yaml")
+        check_platform_output(PLATFORM.model, objects)

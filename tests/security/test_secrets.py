@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import SAMPLE_REPO, argo_env, mip_cmp
+from helpers import SAMPLE_REPO, argo_env, run_cli
 
-SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+SYNC_OPTIONS = "argocd.argoproj.io/sync-options"  # spelled out: the test states the contract independently
 GENERATORS = "generators.external-secrets.io/v1alpha1"
 RENDERS = {
     "root": (".", None),
@@ -28,9 +28,8 @@ RENDERS = {
 @functools.cache
 def render(name: str, revision: str = "main") -> list[dict[str, Any]]:
     app, params = RENDERS[name]
-    env = {**argo_env(app, params=params, revision=revision), "MIP_CMP_RENDERER": "off"}  # no daemon left behind
-    result = mip_cmp("generate", cwd=SAMPLE_REPO / app, env=env)
-    assert result.returncode == 0, result.stderr.decode()
+    result = run_cli("generate", cwd=SAMPLE_REPO / app, env=argo_env(app, params=params, revision=revision))
+    assert result.code == 0, result.stderr
     return [o for o in yaml.safe_load_all(result.stdout) if o]
 
 

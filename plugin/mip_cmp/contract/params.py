@@ -33,7 +33,24 @@ COMPONENT = Parameter(
     "ExternalSecrets. Set by mip-cmp's own output.",
 )
 PARAMETERS: tuple[Parameter, ...] = (FEDERATION, DIRECTORY, COMPONENT)
-COMPONENTS = ("", "secrets")
+SECRETS_COMPONENT = "secrets"
+COMPONENTS = ("", SECRETS_COMPONENT)
+
+
+def string_parameter(name: str, value: str) -> dict[str, str]:
+    """One plugin parameter in Argo CD's shape for a string parameter (ApplicationSourcePluginParameter)."""
+    return {"name": name, "string": value}
+
+
+def binding(federation: str, directory: str, component: str = "") -> list[dict[str, str]]:
+    """The `plugin.parameters` of an Application that renders the repository root for one federation
+    directory."""
+    values = {FEDERATION.name: federation, DIRECTORY.name: directory, COMPONENT.name: component}
+    return [string_parameter(name, value) for name, value in values.items() if value]
+
+
+# The platform's ApplicationSet binds each wrapper Application to its list element's name and path.
+APPSET_BINDING = binding("{{ .name }}", "{{ .path }}")
 
 
 def announcements() -> list[dict[str, object]]:

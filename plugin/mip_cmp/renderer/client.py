@@ -35,6 +35,8 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import _socket
+    from collections.abc import Callable
+    from typing import Any
 
 MAGIC = b"MIPCMP1\n"  # protocol version 1; the socket name also changes with the code (fingerprint)
 END = b"END\n"
@@ -53,13 +55,12 @@ class Answer:
         self.code, self.stdout, self.stderr, self.maxrss_kib = code, stdout, stderr, maxrss_kib
 
 
-def generate() -> int:
-    """What `mip-cmp generate` runs: the renderer's answer if one comes, else the plain path."""
+def generate(run: Callable[[list[str]], int], on_sigterm: Callable[[int, Any], None]) -> int:
+    """What `mip-cmp generate` runs: the renderer's answer if one comes, else the plain path, `run` (the CLI,
+    passed in by cli.main: the CLI imports this module, never the other way round)."""
     import _signal  # type: ignore[import-not-found]  # what `signal` wraps, without its enum import
 
-    from ..cli import _on_sigterm
-
-    _signal.signal(_signal.SIGTERM, _on_sigterm)  # the same goodbye as the in-process path
+    _signal.signal(_signal.SIGTERM, on_sigterm)  # the same goodbye as the in-process path
     if os.environ.get("MIP_CMP_RENDERER", "auto") != "off":
         answer = ask(os.getcwdb(), dict(os.environb))
         if answer is not None:
@@ -69,8 +70,6 @@ def generate() -> int:
             except BrokenPipeError:
                 return 2  # what the in-process path returns (EXIT_USAGE)
             return answer.code
-    from ..cli import run
-
     return run(["generate"])
 
 

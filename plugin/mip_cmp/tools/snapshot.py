@@ -1,0 +1,87 @@
+"""The whole platform rendered exactly as Argo CD renders it: every app of `validate`'s list of renders,
+with its objects, keyed so that two snapshots can be compared object by object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..buildenv import DEFAULT_REVISION
+from ..errors import MipError, Problem
+from ..loading import LoadedFederation, LoadedPlatform, load_federations, load_platform
+from ..pipeline import render_objects
+from ..repo import Repo
+from ..validate import app_renders
+from ..yamlsource import Document
+
+Obj = dict[str, Any]
+# (API group, kind, namespace, name): how Kubernetes tells one object from another.
+Key = tuple[str, str, str, str]
+
+
+def key_of(obj: Obj) -> Key:
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    meta = obj.get("metadata") or {}
+    return group, str(obj.get("kind", "")), str(meta.get("namespace", "")), str(meta.get("name", ""))
+
+
+def describe(key: Key) -> str:
+    group, kind, namespace, name = key
+    kind = f"{kind}.{group}" if group else kind
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One object and the Argo CD Application whose render produced it."""
+
+    app: str
+    obj: Obj
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    platform: LoadedPlatform
+    federations: list[LoadedFederation]
+    objects: dict[Key, Rendered]
+
+
+class _ReadOnce(Repo):
+    """A checkout that does not change while it is rendered: each mip.yaml is parsed (and each directory
+    listed) once, although the root's render and each federation's renders all read it."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self._documents: dict[str, Document] = {}
+        self._overrides: list[str] | None = None
+
+    def read(self, rel_dir: str) -> Document:
+        if rel_dir not in self._documents:
+            self._documents[rel_dir] = super().read(rel_dir)
+        return self._documents[rel_dir]
+
+    def source_overrides(self) -> list[str]:
+        if self._overrides is None:
+            self._overrides = super().source_overrides()
+        return list(self._overrides)
+
+
+def take(root: Path, revision: str = DEFAULT_REVISION) -> Snapshot:
+    """Render every app of the platform at `root`; every problem of every app is reported together."""
+    repo = _ReadOnce(root)
+    platform = load_platform(repo)
+    federations = load_federations(repo, platform)
+    objects: dict[Key, Rendered] = {}
+    problems: list[Problem] = []
+    for app, env in app_renders(platform, federations, revision):
+        try:
+            rendered = render_objects(repo, ".", env, platform)
+        except MipError as exc:
+            problems += exc.problems
+            continue
+        for obj in rendered:
+            objects.setdefault(key_of(obj), Rendered(app, obj))
+    if problems:
+        raise MipError(sorted(set(problems)))
+    return Snapshot(platform, federations, objects)
