@@ -11,9 +11,8 @@ from typing import Any
 
 import yaml
 
-from . import budget, fastyaml
+from . import budget, fastyaml, meter
 from .errors import MipError, Problem
-from .yamlsource import format_path
 
 try:
     from yaml import CSafeDumper as _BaseDumper
@@ -57,6 +56,10 @@ def _describe(obj: Any) -> str:
     return f"output: {kind or 'object'} {name or '(unnamed)'}"
 
 
+def _output_path(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
 def _not_text(obj: Any) -> tuple[str, str] | None:
     """The path and character of the first string in `obj` that UTF-8 cannot encode (a lone surrogate,
     e.g. from an environment variable that was not UTF-8), or None."""
@@ -68,11 +71,11 @@ def _not_text(obj: Any) -> tuple[str, str] | None:
             for key, item in value.items():
                 items.append((key, item))
                 if isinstance(key, str) and (char := _bad_char(key)):
-                    return format_path((*path, key)), char
+                    return _output_path((*path, key)), char
         elif isinstance(value, list):
             items = list(enumerate(value))
         elif isinstance(value, str) and (char := _bad_char(value)):
-            return format_path(path), char
+            return _output_path(path), char
         stack.extend(((*path, k), v) for k, v in reversed(items))
     return None
 
@@ -90,13 +93,13 @@ def _bad_char(text: str) -> str | None:
 def dump(objects: list[dict[str, Any]], source: str = "") -> bytes:
     """The YAML stream of `objects`; `source` (the app's mip.yaml) names the render in errors."""
     if len(objects) > budget.MAX_OBJECTS:
-        raise budget.Exceeded([Problem(source, 0, 0, "", f"the output has {len(objects)} objects; the limit is "
+        raise meter.Exceeded([Problem(source, 0, 0, "", f"the output has {len(objects)} objects; the limit is "
                                        f"{budget.MAX_OBJECTS} (budget.MAX_OBJECTS)")])
     chunks: list[bytes] = []
     size = 0
     for obj in objects:
         where = _describe(obj)
-        budget.at(budget.locator(source, field=where))
+        meter.at(meter.locator(source, field=where))
         # Speed only: fastyaml writes the bytes _dump(obj, _Dumper) would (dump_all is the concatenation of its
         # documents), about ten times faster; a document outside its subset is left to PyYAML.
         # tests/test_fast_path.py proves both agree.
@@ -110,9 +113,9 @@ def dump(objects: list[dict[str, Any]], source: str = "") -> bytes:
                                            "UTF-8); fix the value")]) from None
         size += len(data)
         if size > budget.MAX_OUTPUT_BYTES:
-            raise budget.Exceeded([Problem(source, 0, 0, where, f"the output exceeds {budget.MAX_OUTPUT_BYTES} bytes "
+            raise meter.Exceeded([Problem(source, 0, 0, where, f"the output exceeds {budget.MAX_OUTPUT_BYTES} bytes "
                                            "(budget.MAX_OUTPUT_BYTES) at this object; render less")])
         chunks.append(data)
-        budget.check_time()
+        meter.check_time()
     return b"".join(chunks)
 

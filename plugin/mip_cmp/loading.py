@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from . import budget
+from . import meter
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .model import Federation, Platform
@@ -134,7 +134,7 @@ def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Pr
     """What a federation file may not say, given the platform it belongs to."""
     p, f, doc = platform.model, fed.model, fed.doc
     problems = []
-    budget.at(lambda message: doc.problem(("name",), message))  # namePattern is the platform's own regex
+    meter.at(lambda message: doc.problem(("name",), message))  # namePattern is the platform's own regex
     if not re.fullmatch(p.federations.namePattern, f.name):
         problems.append(doc.problem(("name",), f"must match the platform's federation name pattern "
                                                f"{p.federations.namePattern}"))
@@ -245,7 +245,7 @@ def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederat
     for directory in federation_dirs(repo, platform.model):
         try:
             fed = load_federation(repo, directory)
-        except budget.Exceeded:
+        except meter.Exceeded:
             raise  # the render's budget is spent: reading on would only cost more
         except MipError as exc:
             problems += exc.problems

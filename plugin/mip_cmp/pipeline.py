@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import budget, buildenv, emit
+from . import buildenv, emit, meter
 from .buildenv import BuildEnv
 from .errors import MipError
 from .expand import expand_federation, expand_platform
@@ -18,7 +18,7 @@ from .repo import Repo, locate
 
 def generate(app_dir: Path, environ: Mapping[str, str]) -> bytes:
     """What Argo CD runs: the manifests for `app_dir`, given the build environment it passes."""
-    with budget.metered():  # budget.py: every limit of a render, enforced while it works
+    with meter.metered():  # budget.py: every limit of a render, enforced while it works
         env = buildenv.from_environ(environ)
         repo, rel = locate(app_dir, env.source_path)
         app = env.directory or rel

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 
+from . import budget
+
 REDACTED = "<redacted>"
 
 # Every pattern here runs on text an attacker chose (up to a whole file), so each is linear: a run of
@@ -65,8 +67,6 @@ def _assignment(match: re.Match[str]) -> str:
 def _window(text: str) -> str:
     """At most SCRUB_WINDOW_CHARS of `text`, so that scrubbing costs the same for any input. The word the
     cut falls in is dropped whole: half a credential must not survive because the patterns missed it."""
-    from . import budget  # here, not above: budget's errors import this module
-
     limit = budget.SCRUB_WINDOW_CHARS
     if len(text) <= limit:
         return text
@@ -85,8 +85,6 @@ def scrub(text: str) -> str:
     text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)
     text = _ASSIGNMENT.sub(_assignment, text)
     text = _TOKEN.sub(_token, text)
-    from . import budget
-
     limit = budget.MAX_MESSAGE_CHARS
     if len(text) > limit:
         text = text[: limit - 3] + "..."

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import budget
+from . import budget, meter
 from .errors import MipError
 from .yamlsource import Document, KeyPath
 
@@ -67,7 +67,7 @@ def _weight(value: Any, limit: int | None = None) -> int:
             total += max(1, item.bit_length() * 3 // 10)
         else:
             total += 8
-    budget.steps(seen)
+    meter.steps(seen)
     return total
 
 
@@ -116,7 +116,7 @@ def _guarded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)  # keeps jinja2's pass_context/pass_eval_context marks
     def call(*args: Any, **kwargs: Any) -> Any:
-        budget.steps(1)
+        meter.steps(1)
         _check_args(args, kwargs)
         if predict is not None and predict(args, kwargs) > budget.MAX_RESULT_CHARS:
             raise TemplateError(f"result longer than {budget.MAX_RESULT_CHARS} characters")
@@ -156,7 +156,7 @@ def _environment() -> Any:
             intercepted_binops = frozenset(["*", "**", "+", "-", "/", "//", "%"])
 
             def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
-                budget.steps(1)
+                meter.steps(1)
                 _check_binop(op, left, right)
                 return _bounded(super().call_binop(context, op, left, right))
 
@@ -166,14 +166,14 @@ def _environment() -> Any:
 
             def getattr(self, obj: Any, attribute: str) -> Any:
                 # `a.b` reads the key of a mapping, never a Python attribute (no methods, no dunders).
-                budget.steps(1)
+                meter.steps(1)
                 _refuse_private(attribute)
                 if isinstance(obj, Mapping) and attribute in obj:
                     return obj[attribute]
                 return self.undefined(obj=obj, name=attribute)
 
             def getitem(self, obj: Any, argument: Any) -> Any:
-                budget.steps(1)
+                meter.steps(1)
                 _refuse_private(argument)
                 if isinstance(obj, Mapping):
                     if isinstance(argument, str) and argument in obj:
@@ -244,11 +244,11 @@ def render_string(value: str, context: Mapping[str, Any]) -> str:
         raise TemplateError("only {{ expressions }} are allowed; {% statements %} are not")
     if len(value) > budget.MAX_TEMPLATE_CHARS:
         raise TemplateError(f"a templated string may be at most {budget.MAX_TEMPLATE_CHARS} characters")
-    budget.steps(10 + len(value) // 4)  # lexing and parsing, before the tree is known
+    meter.steps(10 + len(value) // 4)  # lexing and parsing, before the tree is known
     template, cost = _compile(value, frozenset(context))
-    budget.steps(cost)  # charged on every use, cached or not: the outcome must not depend on a cache
+    meter.steps(cost)  # charged on every use, cached or not: the outcome must not depend on a cache
     result = str(_bounded(template.render(dict(context))))
-    budget.template_chars(len(result))
+    meter.template_chars(len(result))
     if not result.isascii():
         try:
             result.encode("utf-8")
@@ -263,10 +263,10 @@ def render_tree(value: Any, context: Mapping[str, Any], doc: Document, path: Key
     if isinstance(value, str):
         if not has_template(value):
             return value
-        budget.at(lambda message: doc.problem(path, message))
+        meter.at(lambda message: doc.problem(path, message))
         try:
             return render_string(value, context)
-        except budget.Exceeded:
+        except meter.Exceeded:
             raise
         except Exception as exc:  # jinja2's errors do not share a base class with ours
             raise MipError([doc.problem(path, f"template error: {_explain(exc, context)}")]) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from . import budget
+from . import meter
 from .buildenv import DEFAULT_REVISION, BuildEnv
 from .contract.params import SECRETS_COMPONENT
 from .errors import MipError, Problem
@@ -30,7 +30,7 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
     problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.roots())
     for _, env in app_renders(platform, federations):
         try:
-            with budget.metered():  # each app within the budgets Argo CD's renders have
+            with meter.metered():  # each app within the budgets Argo CD's renders have
                 render_objects(repo, ".", env, platform)
         except MipError as exc:
             problems += exc.problems

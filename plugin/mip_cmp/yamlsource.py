@@ -14,7 +14,7 @@ from typing import Any, AnyStr
 
 import yaml
 
-from . import budget
+from . import budget, meter
 from .errors import MipError, Problem
 
 try:  # libyaml's parser is several times faster; the pure-Python one yields the same events.
@@ -186,8 +186,8 @@ class _Builder:
         if self.nodes > budget.MAX_NODES:
             raise self.fail(event, f"more than {budget.MAX_NODES} YAML nodes")
         if self.nodes - self.counted >= 1024:  # the render's budget: all files together, and the clocks
-            budget.at(budget.locator(self.file, _mark(event.start_mark)))
-            budget.nodes(self.nodes - self.counted)
+            meter.at(meter.locator(self.file, _mark(event.start_mark)))
+            meter.nodes(self.nodes - self.counted)
             self.counted = self.nodes
 
     def expects_key(self) -> bool:
@@ -267,8 +267,8 @@ def load(text: str, file: str) -> Document:
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise MipError([Problem(file, 0, 0, "", f"invalid YAML: {first}")]) from None
-    budget.at(budget.locator(file))
-    budget.nodes(builder.nodes - builder.counted)
+    meter.at(meter.locator(file))
+    meter.nodes(builder.nodes - builder.counted)
     return builder.doc
 
 
