@@ -128,8 +128,9 @@ def test_sidecar_is_appended_and_upstream_is_kept(upstream: dict[str, Any], patc
 
 def test_sidecar_spec(patched: dict[str, Any]) -> None:
     container = sidecar(patched)
-    assert container["command"] == ["/var/run/argocd/argocd-cmp-server"]
-    assert "args" not in container
+    # args, not command: the image's ENTRYPOINT (tini, then the renderer's launcher) must stay in front.
+    assert container["args"] == ["/var/run/argocd/argocd-cmp-server"]
+    assert "command" not in container
     assert container["image"] == f"{IMAGE}:0.1.0"
     assert container["volumeMounts"] == SIDECAR_MOUNTS
     assert container["securityContext"] == SIDECAR_SECURITY_CONTEXT

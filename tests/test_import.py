@@ -105,9 +105,31 @@ def test_what_has_a_counterpart_today(result: tuple[Path, dict[str, Any]]) -> No
 def test_the_imported_platform_validates_and_renders(result: tuple[Path, dict[str, Any]]) -> None:
     out, _ = result
     assert validate_repo(out) == ([], 3)
-    federations = sorted(p.parent.name for p in (out / "federations").glob("*/mip.yaml"))
-    assert federations == ["federation-a", "federation-z"]
-    assert yaml.safe_load((out / "federations" / "federation-z" / "mip.yaml").read_text())["type"] == "hybrid"
+    assert take(out, "main").objects, "it renders"
+    # mip-infra's two federation roots, local and hybrid, are kept.
+    federations = sorted(p.parent.relative_to(out).as_posix() for p in (out / "federations").rglob("mip.yaml"))
+    assert federations == ["federations/hybrid/federation-z", "federations/local/federation-a"]
+    fed_z = yaml.safe_load((out / federations[0] / "mip.yaml").read_text())
+    assert (fed_z["type"], fed_z["peers"]) == ("hybrid", ["federation-z-remote"])
+    platform = yaml.safe_load((out / "mip.yaml").read_text())
+    assert platform["network"]["peers"]["federation-z-remote"]["cidrs"] == ["10.3.0.0/16"]
+    assert sorted(platform["infrastructure"]) == ["nginx-public-ingress", "submariner-broker", "submariner-operator"]
+    fed_a = yaml.safe_load((out / federations[1] / "mip.yaml").read_text())
+    assert fed_a["apps"]["exareme2"]["overlay"] == {"path": "overlays/exareme2", "type": "kustomize", "syncWave": 2,
+                                                    "sync": {"options": ["ServerSideApply=true"]}}
+    assert (out / federations[1] / "overlays" / "exareme2" / "exareme2-pvc-patch.yaml").is_file()
+
+
+def test_nothing_is_silently_lost(result: tuple[Path, dict[str, Any]]) -> None:
+    """What has no rendered counterpart yet is either carried over into the mip.yaml files (and says where)
+    or says why mip-cmp cannot express it."""
+    for obj in result[1]["objects"]:
+        if obj["verdict"] == "no counterpart yet":
+            assert obj["why"].startswith(("carried over to ", "mip-cmp cannot express it yet: ")), obj
+    carried = {o["name"] for o in result[1]["objects"] if o["why"].startswith("carried over")}
+    assert {"federation-a-exareme2-overlay", "federation-z-submariner-network-policy", "nginx-public-ingress",
+            "submariner-broker", "submariner-operator", "netpol-federation-a-local"} <= carried | {
+        o["name"] for o in result[1]["objects"] if o["verdict"] in ("same", "changed")}
 
 
 def old_application(name: str) -> dict[str, Any]:

@@ -41,14 +41,15 @@ def _write(data: bytes) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from .answer import answer
 
-    from .errors import EXIT_OK
-    from .pipeline import generate
-
-    # Argo CD sets cmd.Dir but not $PWD, so the working directory is the only truth (contract 4.1).
-    _write(generate(Path.cwd(), os.environ))
-    return EXIT_OK
+    # The same pure function the warm renderer's workers call (renderer/): the same bytes either way.
+    code, out, err = answer(os.getcwdb(), os.environ)  # noqa: PTH109 (the bytes Argo CD gave)
+    sys.stderr.flush()
+    _write(out)
+    sys.stderr.buffer.write(err)
+    sys.stderr.buffer.flush()
+    return code
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -218,19 +219,14 @@ def _add_tool_commands(sub: Any) -> None:
     p.set_defaults(func=_tool("import"))
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    # Argo CD sends SIGTERM when its deadline passes; leave quietly, having printed nothing.
-    os.write(2, b"mip-cmp: terminated (SIGTERM) before finishing; no manifests were printed\n")
-    os._exit(128 + signum)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None and sys.argv[1:] == ["generate"]:
         # What Argo CD runs on every sync: answered by the warm renderer when one is up, decided before
-        # anything heavy is imported; it falls back to run() below (client.py).
+        # anything heavy is imported; else by the same answer() in this process (renderer/client.py).
+        from .answer import answer, on_sigterm
         from .renderer.client import generate
 
-        return generate(run, _on_sigterm)
+        return generate(answer, on_sigterm)
     return run(argv)
 
 
@@ -238,9 +234,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     """The command line, in this process."""
     import signal
 
+    from .answer import on_sigterm
     from .errors import EXIT_BUG, report
 
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         args = build_parser().parse_args(argv)
         code: int = args.func(args)

@@ -206,8 +206,10 @@ def _changed_reasons(key: Key, old: Obj, new: Obj, old_servers: set[str]) -> lis
         reasons += _added_reasons(new, old_servers)
     elif kind == "Application":
         if before.get("destination") != after.get("destination"):
+            pruned = ((before.get("syncPolicy") or {}).get("automated") or {}).get("prune") is True
+            fate = "pruned where they ran" if pruned else "left unmanaged where they ran (no prune)"
             reasons.append(f"destination changed from {short(before.get('destination'))}: the workloads are "
-                           "pruned where they ran and deployed afresh")
+                           f"{fate} and deployed afresh")
             reasons += _added_reasons(new, old_servers)
         if before.get("project") != after.get("project"):
             reasons.append(f"moved from project {before.get('project')!r} to {after.get('project')!r}")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,11 +23,12 @@ import yaml
 from ..bootstrap import bootstrap_objects
 from ..errors import MipError
 from ..expand import SYNC_WAVE, deep_merge
+from ..model import DEFAULT_SYNC_OPTIONS, SyncOption
 from ..names import FILE_NAME, ROOT_APPLICATION
 from ..validate import validate_repo
 from . import gotemplate
 from .diff import field_changes, short
-from .mipinfra import IN_CLUSTER, Built, Found, build, helm_merge
+from .mipinfra import ARGO_KINDS, IN_CLUSTER, KUSTOMIZATIONS, Built, Found, build, helm_merge
 from .snapshot import take
 
 Obj = dict[str, Any]
@@ -39,6 +42,10 @@ WRAPPER = ("a wrapper that only created other Argo CD objects: mip-cmp's root Ap
 SECRETS_NOTE = ("no Argo CD object of the old repository holds a secret (its README has them made by a script, "
                 "outside git): the imported platform declares no `secrets`; add them (fromStore or generated) "
                 "and list them under each app's `secrets` to have mip-cmp manage them as ExternalSecrets")
+SYNC_OPTIONS: tuple[str, ...] = typing.get_args(SyncOption)
+# Kinds Kubernetes serves cluster-scoped (besides every `Cluster*` kind).
+CLUSTER_KINDS = {"Namespace", "IngressClass", "PersistentVolume", "StorageClass", "CustomResourceDefinition",
+                 "PriorityClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService"}
 UNUSED_PROJECTS = {"shared-apps": "unused in mip-infra itself (its README: 'unused in current architecture')"}
 
 
@@ -162,18 +169,22 @@ def _annotations(found: Found) -> tuple[int, dict[str, str]]:
     return wave, annotations
 
 
-def platform_files(built: Built, loads: list[Workload]) -> dict[str, Obj]:
-    """The mip.yaml files, as data, by directory."""
+def platform_files(built: Built, loads: list[Workload],
+                   carried: dict[str, str]) -> tuple[dict[str, Obj], dict[str, Path]]:
+    """The mip.yaml files, as data, by directory; and the directories of the old repository copied as they
+    are (overlays, infrastructure sources), by their new place. `carried` learns where each old Application
+    that is not a workload went in the mip.yaml files."""
     root = built.root
+    copies: dict[str, Path] = {}
     by_app: dict[str, list[Workload]] = {}
     for w in loads:
         if w.federation:
             by_app.setdefault(w.app, []).append(w)
     catalog: Obj = {}
     shared_files: dict[str, tuple[str, ...]] = {}
-    for app, copies in sorted(by_app.items()):
-        first = sorted(copies, key=lambda w: w.federation)[0]
-        shared = tuple(f for f in first.value_files if all(f in c.value_files for c in copies))
+    for app, instances in sorted(by_app.items()):
+        first = sorted(instances, key=lambda w: w.federation)[0]
+        shared = tuple(f for f in first.value_files if all(f in c.value_files for c in instances))
         shared_files[app] = shared
         values: Obj = {}
         for rel in shared:
@@ -214,8 +225,19 @@ def platform_files(built: Built, loads: list[Workload]) -> dict[str, Obj]:
         if ignore:
             own["ignoreDifferences"] = ignore
         fed["apps"][w.app] = own or None
+    types = sorted({fed["type"] for fed in federations.values()})
+    # mip-infra keeps local and hybrid federations under two roots; so does the imported platform.
+    roots = {t: f"{FEDERATIONS_DIR}/{t}" if len(types) > 1 else FEDERATIONS_DIR for t in types}
+    peers: Obj = {}
+    for found in built.objects:
+        chart = built.root / str(next(iter(_sources(found.obj)), {}).get("path", "")).strip("/") / "Chart.yaml"
+        if found.kind == "Application" and chart.is_file() and "networkpolicy" in chart.read_text(encoding="utf-8"):
+            carried[found.name] = (f"{FILE_NAME}: network (mip-cmp generates the NetworkPolicies of every "
+                                   "federation and common namespace itself; on by default)")
     for name, fed in federations.items():
-        files[f"{FEDERATIONS_DIR}/{name}"] = fed
+        directory = f"{roots[fed['type']]}/{name}"
+        _extras(built, loads, name, fed, directory, copies, peers, carried)
+        files[directory] = fed
     common: Obj = {}
     for w in loads:
         if w.federation:
@@ -241,9 +263,139 @@ def platform_files(built: Built, loads: list[Workload]) -> dict[str, Obj]:
     platform["catalog"] = catalog
     if common:
         platform["commonApps"] = common
-    platform["federations"] = {"path": FEDERATIONS_DIR}
+    infrastructure = _infrastructure(built, loads, copies, carried)
+    if infrastructure:
+        platform["infrastructure"] = infrastructure
+    if peers:
+        platform["network"] = {"peers": peers}
+    platform["federations"] = {"path": sorted(set(roots.values())) if len(types) > 1 else FEDERATIONS_DIR}
     files["."] = platform
-    return files
+    return files, copies
+
+
+def _parent(found: Found) -> str:
+    return found.origin.removeprefix("rendered by Application ")
+
+
+def _sync(found: Found, allowed: tuple[str, ...]) -> Obj:
+    """The old Application's sync settings that mip-cmp's AppSync can carry (CreateNamespace=true is always
+    set by mip-cmp; ApplyOutOfSyncOnly=true is its default)."""
+    policy = (found.obj.get("spec") or {}).get("syncPolicy") or {}
+    options = [o for o in policy.get("syncOptions") or [] if o in allowed and o not in DEFAULT_SYNC_OPTIONS]
+    sync: Obj = {"options": options} if options else {}
+    prune = (policy.get("automated") or {}).get("prune")
+    if prune is False:
+        sync["prune"] = False
+    return sync
+
+
+def _extras(built: Built, loads: list[Workload], name: str, fed: Obj, directory: str,
+            copies: dict[str, Path], peers: Obj, carried: dict[str, str]) -> None:
+    """What a federation wrapper rendered besides its workloads: an overlay of one of its apps (copied into
+    the federation's directory), NetworkPolicies to remote networks (a hybrid federation's peers)."""
+    workload_ids = {id(w.found) for w in loads}
+    wrappers = {_parent(w.found) for w in loads if w.federation == name}
+    for found in built.objects:
+        if found.kind != "Application" or _parent(found) not in wrappers or id(found) in workload_ids:
+            continue
+        source = next(iter(_sources(found.obj)), {})
+        app = found.name.removeprefix(f"{name}-").removesuffix("-overlay")
+        local = built.root / str(source.get("path", "")).strip("/")
+        if found.name == f"{name}-{app}-overlay" and app in fed["apps"] and local.is_dir():
+            target = f"overlays/{app}"
+            copies[f"{directory}/{target}"] = local
+            overlay: Obj = {"path": target, "type": "kustomize" if any((local / k).is_file() for k in KUSTOMIZATIONS)
+                            else "directory"}
+            wave, _ = _annotations(found)
+            if wave:
+                overlay["syncWave"] = wave
+            sync = _sync(found, SYNC_OPTIONS)
+            if sync:
+                overlay["sync"] = sync
+            fed["apps"][app] = {**(fed["apps"][app] or {}), "overlay": overlay}
+            carried[found.name] = (f"{directory}/{FILE_NAME}: apps.{app}.overlay (its directory copied to "
+                                   f"{directory}/{target})")
+            continue
+        cidrs = sorted(_ip_blocks(built.resources.get(found.name, [])))
+        if cidrs and fed["type"] == "hybrid":
+            peer_name = f"{name}-remote"
+            peers[peer_name] = {"cidrs": cidrs, "description": f"from mip-infra's Application {found.name}"}
+            fed["peers"] = [*fed.get("peers", []), peer_name]
+            carried[found.name] = (f"{FILE_NAME}: network.peers.{peer_name} ({', '.join(cidrs)}), named in "
+                                   f"{directory}/{FILE_NAME}: peers")
+
+
+def _ip_blocks(objects: list[Obj]) -> set[str]:
+    """The CIDRs NetworkPolicies among `objects` allow traffic with."""
+    cidrs = set()
+    for policy in objects:
+        if policy.get("kind") != "NetworkPolicy":
+            continue
+        spec = policy.get("spec") or {}
+        for rule in [*(spec.get("ingress") or []), *(spec.get("egress") or [])]:
+            for peer in [*(rule.get("from") or []), *(rule.get("to") or [])]:
+                if "ipBlock" in peer:
+                    cidrs.add(str(peer["ipBlock"]["cidr"]))
+    return cidrs
+
+
+def _kinds(objects: list[Obj]) -> tuple[list[Obj], list[Obj]]:
+    """(cluster-scoped, namespaced) kinds of rendered objects, by name."""
+    cluster: list[Obj] = []
+    namespaced: list[Obj] = []
+    for obj in objects:
+        group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+        entry = {"group": group, "kind": str(obj.get("kind"))}
+        target = cluster if entry["kind"] in CLUSTER_KINDS or entry["kind"].startswith("Cluster") else namespaced
+        if entry not in target:
+            target.append(entry)
+    return cluster, namespaced
+
+
+def _infrastructure(built: Built, loads: list[Workload], copies: dict[str, Path], carried: dict[str, str]) -> Obj:
+    """Applications the infrastructure wrappers rendered that deploy a directory of this repository (not a
+    workload, not a federation's): an ingress controller, Submariner. Their directories are copied; the kinds
+    their projects may create come from what they render, or else from the old project's whitelists."""
+    apps: Obj = {}
+    workload_ids = {id(w.found) for w in loads}
+    federation_wrappers = {_parent(w.found) for w in loads if w.federation}
+    for found in built.objects:
+        spec = found.obj.get("spec") or {}
+        sources = _sources(found.obj)
+        if (found.kind != "Application" or id(found) in workload_ids or _parent(found) in federation_wrappers
+                or not found.origin.startswith("rendered by") or len(sources) != 1
+                or sources[0].get("repoURL") not in built.repo_urls):
+            continue
+        local = built.root / str(sources[0].get("path", "")).strip("/")
+        if not local.is_dir() or (local / "Chart.yaml").is_file():
+            continue
+        rendered = built.resources.get(found.name, [])
+        if any(o.get("kind") in ARGO_KINDS for o in rendered):
+            continue
+        target = f"infrastructure/{found.name}"
+        copies[target] = local
+        cluster, namespaced = _kinds(rendered)
+        if not rendered:
+            project = built.find("AppProject", str(spec.get("project")))
+            project_spec = (project.obj.get("spec") or {}) if project else {}
+            cluster = [dict(k) for k in project_spec.get("clusterResourceWhitelist") or []]
+            namespaced = [dict(k) for k in project_spec.get("namespaceResourceWhitelist") or []]
+        destination = spec.get("destination") or {}
+        entry: Obj = {"namespace": destination.get("namespace"), "source": {"path": target}}
+        wave, _ = _annotations(found)
+        if wave:
+            entry["syncWave"] = wave
+        sync = _sync(found, SYNC_OPTIONS)
+        if sync:
+            entry["sync"] = sync
+        if spec.get("ignoreDifferences"):
+            entry["ignoreDifferences"] = spec["ignoreDifferences"]
+        if cluster:
+            entry["clusterKinds"] = cluster
+        entry["namespaceKinds"] = namespaced or [{"group": "", "kind": "ConfigMap"}]
+        apps[found.name] = entry
+        carried[found.name] = f"{FILE_NAME}: infrastructure.{found.name} (its directory copied to {target})"
+    return apps
 
 
 def _bootstrap_url(built: Built) -> str:
@@ -267,7 +419,9 @@ HEADER = ("# Written by `mip-cmp import` from a mip-infra-style repository; see 
           "# yaml-language-server: $schema=https://mip-cmp.io/schema/mip.schema.json\n")
 
 
-def write_platform(files: dict[str, Obj], out: Path) -> None:
+def write_platform(files: dict[str, Obj], copies: dict[str, Path], out: Path) -> None:
+    for target, source in sorted(copies.items()):
+        shutil.copytree(source, out / target)
     for directory, data in sorted(files.items()):
         path = out / directory / FILE_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -310,7 +464,7 @@ def _new_objects(out: Path, built: Built) -> dict[tuple[str, str], Obj]:
     return objects
 
 
-def compare(built: Built, loads: list[Workload], out: Path) -> list[Row]:
+def compare(built: Built, loads: list[Workload], out: Path, carried: dict[str, str]) -> list[Row]:
     new = _new_objects(out, built)
     by_found = {id(w.found): w for w in loads}
     federation_of = {f"{w.found.origin.removeprefix('rendered by Application ')}": w.federation
@@ -359,6 +513,9 @@ def compare(built: Built, loads: list[Workload], out: Path) -> list[Row]:
         what = (f"what it creates ({', '.join(missing)}) has no counterpart yet" if missing else
                 f"deploys {', '.join(deployed)}" if deployed else fallback)
         row.why = f"mip-cmp cannot express it yet: {what}"
+        if found.name in carried:
+            row.why = (f"carried over to {carried[found.name]}, but this mip-cmp renders no object for it yet "
+                       f"(the old one: {what})")
         return row
 
     return [decide(f) for f in built.objects]
@@ -398,11 +555,12 @@ def import_repo(source: Path, out: Path) -> MigrationReport:
     if not loads:
         raise MipError(f"{source}: no workload Application found (Helm charts from other repositories)")
     out.mkdir(parents=True, exist_ok=True)
-    write_platform(platform_files(built, loads), out)
+    carried: dict[str, str] = {}
+    write_platform(*platform_files(built, loads, carried), out)
     problems, _ = validate_repo(out)
     if problems:
         raise MipError(problems)  # a platform import writes must validate: this is mip-cmp's bug to fix
-    rows = compare(built, loads, out)
+    rows = compare(built, loads, out, carried)
     notes = dict(built.notes)
     notes["secrets"] = SECRETS_NOTE
     return MigrationReport(str(source), str(out), rows, notes)

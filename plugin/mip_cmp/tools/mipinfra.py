@@ -88,6 +88,9 @@ def kustomize(directory: Path) -> list[Obj]:
     result = subprocess.run([kubectl(), "kustomize", str(directory)], capture_output=True, text=True,
                             check=False, timeout=120)
     if result.returncode:
+        if "--enable-helm" in result.stderr:
+            raise MipError("its kustomization inflates Helm charts (helmCharts: needs --enable-helm, Helm and "
+                           "the network)")
         raise MipError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "kustomize failed")
     return _load_all(result.stdout, str(directory))
 
@@ -184,7 +187,7 @@ class Builder:
                 else:
                     objects += self.plain_directory(directory, bool((source.get("directory") or {}).get("recurse")))
             except MipError as exc:
-                self.built.notes[found.name] = f"{rel}: not rendered here: {exc.problems[0].message}"
+                self.built.notes[found.name] = f"{rel} is not rendered here: {exc.problems[0].message}"
         for obj in objects:
             if namespace:
                 obj.setdefault("metadata", {}).setdefault("namespace", namespace)
