@@ -447,6 +447,25 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def _growth(roots: list[RootRow]) -> list[str]:
+    """The root's cost per added federation between two measured sizes."""
+    if len(roots) < 2:
+        return []
+    lines = ["", "Cost per added federation, between two sizes (difference of the medians, and of the "
+             "fastest runs, which the machine's other work disturbs least):", "",
+             "| sizes | warm, medians | warm, fastest | cold, medians | cold, fastest |", "|---|---|---|---|---|"]
+    for a, b in itertools.pairwise(roots):
+        step = (b.federations - a.federations) / 1000
+
+        def per(x: Series, y: Series, pick: Callable[[list[float]], float], step: float = step) -> str:
+            return f"{(pick(y.values) - pick(x.values)) / step:.2f} ms"
+
+        lines.append(f"| {a.federations} → {b.federations} | {per(a.warm, b.warm, statistics.median)} | "
+                     f"{per(a.warm, b.warm, min)} | {per(a.cold, b.cold, statistics.median)} | "
+                     f"{per(a.cold, b.cold, min)} |")
+    return [*lines, "", "Linear growth shows as the same cost per federation between all sizes."]
+
+
 def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first: tuple[Series, Series],
            roots: list[RootRow], commits: list[CommitRow], memory: tuple[int, int, int],
            loads: list[float], elapsed: float) -> str:
@@ -522,20 +541,7 @@ def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first
     for r in roots:
         lines.append(f"| {r.federations} | {r.output_bytes / 1024:.0f} KiB | {r.warm.ms()} | "
                      f"{mib(r.warm_client_kib)} + {mib(r.warm_worker_kib)} | {r.cold.ms()} | {mib(r.cold_kib)} |")
-    if len(roots) > 1:
-        lines += ["", "Cost per added federation, between two sizes (difference of the medians, and of the "
-                  "fastest runs, which the machine's other work disturbs least):", "",
-                  "| sizes | warm, medians | warm, fastest | cold, medians | cold, fastest |", "|---|---|---|---|---|"]
-        for a, b in itertools.pairwise(roots):
-            step = (b.federations - a.federations) / 1000
-
-            def per(x: Series, y: Series, pick: Callable[[list[float]], float], step: float = step) -> str:
-                return f"{(pick(y.values) - pick(x.values)) / step:.2f} ms"
-
-            lines.append(f"| {a.federations} → {b.federations} | {per(a.warm, b.warm, statistics.median)} | "
-                         f"{per(a.warm, b.warm, min)} | {per(a.cold, b.cold, statistics.median)} | "
-                         f"{per(a.cold, b.cold, min)} |")
-        lines += ["", "Linear growth shows as the same cost per federation between all sizes."]
+    lines += _growth(roots)
     lines += ["", "## Targets", "", "| target | measured | |", "|---|---|---|"]
     if k is not None:
         lines.append(f"| per app: `mip-cmp generate` median ≤ 1.0× `kubectl kustomize` of federation-A | "

@@ -104,6 +104,7 @@ def _expected_objects() -> list[tuple[str, str, str, str]]:
                 for p in ("default", "mip-infrastructure", "mip-federations", "mip-common", *FEDERATIONS)]
     expected += [
         (ROOT_APP, "ApplicationSet", ARGOCD_NS, "mip-federations"),
+        (ROOT_APP, "Namespace", "", "mip-common-datacatalog"),  # its ExternalSecret is the root's
         (ROOT_APP, "Application", ARGOCD_NS, "datacatalog"),
         (ROOT_APP, "ExternalSecret", "mip-common-datacatalog", "keycloak-credentials"),
     ]
@@ -525,6 +526,10 @@ def _project_problems(project: dict[str, Any], app: dict[str, Any],
     for obj in objects:
         group, kind = obj["apiVersion"].rpartition("/")[0], obj["kind"]
         what = f"{name}: {kind} {obj['metadata']['name']}"
+        if kind == "Namespace":  # cluster-scoped: the cluster whitelist decides (tests/argosim checks names)
+            if not _permitted(spec.get("clusterResourceWhitelist"), group, kind):
+                problems.append(f"{what}: kind not permitted by project {project['metadata']['name']}")
+            continue
         whitelist = spec.get("namespaceResourceWhitelist")
         if (whitelist is not None and not _permitted(whitelist, group, kind)) or \
                 _permitted(spec.get("namespaceResourceBlacklist"), group, kind):
@@ -612,7 +617,8 @@ def test_a_failing_generate_reports_like_argo_cd(cfg: dict[str, Any], platform: 
     assert "federations/federation-a/mip.yaml" in err.stderr and "bogus" in err.stderr
     argv = " ".join(cfg["spec"]["generate"]["command"])
     assert str(err) == f"`{argv}` failed exit status 1: {err.stderr.strip()}"
-    with pytest.raises(HarnessError, match=f'CMP processing failed for application "{ROOT_APP}": .*bogus'):
+    # The root still renders (a broken federation file stops only that federation); its wrapper fails.
+    with pytest.raises(HarnessError, match=r'CMP processing failed for application "federation-a": .*bogus'):
         follow(platform.root, REPO_URL, broken, cfg=cfg)
 
 

@@ -26,7 +26,7 @@ def graph(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def federation_names(root: Path) -> list[str]:
-    return sorted(p.parent.name for p in (root / "federations").glob("*/mip.yaml"))
+    return sorted(p.parent.name for p in root.rglob("mip.yaml") if p.parent != root)
 
 
 def test_mermaid_and_dot_show_every_federation_and_kind(capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,6 +47,8 @@ def test_flows_of_network_policies() -> None:
     """Every NetworkPolicy in what Argo CD deploys becomes namespace-level flows (the hook the generated
     policies of the platform plug into): ingress from a namespace, egress to an IP block."""
     snapshot = take(SAMPLE_REPO)
+    for key in [k for k, r in snapshot.objects.items() if r.obj["kind"] == "NetworkPolicy"]:
+        del snapshot.objects[key]  # the platform's own policies are not what this test is about
     policy: dict[str, Any] = {
         "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
         "metadata": {"name": "allow", "namespace": "federation-a"},
@@ -66,11 +68,13 @@ def test_flows_of_network_policies() -> None:
 
 def make_platform(tmp_path: Path, count: int) -> Path:
     root = shutil.copytree(SAMPLE_REPO, tmp_path / "platform")
-    template = (root / "federations" / "federation-a" / "mip.yaml").read_text()
+    # Copies of federation-a's whole directory (its overlays too), next to it, under new names.
+    source = next(p.parent for p in root.rglob("mip.yaml") if p.parent.name == "federation-a")
+    text = (source / "mip.yaml").read_text()
     for i in range(count):
         name = f"federation-n{i:04d}"
-        (root / "federations" / name).mkdir()
-        (root / "federations" / name / "mip.yaml").write_text(template.replace("federation-a", name))
+        shutil.copytree(source, source.parent / name)
+        (source.parent / name / "mip.yaml").write_text(text.replace("federation-a", name))
     return root
 
 

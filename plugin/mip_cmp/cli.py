@@ -86,7 +86,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .errors import EXIT_INPUT, EXIT_OK, UsageError
-    from .validate import validate_repo
+    from .validate import notes, validate_repo
 
     root = Path(args.repo)
     if not root.is_dir():
@@ -102,6 +102,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"mip-cmp: {len(problems)} problem(s) in {files} file(s)", file=sys.stderr)
         return EXIT_INPUT
     print(f"mip-cmp: {files} file(s) valid", file=sys.stderr)
+    for note in notes(root):
+        print(f"mip-cmp: note: {note}", file=sys.stderr)
     return EXIT_OK
 
 

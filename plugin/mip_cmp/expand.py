@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import compat
 from .buildenv import BuildEnv
 from .contract.params import APPSET_BINDING, SECRETS_COMPONENT, binding
 from .loading import LoadedFederation, LoadedPlatform
@@ -40,6 +41,14 @@ SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
 KEEP_ON_DELETE_ANNOTATION = {SYNC_OPTIONS: ",".join(KEEP_ON_DELETE)}
 PLATFORM_PART_OF = {"app.kubernetes.io/part-of": ROOT_APPLICATION}
+# Every generated Application retries a failed sync: without it automated sync never tries the same
+# revision again, so one transient failure (a CRD or webhook not ready yet) would need a manual sync.
+# 10 tries 10s, 20s, ... capped at 3m: about 20 minutes before Argo CD gives up on a revision.
+RETRY = {"limit": 10, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
+# The root Application's sync order (docs/operations.md, "Sync order"), counted back from the earliest
+# Application it creates: the projects that Applications name, then the namespaces it writes into, then
+# the password generators their ExternalSecrets read, then those ExternalSecrets.
+ROOT_ORDER = ("AppProject", "Namespace", "Password", "ExternalSecret")
 
 # What workloads from the catalog's Helm charts may create inside their namespace.
 WORKLOAD_KINDS = [
@@ -59,10 +68,21 @@ SENSITIVE_CLUSTER_KINDS = [
 ]
 
 
-def _own_namespaces(names: list[str]) -> list[dict[str, str]]:
+def _own_namespaces(p: Platform, names: list[str]) -> list[dict[str, str]]:
     """Namespace is the one cluster-scoped kind a project needs (CreateNamespace=true is checked against the
-    whitelist), and only for its own namespaces: a chart must not create or relabel any other."""
+    whitelist), and only for its own namespaces: a chart must not create or relabel any other. Before Argo CD
+    v3.3 an entry has no `name` (the API server would prune it): the kind alone, as that version stores it."""
+    if not names:
+        return []
+    if not compat.NAMED_CLUSTER_RESOURCES.supported_by(p.argocd.version):
+        return [{"group": "", "kind": "Namespace"}]
     return [{"group": "", "kind": "Namespace", "name": name} for name in sorted(set(names))]
+
+
+def root_wave(p: Platform, kind: str) -> str:
+    """The sync wave of a `kind` in ROOT_ORDER, before every Application the root creates."""
+    first_app = min([0, *(a.syncWave for a in p.commonApps.values())])
+    return str(first_app - len(ROOT_ORDER) + ROOT_ORDER.index(kind))
 
 
 def _kinds(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -93,6 +113,7 @@ def _sync_policy(namespace_labels: dict[str, str] | None, *, prune: bool = True)
     policy: Obj = {
         "automated": {"prune": prune, "selfHeal": True},
         "syncOptions": ["CreateNamespace=true", "ApplyOutOfSyncOnly=true"],
+        "retry": RETRY,
     }
     if namespace_labels is not None:
         policy["managedNamespaceMetadata"] = {"labels": namespace_labels}
@@ -105,11 +126,15 @@ def _ignore_differences(items: list[IgnoreDifference]) -> list[Obj]:
 
 def _project(p: Platform, name: str, description: str, *, repos: list[str], destinations: list[tuple[str, str]],
              cluster_kinds: list[dict[str, str]], namespace_kinds: list[tuple[str, str]],
-             roles: list[Obj], labels: dict[str, str] | None = None) -> Obj:
+             roles: list[Obj], labels: dict[str, str] | None = None,
+             annotations: dict[str, str] | None = None) -> Obj:
+    # The resources finalizer on a project: Argo CD deletes it only once no Application names it any more, so
+    # a pruned project cannot leave Applications (and their finalizers) unable to finish.
     return {
         "apiVersion": ARGO,
         "kind": "AppProject",
-        "metadata": _meta(name, p.argocd.namespace, labels or {}),
+        "metadata": _meta(name, p.argocd.namespace, labels or {},
+                          {SYNC_WAVE: root_wave(p, "AppProject"), **(annotations or {})}, finalizers=True),
         "spec": {
             "description": description,
             "sourceRepos": sorted(set(repos)),
@@ -154,18 +179,38 @@ def default_project(p: Platform) -> Obj:
     return {
         "apiVersion": ARGO,
         "kind": "AppProject",
-        "metadata": _meta("default", p.argocd.namespace, {}),
+        "metadata": _meta("default", p.argocd.namespace, {}, {SYNC_WAVE: root_wave(p, "AppProject")}),
         "spec": {"sourceRepos": [], "sourceNamespaces": [], "destinations": [],
                  "namespaceResourceBlacklist": deny_all, "clusterResourceBlacklist": deny_all},
     }
 
 
+def root_namespaces(p: Platform) -> list[str]:
+    """Namespaces the root Application itself writes into (common apps' secrets): it creates them first, as
+    their app's CreateNamespace would come too late (that app syncs after the root's sync has finished)."""
+    return sorted({a.namespace for a in p.commonApps.values() if a.secrets})
+
+
+def _common_namespace_labels(namespace: str) -> dict[str, str]:
+    return {"name": namespace, "mip-cmp.io/namespace-type": "common"}
+
+
+def root_namespace(p: Platform, namespace: str) -> Obj:
+    # Never pruned nor deleted with the root: a namespace holds data, and its app may still run.
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": namespace, "labels": {**MANAGED_BY, **_common_namespace_labels(namespace)},
+                     "annotations": {SYNC_WAVE: root_wave(p, "Namespace"), **KEEP_ON_DELETE_ANNOTATION}},
+    }
+
+
 def infrastructure_project(p: Platform) -> Obj:
     destinations = [(p.argocd.server, p.argocd.namespace)]
-    destinations += [(p.clusters[a.cluster], a.namespace) for a in p.commonApps.values() if a.secrets]
+    destinations += [(p.argocd.server, ns) for ns in root_namespaces(p)]
     return _project(
         p, INFRA_PROJECT, "The platform itself: projects, the federation ApplicationSet, common apps",
-        repos=[p.repoURL], destinations=destinations, cluster_kinds=[],
+        repos=[p.repoURL], destinations=destinations, cluster_kinds=_own_namespaces(p, root_namespaces(p)),
         namespace_kinds=[(ARGO.split("/")[0], k) for k in ("AppProject", "ApplicationSet", "Application")]
         + SECRET_KINDS,
         roles=[_role(INFRA_PROJECT, "admin", "Full access to the platform's applications", ADMIN_ACTIONS,
@@ -195,7 +240,7 @@ def root_application(p: Platform, revision: str) -> Obj:
             "project": INFRA_PROJECT,
             "source": _root_source(p, revision),
             "destination": _in_argocd(p),
-            "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
+            "syncPolicy": {"automated": {"prune": True, "selfHeal": True}, "retry": RETRY},
         },
     }
 
@@ -204,16 +249,24 @@ def federation_project(p: Platform, f: Federation) -> Obj:
     repos = [p.repoURL, *(p.catalog[a].repoURL for a in f.apps if a in p.catalog)]
     return _project(
         p, f.name, f"Federation {f.name} ({f.type}): its workloads, in namespace {f.name} only",
-        repos=repos, destinations=[(p.clusters[f.cluster], f.name)], cluster_kinds=_own_namespaces([f.name]),
+        repos=repos, destinations=[(p.clusters[f.cluster], f.name)], cluster_kinds=_own_namespaces(p, [f.name]),
         namespace_kinds=WORKLOAD_KINDS + SECRET_KINDS,
         roles=_standard_roles(p, f.name, (f"{f.name}-admins",), (f"{f.name}-developers",)),
         labels={FEDERATION_LABEL: f.name},
+        # Kept when its directory is deleted (onRemoval: keep): the root then shows it as needing a prune,
+        # the reminder that the federation's Applications, namespace and data still await an admin.
+        annotations={SYNC_OPTIONS: "Prune=false"} if p.federations.onRemoval == "keep" else None,
     )
 
 
 def federations_appset(p: Platform, federations: list[LoadedFederation], revision: str) -> Obj:
-    """One wrapper Application per federation directory, each bound to the name its directory declares."""
+    """One wrapper Application per federation directory, each bound to the name its directory declares.
+
+    onRemoval `keep` (the default, as mip-infra never cascades): a wrapper carries no resources finalizer and
+    preserveResourcesOnDeletion stops the ApplicationSet controller adding one, so deleting a federation's
+    directory deletes only its wrapper; its Applications and everything they run stay."""
     elements = [{"name": f.model.name, "path": f.directory} for f in federations]
+    keep = p.federations.onRemoval == "keep"
     return {
         "apiVersion": ARGO,
         "kind": "ApplicationSet",
@@ -228,7 +281,7 @@ def federations_appset(p: Platform, federations: list[LoadedFederation], revisio
                     "labels": {**MANAGED_BY, "app.kubernetes.io/part-of": "{{ .name }}",
                                FEDERATION_LABEL: "{{ .name }}"},
                     "annotations": {GENERATE_PATHS: generate_paths("{{ .path }}")},
-                    "finalizers": [FINALIZER],
+                    **({} if keep else {"finalizers": [FINALIZER]}),
                 },
                 "spec": {
                     "project": FEDERATIONS_PROJECT,
@@ -236,9 +289,13 @@ def federations_appset(p: Platform, federations: list[LoadedFederation], revisio
                     # directory (e.g. .argocd-source.yaml) must not be able to change how Argo CD renders it.
                     "source": _root_source(p, revision, APPSET_BINDING),
                     "destination": _in_argocd(p),
-                    "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
+                    # allowEmpty: a retired federation without secrets renders no Application at all, and
+                    # that must prune its workloads (policy.py refuses empty output for anything else).
+                    "syncPolicy": {"automated": {"prune": True, "selfHeal": True, "allowEmpty": True},
+                                   "retry": RETRY},
                 },
             },
+            **({"syncPolicy": {"preserveResourcesOnDeletion": True}} if keep else {}),
         },
     }
 
@@ -262,7 +319,7 @@ def common_app(lp: LoadedPlatform, name: str, app: CommonApp) -> Obj:
     }
     if app.ignoreDifferences:
         spec["ignoreDifferences"] = _ignore_differences(app.ignoreDifferences)
-    spec["syncPolicy"] = _sync_policy({"name": app.namespace, "mip-cmp.io/namespace-type": "common"})
+    spec["syncPolicy"] = _sync_policy(_common_namespace_labels(app.namespace))
     return {
         "apiVersion": ARGO,
         "kind": "Application",
@@ -278,7 +335,7 @@ def common_project(p: Platform) -> Obj:
     return _project(
         p, COMMON_PROJECT, "Apps shared by the whole platform, each in its own namespace",
         repos=[a.repoURL for a in apps], destinations=[(p.clusters[a.cluster], a.namespace) for a in apps],
-        cluster_kinds=_own_namespaces([a.namespace for a in apps]), namespace_kinds=WORKLOAD_KINDS,
+        cluster_kinds=_own_namespaces(p, [a.namespace for a in apps]), namespace_kinds=WORKLOAD_KINDS,
         roles=_standard_roles(p, COMMON_PROJECT),
     )
 
@@ -288,9 +345,11 @@ def expand_platform(lp: LoadedPlatform, federations: list[LoadedFederation], env
     objects = [default_project(p), infrastructure_project(p), _federations_project(p), common_project(p)]
     objects += [federation_project(p, f.model) for f in sorted(federations, key=lambda f: f.model.name)]
     objects.append(federations_appset(p, federations, env.target_revision))
+    objects += [root_namespace(p, ns) for ns in root_namespaces(p)]
     for name, app in p.commonApps.items():
         objects.append(common_app(lp, name, app))
-        objects += secret_objects(p, app.secrets, app.namespace, {"app.kubernetes.io/part-of": name})
+        objects += secret_objects(p, app.secrets, app.namespace, {"app.kubernetes.io/part-of": name},
+                                  waves=(root_wave(p, "Password"), root_wave(p, "ExternalSecret")))
     return objects
 
 
@@ -383,7 +442,10 @@ def expand_federation(lp: LoadedPlatform, fed: LoadedFederation, env: BuildEnv) 
         return secret_objects(p, federation_secrets(p, f), f.name,
                               {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name})
     context = federation_context(p, f, fed.doc)
-    objects = [workload_application(lp, fed, app, context) for app in f.apps]
+    # Retired: no workload Applications, so the wrapper prunes them (their charts' objects go with them);
+    # the secrets Application stays, and the root keeps the project, so the namespace and its data stay.
+    apps = [] if f.state == "retired" else list(f.apps)
+    objects = [workload_application(lp, fed, app, context) for app in apps]
     if federation_secrets(p, f):
         objects.append(secrets_application(p, fed, env.target_revision))
     return objects
@@ -392,14 +454,18 @@ def expand_federation(lp: LoadedPlatform, fed: LoadedFederation, env: BuildEnv) 
 # --- secrets ---------------------------------------------------------------------------------------------
 
 
-def secret_objects(p: Platform, names: list[str], namespace: str, labels: dict[str, str]) -> list[Obj]:
+def secret_objects(p: Platform, names: list[str], namespace: str, labels: dict[str, str],
+                   waves: tuple[str, str | None] = ("-1", None)) -> list[Obj]:
+    """`waves`: of the password generators, and of the ExternalSecrets (None: the default wave 0)."""
     objects: list[Obj] = []
     for name in names:
-        objects += _secret(p, name, p.secrets[name], namespace, labels)
+        objects += _secret(p, name, p.secrets[name], namespace, labels, waves)
     return objects
 
 
-def _secret(p: Platform, name: str, secret: Secret, namespace: str, labels: dict[str, str]) -> list[Obj]:
+def _secret(p: Platform, name: str, secret: Secret, namespace: str, labels: dict[str, str],
+            waves: tuple[str, str | None]) -> list[Obj]:
+    external_wave = {SYNC_WAVE: waves[1]} if waves[1] is not None else {}
     if secret.fromStore is not None:
         store = p.secretStore
         assert store is not None  # checked when the platform was loaded
@@ -407,7 +473,7 @@ def _secret(p: Platform, name: str, secret: Secret, namespace: str, labels: dict
         return [{
             "apiVersion": ESO,
             "kind": "ExternalSecret",
-            "metadata": _meta(name, namespace, labels),
+            "metadata": _meta(name, namespace, labels, external_wave),
             "spec": {
                 "refreshInterval": src.refreshInterval,
                 "secretStoreRef": {"kind": store.kind, "name": store.name},
@@ -421,14 +487,14 @@ def _secret(p: Platform, name: str, secret: Secret, namespace: str, labels: dict
     generator = {
         "apiVersion": GENERATORS_API,
         "kind": "Password",
-        "metadata": _meta(name, namespace, labels, {SYNC_WAVE: "-1", **KEEP_ON_DELETE_ANNOTATION}),
+        "metadata": _meta(name, namespace, labels, {SYNC_WAVE: waves[0], **KEEP_ON_DELETE_ANNOTATION}),
         "spec": {"length": gen.length, "digits": gen.digits, "symbols": gen.symbols, "noUpper": gen.noUpper,
                  "allowRepeat": gen.allowRepeat, "encoding": "raw", "secretKeys": list(gen.keys)},
     }
     external = {
         "apiVersion": ESO,
         "kind": "ExternalSecret",
-        "metadata": _meta(name, namespace, labels, dict(KEEP_ON_DELETE_ANNOTATION)),
+        "metadata": _meta(name, namespace, labels, {**external_wave, **KEEP_ON_DELETE_ANNOTATION}),
         "spec": {
             # Generated once, never refreshed: CreatedOnce (ESO >= 0.16) and 0s for older controllers.
             "refreshPolicy": "CreatedOnce",

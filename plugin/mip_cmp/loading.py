@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from . import meter
+from . import compat, meter
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
-from .model import Federation, Platform
+from .model import DNS_LABEL, Federation, Platform
 from .modelcheck import kind_of, to_model
 from .names import (
     FILE_NAME,
@@ -26,25 +26,33 @@ from .names import (
     is_system_namespace,
 )
 from .redact import credential_value
-from .repo import Repo
+from .repo import Repo, source_override_problems
 from .yamlsource import Document, KeyPath
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoadedPlatform:
+    """The root mip.yaml, validated and cross-checked; `doc` locates its values for later errors."""
+
     model: Platform
     doc: Document
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoadedFederation:
+    """A federation mip.yaml and the directory it was read from, relative to the repository root (what the
+    platform's ApplicationSet binds to its name)."""
+
     model: Federation
     doc: Document
     directory: str
+    # A broken file whose name and cluster can still be read: `model` is then a stand-in (name, cluster, type,
+    # the catalog apps it names) so the root keeps its project and wrapper, and nothing of it is pruned;
+    # its wrapper, which renders this directory, shows `problems` (the blast radius is this federation).
+    problems: tuple[Problem, ...] = ()
 
 
 def load_platform(repo: Repo) -> LoadedPlatform:
-    repo.refuse_source_overrides()  # every render and validate starts here
     doc = repo.read(".")
     if kind_of(doc) is not Platform:
         raise MipError([doc.problem(("kind",), "the repository root must hold the Platform mip.yaml")])
@@ -52,12 +60,26 @@ def load_platform(repo: Repo) -> LoadedPlatform:
     problems = check_platform(platform, doc)
     if problems:
         raise MipError(problems)
+    problems = source_override_problems(_admins_overrides(repo, platform))
+    if problems:
+        raise MipError(problems)
     return LoadedPlatform(platform, doc)
+
+
+def _admins_overrides(repo: Repo, p: Platform) -> list[str]:
+    """`.argocd-source*` entries outside every federation's directory: in what only admins control, so
+    every render refuses them (one in a federation's directory is that federation's, see load_federation)."""
+    roots = [r.rstrip("/") + "/" for r in p.federations.roots() if r not in ("", ".")]
+    return [path for path in repo.source_overrides()
+            if not any(path.startswith(root) and "/" in path[len(root):] for root in roots)]
 
 
 def check_platform(p: Platform, doc: Document) -> list[Problem]:
     """What the platform file may not say, beyond what its model checks."""
     problems = []
+    if compat.too_old(p.argocd.version):
+        problems.append(doc.problem(("argocd", "version"), f"mip-cmp supports Argo CD {compat.OLDEST_SUPPORTED} "
+                                                           "or newer; upgrade Argo CD first"))
     try:
         re.compile(p.federations.namePattern)
     except re.error as exc:
@@ -112,6 +134,11 @@ def _common_app_problems(p: Platform, doc: Document) -> list[Problem]:
             problems.append(doc.problem(("commonApps", app_name, "cluster"),
                                         f"unknown cluster {app.cluster!r}; the platform's clusters are: "
                                         f"{_known(p.clusters)}"))
+        elif app.secrets and p.clusters[app.cluster] != p.argocd.server:
+            # The root Application writes a common app's secrets, and it deploys to Argo CD's own cluster.
+            problems.append(doc.problem(("commonApps", app_name, "cluster"),
+                                        "a common app with `secrets` must run on Argo CD's own cluster "
+                                        f"({p.argocd.server}): the root Application creates its secrets there"))
         if app.namespace == p.argocd.namespace or app.namespace in RESERVED_NAMESPACES:
             problems.append(doc.problem(("commonApps", app_name, "namespace"),
                                         f"namespace {app.namespace!r} is reserved; pick the app its own "
@@ -124,6 +151,9 @@ def _known(names: Iterable[str]) -> str:
 
 
 def load_federation(repo: Repo, directory: str) -> LoadedFederation:
+    overrides = repo.source_overrides(directory)
+    if overrides:
+        raise MipError(source_override_problems(overrides))
     doc = repo.read(directory)
     if kind_of(doc) is not Federation:
         raise MipError([doc.problem(("kind",), "a federation directory must hold a Federation mip.yaml")])
@@ -132,7 +162,11 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
 
 def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Problem]:
     """What a federation file may not say, given the platform it belongs to."""
-    p, f, doc = platform.model, fed.model, fed.doc
+    return _identity_problems(platform.model, fed.model, fed.doc) + _content_problems(platform.model, fed)
+
+
+def _identity_problems(p: Platform, f: Federation, doc: Document) -> list[Problem]:
+    """Name and cluster: what the root needs to keep the federation's project and wrapper."""
     problems = []
     meter.at(lambda message: doc.problem(("name",), message))  # namePattern is the platform's own regex
     if not re.fullmatch(p.federations.namePattern, f.name):
@@ -149,6 +183,12 @@ def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Pr
     if f.cluster not in p.clusters:
         problems.append(doc.problem(("cluster",), f"unknown cluster {f.cluster!r}; the platform's clusters "
                                                   f"are: {_known(p.clusters)}"))
+    return problems
+
+
+def _content_problems(p: Platform, fed: LoadedFederation) -> list[Problem]:
+    f, doc = fed.model, fed.doc
+    problems = []
     for app_name, app in f.apps.items():
         if app_name not in p.catalog:
             problems.append(doc.problem(("apps", app_name), f"unknown app {app_name!r}; the platform's "
@@ -237,25 +277,92 @@ def federation_dirs(repo: Repo, p: Platform) -> list[str]:
 
 
 def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederation]:
-    """Every federation directory, with all their problems reported together. Each is kept only as far as
-    the root needs it (its name, cluster, type, app names, directory): a parsed file with its positions
-    costs hundreds of bytes per node, and the root reads up to budget.MAX_TOTAL_NODES of them."""
+    """Every federation directory, for the root. A broken file costs only its own federation (a stand-in
+    keeps its project and wrapper, see LoadedFederation.problems); the root fails, naming the files, only
+    where it cannot tell which federation a directory is: no readable name or cluster, a duplicate name, or
+    a directory without a mip.yaml (never taken for a removal). Each is kept only as far as the root needs it
+    (name, cluster, type, state, app names, directory, problems): a parsed file with its positions costs
+    hundreds of bytes per node, and the root reads up to budget.MAX_TOTAL_NODES of them."""
     federations: list[LoadedFederation] = []
-    problems: list[Problem] = []
+    problems = unreadable_directories(repo, platform.model)
     for directory in federation_dirs(repo, platform.model):
         try:
             fed = load_federation(repo, directory)
         except meter.Exceeded:
             raise  # the render's budget is spent: reading on would only cost more
         except MipError as exc:
-            problems += exc.problems
+            stand_in = _stand_in(repo, platform.model, directory, exc.problems)
+            if stand_in is None:
+                problems += [*exc.problems, _unknown_federation(directory)]
+            else:
+                federations.append(_summary(stand_in))
             continue
-        problems += check_federation(platform, fed)
-        federations.append(_summary(fed))
+        identity = _identity_problems(platform.model, fed.model, fed.doc)
+        if identity:
+            problems += [*identity, _unknown_federation(directory)]
+            continue
+        content = _content_problems(platform.model, fed)
+        federations.append(_summary(LoadedFederation(fed.model, fed.doc, fed.directory, tuple(content))))
     problems += check_unique(federations)
     if problems:
         raise MipError(problems)
     return federations
+
+
+def _unknown_federation(directory: str) -> Problem:
+    return Problem(f"{directory}/{FILE_NAME}", 0, 0, "", "the root cannot tell which federation this is (its name or "
+                   "cluster cannot be read), so it renders no federation until this file is fixed; nothing is "
+                   "removed meanwhile")
+
+
+# Names people give a federation file by mistake; Argo CD and mip-cmp read only `mip.yaml`.
+_MISNAMED = re.compile(r"^mip\.(ya?ml|yaml\.[a-z]+|json)$", re.IGNORECASE)
+
+
+def unreadable_directories(repo: Repo, p: Platform) -> list[Problem]:
+    """Directories under a federations root without a mip.yaml. Each is an error with its fix, never a
+    silent removal: skipping it would drop the federation from the ApplicationSet, and its apps with it."""
+    problems = []
+    for base in p.federations.roots():
+        for name in repo.subdirectories(base):
+            rel = f"{base}/{name}" if base not in ("", ".") else name
+            files = repo.file_names(rel)
+            if FILE_NAME in files:
+                continue
+            wrong = next((n for n in files if _MISNAMED.match(n)), None)
+            if wrong is not None:
+                message = (f"found {wrong!r} but not {FILE_NAME}: rename it to {FILE_NAME} (only that name is read; "
+                           "the federation is not deployed until then)")
+            else:
+                message = (f"a directory under {base}/ is a federation but has no {FILE_NAME}: add its {FILE_NAME} "
+                           f"(kind: Federation), or move the directory out of {base}/. To remove a federation, "
+                           "delete its whole directory (docs/operations.md)")
+            problems.append(Problem(f"{rel}/{FILE_NAME}", 0, 0, "", message))  # Problem scrubs it
+    return problems
+
+
+def _stand_in(repo: Repo, p: Platform, directory: str,
+              problems: tuple[Problem, ...]) -> LoadedFederation | None:
+    """What the root needs of a broken federation file, if its name and cluster can still be read."""
+    try:
+        doc = repo.read(directory)
+    except MipError:
+        return None
+    data = doc.data if isinstance(doc.data, dict) else {}
+    name, cluster = data.get("name"), data.get("cluster")
+    if data.get("kind") != "Federation" or not isinstance(name, str) or not isinstance(cluster, str) \
+            or not re.fullmatch(DNS_LABEL, name) or len(name) > 40 or len(cluster) > 63:
+        return None
+    apps = data.get("apps")
+    known = [a for a in apps if a in p.catalog] if isinstance(apps, dict) else list(p.catalog)
+    model = Federation.model_construct(
+        apiVersion="mip-cmp.io/v1alpha1", kind="Federation", name=name, cluster=cluster,
+        type="hybrid" if data.get("type") == "hybrid" else "local",
+        state="retired" if data.get("state") == "retired" else "active", publicHost=None,
+        apps=dict.fromkeys(known))
+    if _identity_problems(p, model, doc):
+        return None
+    return LoadedFederation(model, doc, directory, tuple(problems))
 
 
 def _summary(fed: LoadedFederation) -> LoadedFederation:
@@ -265,4 +372,4 @@ def _summary(fed: LoadedFederation) -> LoadedFederation:
     marks = {name: mark} if (mark := doc.mark(name)) is not None else {}
     key_marks = {name: mark} if (mark := doc.mark(name, key=True)) is not None else {}
     model = fed.model.model_copy(update={"apps": dict.fromkeys(fed.model.apps), "publicHost": None})
-    return LoadedFederation(model, Document(doc.file, None, marks, key_marks), fed.directory)
+    return LoadedFederation(model, Document(doc.file, None, marks, key_marks), fed.directory, fed.problems)

@@ -9,7 +9,6 @@ from pathlib import Path, PurePosixPath
 from . import budget
 from .errors import MipError, Problem
 from .names import FILE_NAME
-from .redact import scrub
 from .yamlsource import Document, decode, load
 
 MAX_ANCESTORS = 32
@@ -17,7 +16,8 @@ MAX_ANCESTORS = 32
 # directory into its source, plugin parameters included, before it even picks the plugin (repository.go
 # mergeSourceParameters): at the root one could rebind a federation's wrapper Application (`path: .`) to
 # another directory or switch the plugin off; anywhere else, an Application someone points there. So any
-# entry of the repository whose name starts with this is an error.
+# entry of the repository whose name starts with this is an error (loading.py): inside a federation's
+# directory, of that federation's renders; anywhere else, which only admins control, of every render.
 SOURCE_OVERRIDE_PREFIX = ".argocd-source"
 SOURCE_OVERRIDE_REASON = (
     "not allowed anywhere in the repository: Argo CD merges .argocd-source.yaml and "
@@ -39,6 +39,7 @@ class Repo:
         self.root = root.resolve()
         self._inside_memo: dict[str, Path] = {}  # speed only, see _inside
         self.bytes_read = 0
+        self._overrides: list[str] | None = None  # source_overrides(): the checkout does not change meanwhile
 
     def _inside(self, rel: str) -> Path:
         # Speed only: one render asks for the same directory more than once (listing, reading, overrides)
@@ -75,9 +76,18 @@ class Repo:
                                   "(budget.MAX_TOTAL_BYTES)")
         return load(decode(raw, rel), rel)
 
-    def source_overrides(self) -> list[str]:
-        """Relative paths of every `.argocd-source*` entry of the repository (`.git` aside), symlinks
-        included and not followed. Looks at no more than budget.MAX_REPO_ENTRIES entries."""
+    def source_overrides(self, rel_dir: str = ".") -> list[str]:
+        """Relative paths of every `.argocd-source*` entry in `rel_dir` or below it (`.git` aside), symlinks
+        included and not followed. The repository is walked once per render, looking at no more than
+        budget.MAX_REPO_ENTRIES entries."""
+        if self._overrides is None:
+            self._overrides = self._walk_for_overrides()
+        if rel_dir in ("", "."):
+            return list(self._overrides)
+        prefix = rel_dir.rstrip("/") + "/"
+        return [path for path in self._overrides if path.startswith(prefix)]
+
+    def _walk_for_overrides(self) -> list[str]:
         found: list[str] = []
         seen = 0
         stack = [(str(self.root), "")]
@@ -100,10 +110,18 @@ class Repo:
                 continue  # unreadable: Argo CD could not read an override there either
         return sorted(found)
 
-    def refuse_source_overrides(self) -> None:
-        overrides = self.source_overrides()
-        if overrides:
-            raise MipError([Problem(scrub(path), 0, 0, "", SOURCE_OVERRIDE_REASON) for path in overrides])
+    def subdirectories(self, base: str) -> list[str]:
+        """Sorted names of the directories in `base` (none if it is missing), hidden ones left out."""
+        base_path = self._inside(base)
+        if not base_path.is_dir():
+            return []
+        with os.scandir(base_path) as entries:
+            return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+
+    def file_names(self, rel_dir: str) -> list[str]:
+        """Sorted names of the files (and dangling symlinks) in `rel_dir`."""
+        with os.scandir(self._inside(rel_dir)) as entries:
+            return sorted(e.name for e in entries if not e.is_dir())
 
     def federation_dirs(self, base: str) -> list[str]:
         """Sorted relative paths of the subdirectories of `base` that hold a mip.yaml."""
@@ -123,6 +141,10 @@ class Repo:
                         raise file_error(base, f"more than {budget.MAX_FEDERATIONS} federation directories "
                                                "(budget.MAX_FEDERATIONS)")
         return sorted(found)
+
+
+def source_override_problems(paths: list[str]) -> list[Problem]:
+    return [Problem(path, 0, 0, "", SOURCE_OVERRIDE_REASON) for path in paths]  # Problem scrubs the path
 
 
 def _is_platform(directory: Path) -> bool:

@@ -200,16 +200,20 @@ ATTACKS: list[Attack] = [
                  "plugin:\n  parameters:\n  - {name: federation, string: federation-z}\n")),
     Attack("tenancy-argocd-source-app-override",
            write(f"{FED_A}/.argocd-source-federation-a.yaml", "plugin: null\ndirectory: {recurse: true}\n")),
-    Attack("tenancy-argocd-source-seen-by-the-root",
-           write(f"{FED_A}/.argocd-source.yaml", "plugin: null\ndirectory: {recurse: true}\n"), app=".", params=None),
-    # At the root, Argo CD would merge these into the root Application (`.argocd-source.yaml`) or into
-    # federation-a's wrapper Application (`path: .`, named federation-a), rebinding its directory.
+    # The root still renders (a broken federation stops only itself); that federation's own wrapper refuses.
+    Attack("tenancy-argocd-source-seen-by-the-wrapper",
+           write(f"{FED_A}/.argocd-source.yaml", "plugin: null\ndirectory: {recurse: true}\n")),
+    # Outside federation directories, only admins write: every render refuses one. At the root, Argo CD would merge
+    # it into the root Application (`.argocd-source.yaml`) or into federation-a's wrapper Application (`path: .`,
+    # named federation-a), rebinding its directory.
     Attack("tenancy-argocd-source-at-the-root",
            write(".argocd-source.yaml", "plugin: null\ndirectory: {recurse: true}\n"), app=".", params=None),
     Attack("tenancy-argocd-source-for-a-wrapper-at-the-root",
            write(".argocd-source-federation-a.yaml",
                  "plugin:\n  parameters:\n  - {name: directory, string: federations/federation-z}\n")),
     Attack("tenancy-argocd-source-anywhere", write("docs/deep/.argocd-source-someapp.yaml", "plugin: null\n")),
+    Attack("tenancy-argocd-source-deep-in-a-federation",
+           write(f"{FED_A}/charts/x/.argocd-source.yaml", "plugin: null\n")),
     Attack("tenancy-argocd-source-as-a-symlink", symlink_source_override, app=".", params=None),
     Attack("tenancy-parameters-on-the-root", nothing, app=".", params=[{"name": "federation", "string": "federation-a"}]),
     Attack("tenancy-directory-of-another-federation", nothing,

@@ -144,7 +144,8 @@ def assert_project_confined(output: bytes, name: str, cluster: str, apps: dict[s
     project = next(o for o in objects if o["kind"] == "AppProject" and o["metadata"]["name"] == name)
     spec = project["spec"]
     assert spec["destinations"] == [{"server": CLUSTERS[cluster], "namespace": name}]
-    assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace", "name": name}]
+    # The sample declares Argo CD v3.1.12, which cannot name the namespace (tests/test_lifecycle.py: v3.3+ does).
+    assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
     platform_repo = "https://github.com/Medical-Informatics-Platform/mip-infra.git"
     assert set(spec["sourceRepos"]) == {platform_repo} | {CATALOG[a][0] for a in apps}
     assert "sourceNamespaces" not in spec

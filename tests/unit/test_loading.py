@@ -8,7 +8,7 @@ import pytest
 
 from mip_cmp.buildenv import BuildEnv
 from mip_cmp.errors import MipError
-from mip_cmp.loading import load_bound_federation, load_federations, load_platform
+from mip_cmp.loading import load_bound_federation, load_federation, load_federations, load_platform
 from mip_cmp.repo import Repo
 
 PLATFORM = """\
@@ -103,14 +103,28 @@ def test_federation_problems(tmp_path: Path, federations: dict[str, str], expect
     assert caught.value.lines()[0] == expected
 
 
-def test_no_directory_may_hold_argo_cd_overrides(tmp_path: Path) -> None:
+def test_a_federation_directory_must_not_hold_argo_cd_overrides(tmp_path: Path) -> None:
     r = repo(tmp_path, a=FED.format(name="federation-a"))
     (tmp_path / "feds/a/.argocd-source.yaml").write_text("plugin: null\n")
+    expected = r"^feds/a/.argocd-source.yaml: not allowed anywhere in the repository"
+    with pytest.raises(MipError, match=expected):
+        load_federation(r, "feds/a")
+    # The root keeps the federation (its project and wrapper); its own render shows the problem.
+    (fed,) = load_federations(r, load_platform(r))
+    assert fed.model.name == "federation-a"
+    assert str(fed.problems[0]).startswith("feds/a/.argocd-source.yaml: not allowed")
+
+
+def test_overrides_outside_federation_directories_stop_every_render(tmp_path: Path) -> None:
+    """Outside the federations' directories only admins write: the platform itself refuses to load."""
+    r = repo(tmp_path, a=FED.format(name="federation-a"))
+    (tmp_path / "feds/a/.argocd-source.yaml").write_text("plugin: null\n")  # federation-a's own problem
     (tmp_path / ".argocd-source-federation-a.yaml").write_text("plugin: null\n")
+    (tmp_path / "feds/.argocd-source.yaml").write_text("plugin: null\n")
     with pytest.raises(MipError) as caught:
         load_platform(r)
     assert [line.split(": ")[0] for line in caught.value.lines()] == [".argocd-source-federation-a.yaml",
-                                                                      "feds/a/.argocd-source.yaml"]
+                                                                      "feds/.argocd-source.yaml"]
     assert "not allowed anywhere in the repository" in caught.value.lines()[0]
 
 

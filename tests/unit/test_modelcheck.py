@@ -41,7 +41,7 @@ def test_a_valid_federation() -> None:
      ["f/mip.yaml:2:7: kind: must be one of Platform, Federation (found 'Fed')"]),
     (HEAD + "name: federation-a\nclustr: in-cluster\napps: {exareme2: {}}\n",
      ["f/mip.yaml:4:1: clustr: unknown field; did you mean 'cluster'? (allowed: apiVersion, kind, name, cluster, "
-      "type, publicHost, apps, peers)"]),
+      "type, state, publicHost, apps, peers)"]),
     (HEAD + "name: federation-a\napps: {exareme2: {}}\n", ["f/mip.yaml:1:1: cluster: required field is missing"]),
     (HEAD + "name: Federation_A\ncluster: c\napps: {exareme2: {}}\n",
      ["f/mip.yaml:3:7: name: must be a DNS label: lowercase letters, digits and '-', starting and ending "

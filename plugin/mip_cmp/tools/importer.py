@@ -46,6 +46,7 @@ SYNC_OPTIONS: tuple[str, ...] = typing.get_args(SyncOption)
 # Kinds Kubernetes serves cluster-scoped (besides every `Cluster*` kind).
 CLUSTER_KINDS = {"Namespace", "IngressClass", "PersistentVolume", "StorageClass", "CustomResourceDefinition",
                  "PriorityClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService"}
+NETWORK_SUFFIX = "network"  # mip-cmp's `<namespace owner>-network` Applications (when the platform has them)
 UNUSED_PROJECTS = {"shared-apps": "unused in mip-infra itself (its README: 'unused in current architecture')"}
 
 
@@ -236,7 +237,7 @@ def platform_files(built: Built, loads: list[Workload],
                                    "federation and common namespace itself; on by default)")
     for name, fed in federations.items():
         directory = f"{roots[fed['type']]}/{name}"
-        _extras(built, loads, name, fed, directory, copies, peers, carried)
+        _extras(built, loads, name, fed, directory, copies, peers, carried, catalog)
         files[directory] = fed
     common: Obj = {}
     for w in loads:
@@ -290,9 +291,10 @@ def _sync(found: Found, allowed: tuple[str, ...]) -> Obj:
 
 
 def _extras(built: Built, loads: list[Workload], name: str, fed: Obj, directory: str,
-            copies: dict[str, Path], peers: Obj, carried: dict[str, str]) -> None:
+            copies: dict[str, Path], peers: Obj, carried: dict[str, str], catalog: Obj) -> None:
     """What a federation wrapper rendered besides its workloads: an overlay of one of its apps (copied into
-    the federation's directory), NetworkPolicies to remote networks (a hybrid federation's peers)."""
+    the federation's directory), NetworkPolicies to remote networks (a hybrid federation's peers; the pods
+    they select become the `peerPods` of the catalog app whose name their label starts with)."""
     workload_ids = {id(w.found) for w in loads}
     wrappers = {_parent(w.found) for w in loads if w.federation == name}
     for found in built.objects:
@@ -317,6 +319,13 @@ def _extras(built: Built, loads: list[Workload], name: str, fed: Obj, directory:
                                    f"{directory}/{target})")
             continue
         cidrs = sorted(_ip_blocks(built.resources.get(found.name, [])))
+        for policy in built.resources.get(found.name, []):
+            labels = dict(((policy.get("spec") or {}).get("podSelector") or {}).get("matchLabels") or {})
+            owner = next((a for a in sorted(catalog) if any(str(v).startswith(a) for v in labels.values())), None)
+            if cidrs and labels and owner and fed["type"] == "hybrid":
+                network = catalog[owner].setdefault("network", {})
+                if labels not in network.setdefault("peerPods", []):
+                    network["peerPods"].append(labels)
         if cidrs and fed["type"] == "hybrid":
             peer_name = f"{name}-remote"
             peers[peer_name] = {"cidrs": cidrs, "description": f"from mip-infra's Application {found.name}"}
@@ -485,6 +494,10 @@ def compare(built: Built, loads: list[Workload], out: Path, carried: dict[str, s
         if found.kind == "ApplicationSet" and any(k.name in federation_of for k in kids):
             # The ApplicationSet that made the federation wrappers: mip-cmp's federation ApplicationSet.
             counterpart = next(((k, n) for (k, n) in new if k == found.kind), None)
+        if counterpart is None and found.kind == "Application" and "network" in carried.get(found.name, ""):
+            counterpart = _network_app(found, new)
+        if counterpart is None and found.kind == "AppProject":
+            counterpart = _project_of_counterparts(found, built, new, decide)
         workload = by_found.get(id(found))
         if counterpart is not None:
             kind, name = counterpart
@@ -513,12 +526,50 @@ def compare(built: Built, loads: list[Workload], out: Path, carried: dict[str, s
         what = (f"what it creates ({', '.join(missing)}) has no counterpart yet" if missing else
                 f"deploys {', '.join(deployed)}" if deployed else fallback)
         row.why = f"mip-cmp cannot express it yet: {what}"
+        deployed_to = {_destination(obj)[1] for (k, _), obj in new.items() if k == "Application"}
+        if "network" in carried.get(found.name, "") and found.kind == "Application" \
+                and _destination(found.obj)[1] not in deployed_to:
+            row.verdict = DROPPED
+            row.why = (f"no Application of the platform deploys to namespace {_destination(found.obj)[1]!r}: there is "
+                       "nothing there to isolate")
+            return row
         if found.name in carried:
             row.why = (f"carried over to {carried[found.name]}, but this mip-cmp renders no object for it yet "
                        f"(the old one: {what})")
         return row
 
     return [decide(f) for f in built.objects]
+
+
+def _destination(obj: Obj) -> tuple[str, str]:
+    destination = (obj.get("spec") or {}).get("destination") or {}
+    return str(destination.get("server", IN_CLUSTER)), str(destination.get("namespace", ""))
+
+
+def _network_app(found: Found, new: dict[tuple[str, str], Obj]) -> tuple[str, str] | None:
+    """The Application of mip-cmp's generated NetworkPolicies for the same namespace (`<name>-network`)."""
+    return next(((k, n) for (k, n), obj in sorted(new.items()) if k == "Application"
+                 and n.endswith(f"-{NETWORK_SUFFIX}") and _destination(obj) == _destination(found.obj)), None)
+
+
+def _project_of_counterparts(found: Found, built: Built, new: dict[tuple[str, str], Obj],
+                             decide: typing.Callable[[Found], Row]) -> tuple[str, str] | None:
+    """An old project whose Applications all went into one new project: that project."""
+    apps = [f for f in built.objects if f.kind == "Application"
+            and (f.obj.get("spec") or {}).get("project") == found.name]
+    projects = set()
+    for app in apps:
+        row = decide(app)
+        if row.verdict == DROPPED:
+            continue
+        if not row.counterpart:
+            return None
+        target = new.get(tuple(row.counterpart.split(" ", 1)))  # type: ignore[arg-type]
+        projects.add(str(((target or {}).get("spec") or {}).get("project", "")))
+    # Several new projects (each infrastructure app has its own): the first stands for them; the field
+    # differences show the rest.
+    found_projects = sorted(p for p in projects if ("AppProject", p) in new)
+    return ("AppProject", found_projects[0]) if found_projects and len(found_projects) == len(projects) else None
 
 
 def _counterpart(found: Found, new: dict[tuple[str, str], Obj],

@@ -54,17 +54,11 @@ class _ReadOnce(Repo):
     def __init__(self, root: Path) -> None:
         super().__init__(root)
         self._documents: dict[str, Document] = {}
-        self._overrides: list[str] | None = None
 
     def read(self, rel_dir: str) -> Document:
         if rel_dir not in self._documents:
             self._documents[rel_dir] = super().read(rel_dir)
         return self._documents[rel_dir]
-
-    def source_overrides(self) -> list[str]:
-        if self._overrides is None:
-            self._overrides = super().source_overrides()
-        return list(self._overrides)
 
 
 def take(root: Path, revision: str = DEFAULT_REVISION) -> Snapshot:
