@@ -46,7 +46,9 @@ COPY --chmod=0444 plugin.yaml /home/argocd/cmp-server/config/plugin.yaml
 # MIP_CMP_RENDERER_IDLE=0: the warm renderer (docs/performance.md), started with the sidecar, stays for the
 # container's life, so no call ever waits for it to start again.
 # PYTHONSAFEPATH: never put the working directory (a checked-out repository) on the import path.
+# PYDANTIC_DISABLE_PLUGINS: no scan of installed packages for pydantic plugins (mip-cmp uses none).
 ENV PATH="/opt/mip-cmp/bin:${PATH}" \
+    PYDANTIC_DISABLE_PLUGINS=__all__ \
     PYTHONSAFEPATH=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

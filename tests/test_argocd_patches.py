@@ -99,8 +99,9 @@ def patched(tmp_path: Path) -> dict[str, Any]:
 
 
 def sidecar(deployment: dict[str, Any]) -> dict[str, Any]:
-    (container,) = [c for c in pod_spec(deployment)["containers"] if c["name"] == "mip-cmp"]
-    return container
+    containers: list[dict[str, Any]] = pod_spec(deployment)["containers"]
+    (container,) = [c for c in containers if c["name"] == "mip-cmp"]
+    return container  # the object itself: tests change it in place
 
 
 def test_component_files_are_components() -> None:

@@ -708,8 +708,8 @@ def test_follow_guards_cycles_and_auto_detects_apps_without_a_plugin_block(tmp_p
 
 
 def test_argocd_source_files_are_merged_into_the_source_like_the_repo_server(tmp_path: Path) -> None:
-    source = {"repoURL": REPO_URL, "path": "x", "targetRevision": "main",
-              "plugin": {"name": "mip-cmp", "parameters": [{"name": "federation", "string": "a"}]}}
+    source: dict[str, Any] = {"repoURL": REPO_URL, "path": "x", "targetRevision": "main",
+                              "plugin": {"name": "mip-cmp", "parameters": [{"name": "federation", "string": "a"}]}}
     (tmp_path / ".argocd-source.yaml").write_text("path: elsewhere\nplugin:\n  env: [{name: E, value: v}]\n")
     per_app = "plugin:\n  parameters: [{name: federation, string: b}]\n"
     (tmp_path / ".argocd-source-app1.yaml").write_text(per_app)

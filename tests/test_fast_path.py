@@ -28,7 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, base_env, copy_sample
-from mip_cmp import emit, fastyaml
+from mip_cmp import emit, fastyaml, yamlsource
+from mip_cmp.errors import MipError
 from mip_cmp.renderer import server as renderer
 from mip_cmp.renderer import wire
 
@@ -494,3 +495,41 @@ def test_request_encoding_round_trips() -> None:
     assert wire.decode_answer(wire.encode_answer(wire.CANNOT_SERVE)) is None
     with pytest.raises(ValueError):
         wire.decode_answer(wire.encode_answer(wire.OK, 0, b"out", b"err")[:-5] + wire.END)
+
+
+# --- yamlsource.parse_plain: load()'s data without the positions --------------------------------------------
+
+_yaml_text = st.one_of(
+    st.text(st.sampled_from(list("ab:-[]{}'\"#&*!|>,? \n\t01.e~<")), max_size=60),
+    st.builds(lambda obj: yaml.safe_dump(obj, default_flow_style=None), st.dictionaries(_text, _tree, max_size=5)),
+    st.sampled_from(["a: 1\nb: &x 2\nc: *x\n", "a: 1\na: 2\n", "--- {a: 1}\n--- {b: 2}\n", "? [a]\n: 1\n",
+                     "a: !!binary aGk=\n", "<<: {a: 1}\n", "a: .inf\n", "a: 99999999999999999999\n", "- 1\n",
+                     "1: a\ntrue: b\nnull: c\n", "a: !!str 1\nb: !!int '2'\n", "a: 2001-12-14\n", "x\n", ""]),
+)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_yaml_text)
+def test_parse_plain_gives_loads_data_or_leaves_it_to_load(text: str) -> None:
+    plain = yamlsource.parse_plain(text)
+    try:
+        loaded = yamlsource.load(text, "f.yaml").data
+    except MipError:
+        assert plain is None, "load() refuses it, so the fast parse must not accept it"
+        return
+    if plain is not None:
+        assert plain == loaded and type(loaded) is dict
+        assert repr(plain) == repr(loaded)  # the same types too (1 vs 1.0 vs True)
+    else:
+        assert type(loaded) is not dict, "every mapping load() accepts is taken by the fast parse"
+
+
+def test_a_problem_in_a_fast_parsed_file_is_located_as_by_load() -> None:
+    text = "apiVersion: v1\nkind: Federation\nname: x\napps:\n  a:\n    values: {k: v}\n"
+    lazy = yamlsource.load_fast(text, "f.yaml")
+    assert isinstance(lazy, yamlsource.LazyDocument) and not lazy.located
+    full = yamlsource.load(text, "f.yaml")
+    for path in [("apps", "a", "values", "k"), ("name",), ("apps", "missing"), ()]:
+        assert lazy.problem(path, "m") == full.problem(path, "m")
+        assert lazy.problem(path, "m", key=True) == full.problem(path, "m", key=True)
+    assert lazy.located

@@ -222,6 +222,9 @@ def _add_tool_commands(sub: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # pydantic scans every installed distribution's entry points for plugins when the first model is built;
+    # mip-cmp uses none (the image sets this too; a value the caller set is kept).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if argv is None and sys.argv[1:] == ["generate"]:
         # What Argo CD runs on every sync: answered by the warm renderer when one is up, decided before
         # anything heavy is imported; else by the same answer() in this process (renderer/client.py).

@@ -151,13 +151,17 @@ def _known(names: Iterable[str]) -> str:
 
 
 def load_federation(repo: Repo, directory: str) -> LoadedFederation:
+    loaded = repo.loaded.get(directory)
+    if isinstance(loaded, LoadedFederation):
+        return loaded  # a frozen model; a file that failed is not remembered and fails again
     overrides = repo.source_overrides(directory)
     if overrides:
         raise MipError(source_override_problems(overrides))
     doc = repo.read(directory)
     if kind_of(doc) is not Federation:
         raise MipError([doc.problem(("kind",), "a federation directory must hold a Federation mip.yaml")])
-    return LoadedFederation(to_model(doc, Federation), doc, directory)
+    fed = repo.loaded[directory] = LoadedFederation(to_model(doc, Federation), doc, directory)
+    return fed
 
 
 def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Problem]:

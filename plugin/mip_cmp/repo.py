@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from . import budget
 from .errors import MipError, Problem
 from .names import FILE_NAME
-from .yamlsource import Document, decode, load
+from .yamlsource import Document, decode, load_fast
 
 MAX_ANCESTORS = 32
 # Argo CD merges `.argocd-source.yaml` and `.argocd-source-<app name>.yaml` from an Application's source
@@ -38,6 +40,9 @@ class Repo:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._inside_memo: dict[str, Path] = {}  # speed only, see _inside
+        # Speed only: what loading.load_federation made of a directory, so that one run (validate renders
+        # every app) checks each federation file once; the checkout does not change meanwhile.
+        self.loaded: dict[str, Any] = {}
         self.bytes_read = 0
         self._overrides: list[str] | None = None  # source_overrides(): the checkout does not change meanwhile
 
@@ -46,6 +51,31 @@ class Repo:
         # of a checkout that does not change meanwhile; a refused path is not remembered and fails again.
         if rel in self._inside_memo:
             return self._inside_memo[rel]
+        real = self._below_resolved(rel)
+        if real is None:
+            real = self._resolve(rel)
+        self._inside_memo[rel] = real
+        return real
+
+    def _below_resolved(self, rel: str) -> Path | None:
+        """Speed only (the root reads every federation): `rel` resolved from its resolved parent with one
+        lstat, when its last part is no symlink (what resolve() would give); None: resolve it in full."""
+        parent, _, name = rel.rpartition("/")
+        if name in ("", ".", "..") or parent.startswith("/") or ".." in parent.split("/"):
+            return None
+        try:
+            base = self.root if parent in ("", ".") else self._inside(parent)
+        except MipError:
+            return None  # the full resolution says what is wrong, about `rel` itself
+        candidate = base / name
+        try:
+            if stat.S_ISLNK(os.lstat(candidate).st_mode):
+                return None
+        except OSError:
+            pass  # not there (yet): resolve() keeps such a last part as it is
+        return candidate
+
+    def _resolve(self, rel: str) -> Path:
         parts = PurePosixPath(rel).parts
         if PurePosixPath(rel).is_absolute() or ".." in parts:
             raise file_error(rel, "path must stay inside the repository (no absolute paths, no '..')")
@@ -56,7 +86,6 @@ class Repo:
             raise file_error(rel, "is a symlink loop or cannot be resolved; refusing to read it") from None
         if real != self.root and self.root not in real.parents:
             raise file_error(rel, "is a symlink that leads outside the repository; refusing to read it")
-        self._inside_memo[rel] = real
         return real
 
     def read(self, rel_dir: str) -> Document:
@@ -74,7 +103,7 @@ class Repo:
         if self.bytes_read > budget.MAX_TOTAL_BYTES:
             raise file_error(rel, f"the mip.yaml files read together exceed {budget.MAX_TOTAL_BYTES} bytes "
                                   "(budget.MAX_TOTAL_BYTES)")
-        return load(decode(raw, rel), rel)
+        return load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
 
     def source_overrides(self, rel_dir: str = ".") -> list[str]:
         """Relative paths of every `.argocd-source*` entry in `rel_dir` or below it (`.git` aside), symlinks

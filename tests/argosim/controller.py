@@ -16,7 +16,7 @@ from typing import Any
 
 from . import appset, sync
 from .kube import FINALIZER, ApiError, Cluster, Crd, Key
-from .project import destination_permitted, source_permitted
+from .project import destination_permitted, kind_permitted, source_permitted
 from .reposerver import RenderError, RepoServer
 
 Obj = dict[str, Any]
@@ -111,7 +111,7 @@ class Simulation:
                                f"project '{spec['project']}'"
             return
         try:
-            manifests = self.repo.manifests(app)
+            manifests = self.repo.manifests(app, lambda group, kind: kind_permitted(project, group, kind, "", True))
         except RenderError as exc:
             status.condition, status.sync = f"ComparisonError: {exc}", "Unknown"
             return
@@ -183,7 +183,8 @@ class Simulation:
         for _, live in self.cluster.find(server=self.argocd_server, kind="Application"):
             name = live.obj["metadata"]["name"]
             status = self.status.get(name, AppStatus())
-            if status.condition or status.operation != "Succeeded" or status.sync != "Synced":
+            # never synced is fine for an app with nothing to apply (Argo CD has nothing to do there either)
+            if status.condition or status.sync != "Synced" or status.operation not in ("Succeeded", ""):
                 out.append(f"{name}: {status.sync}, last sync {status.operation or 'never'}: "
                            f"{status.condition or status.message}")
         return out

@@ -4,7 +4,7 @@ A source that comes back to the platform repository through the plugin is render
 `generate`, in-process, with the exact environment Argo CD gives the sidecar (cmp_harness.full_env), from a
 checkout of the current revision. Any other source is a catalog chart we cannot render here: it stands in as
 one StatefulSet with a volumeClaimTemplate, which is what decides whether a chart's data survives a deletion
-(exareme2's workers keep their data that way).
+(exareme2's workers keep their data that way), where its project allows one.
 """
 
 from __future__ import annotations
@@ -26,11 +26,16 @@ class RenderError(Exception):
     """ComparisonError: the manifests could not be generated; str() is what the Application shows."""
 
 
-def chart_stand_in(app_name: str) -> list[Obj]:
-    return [{
-        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": app_name},
-        "spec": {"volumeClaimTemplates": [{"metadata": {"name": "data"}}]},
-    }]
+def stand_in(app_name: str, allows: Callable[[str, str], bool]) -> list[Obj]:
+    """What a source we cannot render here applies: one StatefulSet with a volumeClaimTemplate where the
+    Application's project allows workloads (a catalog chart), else one ConfigMap where it allows that, else
+    nothing. `allows(group, kind)`: whether the project permits that namespaced kind."""
+    if allows("apps", "StatefulSet"):
+        return [{"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": app_name},
+                 "spec": {"volumeClaimTemplates": [{"metadata": {"name": "data"}}]}}]
+    if allows("", "ConfigMap"):
+        return [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": app_name}}]
+    return []
 
 
 @dataclass
@@ -52,16 +57,19 @@ class RepoServer:
     def commit_sha(self) -> str:
         return hashlib.sha1(f"argosim:{self.revision}".encode()).hexdigest()
 
-    def manifests(self, app: Obj) -> list[Obj]:
+    def manifests(self, app: Obj, allows: Callable[[str, str], bool]) -> list[Obj]:
+        """The manifests of `app`: mip-cmp's for a source that comes back through the plugin, else a stand-in
+        (charts, kustomize or plain directories, multi-source apps: none of them is mip-cmp's to render)."""
         spec = app["spec"]
-        if "sources" in spec:
-            raise RenderError("multi-source Applications are not imitated")
-        source = spec["source"]
-        if source.get("repoURL") != self.repo_url:
-            return chart_stand_in(app["metadata"]["name"])
-        plugin = source.get("plugin")
-        if plugin is None or plugin.get("name") != self.plugin:
-            raise RenderError(f"source of the platform repository without plugin {self.plugin!r}")
+        sources = spec.get("sources") or [spec.get("source") or {}]
+        ours = [s for s in sources if s.get("repoURL") == self.repo_url and "plugin" in s]
+        if not ours:
+            return stand_in(app["metadata"]["name"], allows)
+        if len(sources) > 1:
+            raise RenderError("a multi-source Application with a plugin source is not imitated")
+        source = ours[0]
+        if source["plugin"].get("name") != self.plugin:
+            raise RenderError(f'couldn\'t find cmp-server plugin with name "{source["plugin"].get("name")}"')
         key = (self.revision, repr(sorted(source.items())))
         if key not in self._cache:
             self._cache[key] = self._render(app)

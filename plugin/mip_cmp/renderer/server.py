@@ -562,6 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: python -m mip_cmp.renderer.server <socket> [<lock fd>] (started by sidecar.py or "
               "`mip-cmp generate`)", file=sys.stderr)
         return 2
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # as cli.main: no plugin scan
     return serve(str(Path(args[0]).absolute()), int(args[1]) if len(args) == 2 else None)
 
 

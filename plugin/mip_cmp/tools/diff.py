@@ -189,33 +189,9 @@ def _changed_reasons(key: Key, old: Obj, new: Obj, old_servers: set[str]) -> lis
     before, after = old.get("spec") or {}, new.get("spec") or {}
     reasons: list[str] = []
     if kind == "AppProject":
-        for field in _WIDENING_LISTS:
-            added = _new_entries(before.get(field, []), after.get(field, []))
-            if added:
-                reasons.append(f"project widened: spec.{field} gains {short(added)}")
-        for field in _NARROWING_LISTS:
-            dropped = _new_entries(after.get(field, []), before.get(field, []))
-            if dropped:
-                reasons.append(f"project widened: spec.{field} no longer lists {short(dropped)}")
-        added = _new_entries(before.get("destinations", []), after.get("destinations", []))
-        if added:
-            reasons.append(f"project widened: destination added {short(added)}")
-        grants = _new_entries(_grants(before), _grants(after))
-        if grants:
-            reasons.append(f"project widened: roles grant {short(grants)}")
-        reasons += _added_reasons(new, old_servers)
+        reasons += _project_changes(before, after, new, old_servers)
     elif kind == "Application":
-        if before.get("destination") != after.get("destination"):
-            pruned = ((before.get("syncPolicy") or {}).get("automated") or {}).get("prune") is True
-            fate = "pruned where they ran" if pruned else "left unmanaged where they ran (no prune)"
-            reasons.append(f"destination changed from {short(before.get('destination'))}: the workloads are "
-                           f"{fate} and deployed afresh")
-            reasons += _added_reasons(new, old_servers)
-        if before.get("project") != after.get("project"):
-            reasons.append(f"moved from project {before.get('project')!r} to {after.get('project')!r}")
-        old_repos, new_repos = _repos(before), _repos(after)
-        if new_repos - old_repos:
-            reasons.append(f"source repository added: {short(sorted(new_repos - old_repos))}")
+        reasons += _application_changes(before, after, new, old_servers)
     elif kind == "ApplicationSet":
         gone = _appset_names(before) - _appset_names(after)
         if gone:
@@ -227,6 +203,44 @@ def _changed_reasons(key: Key, old: Obj, new: Obj, old_servers: set[str]) -> lis
         for field in ("target", "dataFrom"):
             if before.get(field) != after.get(field):
                 reasons.append(f"spec.{field} changed: the secret is re-created, values in use are replaced")
+    return reasons
+
+
+def _project_changes(before: Obj, after: Obj, new: Obj, old_servers: set[str]) -> list[str]:
+    """What a changed AppProject newly allows."""
+    reasons: list[str] = []
+    for field in _WIDENING_LISTS:
+        added = _new_entries(before.get(field, []), after.get(field, []))
+        if added:
+            reasons.append(f"project widened: spec.{field} gains {short(added)}")
+    for field in _NARROWING_LISTS:
+        dropped = _new_entries(after.get(field, []), before.get(field, []))
+        if dropped:
+            reasons.append(f"project widened: spec.{field} no longer lists {short(dropped)}")
+    added = _new_entries(before.get("destinations", []), after.get("destinations", []))
+    if added:
+        reasons.append(f"project widened: destination added {short(added)}")
+    grants = _new_entries(_grants(before), _grants(after))
+    if grants:
+        reasons.append(f"project widened: roles grant {short(grants)}")
+    reasons += _added_reasons(new, old_servers)
+    return reasons
+
+
+def _application_changes(before: Obj, after: Obj, new: Obj, old_servers: set[str]) -> list[str]:
+    """What a changed Application does to its workloads."""
+    reasons: list[str] = []
+    if before.get("destination") != after.get("destination"):
+        pruned = ((before.get("syncPolicy") or {}).get("automated") or {}).get("prune") is True
+        fate = "pruned where they ran" if pruned else "left unmanaged where they ran (no prune)"
+        reasons.append(f"destination changed from {short(before.get('destination'))}: the workloads are "
+                       f"{fate} and deployed afresh")
+        reasons += _added_reasons(new, old_servers)
+    if before.get("project") != after.get("project"):
+        reasons.append(f"moved from project {before.get('project')!r} to {after.get('project')!r}")
+    old_repos, new_repos = _repos(before), _repos(after)
+    if new_repos - old_repos:
+        reasons.append(f"source repository added: {short(sorted(new_repos - old_repos))}")
     return reasons
 
 
