@@ -85,8 +85,8 @@ def limits() -> list[Limit]:
         Limit("MAX_TOTAL_BYTES", "bytes of all `mip.yaml` one render reads", _bytes(MAX_TOTAL_BYTES),
               "repo.py, file by file", "`<file>: the mip.yaml files read together exceed N bytes`"),
         Limit("MAX_TOTAL_NODES", "YAML nodes of all files one render reads", f"{MAX_TOTAL_NODES:,}",
-              "yamlsource.py, while parsing", "`<file>:<line>:<col>: the mip.yaml files of this render hold more than "
-              "N YAML nodes together ...`"),
+              "yamlsource.py, file by file", "`<file>: the mip.yaml files of this render hold more than N YAML nodes "
+              "together ...`"),
         Limit("MAX_FEDERATIONS", "federation directories", f"{MAX_FEDERATIONS:,}", "repo.py, while listing",
               "`<federations.path>: more than N federation directories`"),
         Limit("MAX_REPO_ENTRIES", "files and directories searched for `.argocd-source*`",

@@ -27,7 +27,7 @@ from .names import (
 )
 from .redact import credential_value
 from .repo import Repo, source_override_problems
-from .yamlsource import Document, KeyPath
+from .yamlsource import Document, KeyPath, LazyDocument
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +160,9 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
     doc = repo.read(directory)
     if kind_of(doc) is not Federation:
         raise MipError([doc.problem(("kind",), "a federation directory must hold a Federation mip.yaml")])
-    fed = repo.loaded[directory] = LoadedFederation(to_model(doc, Federation), doc, directory)
+    fed = LoadedFederation(to_model(doc, Federation), doc, directory)
+    if repo.remember:
+        repo.loaded[directory] = fed
     return fed
 
 
@@ -372,8 +374,11 @@ def _stand_in(repo: Repo, p: Platform, directory: str,
 def _summary(fed: LoadedFederation) -> LoadedFederation:
     """`fed` without its values and with only the position of its name (check_unique's)."""
     doc = fed.doc
+    model = fed.model.model_copy(update={"apps": dict.fromkeys(fed.model.apps), "publicHost": None})
+    if isinstance(doc, LazyDocument) and not doc.located:
+        # Its positions are parsed only if a problem needs them; the text (at most MAX_FILE_BYTES) stays.
+        return LoadedFederation(model, LazyDocument(doc.file, None, text=doc.text), fed.directory, fed.problems)
     name: KeyPath = ("name",)
     marks = {name: mark} if (mark := doc.mark(name)) is not None else {}
     key_marks = {name: mark} if (mark := doc.mark(name, key=True)) is not None else {}
-    model = fed.model.model_copy(update={"apps": dict.fromkeys(fed.model.apps), "publicHost": None})
     return LoadedFederation(model, Document(doc.file, None, marks, key_marks), fed.directory, fed.problems)

@@ -37,8 +37,11 @@ def file_error(rel: str, message: str) -> MipError:
 class Repo:
     """A repository checkout rooted at `root`; paths are handled relative to it, POSIX style."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, remember: bool = False) -> None:
         self.root = root.resolve()
+        # `loaded` is filled only for a run that renders several apps (validate, the tools): one render for Argo
+        # CD reads each file once, and keeping every federation's data would cost the root its memory budget.
+        self.remember = remember
         self._inside_memo: dict[str, Path] = {}  # speed only, see _inside
         # Speed only: what loading.load_federation made of a directory, so that one run (validate renders
         # every app) checks each federation file once; the checkout does not change meanwhile.

@@ -25,7 +25,7 @@ from .repo import Repo
 
 def validate_repo(root: Path) -> tuple[list[Problem], int]:
     """Check every mip.yaml of a repository and render each app; returns (problems, files checked)."""
-    repo = Repo(root)
+    repo = Repo(root, remember=True)  # every app is rendered: each federation file is checked once
     try:
         platform = load_platform(repo)
     except MipError as exc:

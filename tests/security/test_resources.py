@@ -174,7 +174,7 @@ CASES = [
     Case("regex-error-scrubber", regex_error_scrubber,
          f"{FED_FILE}:7:5:  ...: must be at most 63 characters", params=BOUND),
     Case("yaml-volume-at-the-root", yaml_volume_at_the_root,
-         "federations/f0005/mip.yaml:1712:7: the mip.yaml files of this render hold more than 250,000 YAML "
+         "federations/f0005/mip.yaml: the mip.yaml files of this render hold more than 250,000 YAML "
          "nodes together (budget.MAX_TOTAL_NODES); make them smaller"),
     Case("output-amplification", output_amplification,
          "mip.yaml: output: AppProject federation-x1124: the output exceeds 16777216 bytes "

@@ -52,7 +52,7 @@ class _ReadOnce(Repo):
     listed) once, although the root's render and each federation's renders all read it."""
 
     def __init__(self, root: Path) -> None:
-        super().__init__(root)
+        super().__init__(root, remember=True)
         self._documents: dict[str, Document] = {}
 
     def read(self, rel_dir: str) -> Document:
