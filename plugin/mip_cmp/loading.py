@@ -201,7 +201,20 @@ def _content_problems(p: Platform, fed: LoadedFederation) -> list[Problem]:
                                                            f"catalog has: {_known(p.catalog)}", key=True))
         if app is not None:
             problems += credentials_in(doc, ("apps", app_name, "values"), app.values)
+    problems += _directory_name(fed)  # after the name's own problems: those are the ones to fix first
     return problems
+
+
+def _directory_name(fed: LoadedFederation) -> list[Problem]:
+    """A federation's directory carries its name: anyone reading the tree, a path in a diff or an Argo CD
+    annotation, sees the name that Argo CD uses. A different name is refused, with the two ways out."""
+    directory = PurePosixPath(fed.directory)
+    if directory.name == fed.model.name:
+        return []
+    renamed = directory.parent / fed.model.name
+    return [fed.doc.problem(("name",), f"{fed.model.name!r} differs from its directory name {directory.name!r}; "
+                                       f"rename the directory (git mv {directory} {renamed}) or set "
+                                       f"`name: {directory.name}`")]
 
 
 def _name_collisions(p: Platform, f: Federation, doc: Document) -> list[Problem]:
