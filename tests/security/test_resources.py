@@ -55,11 +55,13 @@ def fill(line: Callable[[int], str], limit: int = budget.MAX_FILE_BYTES - 4096) 
     return "".join(out)
 
 
-def add_federations(repo: Path, count: int, text: Callable[[int], str]) -> None:
+def add_federations(repo: Path, count: int, text: Callable[[str], str]) -> None:
+    """`count` federations named (and in directories named) federation-x0000, ...; `text(name)` is the file."""
     for i in range(count):
-        directory = repo / "federations" / f"f{i:04d}"
+        name = f"federation-x{i:04d}"
+        directory = repo / "federations" / name
         directory.mkdir()
-        (directory / "mip.yaml").write_text(text(i))
+        (directory / "mip.yaml").write_text(text(name))
 
 
 def root_with(replace: str, by: str) -> Callable[[Path], None]:
@@ -110,7 +112,7 @@ def yaml_volume_at_the_root(repo: Path) -> None:
     """Many federation files of the largest node count each: the root reads them all (about 0.2 s of CPU
     each), 28 s for 127 of them."""
     values = "".join(f"      k{i}: [1, 2, 3, 4]\n" for i in range(8000))  # each file just under MAX_NODES
-    add_federations(repo, 60, lambda i: federation(f"federation-x{i}", values))
+    add_federations(repo, 60, lambda name: federation(name, values))
 
 
 def output_amplification(repo: Path) -> None:
@@ -121,7 +123,7 @@ def output_amplification(repo: Path) -> None:
                       for i in range(60))
     root_with("\ncatalog:\n", "\ncatalog:\n" + catalog)(repo)
     apps = ",".join(f"app{i}" for i in range(60))
-    add_federations(repo, 1500, lambda i: federation(f"federation-x{i}", apps=apps))
+    add_federations(repo, 1500, lambda name: federation(name, apps=apps))
 
 
 def pathological_name_pattern(repo: Path) -> None:
@@ -139,7 +141,7 @@ def largest_federation(repo: Path) -> None:
 
 def many_federations(repo: Path) -> None:
     """The most federations a platform may have (budget.MAX_FEDERATIONS): the root must render them."""
-    add_federations(repo, budget.MAX_FEDERATIONS - 2, lambda i: federation(f"federation-x{i}", apps="exareme2,mip-stack"))
+    add_federations(repo, budget.MAX_FEDERATIONS - 2, lambda name: federation(name, apps="exareme2,mip-stack"))
 
 
 @dataclass(frozen=True)
@@ -174,10 +176,10 @@ CASES = [
     Case("regex-error-scrubber", regex_error_scrubber,
          f"{FED_FILE}:7:5:  ...: must be at most 63 characters", params=BOUND),
     Case("yaml-volume-at-the-root", yaml_volume_at_the_root,
-         "federations/f0005/mip.yaml: the mip.yaml files of this render hold more than 250,000 YAML "
+         "federations/federation-x0005/mip.yaml: the mip.yaml files of this render hold more than 250,000 YAML "
          "nodes together (budget.MAX_TOTAL_NODES); make them smaller"),
     Case("output-amplification", output_amplification,
-         "mip.yaml: output: AppProject federation-x1124: the output exceeds 16777216 bytes "
+         "mip.yaml: output: AppProject federation-x0141: the output exceeds 16777216 bytes "
          "(budget.MAX_OUTPUT_BYTES) at this object; render less"),
     Case("cpu-pathological-name-pattern", pathological_name_pattern,
          f"{FED_FILE}:3:7: name: this render used more than 4 s of CPU time (budget.MAX_RENDER_CPU_SECONDS) "
