@@ -11,7 +11,11 @@ Writes:
   ``tests/schemas/SOURCES.md``;
 * ``tests/fixtures/crds/<crd name>.yaml`` -- the CRDs themselves, descriptions stripped the same way;
 * ``tests/fixtures/argocd-repo-server.yaml`` and ``tests/fixtures/argocd-cmd-params-cm.yaml`` -- those two
-  documents copied byte-for-byte from ``install.yaml``.
+  documents copied byte-for-byte from ``install.yaml``;
+* from ``mip-infra/``: the manifests and kustomize directories the sample platform deploys as they are
+  (nginx-public ingress, Submariner broker and operator, federation-A's exareme2 overlay) into
+  ``sample-repo/``, and the values files and NetworkPolicy charts the tests compare the sample's output with
+  into ``tests/fixtures/mip-infra/``, byte-for-byte.
 
 Running it twice gives identical bytes; the tests never read REFERENCE_DIR.
 """
@@ -48,6 +52,37 @@ INSTALL_DOCS = {
     ("Deployment", "argocd-repo-server"): "argocd-repo-server.yaml",
     ("ConfigMap", "argocd-cmd-params-cm"): "argocd-cmd-params-cm.yaml",
 }
+
+# mip-infra files the sample platform deploys unchanged: source -> path in sample-repo/ (same layout, so an
+# Application's source path stays what it was).
+MIP_INFRA_SAMPLE = {
+    **{f"common/nginx-ingress/manifests/{name}": f"common/nginx-ingress/manifests/{name}" for name in (
+        "kustomization.yaml", "nginx-public-ingressclass.yaml", "nginx-public-service.yaml",
+        "nginx-public-deployment.yaml", "clusterissuer-letsencrypt-public.yaml")},
+    **{f"common/submariner/{name}": f"common/submariner/{name}" for name in (
+        "broker/kustomization.yaml", "broker/values.yaml", "broker/copy-secret-hook.yaml",
+        "operator/kustomization.yaml", "operator/values.yaml", "operator/gateway-loadbalancer-ip.yaml")},
+    **{f"deployments/local/federations/federation-A/customizations/overlays/exareme2/{name}":
+       f"federations/federation-a/overlays/exareme2/{name}" for name in (
+        "kustomization.yaml", "exareme2-pvc-patch.yaml")},
+}
+# mip-infra files the tests compare the sample's rendered output with (tests/fixtures/mip-infra/<same path>).
+MIP_INFRA_FACTS = (
+    "deployments/shared-apps/exareme2/values.yaml",
+    "deployments/shared-apps/mip-stack/values.yaml",
+    "deployments/local/federations/federation-A/customizations/exareme2-values.yaml",
+    "deployments/local/federations/federation-A/customizations/mip-stack-values.yaml",
+    "deployments/hybrid/federations/federation-Z/mip-infrastructure/customizations/exareme2-values.yaml",
+    "deployments/hybrid/federations/federation-Z/mip-infrastructure/customizations/mip-stack-values.yaml",
+    "deployments/hybrid/federations/federation-Z/mip-infrastructure/submariner-policies/network-policy.yaml",
+    "common/datacatalog/values.yaml",
+    "common/security/federation/templates/federation-network-policy.yaml",
+    "common/security/federation/templates/exareme-network-policy.yaml",
+    "common/security/common-templates/templates/common-network-policies.yaml",
+    "common/submariner/submariner.yaml",
+    "common/nginx-ingress/nginx-ingress.yaml",
+    "projects/static/submariner/submariner-project.yaml",
+)
 
 # Schema keywords whose value is a map of name -> schema, a schema, or a list of schemas.
 _SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs", "dependentSchemas")
@@ -138,6 +173,11 @@ def render(reference: Path) -> dict[str, str]:
     for name, text in install_documents(install).items():
         files[f"tests/fixtures/{name}"] = text
     files["tests/schemas/SOURCES.md"] = _sources_md(index)
+    for src, dst in MIP_INFRA_SAMPLE.items():
+        files[f"sample-repo/{dst}"] = (reference / "mip-infra" / src).read_text(encoding="utf-8")
+    for src in MIP_INFRA_FACTS:
+        facts = reference / "mip-infra" / src
+        files[f"tests/fixtures/mip-infra/{src}"] = facts.read_text(encoding="utf-8")
     return files
 
 
@@ -178,7 +218,8 @@ def main(argv: list[str]) -> int:
         print(f"error: {reference} does not look like the reference directory", file=sys.stderr)
         return 2
     files = render(reference)
-    for managed in ("tests/schemas", "tests/fixtures/crds"):  # drop outputs that are no longer produced
+    # Drop outputs that are no longer produced.
+    for managed in ("tests/schemas", "tests/fixtures/crds", "tests/fixtures/mip-infra"):
         for old in sorted((REPO_ROOT / managed).rglob("*")):
             if old.is_file() and str(old.relative_to(REPO_ROOT)) not in files:
                 old.unlink()

@@ -15,6 +15,7 @@ SERVED = {
     ("argoproj.io/v1alpha1", "AppProject"), ("argoproj.io/v1alpha1", "ApplicationSet"),
     ("argoproj.io/v1alpha1", "Application"), ("external-secrets.io/v1", "ExternalSecret"),
     ("generators.external-secrets.io/v1alpha1", "Password"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),  # checked against the Kubernetes OpenAPI schema
 }
 
 

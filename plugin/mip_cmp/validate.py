@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from .buildenv import DEFAULT_REVISION, BuildEnv
-from .contract.params import SECRETS_COMPONENT
+from .contract.params import NETWORK_COMPONENT, SECRETS_COMPONENT, common_network_binding
 from .errors import MipError, Problem
 from .expand import federation_secrets
 from .loading import LoadedFederation, LoadedPlatform, federation_dirs, load_federations, load_platform, roots_text
-from .names import FILE_NAME, ROOT_APPLICATION, SECRETS_APP
+from .names import FILE_NAME, NETWORK_APP, ROOT_APPLICATION, SECRETS_APP
 from .pipeline import render_objects
 from .repo import Repo
 
@@ -48,6 +48,13 @@ def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
         if federation_secrets(platform.model, fed.model):
             renders.append((f"{fed.model.name}-{SECRETS_APP}",
                             BuildEnv(target_revision=revision, params={**bound, "component": SECRETS_COMPONENT})))
+        if platform.model.network.enabled:
+            renders.append((f"{fed.model.name}-{NETWORK_APP}",
+                            BuildEnv(target_revision=revision, params={**bound, "component": NETWORK_COMPONENT})))
+    if platform.model.network.enabled:
+        renders += [(f"{name}-{NETWORK_APP}", BuildEnv(target_revision=revision, params={
+            item["name"]: item["string"] for item in common_network_binding(name)}))
+            for name in platform.model.commonApps]
     return renders
 
 
