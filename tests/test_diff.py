@@ -79,7 +79,7 @@ def test_json_carries_every_change_and_reason(tmp_path: Path, monkeypatch: pytes
     _, out, _ = diff(["old", "new", "--format", "json"], capsys)
     data: dict[str, Any] = json.loads(out)
     removed = {c["name"] for c in data["changes"] if c["action"] == "removed" and c["kind"] == "Application"}
-    assert removed == {"federation-z-exareme2", "federation-z-mip-stack", "federation-z-secrets"}
+    assert removed == {"federation-z-exareme2", "federation-z-mip-stack", "federation-z-secrets", "federation-z-network"}
     first_safe = next(i for i, c in enumerate(data["changes"]) if not c["destructive"])
     assert all(not c["destructive"] for c in data["changes"][first_safe:]), "destructive changes come first"
     assert data["summary"]["destructive"] == first_safe
@@ -143,7 +143,7 @@ def federations(root: Path, count: int) -> None:
     template = (root / "federations" / "federation-a" / "mip.yaml").read_text()
     for i in range(count):
         name = f"federation-n{i:03d}"
-        (root / "federations" / name).mkdir(parents=True)
+        shutil.copytree(root / "federations" / "federation-a", root / "federations" / name)  # with its overlay
         (root / "federations" / name / "mip.yaml").write_text(template.replace("federation-a", name))
 
 

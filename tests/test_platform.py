@@ -142,35 +142,6 @@ def test_submariner_projects_grant_what_mip_infras_project_grants(rendered: dict
             ours["clusterResourceBlacklist"], "a kind the app lists is not blacklisted at the same time"
 
 
-def infrastructure_projects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [o for o in objects if o["kind"] == "AppProject" and o["metadata"]["name"] != "default"]
-
-
-def test_no_project_grants_anything_by_wildcard() -> None:
-    """Every AppProject mip-cmp renders (all golden outputs) names its repositories, destinations and kinds;
-    only the locked `default` project uses '*', in its blacklists."""
-    checked = 0
-    for output in sorted(GOLDEN.glob("*/stdout.yaml")):
-        for project in infrastructure_projects([o for o in yaml.safe_load_all(output.read_bytes()) if o]):
-            spec = project["spec"]
-            grants = [*spec["sourceRepos"], *(v for d in spec["destinations"] for v in d.values()),
-                      *(v for k in ("clusterResourceWhitelist", "namespaceResourceWhitelist")
-                        for item in spec[k] for v in item.values())]
-            assert not any("*" in value for value in grants), project["metadata"]["name"]
-            checked += 1
-    assert checked > 20
-
-
-def test_infrastructure_projects_are_least_privilege(rendered: dict[str, list[dict[str, Any]]]) -> None:
-    projects = {o["metadata"]["name"]: o["spec"] for o in rendered["mip-platform"] if o["kind"] == "AppProject"}
-    nginx = projects["infra-nginx-public-ingress"]
-    assert nginx["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "ingress-nginx"}]
-    assert {(k["kind"], k.get("name")) for k in nginx["clusterResourceWhitelist"]} == {
-        ("Namespace", "ingress-nginx"), ("IngressClass", "nginx-public"), ("ClusterIssuer", "letsencrypt-public"),
-        ("ClusterIssuer", "letsencrypt-public-staging")}
-    assert nginx["roles"][0]["groups"] == ["argocd-admins"] and len(nginx["roles"]) == 1
-
-
 def test_the_infrastructure_files_are_mip_infras(rendered: dict[str, list[dict[str, Any]]]) -> None:
     """The manifests the sample deploys are mip-infra's, byte for byte (scripts/vendor_upstream.py)."""
     spec = importlib.util.spec_from_file_location("vendor_upstream", REPO_ROOT / "scripts" / "vendor_upstream.py")

@@ -38,13 +38,12 @@ from .names import (
     GENERATORS_API,
     INFRA_PROJECT,
     KEEP_ON_DELETE,
-    NETWORK_APP,
-    NETWORK_PROJECT,
     OVERLAY_APP,
     ROOT_APPLICATION,
     SECRETS_APP,
     SYNC_OPTIONS,
     infra_project_name,
+    network_name,
 )
 from .network import namespace_policies
 from .templating import render_tree
@@ -315,10 +314,10 @@ def common_project(p: Platform) -> Obj:
 
 def expand_platform(lp: LoadedPlatform, federations: list[LoadedFederation], env: BuildEnv) -> list[Obj]:
     p = lp.model
-    objects = [default_project(p), infrastructure_project(p), _federations_project(p), common_project(p),
-               network_project(p, federations)]
+    objects = [default_project(p), infrastructure_project(p), _federations_project(p), common_project(p)]
     objects += [infrastructure_app_project(p, name, app) for name, app in p.infrastructure.items()]
     objects += [federation_project(p, f.model) for f in sorted(federations, key=lambda f: f.model.name)]
+    objects += network_projects(p, federations)
     objects.append(federations_appset(p, federations, env.target_revision))
     objects += network_applications(p, federations, env.target_revision)
     objects += [infrastructure_application(p, name, app, env.target_revision)
@@ -594,18 +593,27 @@ def infrastructure_application(p: Platform, name: str, app: InfrastructureApp, r
 # --- network isolation -------------------------------------------------------------------------------------
 
 
-def network_project(p: Platform, federations: list[LoadedFederation]) -> Obj:
-    """The project of the Applications that apply NetworkPolicies: only admins, only NetworkPolicies, only
-    in federation and common namespaces. Federation maintainers control nothing here."""
-    targets = [(p.clusters[f.model.cluster], f.model.name) for f in federations]
-    targets += [(p.clusters[a.cluster], a.namespace) for a in p.commonApps.values()]
+def network_project(p: Platform, owner: str, server: str, namespace: str) -> Obj:
+    """The project of `<owner>-network`: only admins, only NetworkPolicies, only in that one namespace.
+    Federation maintainers control nothing here. One per namespace, so adding a federation adds a project
+    and widens none."""
+    name = network_name(owner)
     return _project(
-        p, NETWORK_PROJECT, "NetworkPolicies of every federation and common namespace, derived from the platform",
-        repos=[p.repoURL], destinations=targets, cluster_kinds=_own_namespaces([ns for _, ns in targets]),
+        p, name, f"NetworkPolicies of namespace {namespace}, derived from the platform",
+        repos=[p.repoURL], destinations=[(server, namespace)], cluster_kinds=_own_namespaces([namespace]),
         namespace_kinds=[("networking.k8s.io", "NetworkPolicy")],
-        roles=[_role(NETWORK_PROJECT, "admin", "Full access to the platform's network policies", ADMIN_ACTIONS,
+        roles=[_role(name, "admin", f"Full access to the network policies of {namespace}", ADMIN_ACTIONS,
                      list(p.rbac.adminGroups))],
     )
+
+
+def network_projects(p: Platform, federations: list[LoadedFederation]) -> list[Obj]:
+    if not p.network.enabled:
+        return []
+    projects = [network_project(p, f.model.name, p.clusters[f.model.cluster], f.model.name)
+                for f in sorted(federations, key=lambda f: f.model.name)]
+    return projects + [network_project(p, name, p.clusters[a.cluster], a.namespace)
+                       for name, a in p.commonApps.items()]
 
 
 def network_application(p: Platform, owner: str, server: str, namespace: str, parameters: list[dict[str, str]],
@@ -619,9 +627,9 @@ def network_application(p: Platform, owner: str, server: str, namespace: str, pa
     return {
         "apiVersion": ARGO,
         "kind": "Application",
-        "metadata": _meta(f"{owner}-{NETWORK_APP}", p.argocd.namespace, labels, annotations, finalizers=True),
+        "metadata": _meta(network_name(owner), p.argocd.namespace, labels, annotations, finalizers=True),
         "spec": {
-            "project": NETWORK_PROJECT,
+            "project": network_name(owner),
             "source": _root_source(p, revision, parameters),
             "destination": {"server": server, "namespace": namespace},
             "syncPolicy": _sync_policy(namespace_labels),

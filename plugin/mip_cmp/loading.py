@@ -207,7 +207,7 @@ def _overlay_problems(repo: Repo, fed: LoadedFederation) -> list[Problem]:
             problems.append(fed.doc.problem(where, "must be a directory inside this federation's directory "
                                                    "(symlinks resolved)"))
         elif not repo.is_dir(rel):
-            problems.append(fed.doc.problem(where, f"{rel}/ is not a directory of the repository"))
+            problems.append(fed.doc.problem(where, "no such directory in this federation's directory"))
         elif repo.source_overrides(rel):
             problems.append(fed.doc.problem(where, f"{repo.source_overrides(rel)[0]} is not allowed in an "
                                                    "overlay: Argo CD merges it into the overlay's source"))

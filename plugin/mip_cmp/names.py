@@ -9,9 +9,7 @@ FILE_NAME = "mip.yaml"
 INFRA_PROJECT = "mip-infrastructure"
 FEDERATIONS_PROJECT = "mip-federations"
 COMMON_PROJECT = "mip-common"
-# The project of the Applications that apply every namespace's NetworkPolicies: admins only.
-NETWORK_PROJECT = "mip-network"
-STATIC_PROJECTS = ("default", INFRA_PROJECT, FEDERATIONS_PROJECT, COMMON_PROJECT, NETWORK_PROJECT)
+STATIC_PROJECTS = ("default", INFRA_PROJECT, FEDERATIONS_PROJECT, COMMON_PROJECT)
 # Each platform `infrastructure` app has a project of its own: `infra-<app>`.
 INFRA_APP_PROJECT_PREFIX = "infra-"
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -27,6 +25,12 @@ NETWORK_APP = "network"
 OVERLAY_APP = "overlay"
 # Suffixes mip-cmp itself appends to Application names: no catalog app may be named so or end so.
 RESERVED_APP_NAMES = (SECRETS_APP, NETWORK_APP, OVERLAY_APP)
+
+
+def network_name(owner: str) -> str:
+    """`<federation>-network` / `<common app>-network`: the Application that applies that namespace's
+    NetworkPolicies, and its project (admins only, NetworkPolicies in that one namespace only)."""
+    return f"{owner}-{NETWORK_APP}"
 
 
 def infra_project_name(app: str) -> str:

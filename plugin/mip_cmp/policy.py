@@ -28,7 +28,6 @@ from .names import (
     INFRA_PROJECT,
     KEEP_ON_DELETE,
     NETWORK_APP,
-    NETWORK_PROJECT,
     OVERLAY_APP,
     SECRETS_APP,
     STATIC_PROJECTS,
@@ -156,7 +155,7 @@ def _platform_app_problems(p: Platform, file: str, obj: dict[str, Any],
     project = obj["spec"]["project"]
     if project in (COMMON_PROJECT, INFRA_PROJECT):
         return []
-    if project == NETWORK_PROJECT:
+    if obj["metadata"]["name"] in network_targets or project.endswith(f"-{NETWORK_APP}"):
         return _network_app_problems(p, file, obj, network_targets)
     if obj["metadata"]["name"] in p.infrastructure:
         return _infrastructure_app_problems(p, file, obj)
@@ -180,6 +179,8 @@ def _network_app_problems(p: Platform, file: str, obj: dict[str, Any],
     if name not in targets:
         return [_violation(file, obj, "the network project holds only <federation|common app>-network apps")]
     server, namespace, parameters = targets[name]
+    if spec.get("project") != name:
+        return [_violation(file, obj, f"must be in its own project {name!r}")]
     source, destination = spec.get("source", {}), spec.get("destination", {})
     expected = {"repoURL": p.repoURL, "targetRevision": source.get("targetRevision"), "path": ".",
                 "plugin": {"name": p.argocd.pluginName, "parameters": parameters}}

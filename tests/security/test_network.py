@@ -296,10 +296,12 @@ def test_federation_projects_cannot_manage_network_policies() -> None:
     network_kind = {"group": "networking.k8s.io", "kind": "NetworkPolicy"}
     for name in ("federation-a", "federation-z", "mip-common"):
         assert network_kind not in projects[name]["namespaceResourceWhitelist"], name
-    assert projects["mip-network"]["namespaceResourceWhitelist"] == [network_kind]
-    assert projects["mip-network"]["roles"][0]["groups"] == ["argocd-admins"]
-    assert all(d["namespace"] in ("federation-a", "federation-z", "mip-common-datacatalog")
-               for d in projects["mip-network"]["destinations"])
+    for owner, namespace in (("federation-a", "federation-a"), ("federation-z", "federation-z"),
+                             ("datacatalog", "mip-common-datacatalog")):
+        project = projects[f"{owner}-network"]
+        assert project["namespaceResourceWhitelist"] == [network_kind]
+        assert project["roles"][0]["groups"] == ["argocd-admins"] and len(project["roles"]) == 1
+        assert [d["namespace"] for d in project["destinations"]] == [namespace]
 
 
 def test_mip_infra_flows_are_kept() -> None:
