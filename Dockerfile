@@ -1,8 +1,10 @@
 # mip-cmp sidecar image for the Argo CD repo-server (config management plugin v2).
 #
-# No ENTRYPOINT on purpose: in the sidecar the command is /var/run/argocd/argocd-cmp-server, a binary the stock
-# repo-server init container copies onto the shared var-files volume. It reads the plugin.yaml baked in below
-# and runs `mip-cmp` (found on PATH) as uid 999 with a read-only root filesystem; only /tmp is writable.
+# The sidecar runs /var/run/argocd/argocd-cmp-server (CMD; the stock repo-server init container copies it onto
+# the shared var-files volume; the sidecar spec passes it as `args`, keeping this ENTRYPOINT). It reads the
+# plugin.yaml baked in below and runs `mip-cmp` (found on PATH) as uid 999 with a read-only root filesystem;
+# only /tmp is writable. The ENTRYPOINT puts an init that reaps (tini) at PID 1, then starts the warm renderer
+# (mip_cmp.renderer.sidecar) before it becomes argocd-cmp-server, which reaps no orphan of its own.
 
 FROM python:3.12-slim-bookworm AS builder
 WORKDIR /src
@@ -21,6 +23,11 @@ LABEL org.opencontainers.image.title="mip-cmp" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="docker.io/library/python:3.12-slim-bookworm"
 
+# tini: PID 1, reaps the renderer and every orphan (argocd-cmp-server reaps none).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY --from=builder /dist/ /tmp/dist/
 # Own venv, without pip in it. Bytecode is compiled now (hash-based, so it stays valid whatever the file
 # timestamps) because nothing can be written at run time; missing stdlib .pyc files are compiled too.
@@ -36,10 +43,12 @@ RUN python -m venv --without-pip /opt/mip-cmp \
 COPY --chmod=0444 plugin.yaml /home/argocd/cmp-server/config/plugin.yaml
 
 # uid 999 has no passwd entry: point HOME and caches at the only writable place.
-# MIP_CMP_RENDERER_IDLE=0: argocd-cmp-server (the sidecar's PID 1) reaps no orphans, so the warm renderer
-# (docs/performance.md) stays for the container's life instead of idling out into a zombie.
+# MIP_CMP_RENDERER_IDLE=0: the warm renderer (docs/performance.md), started with the sidecar, stays for the
+# container's life, so no call ever waits for it to start again.
 # PYTHONSAFEPATH: never put the working directory (a checked-out repository) on the import path.
+# PYDANTIC_DISABLE_PLUGINS: no scan of installed packages for pydantic plugins (mip-cmp uses none).
 ENV PATH="/opt/mip-cmp/bin:${PATH}" \
+    PYDANTIC_DISABLE_PLUGINS=__all__ \
     PYTHONSAFEPATH=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -50,4 +59,5 @@ ENV PATH="/opt/mip-cmp/bin:${PATH}" \
 # Same uid as the repo-server, so both can use the plugin socket on the shared volume.
 USER 999:999
 WORKDIR /tmp
-CMD ["mip-cmp", "--help"]
+ENTRYPOINT ["/usr/bin/tini", "--", "/opt/mip-cmp/bin/python", "-P", "-m", "mip_cmp.renderer.sidecar"]
+CMD ["/var/run/argocd/argocd-cmp-server"]

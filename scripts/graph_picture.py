@@ -1,9 +1,10 @@
 """Make the README's picture of the sample platform with mip-cmp itself.
 
-Usage: python scripts/graph_picture.py  (needs Debian's chromium and chromium-driver; scripts/setup.sh)
+Usage: python scripts/graph_picture.py [OUTPUT.png]  (needs Debian's chromium and chromium-driver, which
+scripts/setup.sh installs)
 
 Runs `mip-cmp graph sample-repo --format html`, opens the page in headless Chromium and saves a screenshot
-of it to docs/img/sample-platform-graph.png.
+of it to OUTPUT.png (default: docs/img/sample-platform-graph.png, the README's picture).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from mip_cmp.tools.graph import as_html, build  # noqa: E402
 from mip_cmp.tools.snapshot import take  # noqa: E402
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    output = Path(argv[1]) if len(argv) > 1 else OUTPUT
     if WHY_NOT:
         print(WHY_NOT, file=sys.stderr)
         return 1
@@ -31,11 +33,11 @@ def main() -> int:
         path.write_text(page, encoding="utf-8")
         with chromium(1400, 820) as driver:
             driver.get(path.as_uri())
-            OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-            driver.save_screenshot(str(OUTPUT))
-    print(f"wrote {OUTPUT.relative_to(REPO_ROOT)}")
+            output.parent.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(output))
+    print(f"wrote {output}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv))

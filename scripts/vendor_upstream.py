@@ -12,10 +12,14 @@ Writes:
 * ``tests/fixtures/crds/<crd name>.yaml`` -- the CRDs themselves, descriptions stripped the same way;
 * ``tests/fixtures/argocd-repo-server.yaml`` and ``tests/fixtures/argocd-cmd-params-cm.yaml`` -- those two
   documents copied byte-for-byte from ``install.yaml``;
-* from ``mip-infra/``: the manifests and kustomize directories the sample platform deploys as they are
-  (nginx-public ingress, Submariner broker and operator, federation-A's exareme2 overlay) into
-  ``sample-repo/``, and the values files and NetworkPolicy charts the tests compare the sample's output with
-  into ``tests/fixtures/mip-infra/``, byte-for-byte.
+* ``tests/fixtures/argo-cd-v3.1.12/crds/<crd name>.yaml`` and ``tests/schemas/argo-cd-v3.1.12/...`` -- the same
+  for the oldest Argo CD mip-cmp supports, from ``argo-cd-v3.1.12/crds/*.yaml``.
+* ``tests/fixtures/mip-infra/`` -- a byte-for-byte copy of the mip-infra checkout ``REFERENCE_DIR/mip-infra``
+  (without ``.git``), the input of the ``mip-cmp import`` tests and the facts the sample platform is compared
+  with;
+* ``sample-repo/common/...`` and ``sample-repo/federations/federation-a/overlays/...`` -- the manifests and
+  kustomize directories of mip-infra the sample platform deploys as they are (nginx-public ingress,
+  Submariner broker and operator, federation-A's exareme2 overlay), byte-for-byte.
 
 Running it twice gives identical bytes; the tests never read REFERENCE_DIR.
 """
@@ -34,8 +38,28 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
 
+# The mip-infra checkout `mip-cmp import` is tested on.
+MIP_INFRA_FIXTURE = "tests/fixtures/mip-infra"
+# mip-infra files the sample platform deploys unchanged: source -> path in sample-repo/ (the same layout, so
+# an Application's source path stays what it was).
+MIP_INFRA_SAMPLE = {
+    **{f"common/nginx-ingress/manifests/{name}": f"common/nginx-ingress/manifests/{name}" for name in (
+        "kustomization.yaml", "nginx-public-ingressclass.yaml", "nginx-public-service.yaml",
+        "nginx-public-deployment.yaml", "clusterissuer-letsencrypt-public.yaml")},
+    **{f"common/submariner/{name}": f"common/submariner/{name}" for name in (
+        "broker/kustomization.yaml", "broker/values.yaml", "broker/copy-secret-hook.yaml",
+        "operator/kustomization.yaml", "operator/values.yaml", "operator/gateway-loadbalancer-ip.yaml")},
+    **{f"deployments/local/federations/federation-A/customizations/overlays/exareme2/{name}":
+       f"federations/federation-a/overlays/exareme2/{name}" for name in (
+        "kustomization.yaml", "exareme2-pvc-patch.yaml")},
+}
+
 # Upstream releases the reference copies were taken from (recorded in SOURCES.md).
 ARGOCD_TAG, ARGOCD_COMMIT = "v3.5.1", "109ca7ca71"
+# The oldest Argo CD mip-cmp supports (mip_cmp.compat.OLDEST_SUPPORTED): only its three CRDs.
+OLDEST_ARGOCD_TAG = "v3.1.12"
+OLDEST_CRD_FILES = tuple(f"argo-cd-{OLDEST_ARGOCD_TAG}/crds/{name}-crd.yaml"
+                         for name in ("application", "applicationset", "appproject"))
 ESO_TAG, ESO_COMMIT = "v2.9.0", "378bdb622e"
 
 CRD_FILES = (
@@ -52,37 +76,6 @@ INSTALL_DOCS = {
     ("Deployment", "argocd-repo-server"): "argocd-repo-server.yaml",
     ("ConfigMap", "argocd-cmd-params-cm"): "argocd-cmd-params-cm.yaml",
 }
-
-# mip-infra files the sample platform deploys unchanged: source -> path in sample-repo/ (same layout, so an
-# Application's source path stays what it was).
-MIP_INFRA_SAMPLE = {
-    **{f"common/nginx-ingress/manifests/{name}": f"common/nginx-ingress/manifests/{name}" for name in (
-        "kustomization.yaml", "nginx-public-ingressclass.yaml", "nginx-public-service.yaml",
-        "nginx-public-deployment.yaml", "clusterissuer-letsencrypt-public.yaml")},
-    **{f"common/submariner/{name}": f"common/submariner/{name}" for name in (
-        "broker/kustomization.yaml", "broker/values.yaml", "broker/copy-secret-hook.yaml",
-        "operator/kustomization.yaml", "operator/values.yaml", "operator/gateway-loadbalancer-ip.yaml")},
-    **{f"deployments/local/federations/federation-A/customizations/overlays/exareme2/{name}":
-       f"federations/federation-a/overlays/exareme2/{name}" for name in (
-        "kustomization.yaml", "exareme2-pvc-patch.yaml")},
-}
-# mip-infra files the tests compare the sample's rendered output with (tests/fixtures/mip-infra/<same path>).
-MIP_INFRA_FACTS = (
-    "deployments/shared-apps/exareme2/values.yaml",
-    "deployments/shared-apps/mip-stack/values.yaml",
-    "deployments/local/federations/federation-A/customizations/exareme2-values.yaml",
-    "deployments/local/federations/federation-A/customizations/mip-stack-values.yaml",
-    "deployments/hybrid/federations/federation-Z/mip-infrastructure/customizations/exareme2-values.yaml",
-    "deployments/hybrid/federations/federation-Z/mip-infrastructure/customizations/mip-stack-values.yaml",
-    "deployments/hybrid/federations/federation-Z/mip-infrastructure/submariner-policies/network-policy.yaml",
-    "common/datacatalog/values.yaml",
-    "common/security/federation/templates/federation-network-policy.yaml",
-    "common/security/federation/templates/exareme-network-policy.yaml",
-    "common/security/common-templates/templates/common-network-policies.yaml",
-    "common/submariner/submariner.yaml",
-    "common/nginx-ingress/nginx-ingress.yaml",
-    "projects/static/submariner/submariner-project.yaml",
-)
 
 # Schema keywords whose value is a map of name -> schema, a schema, or a list of schemas.
 _SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs", "dependentSchemas")
@@ -150,15 +143,33 @@ def install_documents(install_yaml: str) -> dict[str, str]:
 
 def render(reference: Path) -> dict[str, str]:
     """Every output file (path relative to the repository root) with its content."""
+    files = _crds(reference, CRD_FILES, "tests/fixtures/crds", "tests/schemas")
+    oldest = f"argo-cd-{OLDEST_ARGOCD_TAG}"
+    files |= _crds(reference, OLDEST_CRD_FILES, f"tests/fixtures/{oldest}/crds", f"tests/schemas/{oldest}")
+    install = (reference / "argo-cd/install.yaml").read_text(encoding="utf-8")
+    for name, text in install_documents(install).items():
+        files[f"tests/fixtures/{name}"] = text
+    mip_infra = reference / "mip-infra"
+    for path in sorted(mip_infra.rglob("*")):
+        rel = path.relative_to(mip_infra)
+        if path.is_file() and ".git" not in rel.parts[:1]:
+            files[f"{MIP_INFRA_FIXTURE}/{rel.as_posix()}"] = path.read_text(encoding="utf-8")
+    for src, dst in MIP_INFRA_SAMPLE.items():
+        files[f"sample-repo/{dst}"] = (reference / "mip-infra" / src).read_text(encoding="utf-8")
+    return files
+
+
+def _crds(reference: Path, crd_files: tuple[str, ...], crd_dir: str, schema_dir: str) -> dict[str, str]:
+    """The stripped CRDs, their schemas, the schema index and SOURCES.md of one set of CRD files."""
     files: dict[str, str] = {}
     index: dict[str, dict[str, dict[str, str]]] = {}
-    for rel in CRD_FILES:
+    for rel in crd_files:
         crd = yaml.safe_load((reference / rel).read_text(encoding="utf-8"))
         if crd.get("kind") != "CustomResourceDefinition":
             raise SystemExit(f"{rel}: not a CustomResourceDefinition")
         crd = strip_crd(crd)
         group, kind, scope = crd["spec"]["group"], crd["spec"]["names"]["kind"], crd["spec"]["scope"]
-        files[f"tests/fixtures/crds/{crd['metadata']['name']}.yaml"] = _yaml_text(crd)
+        files[f"{crd_dir}/{crd['metadata']['name']}.yaml"] = _yaml_text(crd)
         for version in crd["spec"]["versions"]:
             if not version.get("served"):
                 continue
@@ -166,18 +177,10 @@ def render(reference: Path) -> dict[str, str]:
             # Checked here, once, when vendored: tests/k8s_validation.py trusts these files (the metaschema
             # check costs seconds per schema, too much for every test process).
             jsonschema.Draft202012Validator.check_schema(version["schema"]["openAPIV3Schema"])
-            files[f"tests/schemas/{schema_path}"] = _json_text(version["schema"]["openAPIV3Schema"])
+            files[f"{schema_dir}/{schema_path}"] = _json_text(version["schema"]["openAPIV3Schema"])
             index.setdefault(f"{group}/{version['name']}", {})[kind] = {"schema": schema_path, "scope": scope}
-    files["tests/schemas/index.json"] = _json_text(index)
-    install = (reference / "argo-cd/install.yaml").read_text(encoding="utf-8")
-    for name, text in install_documents(install).items():
-        files[f"tests/fixtures/{name}"] = text
-    files["tests/schemas/SOURCES.md"] = _sources_md(index)
-    for src, dst in MIP_INFRA_SAMPLE.items():
-        files[f"sample-repo/{dst}"] = (reference / "mip-infra" / src).read_text(encoding="utf-8")
-    for src in MIP_INFRA_FACTS:
-        facts = reference / "mip-infra" / src
-        files[f"tests/fixtures/mip-infra/{src}"] = facts.read_text(encoding="utf-8")
+    files[f"{schema_dir}/index.json"] = _json_text(index)
+    files[f"{schema_dir}/SOURCES.md"] = _sources_md(index)
     return files
 
 
@@ -195,6 +198,7 @@ Generated by `python scripts/vendor_upstream.py [REFERENCE_DIR]`; do not edit by
 |---|---|---|---|
 | argoproj/argo-cd | `{ARGOCD_TAG}` | `{ARGOCD_COMMIT}` | `manifests/crds/*.yaml`, `manifests/install.yaml` |
 | external-secrets/external-secrets | `{ESO_TAG}` | `{ESO_COMMIT}` | `config/crds/bases/*.yaml` |
+| argoproj/argo-cd, oldest supported | `{OLDEST_ARGOCD_TAG}` | | `manifests/crds/*.yaml` |
 
 - `tests/schemas/<group>/<Kind>_<version>.json`: `openAPIV3Schema` of each **served** CRD version with every
   `description` keyword removed (properties that are named `description` are kept). `index.json` maps
@@ -219,7 +223,8 @@ def main(argv: list[str]) -> int:
         return 2
     files = render(reference)
     # Drop outputs that are no longer produced.
-    for managed in ("tests/schemas", "tests/fixtures/crds", "tests/fixtures/mip-infra"):
+    for managed in ("tests/schemas", "tests/fixtures/crds", f"tests/fixtures/argo-cd-{OLDEST_ARGOCD_TAG}",
+                    MIP_INFRA_FIXTURE):
         for old in sorted((REPO_ROOT / managed).rglob("*")):
             if old.is_file() and str(old.relative_to(REPO_ROOT)) not in files:
                 old.unlink()

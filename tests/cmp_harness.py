@@ -158,6 +158,15 @@ def load_plugin_config(path: Path | str) -> dict[str, Any]:
     problems += _strict_problems(cfg, _PLUGIN_SCHEMA, "")
     if problems:  # the rest assumes the types are right
         raise HarnessError(f"{path}:\n  " + "\n  ".join(problems))
+    problems = _semantic_problems(spec)
+    if problems:
+        raise HarnessError(f"{path}:\n  " + "\n  ".join(problems))
+    return cfg
+
+
+def _semantic_problems(spec: dict[str, Any]) -> list[str]:
+    """What the types allow but argocd-cmp-server would silently ignore or misread."""
+    problems = []
     for i, item in enumerate((spec.get("parameters") or {}).get("static") or []):
         if item.get("collectionType", "") not in _COLLECTION_TYPES:
             problems.append(f"spec.parameters.static[{i}].collectionType: must be one of {_COLLECTION_TYPES}")
@@ -169,9 +178,7 @@ def load_plugin_config(path: Path | str) -> dict[str, Any]:
     for key, command in commands.items():
         if command and command.get("args") and not command.get("command"):
             problems.append(f"spec.{key}.args: set without spec.{key}.command, so never run")
-    if problems:
-        raise HarnessError(f"{path}:\n  " + "\n  ".join(problems))
-    return cfg
+    return problems
 
 
 def plugin_name(cfg: Mapping[str, Any]) -> str:

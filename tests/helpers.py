@@ -26,6 +26,8 @@ def base_env() -> dict[str, str]:
     """A minimal sidecar environment: nothing from the developer's shell leaks into a test."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
            "LANG": "C.UTF-8"}
+    if "COVERAGE_PROCESS_CONFIG" in os.environ:  # under coverage (CI): processes the tests start count too
+        env["COVERAGE_PROCESS_CONFIG"] = os.environ["COVERAGE_PROCESS_CONFIG"]
     return env
 
 

@@ -45,10 +45,17 @@ _CLUSTER_SCOPED_CORE = frozenset(
 )  # fmt: skip
 
 
+# The same for the oldest Argo CD mip-cmp supports (its three CRDs only; ESO's are the ones above).
+OLDEST_ARGOCD_SCHEMA_DIR = SCHEMA_DIR / "argo-cd-v3.1.12"
+
+
 @functools.cache
-def _index() -> dict[str, dict[str, dict[str, str]]]:
+def _index(schema_dir: Path = SCHEMA_DIR) -> dict[str, dict[str, dict[str, str]]]:
     """apiVersion -> kind -> {"schema": relative path, "scope": "Namespaced" | "Cluster"}."""
-    index: dict[str, dict[str, dict[str, str]]] = json.loads((SCHEMA_DIR / "index.json").read_text("utf-8"))
+    index: dict[str, dict[str, dict[str, str]]] = json.loads((schema_dir / "index.json").read_text("utf-8"))
+    if schema_dir != SCHEMA_DIR:  # an older Argo CD beside the current ESO
+        index = {**{a: {k: {**e, "dir": str(SCHEMA_DIR)} for k, e in kinds.items()}
+                    for a, kinds in _index().items() if a not in index}, **index}
     return index
 
 
@@ -74,9 +81,15 @@ def _openapi_to_jsonschema(schema: Any) -> Any:
 
 
 @functools.cache
-def _crd_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator:
-    entry = _index()[api_version][kind]
-    schema = _openapi_to_jsonschema(json.loads((SCHEMA_DIR / entry["schema"]).read_text("utf-8")))
+def crd_schema(api_version: str, kind: str, schema_dir: Path = SCHEMA_DIR) -> Any:
+    """The vendored openAPIV3Schema of a CRD kind."""
+    entry = _index(schema_dir)[api_version][kind]
+    return json.loads((Path(entry.get("dir", schema_dir)) / entry["schema"]).read_text("utf-8"))
+
+
+@functools.cache
+def _crd_validator(api_version: str, kind: str, schema_dir: Path = SCHEMA_DIR) -> jsonschema.protocols.Validator:
+    schema = _openapi_to_jsonschema(crd_schema(api_version, kind, schema_dir))
     # The schema itself was checked against the JSON Schema metaschema when it was vendored
     # (scripts/vendor_upstream.py): checking it again here took seconds per test process.
     return jsonschema.validators.Draft202012Validator(schema)
@@ -156,8 +169,9 @@ def _core_errors(obj: dict[str, Any]) -> list[tuple[str, str]] | None:
     return []
 
 
-def validate_object(obj: Any, *, require_namespace: bool = False) -> list[str]:
-    """Validate one Kubernetes object; return readable error strings (empty list: valid)."""
+def validate_object(obj: Any, *, require_namespace: bool = False, schema_dir: Path = SCHEMA_DIR) -> list[str]:
+    """Validate one Kubernetes object; return readable error strings (empty list: valid). `schema_dir`:
+    the CRD schemas to use (OLDEST_ARGOCD_SCHEMA_DIR: the oldest Argo CD's)."""
     if not isinstance(obj, dict):
         return [f"<not an object>: {_short(repr(obj))}"]
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
@@ -167,9 +181,9 @@ def validate_object(obj: Any, *, require_namespace: bool = False) -> list[str]:
     if not isinstance(api_version, str) or not isinstance(kind, str) or not api_version or not kind:
         return [f"{label}: apiVersion and kind must be non-empty strings"]
 
-    index = _index()
+    index = _index(schema_dir)
     if kind in index.get(api_version, {}):
-        validator = _crd_validator(api_version, kind)
+        validator = _crd_validator(api_version, kind, schema_dir)
         found = sorted(validator.iter_errors(obj), key=lambda e: (format_path(e.absolute_path), e.message))
         errors = [(format_path(err.absolute_path), _short(err.message)) for err in found]
         cluster_scoped = index[api_version][kind]["scope"] == "Cluster"

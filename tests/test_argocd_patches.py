@@ -99,8 +99,9 @@ def patched(tmp_path: Path) -> dict[str, Any]:
 
 
 def sidecar(deployment: dict[str, Any]) -> dict[str, Any]:
-    (container,) = [c for c in pod_spec(deployment)["containers"] if c["name"] == "mip-cmp"]
-    return container
+    containers: list[dict[str, Any]] = pod_spec(deployment)["containers"]
+    (container,) = [c for c in containers if c["name"] == "mip-cmp"]
+    return container  # the object itself: tests change it in place
 
 
 def test_component_files_are_components() -> None:
@@ -128,8 +129,9 @@ def test_sidecar_is_appended_and_upstream_is_kept(upstream: dict[str, Any], patc
 
 def test_sidecar_spec(patched: dict[str, Any]) -> None:
     container = sidecar(patched)
-    assert container["command"] == ["/var/run/argocd/argocd-cmp-server"]
-    assert "args" not in container
+    # args, not command: the image's ENTRYPOINT (tini, then the renderer's launcher) must stay in front.
+    assert container["args"] == ["/var/run/argocd/argocd-cmp-server"]
+    assert "command" not in container
     assert container["image"] == f"{IMAGE}:0.1.0"
     assert container["volumeMounts"] == SIDECAR_MOUNTS
     assert container["securityContext"] == SIDECAR_SECURITY_CONTEXT

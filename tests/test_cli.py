@@ -82,3 +82,45 @@ def test_bootstrap_apply_without_a_cluster_is_a_clean_user_error(tmp_path: Path)
     assert result.stdout == b""
     assert "cannot reach a cluster" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_render_takes_parameters_like_argo_cd() -> None:
+    """`render . --param …` renders exactly what the platform's ApplicationSet makes Argo CD render."""
+    fed = "federations/federation-a"
+    by_param = run_cli("render", ".", "--param", "federation=federation-a", "--param", f"directory={fed}",
+                       "--revision", "main", cwd=SAMPLE_REPO)
+    by_directory = run_cli("render", fed, "--revision", "main", cwd=SAMPLE_REPO)
+    assert by_param.code == by_directory.code == 0, by_param.stderr
+    assert by_param.stdout == by_directory.stdout
+    assert b"kind: Application\n" in by_param.stdout
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["render", "--param", "nothing"], "mip-cmp render: --param 'nothing': expected NAME=VALUE"),
+    (["render", "no/such/dir"], "mip-cmp render: no/such/dir: not a directory"),
+    (["validate", "no/such/dir"], "mip-cmp validate: no/such/dir: not a directory"),
+])
+def test_usage_errors_name_the_argument(args: list[str], line: str) -> None:
+    assert run_cli(*args, cwd=SAMPLE_REPO).lines == [line]
+
+
+def test_plugin_config_prints_the_committed_plugin_yaml() -> None:
+    from helpers import REPO_ROOT
+
+    assert run_cli("plugin-config", cwd=SAMPLE_REPO).stdout == (REPO_ROOT / "plugin.yaml").read_bytes()
+
+
+def test_a_bug_is_exit_3_with_one_line_and_a_traceback_only_when_debugging(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mip_cmp import pipeline
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("spec")
+
+    monkeypatch.setattr(pipeline, "render_objects", broken)
+    quiet = run_cli("render", str(SAMPLE_REPO), cwd=SAMPLE_REPO)
+    assert (quiet.code, quiet.stdout) == (3, b"")
+    assert len(quiet.lines) == 1
+    assert quiet.lines[0].endswith("please report it): KeyError: 'spec'")
+    debug = run_cli("render", str(SAMPLE_REPO), cwd=SAMPLE_REPO, env={"MIP_CMP_DEBUG": "1"})
+    assert debug.lines[0] == quiet.lines[0]
+    assert "Traceback (most recent call last):" in debug.stderr

@@ -111,6 +111,7 @@ def _expected_objects() -> list[tuple[str, str, str, str]]:
                           *(f"{owner}-network" for owner in (*FEDERATIONS, "datacatalog")))]
     expected += [
         (ROOT_APP, "ApplicationSet", ARGOCD_NS, "mip-federations"),
+        (ROOT_APP, "Namespace", "", "mip-common-datacatalog"),  # its ExternalSecret is the root's
         (ROOT_APP, "Application", ARGOCD_NS, "datacatalog"),
         (ROOT_APP, "Password", "mip-common-datacatalog", "datacatalog-secrets"),
         (ROOT_APP, "ExternalSecret", "mip-common-datacatalog", "datacatalog-secrets"),
@@ -548,6 +549,10 @@ def _project_problems(project: dict[str, Any], app: dict[str, Any],
     for obj in objects:
         group, kind = obj["apiVersion"].rpartition("/")[0], obj["kind"]
         what = f"{name}: {kind} {obj['metadata']['name']}"
+        if kind == "Namespace":  # cluster-scoped: the cluster whitelist decides (tests/argosim checks names)
+            if not _permitted(spec.get("clusterResourceWhitelist"), group, kind):
+                problems.append(f"{what}: kind not permitted by project {project['metadata']['name']}")
+            continue
         whitelist = spec.get("namespaceResourceWhitelist")
         if (whitelist is not None and not _permitted(whitelist, group, kind)) or \
                 _permitted(spec.get("namespaceResourceBlacklist"), group, kind):
@@ -637,7 +642,8 @@ def test_a_failing_generate_reports_like_argo_cd(cfg: dict[str, Any], platform: 
     assert "federations/federation-a/mip.yaml" in err.stderr and "bogus" in err.stderr
     argv = " ".join(cfg["spec"]["generate"]["command"])
     assert str(err) == f"`{argv}` failed exit status 1: {err.stderr.strip()}"
-    with pytest.raises(HarnessError, match=f'CMP processing failed for application "{ROOT_APP}": .*bogus'):
+    # The root still renders (a broken federation file stops only that federation); its wrapper fails.
+    with pytest.raises(HarnessError, match=r'CMP processing failed for application "federation-a": .*bogus'):
         follow(platform.root, REPO_URL, broken, cfg=cfg)
 
 
@@ -727,8 +733,8 @@ def test_follow_guards_cycles_and_auto_detects_apps_without_a_plugin_block(tmp_p
 
 
 def test_argocd_source_files_are_merged_into_the_source_like_the_repo_server(tmp_path: Path) -> None:
-    source = {"repoURL": REPO_URL, "path": "x", "targetRevision": "main",
-              "plugin": {"name": "mip-cmp", "parameters": [{"name": "federation", "string": "a"}]}}
+    source: dict[str, Any] = {"repoURL": REPO_URL, "path": "x", "targetRevision": "main",
+                              "plugin": {"name": "mip-cmp", "parameters": [{"name": "federation", "string": "a"}]}}
     (tmp_path / ".argocd-source.yaml").write_text("path: elsewhere\nplugin:\n  env: [{name: E, value: v}]\n")
     per_app = "plugin:\n  parameters: [{name: federation, string: b}]\n"
     (tmp_path / ".argocd-source-app1.yaml").write_text(per_app)

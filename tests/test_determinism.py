@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -10,7 +11,7 @@ from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, mip_cmp
 from mip_cmp import emit
 
 
-def _generate(app_dir, source_path, params, seed):
+def _generate(app_dir: Path, source_path: str, params: list[dict[str, str]] | None, seed: str) -> bytes:
     env = argo_env(source_path, params=params)
     env.update(PYTHONHASHSEED=seed, MIP_CMP_RENDERER="off")
     result = mip_cmp("generate", cwd=app_dir, env=env)

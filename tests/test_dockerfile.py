@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from helpers import base_env
+from mip_cmp.renderer import server
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -102,9 +109,50 @@ def test_runs_as_numeric_uid_999() -> None:
     assert users[-1] == "999:999"
 
 
-def test_no_entrypoint_in_runtime_image() -> None:
-    # the sidecar's command is /var/run/argocd/argocd-cmp-server; an ENTRYPOINT would be prepended to it
-    assert [k for k, _ in final_stage() if k == "ENTRYPOINT"] == []
+def _exec_form(keyword: str) -> list[str]:
+    (args,) = [args for k, args in final_stage() if k == keyword]
+    value = json.loads(args)  # exec form: no shell between the init and its child
+    assert isinstance(value, list)
+    return [str(part) for part in value]
+
+
+def test_an_init_that_reaps_is_pid_1() -> None:
+    """argocd-cmp-server reaps no orphan: an init at PID 1 must (the renderer and its leftovers)."""
+    entrypoint = _exec_form("ENTRYPOINT")
+    assert entrypoint[:2] == ["/usr/bin/tini", "--"]
+    installs = " ".join(args for keyword, args in final_stage() if keyword == "RUN")
+    assert re.search(r"apt-get install -y --no-install-recommends tini=\S+", installs)
+    assert "rm -rf /var/lib/apt/lists/*" in installs
+
+
+def test_the_renderer_starts_with_the_sidecar() -> None:
+    """The init's child is the renderer's launcher, which then becomes the sidecar's command (CMD, which the
+    sidecar spec passes as `args`: tests/test_argocd_patches.py)."""
+    entrypoint = _exec_form("ENTRYPOINT")
+    assert entrypoint[2:] == ["/opt/mip-cmp/bin/python", "-P", "-m", "mip_cmp.renderer.sidecar"]
+    assert _exec_form("CMD") == ["/var/run/argocd/argocd-cmp-server"]
+
+
+def test_the_launcher_starts_a_renderer_that_it_does_not_parent(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What the ENTRYPOINT does after tini, here: the renderer listens before the first call, and its parent
+    is not the process that becomes argocd-cmp-server (which would leave it a zombie when it exits)."""
+    runtime = tmp_path_factory.mktemp("rt")  # short: a socket path has at most 108 bytes
+    env = {**base_env(), "MIP_CMP_RUNTIME_DIR": str(runtime)}
+    launcher = subprocess.run(
+        [sys.executable, "-P", "-m", "mip_cmp.renderer.sidecar", sys.executable, "-c", "import os; print(os.getpid())"],
+        env=env, capture_output=True, text=True, timeout=60, check=True)
+    command_pid = int(launcher.stdout)  # the launcher's pid, kept by exec
+    directory = runtime / f"mip-cmp-{os.getuid()}"
+    try:
+        end = time.monotonic() + 60
+        while not list(directory.glob("renderer-*.sock")) and time.monotonic() < end:
+            time.sleep(0.05)
+        assert list(directory.glob("renderer-*.sock")), "the renderer listens without any call"
+        pid = int(next(directory.glob("renderer-*.lock")).read_text())
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert parent != command_pid
+    finally:
+        server.stop(str(directory))
 
 
 def test_plugin_yaml_is_baked_in_root_owned_and_read_only() -> None:

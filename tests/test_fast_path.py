@@ -28,9 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, base_env, copy_sample
-from mip_cmp import emit, fastyaml
-from mip_cmp.renderer import client
+from mip_cmp import emit, fastyaml, yamlsource
+from mip_cmp.errors import MipError
 from mip_cmp.renderer import server as renderer
+from mip_cmp.renderer import wire
 
 HEAVY = ("pydantic", "yaml", "jinja2")
 NEVER = ("kubernetes", "jsonschema", "testcontainers", "kubernetes_validate")
@@ -283,8 +284,7 @@ def _hang(conn: socket.socket) -> None:
 
 
 def _answer(status: int, code: int, out: bytes, err: bytes) -> bytes:
-    return b"".join([client.MAGIC, bytes([status]), code.to_bytes(4, "big", signed=True), bytes(8),
-                     len(out).to_bytes(4, "big"), out, len(err).to_bytes(4, "big"), err, client.END])
+    return wire.encode_answer(status, code, out, err)
 
 
 MISBEHAVIOURS: dict[str, Callable[[socket.socket], None]] = {
@@ -312,7 +312,10 @@ def test_a_broken_renderer_never_changes_the_answer(repo: Path, runtime: Path, b
     assert expected.code == 0 and expected.stdout
 
 
-def test_a_stuck_renderer_costs_the_timeout_once_then_its_socket_is_gone(repo: Path, runtime: Path) -> None:
+def test_a_stuck_renderer_costs_the_timeout_and_leaves_the_socket_to_others(repo: Path, runtime: Path) -> None:
+    """A request that gets no answer in time is that request's problem only: the client renders in-process
+    and leaves the shared socket alone (the renderer's own limits end a slow request, see
+    tests/security/test_renderer.py)."""
     env = {**argo_env("."), **runtime_env(runtime), "MIP_CMP_RENDERER_TIMEOUT": "1"}
     expected = generate(repo, {**env, "MIP_CMP_RENDERER": "off"})
     path = socket_path(repo, env)
@@ -322,7 +325,7 @@ def test_a_stuck_renderer_costs_the_timeout_once_then_its_socket_is_gone(repo: P
         run = generate(repo, env)
         assert 1 <= time.monotonic() - start < 30
         assert run.same_as(expected)
-        assert not path.exists(), "the client takes a stuck renderer's socket away"
+        assert path.exists(), "the shared socket stays"
         assert generate(repo, env).same_as(expected)
     finally:
         fake.close()
@@ -403,14 +406,16 @@ def test_jinja2_is_imported_only_for_templates(tmp_path: Path) -> None:
 
 
 def test_the_warm_up_platform_still_renders(tmp_path: Path) -> None:
-    """renderer.WarmUp exercises the format's features; if the format changes, keep it valid."""
+    """server.WarmUp exercises the format's features; if the format changes, keep it valid."""
     warm = renderer.WarmUp(str(tmp_path))
     try:
-        for source_path, params in warm.RUNS:
-            run = generate(warm.root / source_path, {
-                **argo_env(source_path), "ARGOCD_APP_PARAMETERS": params, "MIP_CMP_RENDERER": "off"})
-            expected = 1 if '"other"' in params else 0
-            assert run.code == expected, (source_path, run.stderr.decode())
+        results = warm.run()
+        assert [code for code, _, _ in results] == [1 if '"other"' in params else 0 for params in warm.RUNS], \
+            [err.decode() for _, _, err in results]
+        for params, (_, out, _) in zip(warm.RUNS, results, strict=True):
+            run = generate(warm.root, {"ARGOCD_APP_SOURCE_PATH": ".", "ARGOCD_APP_PARAMETERS": params,
+                                       "MIP_CMP_RENDERER": "off"})
+            assert run.stdout == out  # answer() in a process of its own gives the same bytes
     finally:
         warm.remove()
     assert not warm.root.exists()
@@ -479,10 +484,52 @@ def test_shared_objects_are_written_out_not_aliased() -> None:
 
 def test_request_encoding_round_trips() -> None:
     env = {b"A": b"1", b"EMPTY": b"", b"WEIRD": "\u00e9=\n".encode()}
-    fields = renderer._fields(client.encode_request(b"/some/dir", env))
-    assert fields[0] == b"/some/dir"
-    assert dict(item.split(b"=", 1) for item in fields[5].split(b"\0")) == env
-    answer = client.decode_answer(renderer._answer(client.OK, 3, b"out", b"err"))
-    assert answer is not None and (answer.code, answer.stdout, answer.stderr) == (3, b"out", b"err")
+    assert wire.decode_request(wire.encode_request(b"/some/dir", env)) == (b"/some/dir", env)
     with pytest.raises(ValueError):
-        client.decode_answer(renderer._answer(client.OK, 0, b"out", b"err")[:-5] + client.END)
+        wire.decode_request(wire.encode_request(b"/some/dir", env)[:-1])
+    with pytest.raises(ValueError):
+        wire.decode_request(wire.encode_request(b"/d", {b"": b"x"}))
+    answer = wire.decode_answer(wire.encode_answer(wire.OK, 3, b"out", b"err", 7, 9))
+    assert answer is not None
+    assert (answer.code, answer.stdout, answer.stderr, answer.maxrss_kib, answer.cpu_us) == (3, b"out", b"err", 7, 9)
+    assert wire.decode_answer(wire.encode_answer(wire.CANNOT_SERVE)) is None
+    with pytest.raises(ValueError):
+        wire.decode_answer(wire.encode_answer(wire.OK, 0, b"out", b"err")[:-5] + wire.END)
+
+
+# --- yamlsource.parse_plain: load()'s data without the positions --------------------------------------------
+
+_yaml_text = st.one_of(
+    st.text(st.sampled_from(list("ab:-[]{}'\"#&*!|>,? \n\t01.e~<")), max_size=60),
+    st.builds(lambda obj: yaml.safe_dump(obj, default_flow_style=None), st.dictionaries(_text, _tree, max_size=5)),
+    st.sampled_from(["a: 1\nb: &x 2\nc: *x\n", "a: 1\na: 2\n", "--- {a: 1}\n--- {b: 2}\n", "? [a]\n: 1\n",
+                     "a: !!binary aGk=\n", "<<: {a: 1}\n", "a: .inf\n", "a: 99999999999999999999\n", "- 1\n",
+                     "1: a\ntrue: b\nnull: c\n", "a: !!str 1\nb: !!int '2'\n", "a: 2001-12-14\n", "x\n", ""]),
+)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_yaml_text)
+def test_parse_plain_gives_loads_data_or_leaves_it_to_load(text: str) -> None:
+    plain = yamlsource.parse_plain(text)
+    try:
+        loaded = yamlsource.load(text, "f.yaml").data
+    except MipError:
+        assert plain is None, "load() refuses it, so the fast parse must not accept it"
+        return
+    if plain is not None:
+        assert plain == loaded and type(loaded) is dict
+        assert repr(plain) == repr(loaded)  # the same types too (1 vs 1.0 vs True)
+    else:
+        assert type(loaded) is not dict, "every mapping load() accepts is taken by the fast parse"
+
+
+def test_a_problem_in_a_fast_parsed_file_is_located_as_by_load() -> None:
+    text = "apiVersion: v1\nkind: Federation\nname: x\napps:\n  a:\n    values: {k: v}\n"
+    lazy = yamlsource.load_fast(text, "f.yaml")
+    assert isinstance(lazy, yamlsource.LazyDocument) and not lazy.located
+    full = yamlsource.load(text, "f.yaml")
+    for path in [("apps", "a", "values", "k"), ("name",), ("apps", "missing"), ()]:
+        assert lazy.problem(path, "m") == full.problem(path, "m")
+        assert lazy.problem(path, "m", key=True) == full.problem(path, "m", key=True)
+    assert lazy.located

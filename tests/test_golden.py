@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -26,7 +27,7 @@ CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "case.yaml").is_file())
 UPDATE = os.environ.get("MIP_UPDATE_GOLDEN") == "1"
 
 
-def build_repo(case_dir: Path, spec: dict, tmp_path: Path) -> Path:
+def build_repo(case_dir: Path, spec: dict[str, Any], tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
     if spec.get("base", "sample-repo") == "sample-repo":
         shutil.copytree(SAMPLE_REPO, repo)

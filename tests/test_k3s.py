@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from argosim.sync import wave
 from cmp_harness import bootstrap_objects, follow, root_application, workspace
 from helpers import REPO_URL, SAMPLE_REPO
 
@@ -21,6 +22,11 @@ pytestmark = pytest.mark.cluster
 CRDS = Path(__file__).resolve().parent / "fixtures" / "crds"
 K3S_IMAGE = os.environ.get("MIP_K3S_IMAGE", "rancher/k3s:v1.30.4-k3s1")
 NO_DOCKER = "no Docker engine: the k3s test needs one (testcontainers)"
+
+
+def sync_order(obj: dict[str, Any]) -> tuple[int, bool, str]:
+    """Argo CD's order inside one sync: wave, Namespaces first (their kind leads kindOrder), then name."""
+    return wave(obj), obj["kind"] != "Namespace", obj["metadata"]["name"]
 
 
 def _docker_engine_reachable() -> bool:
@@ -66,28 +72,49 @@ def _install_crds(api_client: Any) -> None:
 
 
 def test_everything_the_harness_expands_applies_server_side(api_client: Any, tmp_path: Path) -> None:
+    """No namespace is made by hand but Argo CD's own: each Application's objects are applied as Argo CD
+    applies them (tests/argosim/sync.py): its destination namespace first where it says CreateNamespace=true,
+    then its objects wave by wave; a namespace the platform forgets fails here as it would on day one."""
     from kubernetes import client, dynamic
     from kubernetes.client.exceptions import ApiException
 
     ws = workspace(SAMPLE_REPO, tmp_path)
     bootstrap = bootstrap_objects(ws, "main")
-    expansion = follow(root_application(bootstrap), REPO_URL, ws)  # the plugin as plugin.yaml declares it
-    objects = bootstrap + [r.obj for r in expansion.objects]
+    root = root_application(bootstrap)
+    expansion = follow(root, REPO_URL, ws)  # the plugin as plugin.yaml declares it
+    argocd_namespace = root["metadata"]["namespace"]
 
     _install_crds(api_client)
     core = client.CoreV1Api(api_client)
-    for namespace in sorted({o["metadata"]["namespace"] for o in objects}):
-        core.create_namespace({"metadata": {"name": namespace}})
+    core.create_namespace({"metadata": {"name": argocd_namespace}})  # Argo CD is installed there
     resources = dynamic.DynamicClient(api_client).resources  # discovery after the CRDs exist
 
     errors = []
-    for obj in objects:
+
+    def apply(obj: dict[str, Any]) -> None:
         meta = obj["metadata"]
         resource = resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
         try:
-            resource.server_side_apply(body=obj, name=meta["name"], namespace=meta["namespace"],
-                                       field_manager="mip-cmp-test", dry_run="All")
+            resource.server_side_apply(body=obj, name=meta["name"], namespace=meta.get("namespace"),
+                                       field_manager="mip-cmp-test")
         except ApiException as exc:
-            errors.append(f"{obj['kind']} {meta['namespace']}/{meta['name']}: {exc.status} {exc.body}")
+            errors.append(f"{obj['kind']} {meta.get('namespace')}/{meta['name']}: {exc.status} {exc.body}")
+
+    for obj in bootstrap:  # the admin's `mip-cmp bootstrap --apply`
+        apply(obj)
+    existing = {argocd_namespace}
+    count = len(bootstrap)
+    for render in expansion.renders:
+        spec = render.app["spec"]
+        namespace = spec["destination"]["namespace"]
+        if "CreateNamespace=true" in (spec.get("syncPolicy") or {}).get("syncOptions", []) \
+                and namespace not in existing:
+            core.create_namespace({"metadata": {"name": namespace}})
+            existing.add(namespace)
+        for obj in sorted(render.generated.objects, key=sync_order):
+            apply(obj)
+            if obj["kind"] == "Namespace":
+                existing.add(obj["metadata"]["name"])
+            count += 1
     assert errors == []
-    assert len(objects) > 20
+    assert count > 20

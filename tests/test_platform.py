@@ -54,7 +54,8 @@ def application(rendered: dict[str, list[dict[str, Any]]], name: str) -> dict[st
 
 def test_the_sample_renders_every_kind_of_object(rendered: dict[str, list[dict[str, Any]]]) -> None:
     kinds = {o["kind"] for o in every_object(rendered)}
-    assert kinds == {"AppProject", "ApplicationSet", "Application", "ExternalSecret", "Password", "NetworkPolicy"}
+    assert kinds == {"AppProject", "ApplicationSet", "Application", "ExternalSecret", "Password", "NetworkPolicy",
+                     "Namespace"}
     names = set(rendered)
     assert {"mip-platform", "federation-a", "federation-z", "federation-a-secrets", "federation-a-network",
             "federation-z-network", "datacatalog-network"} <= names

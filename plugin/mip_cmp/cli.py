@@ -41,20 +41,22 @@ def _write(data: bytes) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from .answer import answer
 
-    from .errors import EXIT_OK
-    from .pipeline import generate
-
-    # Argo CD sets cmd.Dir but not $PWD, so the working directory is the only truth (contract 4.1).
-    _write(generate(Path.cwd(), os.environ))
-    return EXIT_OK
+    # The same pure function the warm renderer's workers call (renderer/): the same bytes either way.
+    code, out, err = answer(os.getcwdb(), os.environ)  # noqa: PTH109 (the bytes Argo CD gave)
+    sys.stderr.flush()
+    _write(out)
+    sys.stderr.buffer.write(err)
+    sys.stderr.buffer.flush()
+    return code
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from .contract.params import string_parameter
     from .errors import EXIT_OK, UsageError
     from .pipeline import generate
 
@@ -64,7 +66,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         name, sep, value = item.partition("=")
         if not sep:
             raise UsageError(f"mip-cmp render: --param {item!r}: expected NAME=VALUE")
-        params.append({"name": name, "string": value})
+        params.append(string_parameter(name, value))
     if params:
         environ["ARGOCD_APP_PARAMETERS"] = json.dumps(params)
     path = Path(args.path)
@@ -83,8 +85,8 @@ def _annotation(problem: Problem) -> str:
 def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .errors import EXIT_OK, UsageError
-    from .validate import validate_repo
+    from .errors import EXIT_INPUT, EXIT_OK, UsageError
+    from .validate import notes, validate_repo
 
     root = Path(args.repo)
     if not root.is_dir():
@@ -98,8 +100,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
     if problems:
         print(f"mip-cmp: {len(problems)} problem(s) in {files} file(s)", file=sys.stderr)
-        return 1
+        return EXIT_INPUT
     print(f"mip-cmp: {files} file(s) valid", file=sys.stderr)
+    for note in notes(root):
+        print(f"mip-cmp: note: {note}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -175,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _tool(name: str) -> Callable[[argparse.Namespace], int]:
-    """The `diff` and `graph` commands live in tools/, imported only when one of them runs."""
+    """The `diff`, `graph` and `import` commands live in tools/, imported only when one of them runs."""
 
     def run_tool(args: argparse.Namespace) -> int:
         from .tools import commands
@@ -210,20 +214,24 @@ def _add_tool_commands(sub: Any) -> None:
     p.add_argument("--revision", default="HEAD", help="the revision Argo CD would render (default: HEAD)")
     p.set_defaults(func=_tool("graph"))
 
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    # Argo CD sends SIGTERM when its deadline passes; leave quietly, having printed nothing.
-    os.write(2, b"mip-cmp: terminated (SIGTERM) before finishing; no manifests were printed\n")
-    os._exit(128 + signum)
+    p = sub.add_parser("import", help="write the platform equivalent to a mip-infra checkout; report every object")
+    p.add_argument("source", metavar="MIP_INFRA_CHECKOUT", help="a checkout of a mip-infra-style repository")
+    p.add_argument("--out", required=True, metavar="DIR", help="where to write the platform (a new or empty directory)")
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help="format of the report")
+    p.set_defaults(func=_tool("import"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # pydantic scans every installed distribution's entry points for plugins when the first model is built;
+    # mip-cmp uses none (the image sets this too; a value the caller set is kept).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if argv is None and sys.argv[1:] == ["generate"]:
         # What Argo CD runs on every sync: answered by the warm renderer when one is up, decided before
-        # anything heavy is imported; it falls back to run() below (client.py).
+        # anything heavy is imported; else by the same answer() in this process (renderer/client.py).
+        from .answer import answer, on_sigterm
         from .renderer.client import generate
 
-        return generate(run, _on_sigterm)
+        return generate(answer, on_sigterm)
     return run(argv)
 
 
@@ -231,9 +239,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     """The command line, in this process."""
     import signal
 
+    from .answer import on_sigterm
     from .errors import EXIT_BUG, report
 
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         args = build_parser().parse_args(argv)
         code: int = args.func(args)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
+from . import compat
 from .buildenv import BuildEnv
 from .contract.params import (
     APPSET_BINDING,
@@ -27,6 +28,7 @@ from .model import (
     InfrastructureApp,
     Overlay,
     Platform,
+    ResourceKind,
     Secret,
     Source,
 )
@@ -62,12 +64,18 @@ SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
 KEEP_ON_DELETE_ANNOTATION = {SYNC_OPTIONS: ",".join(KEEP_ON_DELETE)}
 PLATFORM_PART_OF = {"app.kubernetes.io/part-of": ROOT_APPLICATION}
+# Every generated Application retries a failed sync: without it automated sync never tries the same
+# revision again, so one transient failure (a CRD or webhook not ready yet) would need a manual sync.
+# 10 tries 10s, 20s, ... capped at 3m: about 20 minutes before Argo CD gives up on a revision.
+RETRY = {"limit": 10, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
+# The root Application's sync order (docs/operations.md, "Sync order"), counted back from the earliest
+# Application it creates: the projects that Applications name, then the namespaces it writes into, then
+# the password generators their ExternalSecrets read, then those ExternalSecrets.
+ROOT_ORDER = ("AppProject", "Namespace", "Password", "ExternalSecret")
 NAMESPACE_TYPE = "mip-cmp.io/namespace-type"
-# A namespace's NetworkPolicies sync before its secrets (-1) and workloads: it is closed before anything runs.
-NETWORK_SYNC_WAVE = "-2"
 
 # What workloads from the catalog's Helm charts may create inside their namespace. No NetworkPolicy: a
-# namespace's policies come from the network project only, so no chart or overlay can undo its default deny.
+# namespace's policies come from its network project only, so no chart or overlay can undo its default deny.
 WORKLOAD_KINDS = [
     ("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet"), ("apps", "ReplicaSet"),
     ("", "Service"), ("", "ConfigMap"), ("", "Secret"), ("", "PersistentVolumeClaim"), ("", "ServiceAccount"),
@@ -85,10 +93,22 @@ SENSITIVE_CLUSTER_KINDS = [
 ]
 
 
-def _own_namespaces(names: list[str]) -> list[dict[str, str]]:
+def _own_namespaces(p: Platform, names: list[str]) -> list[dict[str, str]]:
     """Namespace is the one cluster-scoped kind a project needs (CreateNamespace=true is checked against the
-    whitelist), and only for its own namespaces: a chart must not create or relabel any other."""
+    whitelist), and only for its own namespaces: a chart must not create or relabel any other. Before Argo CD
+    v3.3 an entry has no `name` (the API server would prune it): the kind alone, as that version stores it."""
+    if not names:
+        return []
+    if not compat.NAMED_CLUSTER_RESOURCES.supported_by(p.argocd.version):
+        return [{"group": "", "kind": "Namespace"}]
     return [{"group": "", "kind": "Namespace", "name": name} for name in sorted(set(names))]
+
+
+def root_wave(p: Platform, kind: str) -> str:
+    """The sync wave of a `kind` in ROOT_ORDER, before every Application the root creates."""
+    first_app = min([0, *(a.syncWave for a in p.commonApps.values()),
+                     *(a.syncWave for a in p.infrastructure.values())])
+    return str(first_app - len(ROOT_ORDER) + ROOT_ORDER.index(kind))
 
 
 def _kinds(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -119,6 +139,7 @@ def _sync_policy(namespace_labels: dict[str, str] | None, *, prune: bool = True)
     policy: Obj = {
         "automated": {"prune": prune, "selfHeal": True},
         "syncOptions": ["CreateNamespace=true", "ApplyOutOfSyncOnly=true"],
+        "retry": RETRY,
     }
     if namespace_labels is not None:
         policy["managedNamespaceMetadata"] = {"labels": namespace_labels}
@@ -132,11 +153,14 @@ def _ignore_differences(items: list[IgnoreDifference]) -> list[Obj]:
 def _project(p: Platform, name: str, description: str, *, repos: list[str], destinations: list[tuple[str, str]],
              cluster_kinds: list[dict[str, str]], namespace_kinds: list[tuple[str, str]],
              roles: list[Obj], labels: dict[str, str] | None = None,
-             blacklist: list[tuple[str, str]] | None = None) -> Obj:
+             annotations: dict[str, str] | None = None, blacklist: list[tuple[str, str]] | None = None) -> Obj:
+    # The resources finalizer on a project: Argo CD deletes it only once no Application names it any more, so
+    # a pruned project cannot leave Applications (and their finalizers) unable to finish.
     return {
         "apiVersion": ARGO,
         "kind": "AppProject",
-        "metadata": _meta(name, p.argocd.namespace, labels or {}),
+        "metadata": _meta(name, p.argocd.namespace, labels or {},
+                          {SYNC_WAVE: root_wave(p, "AppProject"), **(annotations or {})}, finalizers=True),
         "spec": {
             "description": description,
             "sourceRepos": sorted(set(repos)),
@@ -181,18 +205,38 @@ def default_project(p: Platform) -> Obj:
     return {
         "apiVersion": ARGO,
         "kind": "AppProject",
-        "metadata": _meta("default", p.argocd.namespace, {}),
+        "metadata": _meta("default", p.argocd.namespace, {}, {SYNC_WAVE: root_wave(p, "AppProject")}),
         "spec": {"sourceRepos": [], "sourceNamespaces": [], "destinations": [],
                  "namespaceResourceBlacklist": deny_all, "clusterResourceBlacklist": deny_all},
     }
 
 
+def root_namespaces(p: Platform) -> list[str]:
+    """Namespaces the root Application itself writes into (common apps' secrets): it creates them first, as
+    their app's CreateNamespace would come too late (that app syncs after the root's sync has finished)."""
+    return sorted({a.namespace for a in p.commonApps.values() if a.secrets})
+
+
+def _common_namespace_labels(namespace: str) -> dict[str, str]:
+    return {"name": namespace, NAMESPACE_TYPE: "common"}
+
+
+def root_namespace(p: Platform, namespace: str) -> Obj:
+    # Never pruned nor deleted with the root: a namespace holds data, and its app may still run.
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": namespace, "labels": {**MANAGED_BY, **_common_namespace_labels(namespace)},
+                     "annotations": {SYNC_WAVE: root_wave(p, "Namespace"), **KEEP_ON_DELETE_ANNOTATION}},
+    }
+
+
 def infrastructure_project(p: Platform) -> Obj:
     destinations = [(p.argocd.server, p.argocd.namespace)]
-    destinations += [(p.clusters[a.cluster], a.namespace) for a in p.commonApps.values() if a.secrets]
+    destinations += [(p.argocd.server, ns) for ns in root_namespaces(p)]
     return _project(
         p, INFRA_PROJECT, "The platform itself: projects, the federation ApplicationSet, common apps",
-        repos=[p.repoURL], destinations=destinations, cluster_kinds=[],
+        repos=[p.repoURL], destinations=destinations, cluster_kinds=_own_namespaces(p, root_namespaces(p)),
         namespace_kinds=[(ARGO.split("/")[0], k) for k in ("AppProject", "ApplicationSet", "Application")]
         + SECRET_KINDS,
         roles=[_role(INFRA_PROJECT, "admin", "Full access to the platform's applications", ADMIN_ACTIONS,
@@ -222,7 +266,7 @@ def root_application(p: Platform, revision: str) -> Obj:
             "project": INFRA_PROJECT,
             "source": _root_source(p, revision),
             "destination": _in_argocd(p),
-            "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
+            "syncPolicy": {"automated": {"prune": True, "selfHeal": True}, "retry": RETRY},
         },
     }
 
@@ -231,16 +275,24 @@ def federation_project(p: Platform, f: Federation) -> Obj:
     repos = [p.repoURL, *(p.catalog[a].repoURL for a in f.apps if a in p.catalog)]
     return _project(
         p, f.name, f"Federation {f.name} ({f.type}): its workloads, in namespace {f.name} only",
-        repos=repos, destinations=[(p.clusters[f.cluster], f.name)], cluster_kinds=_own_namespaces([f.name]),
+        repos=repos, destinations=[(p.clusters[f.cluster], f.name)], cluster_kinds=_own_namespaces(p, [f.name]),
         namespace_kinds=WORKLOAD_KINDS + SECRET_KINDS,
         roles=_standard_roles(p, f.name, (f"{f.name}-admins",), (f"{f.name}-developers",)),
         labels={FEDERATION_LABEL: f.name},
+        # Kept when its directory is deleted (onRemoval: keep): the root then shows it as needing a prune,
+        # the reminder that the federation's Applications, namespace and data still await an admin.
+        annotations={SYNC_OPTIONS: "Prune=false"} if p.federations.onRemoval == "keep" else None,
     )
 
 
 def federations_appset(p: Platform, federations: list[LoadedFederation], revision: str) -> Obj:
-    """One wrapper Application per federation directory, each bound to the name its directory declares."""
+    """One wrapper Application per federation directory, each bound to the name its directory declares.
+
+    onRemoval `keep` (the default, as mip-infra never cascades): a wrapper carries no resources finalizer and
+    preserveResourcesOnDeletion stops the ApplicationSet controller adding one, so deleting a federation's
+    directory deletes only its wrapper; its Applications and everything they run stay."""
     elements = [{"name": f.model.name, "path": f.directory} for f in federations]
+    keep = p.federations.onRemoval == "keep"
     return {
         "apiVersion": ARGO,
         "kind": "ApplicationSet",
@@ -255,7 +307,7 @@ def federations_appset(p: Platform, federations: list[LoadedFederation], revisio
                     "labels": {**MANAGED_BY, "app.kubernetes.io/part-of": "{{ .name }}",
                                FEDERATION_LABEL: "{{ .name }}"},
                     "annotations": {GENERATE_PATHS: generate_paths("{{ .path }}")},
-                    "finalizers": [FINALIZER],
+                    **({} if keep else {"finalizers": [FINALIZER]}),
                 },
                 "spec": {
                     "project": FEDERATIONS_PROJECT,
@@ -263,9 +315,13 @@ def federations_appset(p: Platform, federations: list[LoadedFederation], revisio
                     # directory (e.g. .argocd-source.yaml) must not be able to change how Argo CD renders it.
                     "source": _root_source(p, revision, APPSET_BINDING),
                     "destination": _in_argocd(p),
-                    "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
+                    # allowEmpty: a retired federation without secrets renders no Application at all, and
+                    # that must prune its workloads (policy.py refuses empty output for anything else).
+                    "syncPolicy": {"automated": {"prune": True, "selfHeal": True, "allowEmpty": True},
+                                   "retry": RETRY},
                 },
             },
+            **({"syncPolicy": {"preserveResourcesOnDeletion": True}} if keep else {}),
         },
     }
 
@@ -287,7 +343,7 @@ def common_app(lp: LoadedPlatform, name: str, app: CommonApp) -> Obj:
     }
     if app.ignoreDifferences:
         spec["ignoreDifferences"] = _ignore_differences(app.ignoreDifferences)
-    spec["syncPolicy"] = _synced(p, [app.sync], _common_namespace_labels(app))
+    spec["syncPolicy"] = _synced(p, [app.sync], _common_namespace_labels(app.namespace))
     return {
         "apiVersion": ARGO,
         "kind": "Application",
@@ -298,16 +354,12 @@ def common_app(lp: LoadedPlatform, name: str, app: CommonApp) -> Obj:
     }
 
 
-def _common_namespace_labels(app: CommonApp) -> dict[str, str]:
-    return {"name": app.namespace, NAMESPACE_TYPE: "common"}
-
-
 def common_project(p: Platform) -> Obj:
     apps = p.commonApps.values()
     return _project(
         p, COMMON_PROJECT, "Apps shared by the whole platform, each in its own namespace",
         repos=[a.repoURL for a in apps], destinations=[(p.clusters[a.cluster], a.namespace) for a in apps],
-        cluster_kinds=_own_namespaces([a.namespace for a in apps]), namespace_kinds=WORKLOAD_KINDS,
+        cluster_kinds=_own_namespaces(p, [a.namespace for a in apps]), namespace_kinds=WORKLOAD_KINDS,
         roles=_standard_roles(p, COMMON_PROJECT),
     )
 
@@ -319,13 +371,15 @@ def expand_platform(lp: LoadedPlatform, federations: list[LoadedFederation], env
     objects += [federation_project(p, f.model) for f in sorted(federations, key=lambda f: f.model.name)]
     objects += network_projects(p, federations)
     objects.append(federations_appset(p, federations, env.target_revision))
+    objects += [root_namespace(p, ns) for ns in root_namespaces(p)]
     objects += network_applications(p, federations, env.target_revision)
     objects += [infrastructure_application(p, name, app, env.target_revision)
                 for name, app in p.infrastructure.items()]
     for name, app in p.commonApps.items():
         objects.append(common_app(lp, name, app))
         objects += secret_objects(lp, app.secrets, app.namespace, {"app.kubernetes.io/part-of": name},
-                                  common_context(p, name, app))
+                                  common_context(p, name, app),
+                                  waves=(root_wave(p, "Password"), root_wave(p, "ExternalSecret")))
     return objects
 
 
@@ -425,9 +479,13 @@ def expand_federation(lp: LoadedPlatform, fed: LoadedFederation, env: BuildEnv) 
                               {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name}, context)
     if env.component == NETWORK_COMPONENT:
         return federation_network(p, f)
-    objects = [workload_application(lp, fed, app, context) for app in f.apps]
-    objects += [overlay_application(p, fed, app, own.overlay, env.target_revision)
-                for app, own in f.apps.items() if own is not None and own.overlay is not None]
+    # Retired: no workload Applications, so the wrapper prunes them (their charts' objects go with them);
+    # the secrets Application stays, and the root keeps the project, so the namespace and its data stay.
+    apps = [] if f.state == "retired" else list(f.apps)
+    objects = [workload_application(lp, fed, app, context) for app in apps]
+    overlays = [(app, own.overlay) for app, own in f.apps.items() if own is not None and own.overlay is not None]
+    objects += [overlay_application(p, fed, app, overlay, env.target_revision)
+                for app, overlay in overlays if app in apps]
     if federation_secrets(p, f):
         objects.append(secrets_application(p, fed, env.target_revision))
     return objects
@@ -437,17 +495,20 @@ def expand_federation(lp: LoadedPlatform, fed: LoadedFederation, env: BuildEnv) 
 
 
 def secret_objects(lp: LoadedPlatform, names: list[str], namespace: str, labels: dict[str, str],
-                   context: dict[str, Any]) -> list[Obj]:
+                   context: dict[str, Any], waves: tuple[str, str | None] = ("-1", None)) -> list[Obj]:
+    """`context`: what a templated store key may use; `waves`: of the password generators, and of the
+    ExternalSecrets (None: the default wave 0)."""
     objects: list[Obj] = []
     for name in names:
-        objects += _secret(lp, name, lp.model.secrets[name], namespace, labels, context)
+        objects += _secret(lp, name, lp.model.secrets[name], namespace, labels, context, waves)
     return objects
 
 
 def _secret(lp: LoadedPlatform, name: str, secret: Secret, namespace: str, labels: dict[str, str],
-            context: dict[str, Any]) -> list[Obj]:
+            context: dict[str, Any], waves: tuple[str, str | None]) -> list[Obj]:
     """One Secret, from its ExternalSecret (and Password generator when it holds generated keys)."""
     p = lp.model
+    external_wave = {SYNC_WAVE: waves[1]} if waves[1] is not None else {}
     store_ref: Obj | None = None
     data: list[Obj] = []
     if secret.fromStore is not None:
@@ -471,14 +532,14 @@ def _secret(lp: LoadedPlatform, name: str, secret: Secret, namespace: str, label
         return [{
             "apiVersion": ESO,
             "kind": "ExternalSecret",
-            "metadata": _meta(name, namespace, labels),
+            "metadata": _meta(name, namespace, labels, external_wave),
             "spec": {"refreshInterval": secret.fromStore.refreshInterval, "secretStoreRef": store_ref,
                      "target": target, "data": data},
         }]
     generator = {
         "apiVersion": GENERATORS_API,
         "kind": "Password",
-        "metadata": _meta(name, namespace, labels, {SYNC_WAVE: "-1", **KEEP_ON_DELETE_ANNOTATION}),
+        "metadata": _meta(name, namespace, labels, {SYNC_WAVE: waves[0], **KEEP_ON_DELETE_ANNOTATION}),
         "spec": {"length": gen.length, "digits": gen.digits, "symbols": gen.symbols, "noUpper": gen.noUpper,
                  "allowRepeat": gen.allowRepeat, "encoding": "raw", "secretKeys": list(gen.keys)},
     }
@@ -501,7 +562,7 @@ def _secret(lp: LoadedPlatform, name: str, secret: Secret, namespace: str, label
     external = {
         "apiVersion": ESO,
         "kind": "ExternalSecret",
-        "metadata": _meta(name, namespace, labels, dict(KEEP_ON_DELETE_ANNOTATION)),
+        "metadata": _meta(name, namespace, labels, {**external_wave, **KEEP_ON_DELETE_ANNOTATION}),
         "spec": spec,
     }
     return [generator, external]
@@ -549,18 +610,25 @@ def _source(p: Platform, src: Source, revision: str) -> Obj:
 # --- infrastructure apps -----------------------------------------------------------------------------------
 
 
+def _named(p: Platform, kinds: list[ResourceKind]) -> list[dict[str, str]]:
+    """Cluster-scoped kinds as listed; before Argo CD v3.3 without `name` (the API server would prune it, and
+    the entry would then allow every object of the kind: listed so, it says that plainly)."""
+    named = compat.NAMED_CLUSTER_RESOURCES.supported_by(p.argocd.version)
+    entries = [k.model_dump(exclude_none=True) if named else {"group": k.group, "kind": k.kind} for k in kinds]
+    return [dict(e) for e in {tuple(sorted(e.items())): e for e in entries}.values()]
+
+
 def infrastructure_app_project(p: Platform, name: str, app: InfrastructureApp) -> Obj:
     """Least privilege for one platform component: its namespace on its cluster, its sources, and exactly the
     kinds it lists (cluster-scoped ones by name where given); sensitive kinds it does not list stay
     blacklisted."""
     project = infra_project_name(name)
-    listed = [k.model_dump(exclude_none=True) for k in app.clusterKinds]
     granted = {(k.group, k.kind) for k in app.clusterKinds}
     return _project(
         p, project, f"Platform component {name}: namespace {app.namespace} only",
         repos=[s.repoURL or p.repoURL for s in app.all_sources()],
         destinations=[(p.clusters[app.cluster], app.namespace)],
-        cluster_kinds=_own_namespaces([app.namespace]) + listed,
+        cluster_kinds=_own_namespaces(p, [app.namespace]) + _named(p, app.clusterKinds),
         namespace_kinds=[(k.group, k.kind) for k in app.namespaceKinds],
         roles=[_role(project, "admin", f"Full access to the platform component {name}", ADMIN_ACTIONS,
                      list(p.rbac.adminGroups))],
@@ -600,7 +668,7 @@ def network_project(p: Platform, owner: str, server: str, namespace: str) -> Obj
     name = network_name(owner)
     return _project(
         p, name, f"NetworkPolicies of namespace {namespace}, derived from the platform",
-        repos=[p.repoURL], destinations=[(server, namespace)], cluster_kinds=_own_namespaces([namespace]),
+        repos=[p.repoURL], destinations=[(server, namespace)], cluster_kinds=_own_namespaces(p, [namespace]),
         namespace_kinds=[("networking.k8s.io", "NetworkPolicy")],
         roles=[_role(name, "admin", f"Full access to the network policies of {namespace}", ADMIN_ACTIONS,
                      list(p.rbac.adminGroups))],
@@ -621,7 +689,7 @@ def network_application(p: Platform, owner: str, server: str, namespace: str, pa
                         paths: str | None = None) -> Obj:
     """`<owner>-network`: renders the root again with component=network for one namespace, on its cluster,
     in the network project, one sync wave before everything else so the namespace is closed first."""
-    annotations = {SYNC_WAVE: NETWORK_SYNC_WAVE}
+    annotations = {SYNC_WAVE: root_wave(p, "ExternalSecret")}
     if paths:
         annotations[GENERATE_PATHS] = paths
     return {
@@ -646,7 +714,7 @@ def network_applications(p: Platform, federations: list[LoadedFederation], revis
                                 revision, generate_paths(f.directory))
             for f in sorted(federations, key=lambda f: f.model.name)]
     apps += [network_application(p, name, p.clusters[a.cluster], a.namespace, common_network_binding(name),
-                                 _common_namespace_labels(a), {"app.kubernetes.io/part-of": name}, revision)
+                                 _common_namespace_labels(a.namespace), {"app.kubernetes.io/part-of": name}, revision)
              for name, a in p.commonApps.items()]
     return apps
 

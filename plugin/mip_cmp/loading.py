@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from . import compat
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
-from .model import AppSync, Federation, Platform
+from .model import DNS_LABEL, AppSync, Federation, Platform
 from .modelcheck import kind_of, to_model
 from .names import (
     FEDERATIONS_APPSET,
@@ -33,17 +34,26 @@ from .repo import Repo
 from .yamlsource import Document, KeyPath
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoadedPlatform:
+    """The root mip.yaml, validated and cross-checked; `doc` locates its values for later errors."""
+
     model: Platform
     doc: Document
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoadedFederation:
+    """A federation mip.yaml and the directory it was read from, relative to the repository root (what the
+    platform's ApplicationSet binds to its name)."""
+
     model: Federation
     doc: Document
     directory: str
+    # A broken file whose name and cluster can still be read: `model` is then a stand-in (name, cluster, type,
+    # the catalog apps it names) so the root keeps its project and wrapper, and nothing of it is pruned;
+    # its wrapper, which renders this directory, shows `problems` (the blast radius is this federation).
+    problems: tuple[Problem, ...] = ()
 
 
 def load_platform(repo: Repo) -> LoadedPlatform:
@@ -60,6 +70,9 @@ def load_platform(repo: Repo) -> LoadedPlatform:
 def check_platform(p: Platform, doc: Document) -> list[Problem]:
     """What the platform file may not say, beyond what its model checks."""
     problems = []
+    if compat.too_old(p.argocd.version):
+        problems.append(doc.problem(("argocd", "version"), f"mip-cmp supports Argo CD {compat.OLDEST_SUPPORTED} "
+                                                           "or newer; upgrade Argo CD first"))
     try:
         re.compile(p.federations.namePattern)
     except re.error as exc:
@@ -114,6 +127,11 @@ def _common_app_problems(p: Platform, doc: Document) -> list[Problem]:
             problems.append(doc.problem(("commonApps", app_name, "cluster"),
                                         f"unknown cluster {app.cluster!r}; the platform's clusters are: "
                                         f"{_known(p.clusters)}"))
+        elif app.secrets and p.clusters[app.cluster] != p.argocd.server:
+            # The root Application writes a common app's secrets, and it deploys to Argo CD's own cluster.
+            problems.append(doc.problem(("commonApps", app_name, "cluster"),
+                                        "a common app with `secrets` must run on Argo CD's own cluster "
+                                        f"({p.argocd.server}): the root Application creates its secrets there"))
         if app.namespace == p.argocd.namespace or app.namespace in RESERVED_NAMESPACES:
             problems.append(doc.problem(("commonApps", app_name, "namespace"),
                                         f"namespace {app.namespace!r} is reserved; pick the app its own "
@@ -216,7 +234,11 @@ def _overlay_problems(repo: Repo, fed: LoadedFederation) -> list[Problem]:
 
 def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Problem]:
     """What a federation file may not say, given the platform it belongs to."""
-    p, f, doc = platform.model, fed.model, fed.doc
+    return _identity_problems(platform.model, fed.model, fed.doc) + _content_problems(platform.model, fed)
+
+
+def _identity_problems(p: Platform, f: Federation, doc: Document) -> list[Problem]:
+    """Name and cluster: what the root needs to keep the federation's project and wrapper."""
     problems = []
     if not re.fullmatch(p.federations.namePattern, f.name):
         problems.append(doc.problem(("name",), f"must match the platform's federation name pattern "
@@ -232,6 +254,12 @@ def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Pr
     if f.cluster not in p.clusters:
         problems.append(doc.problem(("cluster",), f"unknown cluster {f.cluster!r}; the platform's clusters "
                                                   f"are: {_known(p.clusters)}"))
+    return problems
+
+
+def _content_problems(p: Platform, fed: LoadedFederation) -> list[Problem]:
+    f, doc = fed.model, fed.doc
+    problems = []
     for app_name, app in f.apps.items():
         if app_name not in p.catalog:
             problems.append(doc.problem(("apps", app_name), f"unknown app {app_name!r}; the platform's "
@@ -359,18 +387,85 @@ def federation_dirs(repo: Repo, p: Platform) -> list[str]:
 
 
 def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederation]:
-    """Every federation directory, with all their problems reported together."""
+    """Every federation directory, for the root. A broken file costs only its own federation (a stand-in
+    keeps its project and wrapper, see LoadedFederation.problems); the root fails, naming the files, only
+    where it cannot tell which federation a directory is: no readable name or cluster, a duplicate name, or
+    a directory without a mip.yaml (never taken for a removal)."""
     federations: list[LoadedFederation] = []
-    problems: list[Problem] = []
+    problems = unreadable_directories(repo, platform.model)
     for directory in federation_dirs(repo, platform.model):
         try:
             fed = load_federation(repo, directory)
         except MipError as exc:
-            problems += exc.problems
+            stand_in = _stand_in(repo, platform.model, directory, exc.problems)
+            if stand_in is None:
+                problems += [*exc.problems, _unknown_federation(directory)]
+            else:
+                federations.append(stand_in)
             continue
-        problems += check_federation(platform, fed)
-        federations.append(fed)
+        identity = _identity_problems(platform.model, fed.model, fed.doc)
+        if identity:
+            problems += [*identity, _unknown_federation(directory)]
+            continue
+        content = _content_problems(platform.model, fed)
+        federations.append(LoadedFederation(fed.model, fed.doc, fed.directory, tuple(content)) if content else fed)
     problems += check_unique(federations)
     if problems:
         raise MipError(problems)
     return federations
+
+
+def _unknown_federation(directory: str) -> Problem:
+    return Problem(f"{directory}/{FILE_NAME}", 0, 0, "", "the root cannot tell which federation this is (its name or "
+                   "cluster cannot be read), so it renders no federation until this file is fixed; nothing is "
+                   "removed meanwhile")
+
+
+# Names people give a federation file by mistake; Argo CD and mip-cmp read only `mip.yaml`.
+_MISNAMED = re.compile(r"^mip\.(ya?ml|yaml\.[a-z]+|json)$", re.IGNORECASE)
+
+
+def unreadable_directories(repo: Repo, p: Platform) -> list[Problem]:
+    """Directories under a federations root without a mip.yaml. Each is an error with its fix, never a
+    silent removal: skipping it would drop the federation from the ApplicationSet, and its apps with it."""
+    problems = []
+    for base in p.federations.roots():
+        for name in repo.subdirectories(base):
+            rel = f"{base}/{name}" if base not in ("", ".") else name
+            files = repo.file_names(rel)
+            if FILE_NAME in files:
+                continue
+            wrong = next((n for n in files if _MISNAMED.match(n)), None)
+            if wrong is not None:
+                message = (f"found {wrong!r} but not {FILE_NAME}: rename it to {FILE_NAME} (only that name is read; "
+                           "the federation is not deployed until then)")
+            else:
+                message = (f"a directory under {base}/ is a federation but has no {FILE_NAME}: add its {FILE_NAME} "
+                           f"(kind: Federation), or move the directory out of {base}/. To remove a federation, "
+                           "delete its whole directory (docs/operations.md)")
+            problems.append(Problem(f"{rel}/{FILE_NAME}", 0, 0, "", message))  # Problem scrubs it
+    return problems
+
+
+def _stand_in(repo: Repo, p: Platform, directory: str,
+              problems: tuple[Problem, ...]) -> LoadedFederation | None:
+    """What the root needs of a broken federation file, if its name and cluster can still be read."""
+    try:
+        doc = repo.read(directory)
+    except MipError:
+        return None
+    data = doc.data if isinstance(doc.data, dict) else {}
+    name, cluster = data.get("name"), data.get("cluster")
+    if data.get("kind") != "Federation" or not isinstance(name, str) or not isinstance(cluster, str) \
+            or not re.fullmatch(DNS_LABEL, name) or len(name) > 40 or len(cluster) > 63:
+        return None
+    apps = data.get("apps")
+    known = [a for a in apps if a in p.catalog] if isinstance(apps, dict) else list(p.catalog)
+    model = Federation.model_construct(
+        apiVersion="mip-cmp.io/v1alpha1", kind="Federation", name=name, cluster=cluster,
+        type="hybrid" if data.get("type") == "hybrid" else "local",
+        state="retired" if data.get("state") == "retired" else "active", publicHost=None,
+        apps=dict.fromkeys(known))
+    if _identity_problems(p, model, doc):
+        return None
+    return LoadedFederation(model, doc, directory, tuple(problems))

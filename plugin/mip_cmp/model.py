@@ -419,6 +419,11 @@ class ArgoCD(Strict):
     namespace: Name = Field("argocd", description="Namespace Argo CD runs in; all Applications go there.")
     server: Url = Field("https://kubernetes.default.svc", description="API server Argo CD itself runs on.")
     pluginName: Name = Field("mip-cmp", description="Name of this plugin as its plugin.yaml declares it.")
+    version: Annotated[str, StringConstraints(strict=True, pattern=r"^v3\.[0-9]+\.[0-9]+$")] = Field(
+        "v3.1.12",
+        description="Argo CD version the platform runs (oldest supported: v3.1.12); the output uses only fields "
+                    "it understands, and `validate` says what a newer one would add.",
+    )
 
 
 class Rbac(Strict):
@@ -437,6 +442,11 @@ class FederationsDir(Strict):
     namePattern: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256)] = Field(
         r"^federation-[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         description="Regular expression every federation name must match.",
+    )
+    onRemoval: Literal["keep", "delete"] = Field(
+        "keep",
+        description="When a federation directory is deleted: `keep` its Applications, workloads, project and "
+                    "data (an admin finishes the removal by hand); `delete` them all with it.",
     )
 
     def roots(self) -> list[str]:
@@ -498,6 +508,10 @@ class Federation(Strict):
     )
     cluster: Name = Field(description="One of the platform's clusters.")
     type: Literal["local", "hybrid"] = Field("local", description="Shown as a namespace label.")
+    state: Literal["active", "retired"] = Field(
+        "active",
+        description="`retired`: its workloads are removed; project, namespace, secrets and volumes are kept.",
+    )
     publicHost: Text | None = Field(None, description="Public host name; may use {{ federation.name }}.")
     apps: dict[Name, FederationApp | None] = Field(min_length=1, description="Catalog apps to run.")
     peers: list[Name] = Field(default_factory=list,

@@ -37,7 +37,7 @@ from .names import (
 from .network import API as NETWORK_API
 from .network import DEFAULT_DENY
 
-PLATFORM_KINDS = {"AppProject", "ApplicationSet", "Application", "ExternalSecret", "Password"}
+PLATFORM_KINDS = {"AppProject", "ApplicationSet", "Application", "ExternalSecret", "Password", "Namespace"}
 FEDERATION_APP_KINDS = {"Application"}
 FEDERATION_SECRET_KINDS = {"ExternalSecret", "Password"}
 
@@ -114,9 +114,15 @@ def check_platform_output(p: Platform, objects: list[dict[str, Any]]) -> None:
     problems = []
     projects = {o["metadata"]["name"] for o in objects if o["kind"] == "AppProject"}
     network_targets = _network_targets(p, objects)
+    # The root creates only the namespaces it writes common apps' secrets into (expand.root_namespaces).
+    secret_namespaces = {a.namespace for a in p.commonApps.values() if a.secrets}
     for obj in objects:
         if obj["kind"] not in PLATFORM_KINDS:
             problems.append(_violation(file, obj, "kind not allowed from the platform directory"))
+            continue
+        if obj["kind"] == "Namespace":
+            if obj["metadata"]["name"] not in secret_namespaces:
+                problems.append(_violation(file, obj, "the root creates only its common apps' namespaces"))
             continue
         if obj["kind"] in ("AppProject", "ApplicationSet", "Application") and \
                 obj["metadata"]["namespace"] != p.argocd.namespace:
@@ -290,7 +296,7 @@ def check_federation_output(p: Platform, f: Federation, directory: str, componen
     if component == SECRETS_COMPONENT:
         _not_empty(objects, file, f"none of federation {f.name}'s apps needs a platform secret "
                                   "(component=secrets)")
-    else:
+    elif f.state != "retired":  # retired: no Applications is what prunes its workloads
         _not_empty(objects, file, f"federation {f.name} yields no Applications")
     problems = []
     allowed_kinds = FEDERATION_SECRET_KINDS if component == SECRETS_COMPONENT else FEDERATION_APP_KINDS

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
+from . import compat
 from .buildenv import DEFAULT_REVISION, BuildEnv
 from .contract.params import NETWORK_COMPONENT, SECRETS_COMPONENT, common_network_binding
 from .errors import MipError, Problem
 from .expand import federation_secrets
-from .loading import LoadedFederation, LoadedPlatform, federation_dirs, load_federations, load_platform, roots_text
+from .loading import (
+    LoadedFederation,
+    LoadedPlatform,
+    federation_dirs,
+    load_federation,
+    load_platform,
+    roots_text,
+    unreadable_directories,
+)
 from .names import FILE_NAME, NETWORK_APP, ROOT_APPLICATION, SECRETS_APP
 from .pipeline import render_objects
 from .repo import Repo
@@ -22,17 +31,38 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
     except MipError as exc:
         return list(exc.problems), 1
     directories = federation_dirs(repo, platform.model)
-    try:
-        federations = load_federations(repo, platform)
-    except MipError as exc:
-        return list(exc.problems), 1 + len(directories)
+    unreadable = unreadable_directories(repo, platform.model)
     problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.roots())
-    for _, env in app_renders(platform, federations):
+    # Every app exactly as Argo CD renders it: the root (which fails only on what it cannot read at all, such
+    # as a directory without a mip.yaml), and each federation from the root, bound by the ApplicationSet's
+    # parameters, which shows that federation's own problems; its secrets component only where its apps
+    # need a secret (else there is no such Application).
+    problems += _render(repo, BuildEnv(), platform)
+    for directory in directories:
         try:
-            render_objects(repo, ".", env, platform)
+            fed = load_federation(repo, directory)
         except MipError as exc:
             problems += exc.problems
-    return sorted(set(problems)), 1 + len(directories)
+            continue
+        bound = {"federation": fed.model.name, "directory": fed.directory}
+        own = _render(repo, BuildEnv(params=bound), platform)
+        if not own and federation_secrets(platform.model, fed.model):
+            own = _render(repo, BuildEnv(params={**bound, "component": SECRETS_COMPONENT}), platform)
+        problems += own
+    return sorted(set(problems)), 1 + len(directories) + len(unreadable)
+
+
+def _render(repo: Repo, env: BuildEnv, platform: LoadedPlatform) -> list[Problem]:
+    try:
+        render_objects(repo, ".", env, platform)
+    except MipError as exc:
+        return list(exc.problems)
+    return []
+
+
+def notes(root: Path) -> list[str]:
+    """What a valid repository could still gain: the fields a newer Argo CD than the declared one adds."""
+    return compat.newer_would_add(load_platform(Repo(root)).model.argocd.version)
 
 
 def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],

@@ -286,3 +286,85 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
 
 def _indentation(line: str) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+# --- speed: the data first, the positions only when a problem needs them ---------------------------------
+
+
+@dataclass
+class LazyDocument(Document):
+    """A Document parsed without positions (parse_plain); the first call that needs a position parses the
+    text again with load(), so an error is located exactly as if it had been loaded so from the start."""
+
+    text: str = ""
+    located: bool = False
+
+    def mark(self, path: KeyPath, *, key: bool = False) -> Mark | None:
+        if not self.located:
+            full = load(self.text, self.file)
+            self.value_marks, self.key_marks, self.located = full.value_marks, full.key_marks, True
+        return super().mark(path, key=key)
+
+
+def parse_plain(text: str) -> dict[str, Any] | None:
+    """The data of a mapping document exactly as load() builds it, without positions; None whenever load()
+    would say anything but the data (an error, a document that is not a mapping): then call load()."""
+    no_key = _NO_KEY
+    stack: list[list[Any]] = []  # [container, the mapping's pending key or no_key]
+    root: Any = None
+    nodes = documents = 0
+    try:
+        events: Any = yaml.parse(text, Loader=_Loader)
+        for event in events:
+            kind = type(event)
+            if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                nodes += 1
+                if nodes > MAX_NODES or (not stack and kind is not yaml.MappingStartEvent):
+                    return None
+                if kind is yaml.ScalarEvent:
+                    value = _construct(event)
+                else:
+                    if event.tag not in (None, "!", _MAP if kind is yaml.MappingStartEvent else _SEQ):
+                        return None
+                    if len(stack) >= MAX_DEPTH:
+                        return None
+                    value = {} if kind is yaml.MappingStartEvent else []
+                if not stack:
+                    root = value
+                else:
+                    top = stack[-1]
+                    container = top[0]
+                    if type(container) is list:
+                        container.append(value)
+                    elif top[1] is no_key:
+                        if kind is not yaml.ScalarEvent:
+                            return None  # a complex key
+                        key = value if isinstance(value, str) else event.value
+                        if key in container:
+                            return None
+                        top[1] = key
+                    else:
+                        container[top[1]] = value
+                        top[1] = no_key
+                if kind is not yaml.ScalarEvent:
+                    stack.append([value, no_key])
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                stack.pop()
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    return None
+            elif kind is yaml.AliasEvent:
+                return None
+    except Exception:
+        return None
+    return root if type(root) is dict else None
+
+
+def load_fast(text: str, file: str) -> Document:
+    """load(), the positions parsed only when a problem needs them (most files have none)."""
+    data = parse_plain(text)
+    return load(text, file) if data is None else LazyDocument(file, data, text=text)
+
+
+_NO_KEY = object()

@@ -110,6 +110,11 @@ def root_federations_path(path: str) -> Callable[[Path], None]:
     return setup
 
 
+def mip_yaml_is_a_directory(repo: Path) -> None:
+    (repo / FED_FILE).unlink()
+    (repo / FED_FILE).mkdir()
+
+
 def nothing(repo: Path) -> None:
     pass
 
@@ -198,8 +203,9 @@ ATTACKS: list[Attack] = [
                  "plugin:\n  parameters:\n  - {name: federation, string: federation-z}\n")),
     Attack("tenancy-argocd-source-app-override",
            write(f"{FED_A}/.argocd-source-federation-a.yaml", "plugin: null\ndirectory: {recurse: true}\n")),
-    Attack("tenancy-argocd-source-seen-by-the-root",
-           write(f"{FED_A}/.argocd-source.yaml", "plugin: null\ndirectory: {recurse: true}\n"), app=".", params=None),
+    # The root still renders (a broken federation stops only itself); that federation's own wrapper refuses.
+    Attack("tenancy-argocd-source-seen-by-the-wrapper",
+           write(f"{FED_A}/.argocd-source.yaml", "plugin: null\ndirectory: {recurse: true}\n")),
     Attack("tenancy-parameters-on-the-root", nothing, app=".", params=[{"name": "federation", "string": "federation-a"}]),
     Attack("tenancy-directory-of-another-federation", nothing,
            params=[BOUND[0], {"name": "directory", "string": "federations/federation-z"}]),
@@ -251,7 +257,7 @@ ATTACKS: list[Attack] = [
     Attack("path-dotdot-source-path", nothing,
            env={"ARGOCD_APP_SOURCE_PATH": "federations/../../etc"}),
     Attack("path-mismatched-source-path", nothing, env={"ARGOCD_APP_SOURCE_PATH": "federations/federation-z"}),
-    Attack("path-mip-yaml-is-a-directory", lambda repo: ((repo / FED_FILE).unlink(), (repo / FED_FILE).mkdir())),
+    Attack("path-mip-yaml-is-a-directory", mip_yaml_is_a_directory),
     # --- sizes: bounded input, bounded work ----------------------------------------------------------------
     Attack("size-file-over-256-kib", fed(federation() + "# padding\n" * 30_000)),
     Attack("size-alias-bomb",

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,7 @@ def _all_empty(app: str, params: list[dict[str, str]] | None) -> dict[str, str]:
     return {name: "" for name in argo_env(app, params=params)}
 
 
-ENVIRONMENTS = {
+ENVIRONMENTS: dict[str, Callable[[str, list[dict[str, str]] | None], dict[str, str]]] = {
     "full": lambda app, params: argo_env(app, params=params),
     "discovery": lambda app, params: _only(DISCOVERY_VARS, app, params),
     "app-details": lambda app, params: _only(APP_DETAILS_VARS, app, params),

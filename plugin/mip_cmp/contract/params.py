@@ -45,11 +45,16 @@ NETWORK_COMPONENT = "network"
 COMPONENTS = ("", SECRETS_COMPONENT, NETWORK_COMPONENT)
 
 
+def string_parameter(name: str, value: str) -> dict[str, str]:
+    """One plugin parameter in Argo CD's shape for a string parameter (ApplicationSourcePluginParameter)."""
+    return {"name": name, "string": value}
+
+
 def binding(federation: str, directory: str, component: str = "") -> list[dict[str, str]]:
     """The `plugin.parameters` of an Application that renders the repository root for one federation
-    directory, in Argo CD's shape for a string parameter ({name, string})."""
+    directory."""
     values = {FEDERATION.name: federation, DIRECTORY.name: directory, COMPONENT.name: component}
-    return [{"name": name, "string": value} for name, value in values.items() if value]
+    return [string_parameter(name, value) for name, value in values.items() if value]
 
 
 def common_network_binding(app: str) -> list[dict[str, str]]:

@@ -1,18 +1,18 @@
-"""`mip-cmp generate` as a thin client of a warm renderer, with the plain in-process path as its fallback.
+"""`mip-cmp generate` as a thin client of a warm renderer, with the in-process path as its fallback.
 
 A fresh Python process that imports pydantic, PyYAML and jinja2 spends far longer importing than rendering,
 and Argo CD starts one per app on every new commit, hard refresh and cache expiry. So the command Argo CD
 runs imports nothing heavy: it connects to a renderer (server.py) that has everything loaded, sends its
-working directory and environment, and writes back the exit code, stdout and stderr that a child forked for
-this request got by running the very same in-process code, `cli.run(["generate"])`, in that directory with
-that environment. Same code, same input: the same bytes (tests/test_fast_path.py checks it).
+working directory and environment (wire.py), and writes back the exit code, stdout and stderr that the
+renderer's worker got from `answer(cwd, environ)` (answer.py), the same pure function this process calls
+when it renders itself. Same code, same input: the same bytes (tests/test_fast_path.py checks it).
 
 Correctness never depends on the renderer. Anything short of a complete, well-formed answer (renderer off,
 no socket, a stale socket, an unsafe runtime directory, a timeout, a protocol error, a crash mid-request)
-and this process renders in-process itself; nothing is written before the answer is complete. When no
-renderer runs, this client starts one in the background (own session, stdio on /dev/null, so Argo CD's
-process-group kill on a deadline does not reach it and Argo CD's pipes close when this process exits) and
-renders in-process meanwhile.
+and this process renders in-process itself; nothing is written before the answer is complete. In the image
+the renderer starts with the sidecar (sidecar.py); elsewhere, or if it is gone, a client that finds none
+starts one in the background (own session, stdio on /dev/null, so Argo CD's process-group kill on a deadline
+does not reach it and Argo CD's pipes close when this process exits) and renders in-process meanwhile.
 
 Settings (environment):
   MIP_CMP_RENDERER=off        never use the renderer (default: auto)
@@ -22,7 +22,7 @@ Settings (environment):
 
 Imports here are builtin modules or ones the interpreter loaded at startup: this runs on every sync.
 """
-# ruff: noqa: PTH100, PTH102, PTH108, PTH109, PTH116, PTH117, PTH118, PTH120, SIM105
+# ruff: noqa: PTH100, PTH102, PTH109, PTH116, PTH117, PTH118, PTH120, SIM105
 # (pathlib and contextlib would cost more import time than this whole client takes)
 
 from __future__ import annotations
@@ -32,45 +32,39 @@ import stat
 import sys
 import time
 
+from . import wire
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import _socket
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from typing import Any
 
-MAGIC = b"MIPCMP1\n"  # protocol version 1; the socket name also changes with the code (fingerprint)
-END = b"END\n"
-OK, CANNOT_SERVE = 0, 1
 CONNECT_TIMEOUT = 2.0
 DEFAULT_TIMEOUT = 30.0  # well inside Argo CD's default 60 s budget, leaving time to render in-process
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes
-SERVER_ENV_PREFIXES = ("PYTHON", "LC_", "MIP_CMP_")
+SERVER_ENV_PREFIXES = ("PYTHON", "LC_", "MIP_CMP_", "MALLOC_")
 SERVER_ENV_NAMES = ("PATH", "HOME", "LANG", "TMPDIR")
 
 
-class Answer:
-    """A complete answer of the renderer."""
-
-    def __init__(self, code: int, stdout: bytes, stderr: bytes, maxrss_kib: int) -> None:
-        self.code, self.stdout, self.stderr, self.maxrss_kib = code, stdout, stderr, maxrss_kib
-
-
-def generate(run: Callable[[list[str]], int], on_sigterm: Callable[[int, Any], None]) -> int:
-    """What `mip-cmp generate` runs: the renderer's answer if one comes, else the plain path, `run` (the CLI,
-    passed in by cli.main: the CLI imports this module, never the other way round)."""
+def generate(answer: Callable[[bytes, Mapping[str, str]], tuple[int, bytes, bytes]],
+             on_sigterm: Callable[[int, Any], None]) -> int:
+    """What `mip-cmp generate` runs: the renderer's answer if one comes, else `answer(cwd, environ)` in this
+    process, the same pure function the renderer's workers call (passed in by cli.main: the CLI imports this
+    module, never the other way round)."""
     import _signal  # type: ignore[import-not-found]  # what `signal` wraps, without its enum import
 
-    _signal.signal(_signal.SIGTERM, on_sigterm)  # the same goodbye as the in-process path
+    _signal.signal(_signal.SIGTERM, on_sigterm)  # the same goodbye on both paths
+    got = None
     if os.environ.get("MIP_CMP_RENDERER", "auto") != "off":
-        answer = ask(os.getcwdb(), dict(os.environb))
-        if answer is not None:
-            try:
-                _write_all(1, answer.stdout)
-                _write_all(2, answer.stderr)
-            except BrokenPipeError:
-                return 2  # what the in-process path returns (EXIT_USAGE)
-            return answer.code
-    return run(["generate"])
+        got = ask(os.getcwdb(), dict(os.environb))
+    code, out, err = (got.code, got.stdout, got.stderr) if got is not None else answer(os.getcwdb(), os.environ)
+    try:
+        _write_all(1, out)
+        _write_all(2, err)
+    except BrokenPipeError:
+        return 2  # EXIT_USAGE, as for any command whose reader went away
+    return code
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -128,7 +122,7 @@ def socket_paths(directory: str) -> tuple[str, str]:
 
 
 def ask(cwd: bytes, environ: dict[bytes, bytes], timeout: float | None = None,
-        start: bool = True) -> Answer | None:
+        start: bool = True) -> wire.Answer | None:
     """Render `cwd` with `environ` in the renderer; None when it cannot answer (then render in-process).
     Starts a renderer in the background when none is running and `start` is true."""
     try:
@@ -146,7 +140,7 @@ def ask(cwd: bytes, environ: dict[bytes, bytes], timeout: float | None = None,
         try:  # (_socket.socket is no context manager)
             if timeout is None:
                 timeout = float(os.environ.get("MIP_CMP_RENDERER_TIMEOUT") or DEFAULT_TIMEOUT)
-            answer = _exchange(conn, sock_path, cwd, environ, timeout)
+            answer = _exchange(conn, cwd, environ, timeout)
         finally:
             conn.close()
         return answer or _debug("the renderer could not serve this request, or not in time")
@@ -154,7 +148,7 @@ def ask(cwd: bytes, environ: dict[bytes, bytes], timeout: float | None = None,
         return _debug(f"{type(exc).__name__}: {exc}")
 
 
-def _debug(reason: str) -> Answer | None:
+def _debug(reason: str) -> wire.Answer | None:
     """None (render in-process); with MIP_CMP_DEBUG set, says why on stderr."""
     if os.environ.get("MIP_CMP_DEBUG"):
         os.write(2, f"mip-cmp: renderer not used: {reason}\n".encode(errors="replace"))
@@ -184,78 +178,40 @@ def _connect(sock_path: str) -> _socket.socket | None:
     return conn
 
 
-def encode_request(cwd: bytes, environ: dict[bytes, bytes]) -> bytes:
-    out, err = sys.stdout, sys.stderr
-    if out is None or err is None:
-        raise ValueError("no stdout/stderr")
-    fields = [
-        cwd, out.encoding.encode(), (out.errors or "strict").encode(),
-        err.encoding.encode(), (err.errors or "strict").encode(),
-        b"\0".join(k + b"=" + v for k, v in environ.items()),
-    ]
-    return MAGIC + b"".join(len(f).to_bytes(4, "big") + f for f in fields)
-
-
-def _exchange(conn: _socket.socket, sock_path: str, cwd: bytes, environ: dict[bytes, bytes],
-              timeout: float) -> Answer | None:
-    import _socket
-
+def _exchange(conn: _socket.socket, cwd: bytes, environ: dict[bytes, bytes],
+              timeout: float) -> wire.Answer | None:
+    """Send the request, read the whole answer. Past the timeout, give up and close: the worker sees its
+    client gone and stops; the socket stays, so nobody else is affected (a slow request is its own)."""
     deadline = time.monotonic() + timeout
     conn.settimeout(timeout)
-    conn.sendall(encode_request(cwd, environ))
-    conn.shutdown(_socket.SHUT_WR)
+    conn.sendall(wire.encode_request(cwd, environ))
+    conn.shutdown(1)  # SHUT_WR: the request is complete
     chunks: list[bytes] = []
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            break
+            return None
         conn.settimeout(remaining)
         try:
             chunk = conn.recv(1 << 20)
         except TimeoutError:
-            break
+            return None
         if not chunk:
-            return decode_answer(b"".join(chunks))
+            return wire.decode_answer(b"".join(chunks))
         chunks.append(chunk)
-    if not chunks:
-        # Not a byte in time: the renderer is stuck. Take its socket away so the next clients do not wait
-        # too; it notices and exits, and a fresh one starts when its lock is free.
-        try:
-            os.unlink(sock_path)
-        except OSError:
-            pass
-    return None
-
-
-def decode_answer(data: bytes) -> Answer | None:
-    """Parse a complete answer; None for "cannot serve"; ValueError for anything malformed or cut short."""
-    if not data.startswith(MAGIC) or not data.endswith(END) or len(data) < len(MAGIC) + 1:
-        raise ValueError("malformed answer")
-    pos = len(MAGIC)
-    status = data[pos]
-    pos += 1
-    if status != OK:
-        return None
-    code = int.from_bytes(data[pos:pos + 4], "big", signed=True)
-    maxrss = int.from_bytes(data[pos + 4:pos + 12], "big")
-    pos += 12
-    blobs = []
-    for _ in range(2):
-        size = int.from_bytes(data[pos:pos + 4], "big")
-        pos += 4
-        blobs.append(data[pos:pos + size])
-        pos += size
-        if len(blobs[-1]) != size:
-            raise ValueError("answer cut short")
-    if pos + len(END) != len(data):
-        raise ValueError("answer of the wrong length")
-    return Answer(code, blobs[0], blobs[1], maxrss)
 
 
 def server_environ() -> dict[str, str]:
     """What the renderer process inherits: Python's and mip-cmp's settings, not the request's variables
     (each request brings its own environment)."""
     return {k: v for k, v in os.environ.items() if k.startswith(SERVER_ENV_PREFIXES) or k in SERVER_ENV_NAMES}
+
+
+def start(directory: str) -> None:
+    """Start the renderer for this code in `directory` unless one runs (sidecar.py, at the sidecar's start)."""
+    sock_path, lock_path = socket_paths(directory)
+    if len(os.fsencode(sock_path)) <= MAX_SOCKET_PATH:
+        _start_renderer(sock_path, lock_path)
 
 
 def _start_renderer(sock_path: str, lock_path: str) -> None:

@@ -1,18 +1,29 @@
-"""The warm renderer behind `mip-cmp generate` (client.py has the whole story).
+"""The warm renderer behind `mip-cmp generate` (client.py has the whole story, wire.py the protocol).
 
-One process per uid and code version, started on demand by a client: `python -P -m mip_cmp.renderer.server.server
-<socket> <lock fd>`. It holds the lock file for its whole life, imports everything the generate path needs
-and renders a tiny platform once (WarmUp), then listens on a unix socket in the private runtime directory.
+One process per uid and code version: `python -P -m mip_cmp.renderer.server <socket> [<lock fd>]`, started
+with the sidecar (sidecar.py) or, outside the image, on demand by a client. It holds the lock file for its
+whole life, imports everything the generate path needs, renders a tiny platform once (WarmUp), freezes that
+state (gc.freeze) and listens on a unix socket in the private runtime directory. The parent never renders
+and writes nothing anywhere a client reads (its stdio is /dev/null).
 
-Requests are served by pre-forked workers: the parent keeps SPARE_WORKERS idle workers, each forked from the
-warm state and warmed once more on its own (so the memory pages a render writes are copied before a request
-arrives, not during it). A worker takes one connection, checks the peer is our uid, reads the request
-(working directory, stdio encodings, environment), changes to that directory, takes that environment, runs
-`cli.run(["generate"])` with stdout and stderr captured, sends back exit code, stdout and stderr, and exits;
-the parent forks a new spare. Requests are isolated from each other and run in parallel; the parent never
-renders and writes nothing anywhere a client reads (its stdio is /dev/null). It leaves when idle for
-MIP_CMP_RENDERER_IDLE seconds (default 900), on SIGTERM, or when its socket is removed or replaced; idle
-workers leave with it. MIP_CMP_RENDERER_IDLE=0: never leave when idle.
+Workers, forked from that frozen warm state (never re-warmed), stay warm across requests: each takes one
+connection at a time, checks the peer is our uid, reads the request, sets its process limits for this
+request (RLIMIT_AS: peak RSS within MEMORY_MIB; RLIMIT_CPU: CPU_SECONDS more than it has used), calls
+`answer(cwd, environ)` (answer.py) and sends the result. The parent keeps SPARE_WORKERS idle (more are
+forked while requests are busy, up to MAX_WORKERS) and watches every busy request: the worker hands it a
+copy of the connection when it takes one, so that without the worker's help
+- a client that hangs up (Argo CD's deadline, a cancel) gets its worker killed at once;
+- a request past WALL_SECONDS, or killed by its CPU limit, is killed and its client gets a clear error
+  naming the limit (exit 1), written by the parent, not a retry in-process;
+- a request past SLOW_SECONDS runs at the lowest CPU priority, so it cannot slow the others down (its worker
+  retires afterwards, a fresh fork replacing it).
+A slow request never touches the socket; only the parent accepts nothing and reaps every worker. Workers
+also retire after MAX_REQUESTS, when they grew past RETIRE_GROWTH_MIB, or after IDLE_WORKER_SECONDS idle.
+The renderer leaves when idle for MIP_CMP_RENDERER_IDLE seconds (default 900; 0: never), on SIGTERM, or when
+its socket is removed or replaced; idle workers leave with it, busy ones finish their request.
+
+The limits can be lowered (tests) with MIP_CMP_RENDER_MEMORY_MIB, MIP_CMP_RENDER_CPU_SECONDS and
+MIP_CMP_RENDER_WALL_SECONDS in the renderer's own environment.
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
-import io
+import math
 import os
 import resource
 import select
@@ -31,22 +42,44 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import client
+from ..answer import answer, encode_text, stopped
+from ..errors import EXIT_INPUT
+from . import client, wire
 
 DEFAULT_IDLE = 900.0
-SPARE_WORKERS = 2  # idle, warmed workers waiting for a connection
+SPARE_WORKERS = 2  # idle workers waiting for a connection
 MAX_WORKERS = 16  # busy and idle; more connections wait in the listen backlog
-CHILD_DEADLINE = 120  # seconds; a child still running then is killed (SIGALRM)
+MAX_REQUESTS = 500  # a worker's caches only grow: a fresh fork now and then bounds that
+RETIRE_GROWTH_MIB = 32  # ... and so does retiring a worker whose memory grew this much
+IDLE_WORKER_SECONDS = 60.0  # an idle worker leaves; the parent forks spares again (a burst's extra workers go)
 READ_TIMEOUT = 10.0
 MAX_REQUEST = 64 * 1024 * 1024
+MEMORY_MIB = 128  # peak RSS of a render (isolation budget), as RLIMIT_AS on top of what the worker holds
+MEMORY_MARGIN_MIB = 8
+CPU_SECONDS = 5  # CPU of a render, as RLIMIT_CPU on top of what the worker has used
+WALL_SECONDS = 20.0  # inside the client's 30 s timeout, so the client gets this error rather than a retry
+SLOW_SECONDS = 0.25  # a healthy render takes milliseconds; past this a request yields the CPU to the others
+TOOK, DONE = b"T", b"D"  # worker -> parent: took a connection (its copy attached), answer computed
 
 
-class _Stop(Exception):
-    pass
+class Limits:
+    """The process limits of every render child, read once when the renderer starts."""
+
+    def __init__(self, environ: dict[str, str]) -> None:
+        self.memory_mib = int(environ.get("MIP_CMP_RENDER_MEMORY_MIB") or MEMORY_MIB)
+        self.cpu_seconds = int(environ.get("MIP_CMP_RENDER_CPU_SECONDS") or CPU_SECONDS)
+        self.wall_seconds = float(environ.get("MIP_CMP_RENDER_WALL_SECONDS") or WALL_SECONDS)
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Stop
+class _Stop:
+    """SIGTERM asks the main loop to leave; the handler only notes it (the wake-up pipe ends the wait), so
+    no bookkeeping is ever cut in half."""
+
+    asked = False
+
+    @classmethod
+    def on_sigterm(cls, signum: int, frame: object) -> None:
+        cls.asked = True
 
 
 def _lock(lock_path: str, fd: int | None) -> int | None:
@@ -140,20 +173,20 @@ apps:
 
 
 class WarmUp:
-    """A tiny platform with one federation, rendered once per kind of app, so that a fork starts where a
-    second render would: lazy imports done, caches filled, and (run again in each fresh worker) the memory
-    pages a render touches already copied, off the request's path. Best effort: failures only cost speed."""
+    """A tiny platform with two federations, rendered once per kind of app before the renderer listens, so
+    that every fork starts where a second render would: lazy imports done, caches filled. Best effort:
+    failures only cost speed."""
 
-    # (source path, ARGOCD_APP_PARAMETERS): the apps as the platform's Applications render them, and an error.
+    # ARGOCD_APP_PARAMETERS of the apps as the platform's Applications render them, and an error.
     RUNS = (
-        (".", "null"),
-        (".", '[{"name": "federation", "string": "federation-warmup"}, '
-              '{"name": "directory", "string": "federations/federation-warmup"}]'),
-        (".", '[{"name": "federation", "string": "federation-warmup-hybrid"}, '
-              '{"name": "directory", "string": "federations/federation-warmup-hybrid"}, '
-              '{"name": "component", "string": "secrets"}]'),
-        (".", '[{"name": "federation", "string": "other"}, '
-              '{"name": "directory", "string": "federations/federation-warmup"}]'),
+        "null",
+        '[{"name": "federation", "string": "federation-warmup"}, '
+        '{"name": "directory", "string": "federations/federation-warmup"}]',
+        '[{"name": "federation", "string": "federation-warmup-hybrid"}, '
+        '{"name": "directory", "string": "federations/federation-warmup-hybrid"}, '
+        '{"name": "component", "string": "secrets"}]',
+        '[{"name": "federation", "string": "other"}, '
+        '{"name": "directory", "string": "federations/federation-warmup"}]',
     )
 
     def __init__(self, directory: str) -> None:
@@ -167,24 +200,9 @@ class WarmUp:
         except OSError:
             pass
 
-    def run(self) -> None:
-        from .. import cli
-
-        saved = sys.stdout, sys.stderr, dict(os.environ), Path.cwd()
-        try:
-            for source_path, params in self.RUNS:
-                sys.stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-                sys.stderr = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-                os.environ.update(ARGOCD_APP_SOURCE_PATH=source_path, ARGOCD_APP_PARAMETERS=params)
-                os.chdir(self.root / source_path)
-                cli.run(["generate"])
-        except Exception:  # noqa: S110 - warming up is optional
-            pass
-        finally:
-            sys.stdout, sys.stderr = saved[0], saved[1]
-            os.environ.clear()
-            os.environ.update(saved[2])
-            os.chdir(saved[3])
+    def run(self) -> list[tuple[int, bytes, bytes]]:
+        return [answer(str(self.root), {"ARGOCD_APP_SOURCE_PATH": ".", "ARGOCD_APP_PARAMETERS": params})
+                for params in self.RUNS]
 
     def remove(self) -> None:
         if self.root.exists():
@@ -193,63 +211,108 @@ class WarmUp:
             self.root.rmdir()
 
 
-def _fields(data: bytes) -> list[bytes]:
-    if not data.startswith(client.MAGIC):
-        raise ValueError("not a mip-cmp request")
-    pos, fields = len(client.MAGIC), []
-    while pos < len(data):
-        size = int.from_bytes(data[pos:pos + 4], "big")
-        fields.append(data[pos + 4:pos + 4 + size])
-        pos += 4 + size
-    if pos != len(data) or len(fields) != 6:
-        raise ValueError("malformed request")
-    return fields
+def _status_kib(*keys: str) -> list[int]:
+    found = dict.fromkeys(keys, 0)
+    with open("/proc/self/status", "rb") as status:  # noqa: PTH123
+        for line in status:
+            name, _, rest = line.partition(b":")
+            if name.decode() in found:
+                found[name.decode()] = int(rest.split()[0])
+    return [found[key] for key in keys]
 
 
-def _answer(status: int, code: int = 0, stdout: bytes = b"", stderr: bytes = b"") -> bytes:
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return b"".join([
-        client.MAGIC, bytes([status]), code.to_bytes(4, "big", signed=True), maxrss.to_bytes(8, "big"),
-        len(stdout).to_bytes(4, "big"), stdout, len(stderr).to_bytes(4, "big"), stderr, client.END,
-    ])
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
-def serve_one(conn: socket.socket) -> None:
-    """In a forked child: one request, answered by the in-process path."""
-    from .. import cli
+class Worker:
+    """A warm process serving one connection at a time (forked by the parent, which watches it)."""
 
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.alarm(CHILD_DEADLINE)
-    conn.settimeout(READ_TIMEOUT)
-    cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-    if int.from_bytes(cred[4:8], sys.byteorder) != os.getuid():
-        return
-    chunks, size = [], 0
-    while chunk := conn.recv(1 << 20):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_REQUEST:
-            return
-    cwd, out_enc, out_err, err_enc, err_err, env = _fields(b"".join(chunks))
-    try:
-        os.chdir(cwd)
-        os.environ.clear()
-        for item in env.split(b"\0") if env else ():
-            name, sep, value = item.partition(b"=")
-            if not sep:
-                raise ValueError("malformed environment")
-            os.environb[name] = value
-    except (OSError, ValueError):
-        conn.sendall(_answer(client.CANNOT_SERVE))  # the client renders in-process
-        return
-    out, err = io.BytesIO(), io.BytesIO()
-    sys.argv = ["mip-cmp", "generate"]
-    sys.stdout = io.TextIOWrapper(out, encoding=out_enc.decode(), errors=out_err.decode(), write_through=True)
-    sys.stderr = io.TextIOWrapper(err, encoding=err_enc.decode(), errors=err_err.decode(), write_through=True)
-    code = cli.run(["generate"])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    conn.sendall(_answer(client.OK, code, out.getvalue(), err.getvalue()))
+    def __init__(self, listener: socket.socket, ctl: socket.socket, alive_r: int, limits: Limits) -> None:
+        self.listener, self.ctl, self.alive_r, self.limits = listener, ctl, alive_r, limits
+        self.pid = os.getpid()
+
+    def run(self) -> None:
+        start_rss = _status_kib("VmRSS")[0]
+        for _ in range(MAX_REQUESTS):
+            conn = self._accept()
+            if conn is None:
+                return
+            socket.send_fds(self.ctl, [TOOK + self.pid.to_bytes(4, sys.byteorder)], [conn.fileno()])
+            with conn:
+                self._serve(conn)
+            if os.getpriority(os.PRIO_PROCESS, 0) > 0:
+                return  # slowed down for a slow request: a fresh fork serves the next ones at full speed
+            if _status_kib("VmRSS")[0] - start_rss > RETIRE_GROWTH_MIB << 10:
+                return
+
+    def _accept(self) -> socket.socket | None:
+        while True:
+            readable, _, _ = select.select([self.listener.fileno(), self.alive_r], [], [], IDLE_WORKER_SECONDS)
+            if self.alive_r in readable or not readable:
+                return None  # the renderer is gone, or this worker was idle long enough
+            try:
+                conn, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                continue  # another worker took it
+            conn.setblocking(True)
+            return conn
+
+    def _serve(self, conn: socket.socket) -> None:
+        data = self._answer(conn)
+        self.ctl.send(DONE + self.pid.to_bytes(4, sys.byteorder))  # from here on, no kill for this request
+        with contextlib.suppress(OSError):  # the client is gone: nothing to tell it
+            conn.sendall(data)
+            conn.shutdown(socket.SHUT_WR)
+
+    def _answer(self, conn: socket.socket) -> bytes:
+        conn.settimeout(READ_TIMEOUT)
+        try:
+            cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+            if int.from_bytes(cred[4:8], sys.byteorder) != os.getuid():
+                return b""  # not ours to serve: no answer at all
+            chunks, size = [], 0
+            while chunk := conn.recv(1 << 20):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_REQUEST:
+                    return b""
+            cwd, environ = wire.decode_request(b"".join(chunks))
+        except (OSError, ValueError):
+            return b""
+        if not os.path.isdir(cwd):  # noqa: PTH112 (bytes)
+            return wire.encode_answer(wire.CANNOT_SERVE)  # not ours to see: the client renders itself
+        self._limit()
+        cpu = _cpu_seconds()
+        code, out, err = answer(cwd, {os.fsdecode(k): os.fsdecode(v) for k, v in environ.items()})
+        cpu_us = int((_cpu_seconds() - cpu) * 1e6)
+        return wire.encode_answer(wire.OK, code, out, err, _status_kib("VmHWM")[0], cpu_us)
+
+    def _limit(self) -> None:
+        """This request's limits, on top of what the worker already holds and has used."""
+        with contextlib.suppress(OSError, ValueError):  # where there is no /proc, no memory limit
+            with open("/proc/self/clear_refs", "wb") as clear:  # noqa: PTH123
+                clear.write(b"5")  # peak RSS (VmHWM) counts from now: this request's own peak
+            rss, size = _status_kib("VmRSS", "VmSize")
+            # Address space is a ceiling of memory (untouched mappings cost address space, not memory).
+            # The margin: pages already mapped but not yet resident (free heap) count as memory, not address.
+            ceiling = (size + max(((self.limits.memory_mib - MEMORY_MARGIN_MIB) << 10) - rss, 0)) << 10
+            resource.setrlimit(resource.RLIMIT_AS, (ceiling, resource.RLIM_INFINITY))
+        cpu = math.ceil(_cpu_seconds() + self.limits.cpu_seconds)  # whole seconds: the budget, rounded up
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, resource.RLIM_INFINITY))
+
+
+class Busy:
+    """A request the parent watches: the worker serving it and the parent's copy of its connection."""
+
+    def __init__(self, conn: socket.socket, wall_seconds: float) -> None:
+        self.conn = conn
+        self.start = time.monotonic()
+        self.deadline = self.start + wall_seconds
+        self.reniced = False
+        self.why = ""  # set when the parent killed the worker: what to tell the client ("" = client gone)
+        self.killed = False
 
 
 def _inode(path: str) -> tuple[int, int] | None:
@@ -261,93 +324,154 @@ def _inode(path: str) -> tuple[int, int] | None:
 
 
 class Pool:
-    """The parent's bookkeeping: idle and busy workers, and when the last request came."""
+    """The parent's bookkeeping: idle and busy workers, each busy one's connection, and the last request."""
 
-    def __init__(self, listener: socket.socket, warm: WarmUp, keep: list[int]) -> None:
-        self.listener, self.warm = listener, warm
+    def __init__(self, listener: socket.socket, limits: Limits, keep: list[int]) -> None:
+        self.listener, self.limits = listener, limits
         self.alive_r, self.alive_w = os.pipe()  # workers see EOF on alive_r when the parent is gone
-        self.status_r, self.status_w = os.pipe()  # a worker writes its pid here when it takes a connection
-        self.wake_r, self.wake_w = os.pipe()  # SIGCHLD wakes the parent's select
-        for fd in (self.status_r, self.wake_r, self.wake_w):
+        self.ctl, self.ctl_worker = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.wake_r, self.wake_w = os.pipe()  # SIGCHLD wakes the parent's poll
+        for fd in (self.wake_r, self.wake_w):
             os.set_blocking(fd, False)
-        self.parent_only = [*keep, self.alive_w, self.status_r, self.wake_r, self.wake_w]
-        self.idle: set[int] = set()
-        self.busy: set[int] = set()
+        self.ctl.setblocking(False)
+        self.parent_only = [*keep, self.alive_w, self.ctl.fileno(), self.wake_r, self.wake_w]
+        self.workers: set[int] = set()
+        self.busy: dict[int, Busy] = {}
         self.stillborn = 0  # workers that died before taking a connection, in a row
+        self.served = 0
         self.last = time.monotonic()
 
-    def reap(self) -> None:
-        while self.idle or self.busy:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                self.idle.clear()
-                self.busy.clear()
-                return
-            if not pid:
-                return
-            self.stillborn = self.stillborn + 1 if pid in self.idle else 0
-            self.idle.discard(pid)
-            self.busy.discard(pid)
+    @property
+    def idle(self) -> int:
+        return len(self.workers) - len(self.busy)
 
-    def finish(self, timeout: float) -> None:
-        """Reap every worker before leaving (an orphan would be left for PID 1, which in the sidecar is
-        argocd-cmp-server and reaps nothing)."""
-        end = time.monotonic() + timeout
-        while (self.idle or self.busy) and time.monotonic() < end:
-            self.reap()
-            time.sleep(0.01)
-
-    def spawn(self, spares: int) -> None:
-        while len(self.idle) < spares and len(self.idle) + len(self.busy) < MAX_WORKERS:
+    def spawn(self) -> None:
+        while self.idle < SPARE_WORKERS and len(self.workers) < MAX_WORKERS:
             pid = os.fork()
             if pid == 0:
                 try:
                     self._worker()
                 finally:
                     os._exit(0)
-            self.idle.add(pid)
+            self.workers.add(pid)
 
     def _worker(self) -> None:
-        """Warm this fork's pages, wait for one connection, answer it (the caller exits)."""
         signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for signum in (signal.SIGCHLD, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_DFL)
         for fd in self.parent_only:
             os.close(fd)
-        if not select.select([self.listener.fileno()], [], [], 0)[0]:
-            self.warm.run()  # unless a client already waits: then answering now is faster
-        while True:
-            readable, _, _ = select.select([self.listener.fileno(), self.alive_r], [], [])
-            if self.alive_r in readable:
-                return  # the renderer is gone
-            try:
-                conn, _ = self.listener.accept()
-            except (BlockingIOError, InterruptedError):
-                continue  # another worker took it
-            break
-        self.listener.close()
-        os.write(self.status_w, os.getpid().to_bytes(4, sys.byteorder))
-        serve_one(conn)
+        for busy in self.busy.values():
+            busy.conn.close()
+        Worker(self.listener, self.ctl_worker, self.alive_r, self.limits).run()
 
-    def wait(self, timeout: float) -> bool:
-        """Sleep until a worker takes a connection or exits; true when one took a connection."""
-        readable, _, _ = select.select([self.status_r, self.wake_r], [], [], timeout)
-        if self.wake_r in readable:
+    def step(self, timeout: float) -> bool:
+        """Wait for news (a worker took or finished a request or exited, a client hung up, a deadline) and
+        act on it; true when a request came."""
+        now = time.monotonic()
+        for busy in self.busy.values():
+            timeout = min(timeout, max(0.0, (busy.start + SLOW_SECONDS if not busy.reniced else busy.deadline) - now))
+        poller = select.poll()
+        poller.register(self.ctl.fileno(), select.POLLIN)
+        poller.register(self.wake_r, select.POLLIN)
+        by_fd: dict[int, tuple[int, Busy]] = {}
+        for pid, busy in self.busy.items():
+            if not busy.killed:
+                poller.register(busy.conn.fileno(), 0)  # 0: only hang-up and error, always reported
+                by_fd[busy.conn.fileno()] = pid, busy
+        events = poller.poll(timeout * 1000)
+        if any(fd == self.wake_r for fd, _ in events):
             while _drain(self.wake_r):
                 pass
-        taken = False
-        if self.status_r in readable:
-            while data := _drain(self.status_r):
-                for i in range(0, len(data) - 3, 4):
-                    pid = int.from_bytes(data[i:i + 4], sys.byteorder)
-                    if pid in self.idle:
-                        self.idle.discard(pid)
-                        self.busy.add(pid)
-                        taken = True
-        if taken:
-            self.last = time.monotonic()
-        return taken
+        # Messages first: a client that hangs up after its complete answer is no reason to kill the worker
+        # (whose DONE is then waiting here), which may already serve the next request.
+        took = self._messages()
+        for fd, _ in events:
+            entry = by_fd.get(fd)
+            if entry is not None and self.busy.get(entry[0]) is entry[1] and not entry[1].killed:
+                self._kill(entry[0], "")  # the client is gone (Argo CD's deadline, a cancel)
+        now = time.monotonic()
+        for pid, busy in list(self.busy.items()):
+            if not busy.killed and now >= busy.deadline:
+                self._kill(pid, f"it took longer than its time budget of {self.limits.wall_seconds:g} s")
+            elif not busy.reniced and now - busy.start >= SLOW_SECONDS:
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, pid, 19)
+                busy.reniced = True
+        self.reap()
+        return took
+
+    def _messages(self) -> bool:
+        took = False
+        while True:
+            try:
+                data, fds, _, _ = socket.recv_fds(self.ctl, 16, 1)
+            except (BlockingIOError, InterruptedError):
+                return took
+            pid = int.from_bytes(data[1:5], sys.byteorder)
+            if data[:1] == TOOK and fds:
+                conn = socket.socket(fileno=fds[0])
+                if pid in self.workers:
+                    self.busy[pid] = Busy(conn, self.limits.wall_seconds)
+                    self.served += 1
+                    self.last = time.monotonic()
+                    took = True
+                else:
+                    conn.close()
+            elif data[:1] == DONE and pid in self.busy and not self.busy[pid].killed:
+                self.busy.pop(pid).conn.close()
+
+    def _kill(self, pid: int, why: str) -> None:
+        busy = self.busy[pid]
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        busy.killed, busy.why = True, why
+
+    def reap(self) -> None:
+        """Wait for every child that has exited, tracked or not (none is left for an init to reap)."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                self.workers.clear()
+                self.busy.clear()
+                return
+            if not pid:
+                return
+            self.workers.discard(pid)
+            busy = self.busy.pop(pid, None)
+            if busy is None:
+                self.stillborn += 1 if os.WIFSIGNALED(status) or os.WEXITSTATUS(status) else 0
+                continue
+            self.stillborn = 0
+            self._tell(busy, status)
+
+    def _tell(self, busy: Busy, status: int) -> None:
+        """A worker died while serving: tell its client why, if it is still there."""
+        why = busy.why
+        if not busy.killed and os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
+            why = f"it used more than its CPU budget of {self.limits.cpu_seconds} s"
+        data = wire.encode_answer(wire.CANNOT_SERVE)  # a crash we cannot explain: the client renders itself
+        if why:
+            data = wire.encode_answer(wire.OK, EXIT_INPUT, b"", encode_text([stopped(why)]))
+        if busy.killed and not why:
+            data = b""  # the client hung up
+        with contextlib.suppress(OSError):
+            busy.conn.setblocking(True)
+            busy.conn.settimeout(1.0)
+            busy.conn.sendall(data)
+            busy.conn.shutdown(socket.SHUT_WR)
+        busy.conn.close()
+
+    def finish(self, timeout: float) -> None:
+        """Wait for every worker before leaving, so none is left for an init that may not reap."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.step(0.05)
+            try:
+                os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return  # no child at all any more
 
 
 def _drain(fd: int) -> bytes:
@@ -370,9 +494,13 @@ def serve(sock_path: str, lock_fd: int | None) -> int:
     os.closerange(3, fd)
     os.closerange(fd + 1, 1 << 16)
     idle_timeout = float(os.environ.get("MIP_CMP_RENDERER_IDLE") or DEFAULT_IDLE)
+    limits = Limits(dict(os.environ))
     warm = WarmUp(directory)
-    warm.run()
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        warm.run()
+    finally:
+        warm.remove()
+    signal.signal(signal.SIGTERM, _Stop.on_sigterm)
     if os.path.lexists(sock_path):
         Path(sock_path).unlink()  # left by a renderer that is gone: we hold the lock
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -380,34 +508,27 @@ def serve(sock_path: str, lock_fd: int | None) -> int:
     listener.listen(128)
     listener.setblocking(False)  # shared with the workers (one open file): none may block in accept
     ours = _inode(sock_path)
-    pool = Pool(listener, warm, [fd])
+    pool = Pool(listener, limits, [fd])
     signal.set_wakeup_fd(pool.wake_w)
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
     gc.collect()
     gc.freeze()  # forks share these pages rather than copying them when the collector would touch them
     try:
-        pool.spawn(SPARE_WORKERS)
-        while pool.stillborn < 10:
-            taken = pool.wait(1.0)
-            exited = len(pool.idle) + len(pool.busy)
-            pool.reap()
-            if len(pool.idle) + len(pool.busy) < exited:
-                pool.spawn(SPARE_WORKERS)  # replace the workers that are done, now that they are done
-            elif taken and not pool.idle:
-                pool.spawn(SPARE_WORKERS)  # a burst: do not wait for the busy ones
-            if not taken and not pool.busy and 0 < idle_timeout < time.monotonic() - pool.last:
+        pool.spawn()
+        while pool.stillborn < 10 and not _Stop.asked:
+            took = pool.step(1.0)
+            pool.spawn()  # replace taken spares at once: a burst must not wait for the busy ones
+            if not took and not pool.busy and 0 < idle_timeout < time.monotonic() - pool.last:
                 break
             if _inode(sock_path) != ours:
-                break  # removed (a client found us stuck) or replaced
-    except _Stop:
-        pass
+                break  # removed or replaced (an operator, or a newer renderer)
     finally:
         if _inode(sock_path) == ours:
             Path(sock_path).unlink()
         listener.close()
         os.close(pool.alive_w)  # idle workers leave; busy ones finish their request
-        pool.finish(CHILD_DEADLINE)
-        warm.remove()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        pool.finish(limits.wall_seconds + 5)
     return 0
 
 
@@ -438,9 +559,10 @@ def stop(directory: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) not in (1, 2) or not args[0].endswith(".sock"):
-        print("usage: python -m mip_cmp.renderer.server <socket> [<lock fd>] (started by `mip-cmp generate`)",
-              file=sys.stderr)
+        print("usage: python -m mip_cmp.renderer.server <socket> [<lock fd>] (started by sidecar.py or "
+              "`mip-cmp generate`)", file=sys.stderr)
         return 2
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # as cli.main: no plugin scan
     return serve(str(Path(args[0]).absolute()), int(args[1]) if len(args) == 2 else None)
 
 

@@ -51,3 +51,16 @@ def cmd_graph(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     return EXIT_OK
 
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importer import import_repo, render_migration_report
+
+    source = _directory(args.source, "import")
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"mip-cmp import: --out {args.out}: must be a new or empty directory")
+    report = import_repo(source, out)
+    sys.stdout.write(render_migration_report(report, args.format))
+    sys.stdout.flush()
+    return EXIT_OK

@@ -77,7 +77,7 @@ class Report:
 
 def compare(old: Snapshot, new: Snapshot, old_label: str = "old", new_label: str = "new") -> Report:
     try:
-        from deepdiff import DeepDiff
+        import deepdiff  # noqa: F401  (field_changes uses it)
     except ImportError:
         raise UsageError("mip-cmp diff needs the deepdiff library: pip install 'mip-cmp[tools]'") from None
     old_servers = _servers(old)
@@ -90,14 +90,20 @@ def compare(old: Snapshot, new: Snapshot, old_label: str = "old", new_label: str
         elif after is None:
             changes.append(Change(REMOVED, key, before.app, (), tuple(_removed_reasons(key, before.obj))))
         elif before.obj != after.obj:
-            # threshold_to_diff_deeper=0: always name the changed leaf, never "this whole mapping changed".
-            tree = DeepDiff(before.obj, after.obj, view="tree", threshold_to_diff_deeper=0,
-                            iterable_compare_func=_same_item)
-            fields = tuple(sorted(_field_changes(tree), key=lambda f: f.path))
+            fields = tuple(field_changes(before.obj, after.obj))
             reasons = _changed_reasons(key, before.obj, after.obj, old_servers)
             changes.append(Change(CHANGED, key, after.app, fields, tuple(reasons)))
     changes.sort(key=lambda c: (not c.destructive, _ACTION_ORDER[c.action], c.key))
     return Report(old_label, new_label, tuple(changes))
+
+
+def field_changes(old: Any, new: Any) -> list[FieldChange]:
+    """Every changed leaf between two objects, by field path (deepdiff; the caller checked it is there)."""
+    from deepdiff import DeepDiff
+
+    # threshold_to_diff_deeper=0: always name the changed leaf, never "this whole mapping changed".
+    tree = DeepDiff(old, new, view="tree", threshold_to_diff_deeper=0, iterable_compare_func=_same_item)
+    return sorted(_field_changes(tree), key=lambda f: f.path)
 
 
 def _same_item(old: Any, new: Any, level: Any = None) -> bool:
@@ -183,35 +189,13 @@ def _changed_reasons(key: Key, old: Obj, new: Obj, old_servers: set[str]) -> lis
     before, after = old.get("spec") or {}, new.get("spec") or {}
     reasons: list[str] = []
     if kind == "AppProject":
-        for field in _WIDENING_LISTS:
-            added = _new_entries(before.get(field, []), after.get(field, []))
-            if added:
-                reasons.append(f"project widened: spec.{field} gains {_short(added)}")
-        for field in _NARROWING_LISTS:
-            dropped = _new_entries(after.get(field, []), before.get(field, []))
-            if dropped:
-                reasons.append(f"project widened: spec.{field} no longer lists {_short(dropped)}")
-        added = _new_entries(before.get("destinations", []), after.get("destinations", []))
-        if added:
-            reasons.append(f"project widened: destination added {_short(added)}")
-        grants = _new_entries(_grants(before), _grants(after))
-        if grants:
-            reasons.append(f"project widened: roles grant {_short(grants)}")
-        reasons += _added_reasons(new, old_servers)
+        reasons += _project_changes(before, after, new, old_servers)
     elif kind == "Application":
-        if before.get("destination") != after.get("destination"):
-            reasons.append(f"destination changed from {_short(before.get('destination'))}: the workloads are "
-                           "pruned where they ran and deployed afresh")
-            reasons += _added_reasons(new, old_servers)
-        if before.get("project") != after.get("project"):
-            reasons.append(f"moved from project {before.get('project')!r} to {after.get('project')!r}")
-        old_repos, new_repos = _repos(before), _repos(after)
-        if new_repos - old_repos:
-            reasons.append(f"source repository added: {_short(sorted(new_repos - old_repos))}")
+        reasons += _application_changes(before, after, new, old_servers)
     elif kind == "ApplicationSet":
         gone = _appset_names(before) - _appset_names(after)
         if gone:
-            reasons.append(f"generates no more {_short(sorted(gone))}: Argo CD deletes those Applications and "
+            reasons.append(f"generates no more {short(sorted(gone))}: Argo CD deletes those Applications and "
                            "prunes their workloads")
     elif (key[0], kind) == ("generators.external-secrets.io", "Password"):
         reasons.append("password generator changed: a re-created secret gets new values")
@@ -219,6 +203,44 @@ def _changed_reasons(key: Key, old: Obj, new: Obj, old_servers: set[str]) -> lis
         for field in ("target", "dataFrom"):
             if before.get(field) != after.get(field):
                 reasons.append(f"spec.{field} changed: the secret is re-created, values in use are replaced")
+    return reasons
+
+
+def _project_changes(before: Obj, after: Obj, new: Obj, old_servers: set[str]) -> list[str]:
+    """What a changed AppProject newly allows."""
+    reasons: list[str] = []
+    for field in _WIDENING_LISTS:
+        added = _new_entries(before.get(field, []), after.get(field, []))
+        if added:
+            reasons.append(f"project widened: spec.{field} gains {short(added)}")
+    for field in _NARROWING_LISTS:
+        dropped = _new_entries(after.get(field, []), before.get(field, []))
+        if dropped:
+            reasons.append(f"project widened: spec.{field} no longer lists {short(dropped)}")
+    added = _new_entries(before.get("destinations", []), after.get("destinations", []))
+    if added:
+        reasons.append(f"project widened: destination added {short(added)}")
+    grants = _new_entries(_grants(before), _grants(after))
+    if grants:
+        reasons.append(f"project widened: roles grant {short(grants)}")
+    reasons += _added_reasons(new, old_servers)
+    return reasons
+
+
+def _application_changes(before: Obj, after: Obj, new: Obj, old_servers: set[str]) -> list[str]:
+    """What a changed Application does to its workloads."""
+    reasons: list[str] = []
+    if before.get("destination") != after.get("destination"):
+        pruned = ((before.get("syncPolicy") or {}).get("automated") or {}).get("prune") is True
+        fate = "pruned where they ran" if pruned else "left unmanaged where they ran (no prune)"
+        reasons.append(f"destination changed from {short(before.get('destination'))}: the workloads are "
+                       f"{fate} and deployed afresh")
+        reasons += _added_reasons(new, old_servers)
+    if before.get("project") != after.get("project"):
+        reasons.append(f"moved from project {before.get('project')!r} to {after.get('project')!r}")
+    old_repos, new_repos = _repos(before), _repos(after)
+    if new_repos - old_repos:
+        reasons.append(f"source repository added: {short(sorted(new_repos - old_repos))}")
     return reasons
 
 
@@ -248,7 +270,7 @@ def _appset_names(spec: dict[str, Any]) -> set[str]:
     return names
 
 
-def _short(value: Any) -> str:
+def short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
 
@@ -307,7 +329,7 @@ def snapshot_at(repo: Path, revision: str | None, label: str, render_revision: s
 
 
 def _value(value: Any) -> str:
-    return _short(value)
+    return short(value)
 
 
 def _field_line(f: FieldChange) -> str:

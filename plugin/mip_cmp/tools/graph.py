@@ -94,13 +94,7 @@ def build(snapshot: Snapshot) -> Graph:
             graph.link(root, graph.add(Node(f"project:{name}", "project", name, group,
                                             str(spec.get("description", "")))), "renders")
         elif kind == "ApplicationSet":
-            appset = graph.add(Node(f"appset:{name}", "appset", name, PLATFORM, "one Application per federation"))
-            graph.link(root, appset, "renders")
-            for fed_name in graph.federations:
-                wrapper = graph.add(Node(f"app:{fed_name}", "app", fed_name, fed_name, "federation wrapper"))
-                graph.link(appset, wrapper, "generates")
-                graph.link(wrapper, "project:" + str(spec.get("template", {}).get("spec", {}).get("project", "")),
-                           "project")
+            _appset(graph, root, name, spec)
         elif kind == "Application":
             app = graph.add(Node(f"app:{name}", "app", name, group, _chart(spec)))
             graph.link(owner if rendered.app != ROOT_APPLICATION else root, app, "renders")
@@ -125,6 +119,17 @@ def build(snapshot: Snapshot) -> Graph:
     # Edges to projects that are not rendered (a typo would be caught by validate) are dropped.
     graph.edges = [e for e in graph.edges if e.source in graph.nodes and e.target in graph.nodes]
     return graph
+
+
+def _appset(graph: Graph, root: str, name: str, spec: Obj) -> None:
+    """The ApplicationSet and the wrapper Application it generates per federation."""
+    appset = graph.add(Node(f"appset:{name}", "appset", name, PLATFORM, "one Application per federation"))
+    graph.link(root, appset, "renders")
+    for fed_name in graph.federations:
+        wrapper = graph.add(Node(f"app:{fed_name}", "app", fed_name, fed_name, "federation wrapper"))
+        graph.link(appset, wrapper, "generates")
+        graph.link(wrapper, "project:" + str(spec.get("template", {}).get("spec", {}).get("project", "")),
+                   "project")
 
 
 def _chart(spec: Obj) -> str:

