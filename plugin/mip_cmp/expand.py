@@ -692,6 +692,10 @@ def network_application(p: Platform, owner: str, server: str, namespace: str, pa
     annotations = {SYNC_WAVE: root_wave(p, "ExternalSecret")}
     if paths:
         annotations[GENERATE_PATHS] = paths
+    if p.federations.onRemoval == "keep":
+        # Kept when its federation (or common app) leaves the platform, like the project: the workloads left
+        # running until an admin removes them stay closed off (pruning it would delete their policies).
+        annotations[SYNC_OPTIONS] = "Prune=false"
     return {
         "apiVersion": ARGO,
         "kind": "Application",
