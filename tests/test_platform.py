@@ -208,3 +208,16 @@ def test_vendored_facts_exist() -> None:
     for path in (FACTS / "deployments/shared-apps/mip-stack/values.yaml", FACTS / "common/datacatalog/values.yaml"):
         assert path.is_file(), path
     assert Path(REPO_ROOT / "scripts" / "vendor_upstream.py").is_file()
+
+
+def test_the_sample_readmes_commands_render(tmp_path: Path) -> None:
+    """Every `mip-cmp render` line sample-repo/README.md shows runs and prints objects."""
+    from helpers import run_cli
+
+    lines = [line.split("#")[0].split() for line in (SAMPLE_REPO / "README.md").read_text().splitlines()
+             if line.startswith(".venv/bin/mip-cmp render ")]
+    assert len(lines) >= 4
+    for words in lines:
+        result = run_cli(*words[1:], cwd=REPO_ROOT)
+        assert result.code == 0, (words, result.stderr)
+        assert result.stdout.startswith(b"---\napiVersion:") or b"\nkind: " in result.stdout, words
