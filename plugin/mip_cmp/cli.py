@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Any
 
-    from .errors import Problem
-
 
 def _parser_class() -> type[argparse.ArgumentParser]:
     import argparse
@@ -58,7 +56,6 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     from .contract.params import string_parameter
     from .errors import EXIT_OK, UsageError
-    from .pipeline import generate
 
     environ = {"ARGOCD_APP_SOURCE_TARGET_REVISION": args.revision}
     params = []
@@ -72,14 +69,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.is_dir():
         raise UsageError(f"mip-cmp render: {args.path}: not a directory")
-    _write(generate(path, environ))
+    from .rendercheck import read_note, render_checked
+
+    manifests, rendered, others = render_checked(path, environ)
+    _write(manifests)
+    print(read_note(rendered, others), file=sys.stderr)
     return EXIT_OK
-
-
-def _annotation(problem: Problem) -> str:
-    message = f"{problem.path}: {problem.message}" if problem.path else problem.message
-    message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return f"::error file={problem.file},line={problem.line or 1},col={problem.col or 1}::{message}"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -92,9 +87,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise UsageError(f"mip-cmp validate: {args.repo}: not a directory")
     problems, files = validate_repo(root)
-    if args.format == "github":
-        for problem in problems:
-            print(_annotation(problem))
+    if args.format in ("github", "json"):
+        from .ci import annotation, git_prefix, json_report
+
+        prefix = git_prefix(root)
+        if args.format == "json":
+            sys.stdout.write(json_report(problems, files, prefix))
+        for problem in problems if args.format == "github" else ():
+            print(annotation(problem, prefix))
     else:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -139,6 +139,18 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .doctor import connect, diagnose, report
+    from .errors import EXIT_INPUT, EXIT_OK
+
+    checks = diagnose(connect(args.context), Path(args.repo), args.image)
+    for line in report(checks):
+        print(line)
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_INPUT
+
+
 def build_parser() -> argparse.ArgumentParser:
     _Parser = _parser_class()
     parser = _Parser(prog="mip-cmp", description="Expand mip.yaml files into the MIP platform for Argo CD.")
@@ -157,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check every mip.yaml of a repository; list all problems")
     p.add_argument("repo", nargs="?", default=".", help="repository root (default: .)")
-    p.add_argument("--format", choices=["text", "github"], default="text",
-                   help="text, or GitHub Actions annotations on stdout")
+    p.add_argument("--format", choices=["text", "github", "json"], default="text",
+                   help="text on stderr; github: GitHub Actions annotations on stdout, paths from the git root; "
+                        "json: one report object on stdout")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schema", help="print the JSON Schema of mip.yaml (for editors)")
@@ -174,7 +187,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--apply", action="store_true",
                    help="server-side apply them with the current kubeconfig instead of printing")
     p.set_defaults(func=cmd_bootstrap)
+
+    p = sub.add_parser("doctor", help="check a cluster is ready for the platform (admins; read-only)",
+                       description="Check, with your kubeconfig, that Argo CD, the mip-cmp sidecar, External "
+                                   "Secrets and the bootstrap objects are in place for the platform in --repo.")
+    p.add_argument("--repo", default=".", help="checkout holding the platform mip.yaml (default: .)")
+    p.add_argument("--context", help="kubeconfig context to use (default: the current one)")
+    p.add_argument("--image", help="the sidecar image to expect (default: any tagged with this mip-cmp's version)")
+    p.set_defaults(func=cmd_doctor)
     _add_tool_commands(sub)
+    from .helptext import attach
+
+    attach(sub.choices)
     return parser
 
 

@@ -421,10 +421,12 @@ def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: st
         values = deep_merge(values, render_tree(own.values, app_context, fed.doc, ("apps", app_name, "values")))
     labels = {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name, "app.kubernetes.io/name": app_name}
     revision = chart.revision
+    version_label: str | None = chart.version
     if own is not None and own.revision is not None:
-        revision = own.revision
-    else:
-        labels["app.kubernetes.io/version"] = chart.version
+        # The catalog's version names the catalog's revision, not this one: only the federation can say.
+        revision, version_label = own.revision, own.version
+    if version_label is not None:
+        labels["app.kubernetes.io/version"] = version_label
     spec: Obj = {
         "project": f.name,
         "source": _chart_source(chart, revision, values),

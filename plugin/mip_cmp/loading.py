@@ -189,6 +189,9 @@ def _known(names: Iterable[str]) -> str:
 
 
 def load_federation(repo: Repo, directory: str) -> LoadedFederation:
+    loaded = repo.loaded.get(directory)
+    if isinstance(loaded, LoadedFederation):
+        return loaded  # a frozen model; a file that failed is not remembered and fails again
     overrides = repo.source_overrides(directory)
     if overrides:
         raise MipError([Problem(
@@ -202,6 +205,7 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
     problems = _overlay_problems(repo, fed)
     if problems:
         raise MipError(problems)
+    repo.loaded[directory] = fed
     return fed
 
 
@@ -268,7 +272,9 @@ def _content_problems(p: Platform, fed: LoadedFederation) -> list[Problem]:
             problems += credentials_in(doc, ("apps", app_name, "values"), app.values)
             problems += _sync_problems(p, doc, ("apps", app_name), [app.sync, *([app.overlay.sync]
                                                                                if app.overlay else [])])
-    return problems + _peer_problems(p, f, doc)
+    problems += _peer_problems(p, f, doc)
+    problems += _directory_name(fed)  # after the name's own problems: those are the ones to fix first
+    return problems
 
 
 def _sync_problems(p: Platform, doc: Document, where: KeyPath, syncs: list[AppSync]) -> list[Problem]:
@@ -303,6 +309,18 @@ def _peer_problems(p: Platform, f: Federation, doc: Document) -> list[Problem]:
         problems.append(doc.problem(("peers",), "none of this federation's apps talks to remote peers "
                                                 "(catalog network.peerPods); remove `peers`"))
     return problems
+
+
+def _directory_name(fed: LoadedFederation) -> list[Problem]:
+    """A federation's directory carries its name: anyone reading the tree, a path in a diff or an Argo CD
+    annotation, sees the name that Argo CD uses. A different name is refused, with the two ways out."""
+    directory = PurePosixPath(fed.directory)
+    if directory.name == fed.model.name:
+        return []
+    renamed = directory.parent / fed.model.name
+    return [fed.doc.problem(("name",), f"{fed.model.name!r} differs from its directory name {directory.name!r}; "
+                                       f"rename the directory (git mv {directory} {renamed}) or set "
+                                       f"`name: {directory.name}`")]
 
 
 def _name_collisions(p: Platform, f: Federation, doc: Document) -> list[Problem]:

@@ -489,6 +489,10 @@ class FederationApp(Strict):
 
     values: Values = Field(default_factory=dict, description="Deep-merged over the catalog's values.")
     revision: Text | None = Field(None, description="Overrides the catalog's pinned revision.")
+    version: Text | None = Field(
+        None, description="Human-readable version of that `revision`, shown as the app.kubernetes.io/version "
+                          "label (without it an overridden revision has no version label); needs `revision`."
+    )
     ignoreDifferences: list[IgnoreDifference] = Field(
         default_factory=list, description="Added to the catalog's ignoreDifferences."
     )
@@ -496,6 +500,13 @@ class FederationApp(Strict):
                           description="Sync options and prune, within what the platform allows.")
     overlay: Overlay | None = Field(None, description="A directory of the federation's own applied over the "
                                                       "app, as the Application `<federation>-<app>-overlay`.")
+
+    @model_validator(mode="after")
+    def _version_labels_a_revision(self) -> FederationApp:
+        if self.version is not None and self.revision is None:
+            raise ValueError("`version` labels an overriding `revision`: set `revision` too, or remove "
+                             "`version` (the catalog's version applies)")
+        return self
 
 
 class Federation(Strict):

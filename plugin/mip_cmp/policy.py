@@ -124,23 +124,32 @@ def check_platform_output(p: Platform, objects: list[dict[str, Any]]) -> None:
             if obj["metadata"]["name"] not in secret_namespaces:
                 problems.append(_violation(file, obj, "the root creates only its common apps' namespaces"))
             continue
-        if obj["kind"] in ("AppProject", "ApplicationSet", "Application") and \
-                obj["metadata"]["namespace"] != p.argocd.namespace:
-            problems.append(_violation(file, obj, "must live in the Argo CD namespace"))
-        if obj["kind"] == "Application":
-            problems += _platform_app_problems(p, file, obj, network_targets)
-        if obj["kind"] == "AppProject" and obj["metadata"]["name"] != "default" and _wildcards(obj):
-            problems.append(_violation(file, obj, "a project grants nothing by wildcard"))
-        if obj["kind"] == "ApplicationSet":
-            problems += _appset_problems(p, file, obj)
-        if obj["kind"] in FEDERATION_SECRET_KINDS:
-            problems += _secret_problems(file, obj)
-        if obj["kind"] == "ExternalSecret":
-            problems += _store_problems(p, file, obj)
+        problems += _root_object_problems(p, file, obj, network_targets)
     if not set(STATIC_PROJECTS) <= projects:
         problems.append(Problem(file, 0, 0, "", "a static project is missing"))
     if problems:
         raise InternalError(problems)
+
+
+def _root_object_problems(p: Platform, file: str, obj: dict[str, Any],
+                          network_targets: dict[str, tuple[str, str, list[dict[str, str]]]]) -> list[Problem]:
+    """One object the root renders (not a Namespace): Argo CD objects in the Argo CD namespace, Applications in
+    the platform's projects, no wildcard grant, secrets that never rotate and read the platform's store."""
+    problems = []
+    kind = obj["kind"]
+    if kind in ("AppProject", "ApplicationSet", "Application") and obj["metadata"]["namespace"] != p.argocd.namespace:
+        problems.append(_violation(file, obj, "must live in the Argo CD namespace"))
+    if kind == "Application":
+        problems += _platform_app_problems(p, file, obj, network_targets)
+    if kind == "AppProject" and obj["metadata"]["name"] != "default" and _wildcards(obj):
+        problems.append(_violation(file, obj, "a project grants nothing by wildcard"))
+    if kind == "ApplicationSet":
+        problems += _appset_problems(p, file, obj)
+    if kind in FEDERATION_SECRET_KINDS:
+        problems += _secret_problems(file, obj)
+    if kind == "ExternalSecret":
+        problems += _store_problems(p, file, obj)
+    return problems
 
 
 def _network_targets(p: Platform, objects: list[dict[str, Any]]) -> dict[str, tuple[str, str, list[dict[str, str]]]]:

@@ -6,6 +6,7 @@ import os
 import re
 import stat
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from .errors import MipError, Problem
 from .names import FILE_NAME
@@ -32,6 +33,9 @@ class Repo:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._inside_memo: dict[str, Path] = {}  # speed only, see _inside
+        # Speed only: what loading.load_federation made of a directory, so that one run (validate renders
+        # every app) checks each federation file once; the checkout does not change meanwhile.
+        self.loaded: dict[str, Any] = {}
         self.bytes_read = 0
 
     def _inside(self, rel: str) -> Path:

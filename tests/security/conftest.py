@@ -1,9 +1,10 @@
 """Shared pieces of the security suite (docs/security.md maps each threat to these tests).
 
-`mip-cmp generate` answers from a warm renderer process when one runs (client.py, renderer.py) and renders
-in-process otherwise; both must refuse the same attacks the same way. `generate()` runs the CLI in either
-mode: "in-process" with the renderer switched off, "renderer" by asking a renderer that this fixture started
-in a private runtime directory (and failing if it did not answer, so a silent fallback cannot hide it).
+`mip-cmp generate` answers from a warm renderer process when one runs (renderer/client.py, renderer/server.py)
+and renders in-process otherwise (both call answer.answer); both must refuse the same attacks the same way.
+`generate()` runs the CLI in either mode: "in-process" with the renderer switched off, "renderer" by asking a
+renderer that this fixture started in a private runtime directory (and failing if it did not answer, so a
+silent fallback cannot hide it).
 """
 
 from __future__ import annotations

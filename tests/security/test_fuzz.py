@@ -75,12 +75,25 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def render(repo: Path, content: str | bytes, *, component: str = "", federation: str = "federation-a",
-           environ: dict[str, str] | None = None) -> bytes:
-    (repo / FED_A / "mip.yaml").write_bytes(content.encode() if isinstance(content, str) else content)
+           environ: dict[str, str] | None = None, directory: str = FED_A) -> bytes:
+    (repo / directory / "mip.yaml").write_bytes(content.encode() if isinstance(content, str) else content)
     params = [{"name": "federation", "string": federation}]
     if component:
         params.append({"name": "component", "string": component})
-    return generate(repo / FED_A, environ if environ is not None else argo_env(FED_A, params=params))
+    return generate(repo / directory, environ if environ is not None else argo_env(directory, params=params))
+
+
+def named_directory(repo: Path, name: str) -> str:
+    """The sample's federations again, federation-a's directory renamed to `name` (a federation directory
+    carries its federation's name); returns that directory."""
+    federations = repo / "federations"
+    shutil.rmtree(federations)
+    shutil.copytree(SAMPLE_REPO / "federations", federations)
+    if name != "federation-a":
+        if (federations / name).exists():
+            shutil.rmtree(federations / name)
+        (federations / "federation-a").rename(federations / name)
+    return f"federations/{name}"
 
 
 def parse(output: bytes) -> list[dict[str, Any]]:
@@ -148,7 +161,7 @@ def assert_project_confined(output: bytes, name: str, cluster: str, apps: dict[s
         assert all(p.startswith(f"p, proj:{name}:") and p.endswith(f", {name}/*, allow") for p in role["policies"])
     appset = next(o for o in objects if o["kind"] == "ApplicationSet")
     elements = appset["spec"]["generators"][0]["list"]["elements"]
-    assert {"name": name, "path": FED_A} in elements
+    assert {"name": name, "path": f"federations/{name}"} in elements
 
 
 # --- strategies -----------------------------------------------------------------------------------------
@@ -211,28 +224,32 @@ def dump(doc: Any, flow: bool = False) -> str:
 def test_valid_federation_renders_confined_valid_deterministic(repo: Path, doc: dict[str, Any], flow: bool) -> None:
     assume(not _holds_credential(doc["apps"]))
     name, cluster = doc["name"], doc["cluster"]
-    text = dump(doc, flow)
-    output = render(repo, text, federation=name)
-    objects = parse(output)
-    needs_secrets = "mip-stack" in doc["apps"]
-    expected = {f"{name}-{app}" for app in doc["apps"]} | ({f"{name}-secrets"} if needs_secrets else set())
-    assert {o["metadata"]["name"] for o in objects} == expected
-    assert_confined(objects, name, cluster, "")
-    for obj in objects:
-        source = obj["spec"]["source"]
-        app = obj["metadata"]["name"][len(name) + 1:]
-        assert source["repoURL"] == (CATALOG[app][0] if app in CATALOG else
-                                     "https://github.com/Medical-Informatics-Platform/mip-infra.git")
-    assert render(repo, text, federation=name) == output, "the same input must give the same bytes"
-    if name != "federation-z":  # the sample's other federation keeps its name
-        assert_project_confined(generate(repo, argo_env(".")), name, cluster, doc["apps"])
-    if needs_secrets:
-        secrets = render(repo, text, federation=name, component="secrets")
-        assert_confined(parse(secrets), name, cluster, "secrets")
-        assert render(repo, text, federation=name, component="secrets") == secrets
-    else:
-        with pytest.raises(MipError, match="nothing to render"):
-            render(repo, text, federation=name, component="secrets")
+    directory = named_directory(repo, name)
+    try:
+        text = dump(doc, flow)
+        output = render(repo, text, directory=directory, federation=name)
+        objects = parse(output)
+        needs_secrets = "mip-stack" in doc["apps"]
+        expected = {f"{name}-{app}" for app in doc["apps"]} | ({f"{name}-secrets"} if needs_secrets else set())
+        assert {o["metadata"]["name"] for o in objects} == expected
+        assert_confined(objects, name, cluster, "")
+        for obj in objects:
+            source = obj["spec"]["source"]
+            app = obj["metadata"]["name"][len(name) + 1:]
+            assert source["repoURL"] == (CATALOG[app][0] if app in CATALOG else
+                                         "https://github.com/Medical-Informatics-Platform/mip-infra.git")
+        assert render(repo, text, directory=directory, federation=name) == output, "the same input must give the same bytes"
+        if name != "federation-z":  # the sample's other federation keeps its name
+            assert_project_confined(generate(repo, argo_env(".")), name, cluster, doc["apps"])
+        if needs_secrets:
+            secrets = render(repo, text, directory=directory, federation=name, component="secrets")
+            assert_confined(parse(secrets), name, cluster, "secrets")
+            assert render(repo, text, directory=directory, federation=name, component="secrets") == secrets
+        else:
+            with pytest.raises(MipError, match="nothing to render"):
+                render(repo, text, directory=directory, federation=name, component="secrets")
+    finally:
+        named_directory(repo, "federation-a")
 
 
 # --- arbitrary input: valid output or a clean MipError, never anything else ------------------------------

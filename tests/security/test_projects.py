@@ -45,7 +45,7 @@ def test_infrastructure_projects_are_least_privilege(rendered: dict[str, list[di
     projects = {o["metadata"]["name"]: o["spec"] for o in rendered["mip-platform"] if o["kind"] == "AppProject"}
     nginx = projects["infra-nginx-public-ingress"]
     assert nginx["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "ingress-nginx"}]
-    listed = {("Namespace", "ingress-nginx"), ("IngressClass", "nginx-public"), ("ClusterIssuer", "letsencrypt-public"),
+    listed: set[tuple[str, str | None]] = {("Namespace", "ingress-nginx"), ("IngressClass", "nginx-public"), ("ClusterIssuer", "letsencrypt-public"),
               ("ClusterIssuer", "letsencrypt-public-staging")}
     # Names only where the declared Argo CD keeps them (v3.3+); before, the kind alone, as that version stores it.
     if not compat.NAMED_CLUSTER_RESOURCES.supported_by(load_platform(Repo(SAMPLE_REPO)).model.argocd.version):

@@ -64,7 +64,7 @@ def test_a_valid_federation() -> None:
      ["f/mip.yaml:5:7: apps: must be a mapping, not a list"]),
     (HEAD + "name: federation-a\ncluster: c\napps: {exareme2: {values: {a: 1}, valuez: {}}}\n",
      ["f/mip.yaml:5:35: apps.exareme2.valuez: unknown field; did you mean 'values'? (allowed: values, revision, "
-      "ignoreDifferences, sync, overlay)"]),
+      "version, ignoreDifferences, sync, overlay)"]),
     ("- a\n", ["f/mip.yaml:1:1: apiVersion: must be mip-cmp.io/v1alpha1 (found missing)"]),
 ])
 def test_messages(text: str, expected: list[str]) -> None:

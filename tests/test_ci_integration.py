@@ -1,0 +1,138 @@
+"""CI for platform repositories: the pre-commit hook (run by pre-commit itself) and the GitHub Action's steps."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers import REPO_ROOT, SAMPLE_REPO
+
+MIP_CMP = Path(sys.prefix) / "bin" / "mip-cmp"
+FED_A = "federations/federation-a/mip.yaml"
+UNKNOWN_CLUSTER = "cluster: unknown cluster 'mars'; the platform's clusters are: in-cluster, mip-public"
+# What a clone of this repository holds that the hook's install needs (pre-commit pip-installs the clone).
+HOOK_SOURCE = ["pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "plugin"]
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "init.defaultBranch=main",
+                           *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def git_repo(path: Path, source: Path, names: list[str] | None = None) -> Path:
+    path.mkdir(parents=True)
+    for name in names or [p.name for p in source.iterdir()]:
+        item = source / name
+        if item.is_dir():
+            shutil.copytree(item, path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy(item, path / name)
+    git(path, "init", "-q")
+    git(path, "add", "-A")
+    git(path, "commit", "-qm", "initial")
+    return path
+
+
+def break_cluster(platform: Path) -> None:
+    fed = platform / FED_A
+    fed.write_text(fed.read_text().replace("cluster: in-cluster", "cluster: mars"))
+
+
+# --- pre-commit -----------------------------------------------------------------------------------------
+
+
+def test_hook_definition() -> None:
+    (hook,) = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "mip-cmp-validate"
+    assert hook["entry"] == "mip-cmp validate"
+    assert hook["pass_filenames"] is False, "the checks are cross-file: validate the whole platform"
+
+
+def test_pre_commit_try_repo_passes_on_the_sample_and_fails_on_a_broken_copy(tmp_path: Path) -> None:
+    pre_commit = shutil.which("pre-commit", path=str(Path(sys.prefix) / "bin"))
+    if pre_commit is None:
+        pytest.skip("pre-commit is not installed: bash scripts/setup.sh test")
+    hooks = git_repo(tmp_path / "mip-cmp", REPO_ROOT, HOOK_SOURCE)
+    platform = git_repo(tmp_path / "platform", SAMPLE_REPO)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+    def try_repo() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([pre_commit, "try-repo", str(hooks), "mip-cmp-validate", "--all-files", "--color=never"],
+                              cwd=platform, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+    good = try_repo()
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert any(line.startswith("mip-cmp validate") and line.endswith("Passed") for line in good.stdout.splitlines())
+
+    break_cluster(platform)
+    git(platform, "add", "-A")
+    bad = try_repo()
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert any(line.startswith("mip-cmp validate") and line.endswith("Failed") for line in bad.stdout.splitlines())
+    assert f"{FED_A}:5:10: {UNKNOWN_CLUSTER}" in bad.stdout.splitlines()
+    assert any(re.fullmatch(r"mip-cmp: \d+ problem\(s\) in 3 file\(s\)", line) for line in bad.stdout.splitlines())
+
+
+# --- the GitHub Action ----------------------------------------------------------------------------------
+
+
+def test_action_is_a_composite_that_runs_the_tested_script() -> None:
+    action = yaml.safe_load((REPO_ROOT / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    step = next(s for s in action["runs"]["steps"] if "run" in s)
+    assert step["run"] == 'bash "$GITHUB_ACTION_PATH/scripts/github-action.sh"'
+    passed = {k.removeprefix("INPUT_").lower() for k in step["env"] if k.startswith("INPUT_")}
+    assert passed == set(action["inputs"]) - {"python-version", "github-token"}
+    script = (REPO_ROOT / "scripts" / "github-action.sh").read_text()
+    assert all(f"INPUT_{name.upper()}" in script for name in passed)
+
+
+def run_action(checkout: Path, tmp_path: Path, **inputs: str) -> tuple[subprocess.CompletedProcess[str], str, str]:
+    summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "MIP_CMP": str(MIP_CMP), "RUNNER_TEMP": str(tmp_path),
+           "GITHUB_ACTION_PATH": str(REPO_ROOT), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output),
+           "MIP_CMP_RENDERER": "off", **{f"INPUT_{k.upper()}": v for k, v in inputs.items()}}
+    done = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "github-action.sh")], cwd=checkout, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    return done, summary.read_text() if summary.exists() else "", output.read_text() if output.exists() else ""
+
+
+def test_action_annotates_problems_with_paths_from_the_git_root(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    shutil.copytree(SAMPLE_REPO, checkout / "deploy")
+    git(checkout, "init", "-q")
+    break_cluster(checkout / "deploy")
+    done, summary, output = run_action(checkout, tmp_path, path="deploy")
+    assert done.returncode == 1
+    assert f"::error file=deploy/{FED_A},line=5,col=10::{UNKNOWN_CLUSTER}" in done.stdout.splitlines()
+    assert output == "valid=false\n"
+    assert "found problems" in summary
+
+
+def test_action_posts_the_diff_as_markdown(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    shutil.copytree(SAMPLE_REPO, checkout / "deploy")
+    git(checkout, "init", "-q")
+    git(checkout, "add", "-A")
+    git(checkout, "commit", "-qm", "base")
+    git(checkout, "checkout", "-qb", "change")
+    fed = checkout / "deploy" / FED_A
+    fed.write_text(fed.read_text().replace("log_level: DEBUG", "log_level: WARNING"))
+    git(checkout, "commit", "-qam", "quieter federation-a")
+    done, summary, output = run_action(checkout, tmp_path, path="deploy", base="main")
+    assert done.returncode == 0, done.stderr
+    assert output == "valid=true\n"
+    assert summary.startswith("mip-cmp: every mip.yaml under `deploy` is valid.\n")
+    diff_part = summary.split("\n", 1)[1]
+    assert "federation-a" in diff_part and "WARNING" in diff_part, summary
