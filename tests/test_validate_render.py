@@ -108,4 +108,4 @@ def test_render_prints_what_generate_prints() -> None:
     generated = mip_cmp("generate", cwd=SAMPLE_REPO, env=env)
     assert rendered.returncode == generated.returncode == 0
     assert rendered.stdout == generated.stdout
-    assert [o["kind"] for o in yaml.safe_load_all(rendered.stdout)] == ["Application"] * 3
+    assert [o["kind"] for o in yaml.safe_load_all(rendered.stdout)] == ["Application"] * 4  # with the overlay
