@@ -542,7 +542,7 @@ def _growth(roots: list[RootRow]) -> list[str]:
     return [*lines, "", "Linear growth shows as the same cost per federation between all sizes."]
 
 
-def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first: tuple[Series, Series],
+def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first: tuple[Series, Series],  # noqa: C901 - one table after another: flat on purpose
            roots: list[RootRow], commits: list[CommitRow], memory: tuple[int, int, int],
            loads: list[float], elapsed: float, concurrent: list[ConcurrentRow], validated: Series | None) -> str:
     k = app.get("kustomize")

@@ -94,7 +94,8 @@ def run_doctor(world: World, tmp_path: Path, image: str | None = None) -> list[C
     from kubernetes import config
 
     with serving(world) as stub:
-        api = config.new_client_from_config(config_file=str(stub.kubeconfig(tmp_path / "kubeconfig")))
+        api = config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(stub.kubeconfig(tmp_path / "kubeconfig")))
         return diagnose(Cluster(api), SAMPLE_REPO, image)
 
 
@@ -129,7 +130,8 @@ def test_the_command_against_the_stub(healthy: World, tmp_path: Path) -> None:
 
 
 def _containers(world: World) -> list[dict[str, Any]]:
-    return world[DEPLOYMENT]["spec"]["template"]["spec"]["containers"]
+    containers: list[dict[str, Any]] = world[DEPLOYMENT]["spec"]["template"]["spec"]["containers"]
+    return containers
 
 
 def _sidecar(world: World) -> dict[str, Any]:

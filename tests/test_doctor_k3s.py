@@ -26,13 +26,15 @@ def test_doctor_on_k3s(api_client: Any, tmp_path: Path) -> None:  # noqa: F811 -
     from kubernetes import client, dynamic
 
     _install_crds(api_client)
-    client.CoreV1Api(api_client).create_namespace({"metadata": {"name": NS}})
-    client.AppsV1Api(api_client).create_namespaced_deployment(NS, _repo_server_with_sidecar(tmp_path))
+    # The client takes plain dicts as bodies too (its stubs say the model classes).
+    client.CoreV1Api(api_client).create_namespace({"metadata": {"name": NS}})  # type: ignore[arg-type]
+    client.AppsV1Api(api_client).create_namespaced_deployment(
+        NS, _repo_server_with_sidecar(tmp_path))  # type: ignore[arg-type]
     store = yaml.safe_load((RECORDED / "clustersecretstore.yaml").read_text())
     del store["status"]
     client.CustomObjectsApi(api_client).create_cluster_custom_object(
         "external-secrets.io", "v1", "clustersecretstores", store)
-    resources = dynamic.DynamicClient(api_client).resources
+    resources = dynamic.DynamicClient(api_client).resources  # type: ignore[no-untyped-call]
     for obj in bootstrap_objects(SAMPLE_REPO, None, "main"):
         resource = resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
         resource.server_side_apply(body=obj, name=obj["metadata"]["name"], namespace=NS,

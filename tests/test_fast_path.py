@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -287,12 +288,20 @@ def _answer(status: int, code: int, out: bytes, err: bytes) -> bytes:
     return wire.encode_answer(status, code, out, err)
 
 
+def _reads_then_sends(data: bytes) -> Callable[[socket.socket], None]:
+    def act(conn: socket.socket) -> None:
+        _read_request(conn)
+        conn.sendall(data)
+
+    return act
+
+
 MISBEHAVIOURS: dict[str, Callable[[socket.socket], None]] = {
     "closes-at-once": lambda conn: None,
-    "crashes-mid-answer": lambda conn: (_read_request(conn), conn.sendall(_answer(0, 0, b"---\nx: 1\n", b"")[:20])),
-    "garbage": lambda conn: (_read_request(conn), conn.sendall(b"HTTP/1.1 200 OK\r\n\r\n")),
-    "trailing-bytes": lambda conn: (_read_request(conn), conn.sendall(_answer(0, 0, b"", b"") + b"x")),
-    "cannot-serve": lambda conn: (_read_request(conn), conn.sendall(_answer(1, 0, b"", b""))),
+    "crashes-mid-answer": _reads_then_sends(_answer(0, 0, b"---\nx: 1\n", b"")[:20]),
+    "garbage": _reads_then_sends(b"HTTP/1.1 200 OK\r\n\r\n"),
+    "trailing-bytes": _reads_then_sends(_answer(0, 0, b"", b"") + b"x"),
+    "cannot-serve": _reads_then_sends(_answer(1, 0, b"", b"")),
 }
 
 
@@ -448,7 +457,9 @@ def test_fastyaml_on_every_sample_output(repo: Path) -> None:
     0, -5, 10**30, True, False, None, 1.0, -0.0, 1e16, 1e-7, float("inf"), float("-inf"), float("nan"),
 ])
 def test_fastyaml_scalars(value: object) -> None:
-    for obj in ({"k": value}, {"k": [value, {"n": value}]}, {"k": {"a": [[value], []], "b": {}}}):
+    shapes: list[dict[str, object]] = [{"k": value}, {"k": [value, {"n": value}]},
+                                       {"k": {"a": [[value], []], "b": {}}}]
+    for obj in shapes:
         assert emit.dump([obj]) == _pyyaml([obj]), obj
     if isinstance(value, str):
         assert emit.dump([{value: 1}]) == _pyyaml([{value: 1}])
@@ -467,11 +478,11 @@ _tree = st.recursive(_scalar, lambda inner: st.one_of(st.lists(inner, max_size=4
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.dictionaries(_text, _tree, max_size=6), max_size=3))
 def test_fastyaml_matches_pyyaml_on_generated_documents(objects: list[dict[str, object]]) -> None:
-    assert emit.dump(objects) == _pyyaml(objects)  # type: ignore[arg-type]
+    assert emit.dump(objects) == _pyyaml(objects)
 
 
 def test_fastyaml_falls_back_per_document() -> None:
-    objects = [{"a": "plain"}, {"b": "é"}, {"c": (1, 2)}, {}, {"d": "x"}]
+    objects: list[dict[str, Any]] = [{"a": "plain"}, {"b": "é"}, {"c": (1, 2)}, {}, {"d": "x"}]
     assert [fastyaml.document(o) is None for o in objects] == [False, True, True, True, False]
     assert emit.dump(objects[:2] + objects[3:]) == _pyyaml(objects[:2] + objects[3:])
 

@@ -50,7 +50,7 @@ def api_client() -> Any:
     from testcontainers.community.k3s import K3SContainer
 
     with K3SContainer(image=K3S_IMAGE) as k3s:
-        yield config.new_client_from_config_dict(yaml.safe_load(k3s.config_yaml()))
+        yield config.new_client_from_config_dict(yaml.safe_load(k3s.config_yaml()))  # type: ignore[no-untyped-call]
 
 
 def _install_crds(api_client: Any) -> None:
@@ -66,7 +66,7 @@ def _install_crds(api_client: Any) -> None:
     deadline = time.monotonic() + 60
     for name in names:
         while not any(c.type == "Established" and c.status == "True"
-                      for c in ext.read_custom_resource_definition(name).status.conditions or []):
+                      for c in getattr(ext.read_custom_resource_definition(name).status, "conditions", None) or []):
             assert time.monotonic() < deadline, f"CRD {name} never became Established"
             time.sleep(0.5)
 
@@ -86,8 +86,8 @@ def test_everything_the_harness_expands_applies_server_side(api_client: Any, tmp
 
     _install_crds(api_client)
     core = client.CoreV1Api(api_client)
-    core.create_namespace({"metadata": {"name": argocd_namespace}})  # Argo CD is installed there
-    resources = dynamic.DynamicClient(api_client).resources  # discovery after the CRDs exist
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=argocd_namespace)))  # Argo CD's
+    resources = dynamic.DynamicClient(api_client).resources  # type: ignore[no-untyped-call]  # after the CRDs
 
     errors = []
 
@@ -109,7 +109,7 @@ def test_everything_the_harness_expands_applies_server_side(api_client: Any, tmp
         namespace = spec["destination"]["namespace"]
         if "CreateNamespace=true" in (spec.get("syncPolicy") or {}).get("syncOptions", []) \
                 and namespace not in existing:
-            core.create_namespace({"metadata": {"name": namespace}})
+            core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
             existing.add(namespace)
         for obj in sorted(render.generated.objects, key=sync_order):
             apply(obj)

@@ -306,7 +306,7 @@ class LazyDocument(Document):
         return super().mark(path, key=key)
 
 
-def parse_plain(text: str) -> dict[str, Any] | None:
+def parse_plain(text: str) -> dict[str, Any] | None:  # noqa: C901 - one flat loop on purpose: the hot path
     """The data of a mapping document exactly as load() builds it, without positions; None whenever load()
     would say anything but the data (an error, a document that is not a mapping): then call load()."""
     no_key = _NO_KEY

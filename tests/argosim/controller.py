@@ -86,7 +86,7 @@ class Simulation:
             if live.deleting and key[4] not in named:
                 self.cluster.remove(key)
 
-    def _reconcile(self, key: Key, app: Obj, deleting: bool) -> None:
+    def _reconcile(self, key: Key, app: Obj, deleting: bool) -> None:  # noqa: C901 - mirrors Argo CD's reconcile branch for branch
         name = app["metadata"]["name"]
         status = self.status.setdefault(name, AppStatus())
         if deleting:

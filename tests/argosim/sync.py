@@ -65,7 +65,7 @@ class Result:
     pruned: list[Key] = field(default_factory=list)
 
 
-def run(cluster: Cluster, app: Obj, project: Obj, manifests: list[Obj], *, prune: bool) -> Result:
+def run(cluster: Cluster, app: Obj, project: Obj, manifests: list[Obj], *, prune: bool) -> Result:  # noqa: C901 - mirrors Argo CD's sync loop branch for branch
     name, spec = app["metadata"]["name"], app["spec"]
     server, dest_ns = spec["destination"]["server"], spec["destination"].get("namespace", "")
     policy = spec.get("syncPolicy") or {}
