@@ -182,13 +182,14 @@ def _content_problems(p: Platform, fed: LoadedFederation) -> list[Problem]:
                                                            f"catalog has: {_known(p.catalog)}", key=True))
         if app is not None:
             problems += credentials_in(doc, ("apps", app_name, "values"), app.values)
-    problems += _directory_name(fed)  # after the name's own problems: those are the ones to fix first
     return problems
 
 
-def _directory_name(fed: LoadedFederation) -> list[Problem]:
-    """A federation's directory carries its name: anyone reading the tree, a path in a diff or an Argo CD
-    annotation, sees the name that Argo CD uses. A different name is refused, with the two ways out."""
+def directory_name_warnings(fed: LoadedFederation) -> list[Problem]:
+    """A directory named otherwise than the federation it holds. Argo CD does not mind (the ApplicationSet
+    binds each directory to the name it declares, and renaming a directory changes no workload), but a reader
+    of the tree, a diff or an annotation sees one name where Argo CD uses the other: `validate` and `render`
+    warn, with the two ways out."""
     directory = PurePosixPath(fed.directory)
     if directory.name == fed.model.name:
         return []

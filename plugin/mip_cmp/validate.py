@@ -12,8 +12,10 @@ from .expand import federation_secrets
 from .loading import (
     LoadedFederation,
     LoadedPlatform,
+    directory_name_warnings,
     federation_dirs,
     load_federation,
+    load_federations,
     load_platform,
     roots_text,
     unreadable_directories,
@@ -61,8 +63,12 @@ def _render(repo: Repo, env: BuildEnv, platform: LoadedPlatform) -> list[Problem
 
 
 def notes(root: Path) -> list[str]:
-    """What a valid repository could still gain: the fields a newer Argo CD than the declared one adds."""
-    return compat.newer_would_add(load_platform(Repo(root)).model.argocd.version)
+    """What a valid repository could still gain: the fields a newer Argo CD than the declared one adds, and
+    federation directories named otherwise than their federation."""
+    repo = Repo(root)
+    platform = load_platform(repo)
+    named = [str(w) for fed in load_federations(repo, platform) for w in directory_name_warnings(fed)]
+    return [*named, *compat.newer_would_add(platform.model.argocd.version)]
 
 
 def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
