@@ -279,6 +279,18 @@ def _parent(found: Found) -> str:
     return found.origin.removeprefix("rendered by Application ")
 
 
+def _wave_and_sync(found: Found) -> Obj:
+    """The old Application's sync wave and sync settings, as a mip.yaml entry carries them."""
+    out: Obj = {}
+    wave, _ = _annotations(found)
+    if wave:
+        out["syncWave"] = wave
+    sync = _sync(found, SYNC_OPTIONS)
+    if sync:
+        out["sync"] = sync
+    return out
+
+
 def _sync(found: Found, allowed: tuple[str, ...]) -> Obj:
     """The old Application's sync settings that mip-cmp's AppSync can carry (CreateNamespace=true is always
     set by mip-cmp; ApplyOutOfSyncOnly=true is its default)."""
@@ -308,13 +320,7 @@ def _extras(built: Built, loads: list[Workload], name: str, fed: Obj, directory:
             target = f"overlays/{app}"
             copies[f"{directory}/{target}"] = local
             overlay: Obj = {"path": target, "type": "kustomize" if any((local / k).is_file() for k in KUSTOMIZATIONS)
-                            else "directory"}
-            wave, _ = _annotations(found)
-            if wave:
-                overlay["syncWave"] = wave
-            sync = _sync(found, SYNC_OPTIONS)
-            if sync:
-                overlay["sync"] = sync
+                            else "directory", **_wave_and_sync(found)}
             fed["apps"][app] = {**(fed["apps"][app] or {}), "overlay": overlay}
             carried[found.name] = (f"{directory}/{FILE_NAME}: apps.{app}.overlay (its directory copied to "
                                    f"{directory}/{target})")
@@ -391,13 +397,8 @@ def _infrastructure(built: Built, loads: list[Workload], copies: dict[str, Path]
             cluster = [dict(k) for k in project_spec.get("clusterResourceWhitelist") or []]
             namespaced = [dict(k) for k in project_spec.get("namespaceResourceWhitelist") or []]
         destination = spec.get("destination") or {}
-        entry: Obj = {"namespace": destination.get("namespace"), "source": {"path": target}}
-        wave, _ = _annotations(found)
-        if wave:
-            entry["syncWave"] = wave
-        sync = _sync(found, SYNC_OPTIONS)
-        if sync:
-            entry["sync"] = sync
+        entry: Obj = {"namespace": destination.get("namespace"), "source": {"path": target},
+                      **_wave_and_sync(found)}
         if spec.get("ignoreDifferences"):
             entry["ignoreDifferences"] = spec["ignoreDifferences"]
         if cluster:
