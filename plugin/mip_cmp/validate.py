@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from . import compat
+from . import compat, meter
 from .buildenv import DEFAULT_REVISION, BuildEnv
 from .contract.params import SECRETS_COMPONENT
 from .errors import MipError, Problem
@@ -27,7 +27,7 @@ from .repo import Repo
 
 def validate_repo(root: Path) -> tuple[list[Problem], int]:
     """Check every mip.yaml of a repository and render each app; returns (problems, files checked)."""
-    repo = Repo(root)
+    repo = Repo(root, remember=True)  # every app is rendered: each federation file is checked once
     try:
         platform = load_platform(repo)
     except MipError as exc:
@@ -56,7 +56,8 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
 
 def _render(repo: Repo, env: BuildEnv, platform: LoadedPlatform) -> list[Problem]:
     try:
-        render_objects(repo, ".", env, platform)
+        with meter.metered():  # each app within the budgets Argo CD's renders have
+            render_objects(repo, ".", env, platform)
     except MipError as exc:
         return list(exc.problems)
     return []
