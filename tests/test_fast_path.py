@@ -195,7 +195,8 @@ def test_the_renderer_outlives_the_client_and_keeps_none_of_its_pipes(repo: Path
 
 
 def test_an_idle_renderer_leaves_and_reaps_its_workers(repo: Path, runtime: Path) -> None:
-    env = {**argo_env("."), **runtime_env(runtime), "MIP_CMP_RENDERER_IDLE": "1"}
+    # 3 s: long enough that the polling client (slow under CI's coverage tracing) reaches it before it leaves.
+    env = {**argo_env("."), **runtime_env(runtime), "MIP_CMP_RENDERER_IDLE": "3"}
     wait_until_served(repo, env)
     directory = runtime / f"mip-cmp-{os.getuid()}"
     pid = int(next(directory.glob("renderer-*.lock")).read_text())

@@ -1,4 +1,9 @@
-"""The one YAML emitter: deterministic bytes, no anchors, multi-document, block style."""
+"""The one YAML emitter: deterministic bytes, no anchors, multi-document, block style.
+
+Every string is written so that it reads back as a string, with PyYAML's rules and with go-yaml v2's, which
+Argo CD uses to read plugin output (fastyaml.go_yaml_reads_as_string). The output is counted object by
+object as it is written (budget.MAX_OBJECTS, MAX_OUTPUT_BYTES), so an oversized render stops early.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,25 @@ from typing import Any
 
 import yaml
 
-from . import fastyaml
-from .errors import MipError
+from . import budget, fastyaml, meter
+from .errors import MipError, Problem
 
 try:
     from yaml import CSafeDumper as _BaseDumper
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
 
-MAX_OUTPUT_BYTES = 32 * 1024 * 1024
+_STR = "tag:yaml.org,2002:str"
+# Any tag but str: PyYAML's emitter then quotes the string (and writes no tag, since str is its default).
+_NOT_A_STRING = "tag:yaml.org,2002:bool"
+
+
+def _resolve(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
+    """PyYAML's resolver, and a string that go-yaml v2 would read as something else is not plain."""
+    tag = yaml.resolver.Resolver.resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call]
+    if tag == _STR and implicit[0] and kind is yaml.ScalarNode and not fastyaml.go_yaml_reads_as_string(value):
+        return _NOT_A_STRING
+    return tag
 
 
 class _Dumper(_BaseDumper):
@@ -22,6 +37,8 @@ class _Dumper(_BaseDumper):
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+    resolve = _resolve
 
 
 def _dump(objects: list[dict[str, Any]], dumper: type[Any]) -> bytes:
@@ -32,15 +49,73 @@ def _dump(objects: list[dict[str, Any]], dumper: type[Any]) -> bytes:
     return text.encode("utf-8")
 
 
-def dump(objects: list[dict[str, Any]]) -> bytes:
-    # Speed only: fastyaml writes the bytes _dump(objects, _Dumper) would (dump_all is the concatenation of
-    # its documents), about ten times faster; a document outside its subset is left to PyYAML.
-    # tests/test_fast_path.py proves both agree.
-    out = b"".join(
-        text.encode("utf-8") if (text := fastyaml.document(obj)) is not None else _dump([obj], _Dumper)
-        for obj in objects
-    )
-    if len(out) > MAX_OUTPUT_BYTES:
-        raise MipError(f"output is {len(out)} bytes; the limit is {MAX_OUTPUT_BYTES}")
-    return out
+def _describe(obj: Any) -> str:
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    return f"output: {kind or 'object'} {name or '(unnamed)'}"
+
+
+def _output_path(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _not_text(obj: Any) -> tuple[str, str] | None:
+    """The path and character of the first string in `obj` that UTF-8 cannot encode (a lone surrogate,
+    e.g. from an environment variable that was not UTF-8), or None."""
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), obj)]
+    while stack:
+        path, value = stack.pop()
+        items: list[tuple[str | int, Any]] = []
+        if isinstance(value, dict):
+            for key, item in value.items():
+                items.append((key, item))
+                if isinstance(key, str) and (char := _bad_char(key)):
+                    return _output_path((*path, key)), char
+        elif isinstance(value, list):
+            items = list(enumerate(value))
+        elif isinstance(value, str) and (char := _bad_char(value)):
+            return _output_path(path), char
+        stack.extend(((*path, k), v) for k, v in reversed(items))
+    return None
+
+
+def _bad_char(text: str) -> str | None:
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"U+{ord(text[exc.start]):04X}"
+    return None
+
+
+def dump(objects: list[dict[str, Any]], source: str = "") -> bytes:
+    """The YAML stream of `objects`; `source` (the app's mip.yaml) names the render in errors."""
+    if len(objects) > budget.MAX_OBJECTS:
+        raise meter.Exceeded([Problem(source, 0, 0, "", f"the output has {len(objects)} objects; the limit is "
+                                       f"{budget.MAX_OBJECTS} (budget.MAX_OBJECTS)")])
+    chunks: list[bytes] = []
+    size = 0
+    for obj in objects:
+        where = _describe(obj)
+        meter.at(meter.locator(source, field=where))
+        # Speed only: fastyaml writes the bytes _dump(obj, _Dumper) would (dump_all is the concatenation of its
+        # documents), about ten times faster; a document outside its subset is left to PyYAML.
+        # tests/test_fast_path.py proves both agree.
+        text = fastyaml.document(obj)
+        try:
+            data = text.encode("utf-8") if text is not None else _dump([obj], _Dumper)
+        except UnicodeEncodeError:
+            path, char = _not_text(obj) or ("", "?")
+            raise MipError([Problem(source, 0, 0, f"{where}: {path}", f"holds {char}, which is not text "
+                                           "(a lone surrogate, e.g. from an environment variable that is not "
+                                           "UTF-8); fix the value")]) from None
+        size += len(data)
+        if size > budget.MAX_OUTPUT_BYTES:
+            raise meter.Exceeded([Problem(source, 0, 0, where, f"the output exceeds {budget.MAX_OUTPUT_BYTES} bytes "
+                                           "(budget.MAX_OUTPUT_BYTES) at this object; render less")])
+        chunks.append(data)
+        meter.check_time()
+    return b"".join(chunks)
 

@@ -4,15 +4,17 @@ Speed only. PyYAML's "C" dumper still represents every value as a Python node ob
 scalar twice in Python before libyaml writes it: about half of a large root render. The documents mip-cmp
 emits are plain dicts, lists, strings, integers, booleans and None in block style, where libyaml's choices
 are few and fixed: a string is written plain when libyaml's analysis allows it and it reads back as a
-string, single-quoted otherwise; empty collections are `{}`/`[]`; a sequence under a key is not indented.
-This module writes that text directly. Anything outside the subset it can decide with certainty
-(non-ASCII or non-printable text, long keys, non-string keys, floats that would need a tag, other types)
-makes `document` return None, and emit.py writes that document with PyYAML as before.
+string (by PyYAML's rules and by go-yaml v2's, which Argo CD uses), single-quoted otherwise; empty
+collections are `{}`/`[]`; a sequence under a key is not indented. This module writes that text directly.
+Anything outside the subset it can decide with certainty (non-ASCII or non-printable text, long keys,
+non-string keys, floats that would need a tag, other types) makes `document` return None, and emit.py
+writes that document with PyYAML as before.
 tests/test_fast_path.py compares both writers on real outputs and on generated data.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +36,38 @@ class _Unsupported(Exception):
     pass
 
 
+# Argo CD reads plugin output with go-yaml v2 (sigs.k8s.io/yaml), whose plain scalars follow YAML 1.1 more
+# widely than PyYAML's resolver: `y`/`n` are booleans, `1e3` and `08` floats, `0o17` an integer. A string
+# that go-yaml would read as anything else must be quoted, or a Helm value `n` would arrive as `false`.
+# Its rules (resolve.go of go-yaml v2.4, as vendored by sigs.k8s.io/yaml): a fixed table of words; text
+# starting with `.` is a float if strconv.ParseFloat takes it; text starting with a digit or a sign, with
+# `_` removed, is an integer if strconv.ParseInt/ParseUint (base 0: 0x, 0o, 0b, a leading 0) take it, or a
+# float if it looks like one. Each test below accepts at least what Go accepts (overflow included), so a
+# string is quoted whenever go-yaml could read it as something else.
+_GO_WORDS = frozenset([
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+    "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null", "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf",
+    ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", "<<",
+])
+_GO_DOT_FLOAT = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?")
+_GO_NUMBER = re.compile(
+    r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)"  # strconv.ParseInt(s, 0, 64)
+    r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"  # yamlStyleFloat
+)
+
+
+def go_yaml_reads_as_string(s: str) -> bool:
+    """Whether go-yaml v2 reads the plain scalar `s` as a string (the empty string is null)."""
+    if not s or s in _GO_WORDS:
+        return False
+    first = s[0]
+    if first == ".":
+        return _GO_DOT_FLOAT.fullmatch(s) is None
+    if first in "+-0123456789":
+        return _GO_NUMBER.fullmatch(s.replace("_", "")) is None
+    return True
+
+
 def _plain_ok(s: str) -> bool:
     """libyaml's yaml_emitter_analyze_scalar for a non-empty, single-line, printable ASCII string in block
     context, and the implicit-tag check: may it be written without quotes?"""
@@ -44,7 +78,7 @@ def _plain_ok(s: str) -> bool:
         return False
     if s.startswith(("---", "...")) or ": " in s or s.endswith(":") or " #" in s:
         return False
-    return bool(_resolve(ScalarNode, s, (True, False)) == _STR)
+    return _resolve(ScalarNode, s, (True, False)) == _STR and go_yaml_reads_as_string(s)
 
 
 def _text(s: str) -> str | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from . import compat
+from . import compat, meter
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .model import DNS_LABEL, AppSync, Federation, Platform
@@ -28,10 +28,11 @@ from .names import (
     ROOT_APPLICATION,
     STATIC_PROJECTS,
     infra_project_name,
+    is_system_namespace,
 )
 from .redact import credential_value
-from .repo import Repo
-from .yamlsource import Document, KeyPath
+from .repo import Repo, source_override_problems
+from .yamlsource import Document, KeyPath, LazyDocument
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,18 @@ def load_platform(repo: Repo) -> LoadedPlatform:
     problems = check_platform(platform, doc)
     if problems:
         raise MipError(problems)
+    problems = source_override_problems(_admins_overrides(repo, platform))
+    if problems:
+        raise MipError(problems)
     return LoadedPlatform(platform, doc)
+
+
+def _admins_overrides(repo: Repo, p: Platform) -> list[str]:
+    """`.argocd-source*` entries outside every federation's directory: in what only admins control, so
+    every render refuses them (one in a federation's directory is that federation's, see load_federation)."""
+    roots = [r.rstrip("/") + "/" for r in p.federations.roots() if r not in ("", ".")]
+    return [path for path in repo.source_overrides()
+            if not any(path.startswith(root) and "/" in path[len(root):] for root in roots)]
 
 
 def check_platform(p: Platform, doc: Document) -> list[Problem]:
@@ -194,10 +206,7 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
         return loaded  # a frozen model; a file that failed is not remembered and fails again
     overrides = repo.source_overrides(directory)
     if overrides:
-        raise MipError([Problem(
-            overrides[0], 0, 0, "", "not allowed in a federation directory: Argo CD merges it into the "
-            "Application's source, plugin parameters included, so it could rebind this directory to "
-            "another federation; remove it")])
+        raise MipError(source_override_problems(overrides))
     doc = repo.read(directory)
     if kind_of(doc) is not Federation:
         raise MipError([doc.problem(("kind",), "a federation directory must hold a Federation mip.yaml")])
@@ -205,7 +214,8 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
     problems = _overlay_problems(repo, fed)
     if problems:
         raise MipError(problems)
-    repo.loaded[directory] = fed
+    if repo.remember:
+        repo.loaded[directory] = fed
     return fed
 
 
@@ -244,15 +254,17 @@ def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Pr
 def _identity_problems(p: Platform, f: Federation, doc: Document) -> list[Problem]:
     """Name and cluster: what the root needs to keep the federation's project and wrapper."""
     problems = []
+    meter.at(lambda message: doc.problem(("name",), message))  # namePattern is the platform's own regex
     if not re.fullmatch(p.federations.namePattern, f.name):
         problems.append(doc.problem(("name",), f"must match the platform's federation name pattern "
                                                f"{p.federations.namePattern}"))
-    reserved = {*STATIC_PROJECTS, *RESERVED_NAMESPACES, p.argocd.namespace, ROOT_APPLICATION,
+    # The pattern is the platform's allowlist; these are refused whatever it allows (names.py).
+    reserved = {*STATIC_PROJECTS, p.argocd.namespace, ROOT_APPLICATION,
                 *(a.namespace for a in p.commonApps.values()), *p.commonApps, *p.infrastructure,
                 *(infra_project_name(a) for a in p.infrastructure), *(a.namespace for a in p.infrastructure.values())}
-    if f.name in reserved or f.name.startswith("kube-"):
-        problems.append(doc.problem(("name",), f"{f.name!r} is reserved by the platform; choose another "
-                                               "name"))
+    if f.name in reserved or is_system_namespace(f.name):
+        problems.append(doc.problem(("name",), f"{f.name!r} is reserved for Kubernetes, the cluster's "
+                                               "infrastructure or the platform itself; choose another name"))
     else:
         problems += _name_collisions(p, f, doc)
     if f.cluster not in p.clusters:
@@ -273,7 +285,6 @@ def _content_problems(p: Platform, fed: LoadedFederation) -> list[Problem]:
             problems += _sync_problems(p, doc, ("apps", app_name), [app.sync, *([app.overlay.sync]
                                                                                if app.overlay else [])])
     problems += _peer_problems(p, f, doc)
-    problems += _directory_name(fed)  # after the name's own problems: those are the ones to fix first
     return problems
 
 
@@ -311,9 +322,11 @@ def _peer_problems(p: Platform, f: Federation, doc: Document) -> list[Problem]:
     return problems
 
 
-def _directory_name(fed: LoadedFederation) -> list[Problem]:
-    """A federation's directory carries its name: anyone reading the tree, a path in a diff or an Argo CD
-    annotation, sees the name that Argo CD uses. A different name is refused, with the two ways out."""
+def directory_name_warnings(fed: LoadedFederation) -> list[Problem]:
+    """A directory named otherwise than the federation it holds. Argo CD does not mind (the ApplicationSet
+    binds each directory to the name it declares, and renaming a directory changes no workload), but a reader
+    of the tree, a diff or an annotation sees one name where Argo CD uses the other: `validate` and `render`
+    warn, with the two ways out."""
     directory = PurePosixPath(fed.directory)
     if directory.name == fed.model.name:
         return []
@@ -408,25 +421,29 @@ def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederat
     """Every federation directory, for the root. A broken file costs only its own federation (a stand-in
     keeps its project and wrapper, see LoadedFederation.problems); the root fails, naming the files, only
     where it cannot tell which federation a directory is: no readable name or cluster, a duplicate name, or
-    a directory without a mip.yaml (never taken for a removal)."""
+    a directory without a mip.yaml (never taken for a removal). Each is kept only as far as the root needs it
+    (name, cluster, type, state, app names, directory, problems): a parsed file with its positions costs
+    hundreds of bytes per node, and the root reads up to budget.MAX_TOTAL_NODES of them."""
     federations: list[LoadedFederation] = []
     problems = unreadable_directories(repo, platform.model)
     for directory in federation_dirs(repo, platform.model):
         try:
             fed = load_federation(repo, directory)
+        except meter.Exceeded:
+            raise  # the render's budget is spent: reading on would only cost more
         except MipError as exc:
             stand_in = _stand_in(repo, platform.model, directory, exc.problems)
             if stand_in is None:
                 problems += [*exc.problems, _unknown_federation(directory)]
             else:
-                federations.append(stand_in)
+                federations.append(_summary(stand_in))
             continue
         identity = _identity_problems(platform.model, fed.model, fed.doc)
         if identity:
             problems += [*identity, _unknown_federation(directory)]
             continue
         content = _content_problems(platform.model, fed)
-        federations.append(LoadedFederation(fed.model, fed.doc, fed.directory, tuple(content)) if content else fed)
+        federations.append(_summary(LoadedFederation(fed.model, fed.doc, fed.directory, tuple(content))))
     problems += check_unique(federations)
     if problems:
         raise MipError(problems)
@@ -487,3 +504,16 @@ def _stand_in(repo: Repo, p: Platform, directory: str,
     if _identity_problems(p, model, doc):
         return None
     return LoadedFederation(model, doc, directory, tuple(problems))
+
+
+def _summary(fed: LoadedFederation) -> LoadedFederation:
+    """`fed` without its values and with only the position of its name (check_unique's)."""
+    doc = fed.doc
+    model = fed.model.model_copy(update={"apps": dict.fromkeys(fed.model.apps), "publicHost": None})
+    if isinstance(doc, LazyDocument) and not doc.located:
+        # Its positions are parsed only if a problem needs them; the text (at most MAX_FILE_BYTES) stays.
+        return LoadedFederation(model, LazyDocument(doc.file, None, text=doc.text), fed.directory, fed.problems)
+    name: KeyPath = ("name",)
+    marks = {name: mark} if (mark := doc.mark(name)) is not None else {}
+    key_marks = {name: mark} if (mark := doc.mark(name, key=True)) is not None else {}
+    return LoadedFederation(model, Document(doc.file, None, marks, key_marks), fed.directory, fed.problems)

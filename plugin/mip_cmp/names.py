@@ -41,3 +41,22 @@ SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 # A generated password must outlive Argo CD prunes and app deletion: losing it loses the database.
 KEEP_ON_DELETE = ("Prune=false", "Delete=false")
 GENERATORS_API = "generators.external-secrets.io/v1alpha1"
+
+# A federation's name is its namespace and its AppProject, which may hold Secrets, Roles and RoleBindings in
+# that namespace: it must never be a namespace of Kubernetes itself, of the cluster's infrastructure or of the
+# platform, whatever the platform's namePattern allows (loosening the pattern must not reopen one). Beyond
+# these, loading.py reserves the platform's own names: its Argo CD namespace, its projects, its common apps
+# and their namespaces. The infrastructure list is what mip-infra runs (ingress-nginx, cert-manager,
+# monitoring, submariner, security) and what clusters commonly run; prefixes and suffixes catch families.
+SYSTEM_NAMESPACES = frozenset({
+    *RESERVED_NAMESPACES, "argocd", "cert-manager", "ingress-nginx", "monitoring", "security", "external-secrets",
+    "submariner-operator", "submariner-k8s-broker", "keycloak", "vault", "velero", "kyverno", "logging",
+    "prometheus", "grafana", "loki", "tigera-operator", "local-path-storage", "olm", "operators",
+})
+SYSTEM_NAMESPACE_PREFIXES = ("kube-", "openshift", "cattle-", "argocd-", "istio-", "gatekeeper-", "calico-")
+SYSTEM_NAMESPACE_SUFFIXES = ("-system",)
+
+
+def is_system_namespace(name: str) -> bool:
+    return (name in SYSTEM_NAMESPACES or name.startswith(SYSTEM_NAMESPACE_PREFIXES)
+            or name.endswith(SYSTEM_NAMESPACE_SUFFIXES))

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import buildenv, emit
+from . import buildenv, emit, meter
 from .buildenv import BuildEnv
 from .contract.params import NETWORK_COMPONENT
 from .errors import MipError
@@ -21,9 +21,11 @@ from .repo import Repo, locate
 
 def generate(app_dir: Path, environ: Mapping[str, str]) -> bytes:
     """What Argo CD runs: the manifests for `app_dir`, given the build environment it passes."""
-    env = buildenv.from_environ(environ)
-    repo, rel = locate(app_dir, env.source_path)
-    return emit.dump(render_objects(repo, rel, env))
+    with meter.metered():  # budget.py: every limit of a render, enforced while it works
+        env = buildenv.from_environ(environ)
+        repo, rel = locate(app_dir, env.source_path)
+        app = env.directory or rel
+        return emit.dump(render_objects(repo, rel, env), FILE_NAME if app == "." else f"{app}/{FILE_NAME}")
 
 
 def render_objects(repo: Repo, rel: str, env: BuildEnv,

@@ -10,25 +10,31 @@ from __future__ import annotations
 import math
 import re
 
-MAX_MESSAGE_CHARS = 1000
+from . import budget
+
 REDACTED = "<redacted>"
 
+# Every pattern here runs on text an attacker chose (up to a whole file), so each is linear: a run of
+# characters is scanned once from its start ((?<!...) keeps the engine from restarting inside it), and
+# possessive quantifiers (++, {n,}+) give back nothing, so there is no backtracking to blow up.
+# tests/security/test_resources.py times them on the worst inputs we know.
+_T = "A-Za-z0-9_-"  # the characters of most tokens
 # Well-known credential shapes (cloud keys, forge and chat tokens, JWTs, private keys).
 _KNOWN = re.compile(
     r"(?:AKIA|ASIA)[0-9A-Z]{16}"
-    r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
-    r"|glpat-[A-Za-z0-9_-]{20,}"
-    r"|xox[abposr]-[A-Za-z0-9-]{10,}"
-    r"|sk[-_](?:live|test|proj)[-_][A-Za-z0-9_-]{10,}"
-    r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
-    r"|-----BEGIN[A-Z ]*PRIVATE KEY-----"
+    rf"|(?<![{_T}])(?:gh[pousr]_[A-Za-z0-9]{{20,}}+|github_pat_[A-Za-z0-9_]{{20,}}+|glpat-[{_T}]{{20,}}+"
+    rf"|xox[abposr]-[A-Za-z0-9-]{{10,}}+|sk[-_](?:live|test|proj)[-_][{_T}]{{10,}}+"
+    rf"|eyJ[{_T}]{{8,}}+\.[{_T}]{{8,}}+\.[{_T}]{{8,}}+)"
+    r"|-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----"  # bounded: it must give back "PRIVATE KEY"
 )
 # user:password@ in URLs.
-_URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]+):[^/\s@]+@")
-# key=value where the key names a credential (not `key: value`: problem lines are `path: message`).
-_ASSIGNMENT = re.compile(r"(?i)\b([\w.-]*(?:password|passwd|secret|token|api[-_]?key)[\w.-]*)(\s*=\s*)(\S+)")
+_URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]++):[^/\s@]++@")
+# key=value where the key names a credential (not `key: value`: problem lines are `path: message`). The
+# key is a whole run of [\w.-]; whether it names a credential is asked of that run afterwards.
+_ASSIGNMENT = re.compile(r"(?<![\w.-])([\w.-]++)(\s*+=\s*+)(\S++)")
+_CREDENTIAL_WORD = re.compile(r"(?i)password|passwd|secret|token|api[-_]?key")
 # Long random-looking runs of letters and digits: API keys, hex/base64 secrets.
-_TOKEN = re.compile(r"[A-Za-z0-9+/=_]{24,}")
+_TOKEN = re.compile(r"[A-Za-z0-9+/=_]{24,}+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # all that splitlines() splits on
 
 # Helm value keys whose literal value is a password by definition.
@@ -52,15 +58,36 @@ def _token(match: re.Match[str]) -> str:
     return REDACTED if _random_looking(match.group(0), 24) else match.group(0)
 
 
+def _assignment(match: re.Match[str]) -> str:
+    if not _CREDENTIAL_WORD.search(match.group(1)):
+        return match.group(0)
+    return f"{match.group(1)}{match.group(2)}{REDACTED}"
+
+
+def _window(text: str) -> str:
+    """At most SCRUB_WINDOW_CHARS of `text`, so that scrubbing costs the same for any input. The word the
+    cut falls in is dropped whole: half a credential must not survive because the patterns missed it."""
+    limit = budget.SCRUB_WINDOW_CHARS
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    if not text[limit].isspace():
+        parts = head.rsplit(maxsplit=1)
+        head = parts[0] if len(parts) > 1 else ""
+    return head + " ..."
+
+
 def scrub(text: str) -> str:
     """`text` made safe to print: credentials redacted, control characters escaped, length capped."""
+    text = _window(text)
     text = _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
     text = _KNOWN.sub(REDACTED, text)
     text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)
-    text = _ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _ASSIGNMENT.sub(_assignment, text)
     text = _TOKEN.sub(_token, text)
-    if len(text) > MAX_MESSAGE_CHARS:
-        text = text[: MAX_MESSAGE_CHARS - 3] + "..."
+    limit = budget.MAX_MESSAGE_CHARS
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
     return text
 
 

@@ -8,18 +8,25 @@ import stat
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from . import budget
 from .errors import MipError, Problem
 from .names import FILE_NAME
-from .yamlsource import MAX_FILE_BYTES, Document, decode, load_fast
+from .yamlsource import Document, decode, load_fast
 
-MAX_FEDERATIONS = 5000
 MAX_ANCESTORS = 32
-# All mip.yaml files one run may read together (the root reads every federation file).
-MAX_TOTAL_BYTES = 32 * 1024 * 1024
-# Argo CD merges these files from an app's directory into its source, plugin parameters included
-# (reposerver mergeSourceParameters): in a federation directory they could rebind it to another
-# federation, so their presence is an error there.
+# Argo CD merges `.argocd-source.yaml` and `.argocd-source-<app name>.yaml` from an Application's source
+# directory into its source, plugin parameters included, before it even picks the plugin (repository.go
+# mergeSourceParameters): at the root one could rebind a federation's wrapper Application (`path: .`) to
+# another directory or switch the plugin off; anywhere else, an Application someone points there. So any
+# entry of the repository whose name starts with this is an error (loading.py): inside a federation's
+# directory, of that federation's renders; anywhere else, which only admins control, of every render.
 SOURCE_OVERRIDE_PREFIX = ".argocd-source"
+SOURCE_OVERRIDE_REASON = (
+    "not allowed anywhere in the repository: Argo CD merges .argocd-source.yaml and "
+    ".argocd-source-<app>.yaml into the source of an Application rendered from that directory, plugin "
+    "parameters included, before it picks the plugin, so this file could rebind a federation to another "
+    "directory or turn the plugin off; remove it"
+)
 _PLATFORM_KIND = re.compile(rb"^kind:[ \t]*['\"]?Platform['\"]?[ \t]*(#.*)?$", re.MULTILINE)
 
 
@@ -30,13 +37,17 @@ def file_error(rel: str, message: str) -> MipError:
 class Repo:
     """A repository checkout rooted at `root`; paths are handled relative to it, POSIX style."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, remember: bool = False) -> None:
         self.root = root.resolve()
+        # `loaded` is filled only for a run that renders several apps (validate, the tools): one render for Argo
+        # CD reads each file once, and keeping every federation's data would cost the root its memory budget.
+        self.remember = remember
         self._inside_memo: dict[str, Path] = {}  # speed only, see _inside
         # Speed only: what loading.load_federation made of a directory, so that one run (validate renders
         # every app) checks each federation file once; the checkout does not change meanwhile.
         self.loaded: dict[str, Any] = {}
         self.bytes_read = 0
+        self._overrides: list[str] | None = None  # source_overrides(): the checkout does not change meanwhile
 
     def _inside(self, rel: str) -> Path:
         # Speed only: one render asks for the same directory more than once (listing, reading, overrides)
@@ -96,23 +107,48 @@ class Repo:
             if not path.is_file():
                 raise file_error(rel, f"not found (every mip-cmp directory needs a {FILE_NAME})")
             with path.open("rb") as handle:
-                raw = handle.read(MAX_FILE_BYTES + 1)
+                raw = handle.read(budget.MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise file_error(rel, f"cannot read: {exc.strerror}") from None
         self.bytes_read += len(raw)
-        if self.bytes_read > MAX_TOTAL_BYTES:
-            raise file_error(rel, f"the mip.yaml files read together exceed {MAX_TOTAL_BYTES} bytes")
+        if self.bytes_read > budget.MAX_TOTAL_BYTES:
+            raise file_error(rel, f"the mip.yaml files read together exceed {budget.MAX_TOTAL_BYTES} bytes "
+                                  "(budget.MAX_TOTAL_BYTES)")
         return load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
 
-    def source_overrides(self, rel_dir: str) -> list[str]:
-        """Relative paths of Argo CD's `.argocd-source*.yaml` override files in `rel_dir`."""
-        directory = self._inside(rel_dir)
-        try:
-            names = sorted(entry.name for entry in os.scandir(directory)
-                           if entry.name.startswith(SOURCE_OVERRIDE_PREFIX))
-        except OSError:
-            return []
-        return [name if rel_dir in ("", ".") else f"{rel_dir}/{name}" for name in names]
+    def source_overrides(self, rel_dir: str = ".") -> list[str]:
+        """Relative paths of every `.argocd-source*` entry in `rel_dir` or below it (`.git` aside), symlinks
+        included and not followed. The repository is walked once per render, looking at no more than
+        budget.MAX_REPO_ENTRIES entries."""
+        if self._overrides is None:
+            self._overrides = self._walk_for_overrides()
+        if rel_dir in ("", "."):
+            return list(self._overrides)
+        prefix = rel_dir.rstrip("/") + "/"
+        return [path for path in self._overrides if path.startswith(prefix)]
+
+    def _walk_for_overrides(self) -> list[str]:
+        found: list[str] = []
+        seen = 0
+        stack = [(str(self.root), "")]
+        while stack:
+            directory, rel = stack.pop()
+            try:
+                with os.scandir(directory) as entries:
+                    for entry in entries:
+                        seen += 1
+                        if seen > budget.MAX_REPO_ENTRIES:
+                            raise file_error(".", f"more than {budget.MAX_REPO_ENTRIES} files and directories "
+                                                  "(budget.MAX_REPO_ENTRIES); mip-cmp looks at every one for "
+                                                  f"{SOURCE_OVERRIDE_PREFIX}* files")
+                        path = f"{rel}/{entry.name}" if rel else entry.name
+                        if entry.name.startswith(SOURCE_OVERRIDE_PREFIX):
+                            found.append(path)
+                        elif entry.name != ".git" and entry.is_dir(follow_symlinks=False):
+                            stack.append((entry.path, path))
+            except OSError:
+                continue  # unreadable: Argo CD could not read an override there either
+        return sorted(found)
 
     def subdirectories(self, base: str) -> list[str]:
         """Sorted names of the directories in `base` (none if it is missing), hidden ones left out."""
@@ -141,16 +177,21 @@ class Repo:
                 if os.path.lexists(Path(entry.path, FILE_NAME)):
                     self._inside(rel)  # a symlinked directory must not lead outside either
                     found.append(rel)
-        if len(found) > MAX_FEDERATIONS:
-            raise file_error(base, f"more than {MAX_FEDERATIONS} federation directories")
+                    if len(found) > budget.MAX_FEDERATIONS:
+                        raise file_error(base, f"more than {budget.MAX_FEDERATIONS} federation directories "
+                                               "(budget.MAX_FEDERATIONS)")
         return sorted(found)
+
+
+def source_override_problems(paths: list[str]) -> list[Problem]:
+    return [Problem(path, 0, 0, "", SOURCE_OVERRIDE_REASON) for path in paths]  # Problem scrubs the path
 
 
 def _is_platform(directory: Path) -> bool:
     candidate = directory / FILE_NAME
     try:
         with candidate.open("rb") as handle:
-            return bool(_PLATFORM_KIND.search(handle.read(MAX_FILE_BYTES + 1)))
+            return bool(_PLATFORM_KIND.search(handle.read(budget.MAX_FILE_BYTES + 1)))
     except OSError:
         return False
 

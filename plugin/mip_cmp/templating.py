@@ -17,14 +17,10 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import budget, meter
 from .errors import MipError
 from .yamlsource import Document, KeyPath
 
-MAX_RESULT_CHARS = 16 * 1024
-MAX_TEMPLATE_CHARS = 4096
-MAX_INT_ARG = 10_000
-MAX_NUMBER = 10**18
-MAX_EXPONENT = 64
 _MARKERS = ("{{", "{%", "{#")
 _FILTERS = ("lower", "upper", "trim", "replace", "default", "string", "int", "title", "capitalize",
             "join", "first", "last", "length", "truncate")
@@ -47,14 +43,17 @@ def has_template(value: str) -> bool:
     return any(marker in value for marker in _MARKERS)
 
 
-def _weight(value: Any, limit: int = MAX_RESULT_CHARS) -> int:
-    """About how many characters `value` prints as; stops counting once past `limit`.
+def _weight(value: Any, limit: int | None = None) -> int:
+    """About how many characters `value` prints as; stops counting once past `limit` (default: the result
+    limit). Each item looked at is an evaluation step (budget.MAX_TEMPLATE_STEPS).
 
     Iterative and bounded, so a list repeated inside a list is measured by what it prints, not by len().
     """
-    total, stack = 0, [value]
+    limit = budget.MAX_RESULT_CHARS if limit is None else limit
+    total, seen, stack = 0, 0, [value]
     while stack and total <= limit:
         item = stack.pop()
+        seen += 1
         if isinstance(item, (str, bytes)):
             total += len(item)
         elif isinstance(item, (list, tuple)):
@@ -68,21 +67,22 @@ def _weight(value: Any, limit: int = MAX_RESULT_CHARS) -> int:
             total += max(1, item.bit_length() * 3 // 10)
         else:
             total += 8
+    meter.steps(seen)
     return total
 
 
 def _bounded(result: Any) -> Any:
-    if isinstance(result, int) and not isinstance(result, bool) and abs(result) > MAX_NUMBER:
+    if isinstance(result, int) and not isinstance(result, bool) and abs(result) > budget.MAX_NUMBER:
         raise TemplateError("number too large")
-    if _weight(result) > MAX_RESULT_CHARS:
-        raise TemplateError(f"result longer than {MAX_RESULT_CHARS} characters")
+    if _weight(result) > budget.MAX_RESULT_CHARS:
+        raise TemplateError(f"result longer than {budget.MAX_RESULT_CHARS} characters")
     return result
 
 
 def _check_args(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
     for arg in (*args, *kwargs.values()):
-        if isinstance(arg, int) and not isinstance(arg, bool) and abs(arg) > MAX_INT_ARG:
-            raise TemplateError(f"argument {arg} is larger than {MAX_INT_ARG}")
+        if isinstance(arg, int) and not isinstance(arg, bool) and abs(arg) > budget.MAX_INT_ARG:
+            raise TemplateError(f"argument {arg} is larger than {budget.MAX_INT_ARG}")
 
 
 def _predict_replace(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
@@ -116,9 +116,10 @@ def _guarded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)  # keeps jinja2's pass_context/pass_eval_context marks
     def call(*args: Any, **kwargs: Any) -> Any:
+        meter.steps(1)
         _check_args(args, kwargs)
-        if predict is not None and predict(args, kwargs) > MAX_RESULT_CHARS:
-            raise TemplateError(f"result longer than {MAX_RESULT_CHARS} characters")
+        if predict is not None and predict(args, kwargs) > budget.MAX_RESULT_CHARS:
+            raise TemplateError(f"result longer than {budget.MAX_RESULT_CHARS} characters")
         return _bounded(func(*args, **kwargs))
 
     return call
@@ -137,12 +138,12 @@ def _check_binop(op: str, left: Any, right: Any) -> None:
     if op == "%" and isinstance(left, str):
         # printf-style widths ('%999999999s') would allocate before any check could run
         raise TemplateError("string formatting with % is not allowed; use ~ to join strings")
-    if op == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
+    if op == "**" and isinstance(right, int) and abs(right) > budget.MAX_EXPONENT:
         raise TemplateError("exponent too large")
     if op == "*":
         for a, b in ((left, right), (right, left)):
-            if isinstance(a, (str, list, tuple)) and isinstance(b, int) and _weight(a) * b > MAX_RESULT_CHARS:
-                raise TemplateError(f"result longer than {MAX_RESULT_CHARS} characters")
+            if isinstance(a, (str, list, tuple)) and isinstance(b, int) and _weight(a) * b > budget.MAX_RESULT_CHARS:
+                raise TemplateError(f"result longer than {budget.MAX_RESULT_CHARS} characters")
 
 
 def _environment() -> Any:
@@ -155,6 +156,7 @@ def _environment() -> Any:
             intercepted_binops = frozenset(["*", "**", "+", "-", "/", "//", "%"])
 
             def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
+                meter.steps(1)
                 _check_binop(op, left, right)
                 return _bounded(super().call_binop(context, op, left, right))
 
@@ -164,12 +166,14 @@ def _environment() -> Any:
 
             def getattr(self, obj: Any, attribute: str) -> Any:
                 # `a.b` reads the key of a mapping, never a Python attribute (no methods, no dunders).
+                meter.steps(1)
                 _refuse_private(attribute)
                 if isinstance(obj, Mapping) and attribute in obj:
                     return obj[attribute]
                 return self.undefined(obj=obj, name=attribute)
 
             def getitem(self, obj: Any, argument: Any) -> Any:
+                meter.steps(1)
                 _refuse_private(argument)
                 if isinstance(obj, Mapping):
                     if isinstance(argument, str) and argument in obj:
@@ -191,13 +195,23 @@ def _environment() -> Any:
     return _env
 
 
-def _check_tree(tree: Any, names: frozenset[str]) -> None:
-    """Refuse every construct but data expressions, before anything is compiled or run."""
+def _check_tree(tree: Any, names: frozenset[str]) -> int:
+    """Refuse every construct but data expressions, before anything is compiled or run; returns what
+    compiling will cost, in evaluation steps (about a microsecond each, measured: jinja2's compiler and
+    Python's grow with the node count and, faster, with the depth, both bounded here)."""
     from jinja2.exceptions import UndefinedError
 
-    stack = [tree]
+    count, depth = 0, 0
+    stack = [(tree, -1)]  # Template and Output wrap every expression: its own nodes start at level 1
     while stack:
-        node = stack.pop()
+        node, level = stack.pop()
+        count, depth = count + 1, max(depth, level)
+        if count > budget.MAX_TEMPLATE_NODES:
+            raise TemplateError(f"expression has more than {budget.MAX_TEMPLATE_NODES} parts "
+                                "(budget.MAX_TEMPLATE_NODES); split it up")
+        if depth > budget.MAX_TEMPLATE_DEPTH:
+            raise TemplateError(f"expression is nested more than {budget.MAX_TEMPLATE_DEPTH} levels deep "
+                                "(budget.MAX_TEMPLATE_DEPTH); split it up")
         kind = type(node).__name__
         if kind == "Call":
             raise TemplateError("calling functions or methods is not allowed; use a filter, e.g. "
@@ -206,30 +220,42 @@ def _check_tree(tree: Any, names: frozenset[str]) -> None:
             raise TemplateError(f"{kind} expressions are not allowed")
         if kind == "Name" and node.name not in names:
             raise UndefinedError(f"'{node.name}' is undefined")  # also `self`, `loop`, `range`, ...
-        stack.extend(node.iter_child_nodes())
+        stack.extend((child, level + 1) for child in node.iter_child_nodes())
+    return 200 + 20 * count + 10 * depth * depth
 
 
 @functools.lru_cache(maxsize=512)
-def _compile(source: str, names: frozenset[str]) -> Any:
+def _compile(source: str, names: frozenset[str]) -> tuple[Any, int]:
     env = _environment()
     try:
         tree = env.parse(source)
-        _check_tree(tree, names)
+        cost = _check_tree(tree, names)
         with warnings.catch_warnings():  # Python's compiler warns about some generated code, on stderr
             warnings.simplefilter("ignore")
-            return env.from_string(tree)
+            return env.from_string(tree), cost
     except RecursionError:  # jinja2's parser and Python's compiler recurse per nesting level
         raise TemplateError("expression is nested too deeply") from None
 
 
 def render_string(value: str, context: Mapping[str, Any]) -> str:
-    """Render one string; raises TemplateError or a jinja2 error with a human message."""
+    """Render one string; raises TemplateError or a jinja2 error with a human message. Its work counts
+    against the render's budgets (budget.MAX_TEMPLATE_STEPS, MAX_TEMPLATE_OUTPUT_CHARS)."""
     if "{%" in value:
         raise TemplateError("only {{ expressions }} are allowed; {% statements %} are not")
-    if len(value) > MAX_TEMPLATE_CHARS:
-        raise TemplateError(f"a templated string may be at most {MAX_TEMPLATE_CHARS} characters")
-    result = _compile(value, frozenset(context)).render(dict(context))
-    return str(_bounded(result))
+    if len(value) > budget.MAX_TEMPLATE_CHARS:
+        raise TemplateError(f"a templated string may be at most {budget.MAX_TEMPLATE_CHARS} characters")
+    meter.steps(10 + len(value) // 4)  # lexing and parsing, before the tree is known
+    template, cost = _compile(value, frozenset(context))
+    meter.steps(cost)  # charged on every use, cached or not: the outcome must not depend on a cache
+    result = str(_bounded(template.render(dict(context))))
+    meter.template_chars(len(result))
+    if not result.isascii():
+        try:
+            result.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise TemplateError(f"the result holds U+{ord(result[exc.start]):04X}, which is not text (a lone "
+                                "surrogate); write the character itself") from None
+    return result
 
 
 def render_tree(value: Any, context: Mapping[str, Any], doc: Document, path: KeyPath) -> Any:
@@ -237,8 +263,11 @@ def render_tree(value: Any, context: Mapping[str, Any], doc: Document, path: Key
     if isinstance(value, str):
         if not has_template(value):
             return value
+        meter.at(lambda message: doc.problem(path, message))
         try:
             return render_string(value, context)
+        except meter.Exceeded:
+            raise
         except Exception as exc:  # jinja2's errors do not share a base class with ours
             raise MipError([doc.problem(path, f"template error: {_explain(exc, context)}")]) from None
     if isinstance(value, dict):

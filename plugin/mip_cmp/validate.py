@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from . import compat
+from . import compat, meter
 from .buildenv import DEFAULT_REVISION, BuildEnv
 from .contract.params import NETWORK_COMPONENT, SECRETS_COMPONENT, common_network_binding
 from .errors import MipError, Problem
@@ -12,8 +12,10 @@ from .expand import federation_secrets
 from .loading import (
     LoadedFederation,
     LoadedPlatform,
+    directory_name_warnings,
     federation_dirs,
     load_federation,
+    load_federations,
     load_platform,
     roots_text,
     unreadable_directories,
@@ -25,7 +27,7 @@ from .repo import Repo
 
 def validate_repo(root: Path) -> tuple[list[Problem], int]:
     """Check every mip.yaml of a repository and render each app; returns (problems, files checked)."""
-    repo = Repo(root)
+    repo = Repo(root, remember=True)  # every app is rendered: each federation file is checked once
     try:
         platform = load_platform(repo)
     except MipError as exc:
@@ -54,15 +56,20 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
 
 def _render(repo: Repo, env: BuildEnv, platform: LoadedPlatform) -> list[Problem]:
     try:
-        render_objects(repo, ".", env, platform)
+        with meter.metered():  # each app within the budgets Argo CD's renders have
+            render_objects(repo, ".", env, platform)
     except MipError as exc:
         return list(exc.problems)
     return []
 
 
 def notes(root: Path) -> list[str]:
-    """What a valid repository could still gain: the fields a newer Argo CD than the declared one adds."""
-    return compat.newer_would_add(load_platform(Repo(root)).model.argocd.version)
+    """What a valid repository could still gain: the fields a newer Argo CD than the declared one adds, and
+    federation directories named otherwise than their federation."""
+    repo = Repo(root)
+    platform = load_platform(repo)
+    named = [str(w) for fed in load_federations(repo, platform) for w in directory_name_warnings(fed)]
+    return [*named, *compat.newer_would_add(platform.model.argocd.version)]
 
 
 def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],

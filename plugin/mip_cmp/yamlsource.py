@@ -14,6 +14,7 @@ from typing import Any, AnyStr
 
 import yaml
 
+from . import budget, meter
 from .errors import MipError, Problem
 
 try:  # libyaml's parser is several times faster; the pure-Python one yields the same events.
@@ -21,9 +22,6 @@ try:  # libyaml's parser is several times faster; the pure-Python one yields the
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-MAX_FILE_BYTES = 256 * 1024
-MAX_DEPTH = 64
-MAX_NODES = 50_000
 # Kubernetes and Helm (via Go's JSON) cannot represent integers outside int64.
 MAX_INT = 2**63 - 1
 
@@ -84,12 +82,13 @@ def format_path(path: KeyPath) -> str:
 
 
 def decode(raw: bytes, file: str) -> str:
-    if len(raw) > MAX_FILE_BYTES:
+    if len(raw) > budget.MAX_FILE_BYTES:
         # Callers read at most one byte more than the limit, so the true size is unknown here; the position is
         # that of the first byte past the limit.
-        line, col = _position(raw, MAX_FILE_BYTES, b"\n")
+        line, col = _position(raw, budget.MAX_FILE_BYTES, b"\n")
         raise MipError([Problem(file, line, col, "", (
-            f"file is larger than the limit of {MAX_FILE_BYTES} bytes ({MAX_FILE_BYTES // 1024} KiB) at this "
+            f"file is larger than the limit of {budget.MAX_FILE_BYTES} bytes ({budget.MAX_FILE_BYTES // 1024} KiB) "
+            "at this "
             "point; keep long Helm values in the chart's own values files (the catalog's `valueFiles`) instead "
             "of inline `values`"))])
     try:
@@ -161,6 +160,7 @@ class _Builder:
         self.open: list[_Open] = []
         self.documents = 0
         self.nodes = 0
+        self.counted = 0  # of the nodes, those already counted against the render's budget
 
     def fail(self, event: Any, message: str, path: KeyPath = ()) -> MipError:
         return MipError([Problem(self.file, *_mark(event.start_mark), format_path(path), message)])
@@ -183,8 +183,12 @@ class _Builder:
 
     def count(self, event: Any) -> None:
         self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise self.fail(event, f"more than {MAX_NODES} YAML nodes")
+        if self.nodes > budget.MAX_NODES:
+            raise self.fail(event, f"more than {budget.MAX_NODES} YAML nodes")
+        if self.nodes - self.counted >= 1024:  # the render's budget: all files together, and the clocks
+            meter.at(meter.locator(self.file, _mark(event.start_mark)))
+            meter.nodes(self.nodes - self.counted)
+            self.counted = self.nodes
 
     def expects_key(self) -> bool:
         top = self.open[-1] if self.open else None
@@ -205,8 +209,8 @@ class _Builder:
             raise self.fail(event, f"YAML tag {event.tag} is not allowed", self.next_path())
         if self.expects_key():
             raise self.fail(event, "complex mapping keys are not allowed", self.next_path())
-        if len(self.open) >= MAX_DEPTH:
-            raise self.fail(event, f"nesting is deeper than {MAX_DEPTH} levels")
+        if len(self.open) >= budget.MAX_DEPTH:
+            raise self.fail(event, f"nesting is deeper than {budget.MAX_DEPTH} levels")
         container: dict[str, Any] | list[Any] = {} if is_map else []
         self.open.append(_Open(container, self.attach(container, event)))
 
@@ -263,6 +267,8 @@ def load(text: str, file: str) -> Document:
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise MipError([Problem(file, 0, 0, "", f"invalid YAML: {first}")]) from None
+    meter.at(meter.locator(file))
+    meter.nodes(builder.nodes - builder.counted)
     return builder.doc
 
 
@@ -306,7 +312,7 @@ class LazyDocument(Document):
         return super().mark(path, key=key)
 
 
-def parse_plain(text: str) -> dict[str, Any] | None:  # noqa: C901 - one flat loop on purpose: the hot path
+def parse_plain(text: str, file: str = "") -> dict[str, Any] | None:  # noqa: C901 - one flat loop on purpose: the hot path
     """The data of a mapping document exactly as load() builds it, without positions; None whenever load()
     would say anything but the data (an error, a document that is not a mapping): then call load()."""
     no_key = _NO_KEY
@@ -319,14 +325,14 @@ def parse_plain(text: str) -> dict[str, Any] | None:  # noqa: C901 - one flat lo
             kind = type(event)
             if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
                 nodes += 1
-                if nodes > MAX_NODES or (not stack and kind is not yaml.MappingStartEvent):
+                if nodes > budget.MAX_NODES or (not stack and kind is not yaml.MappingStartEvent):
                     return None
                 if kind is yaml.ScalarEvent:
                     value = _construct(event)
                 else:
                     if event.tag not in (None, "!", _MAP if kind is yaml.MappingStartEvent else _SEQ):
                         return None
-                    if len(stack) >= MAX_DEPTH:
+                    if len(stack) >= budget.MAX_DEPTH:
                         return None
                     value = {} if kind is yaml.MappingStartEvent else []
                 if not stack:
@@ -358,12 +364,18 @@ def parse_plain(text: str) -> dict[str, Any] | None:  # noqa: C901 - one flat lo
                 return None
     except Exception:
         return None
-    return root if type(root) is dict else None
+    if type(root) is not dict:
+        return None
+    # The render's budget, for the whole file at once: MAX_NODES bounds the work between two counts. (When
+    # this returns None, load() parses the file again and counts it.)
+    meter.at(meter.locator(file))
+    meter.nodes(nodes)
+    return root
 
 
 def load_fast(text: str, file: str) -> Document:
     """load(), the positions parsed only when a problem needs them (most files have none)."""
-    data = parse_plain(text)
+    data = parse_plain(text, file)
     return load(text, file) if data is None else LazyDocument(file, data, text=text)
 
 

@@ -100,6 +100,10 @@ def symlink_loop(repo: Path) -> None:
     (repo / FED_FILE).symlink_to("mip.yaml")
 
 
+def symlink_source_override(repo: Path) -> None:
+    (repo / ".argocd-source.yaml").symlink_to("mip.yaml")
+
+
 def root_federations_path(path: str) -> Callable[[Path], None]:
     def setup(repo: Path) -> None:
         root = repo / "mip.yaml"
@@ -177,6 +181,11 @@ ATTACKS: list[Attack] = [
            params=[{"name": "federation", "string": "mip-common-datacatalog"}, BOUND[1]]),
     Attack("tenancy-name-root-application", loosen_name_pattern(fed(federation("mip-platform"))),
            params=[{"name": "federation", "string": "mip-platform"}, BOUND[1]]),
+    # Namespaces of the cluster's infrastructure, whatever the pattern allows (names.SYSTEM_NAMESPACES).
+    *(Attack(f"tenancy-name-system-namespace-{name}", loosen_name_pattern(fed(federation(name))),
+             params=[{"name": "federation", "string": name}, BOUND[1]])
+      for name in ("cert-manager", "ingress-nginx", "monitoring", "argocd", "submariner-operator",
+                   "longhorn-system", "openshift-config")),
     Attack("tenancy-name-collides-with-other-federations-app", fed(federation("federation-x-exareme2")),
            params=[{"name": "federation", "string": "federation-x-exareme2"}, BOUND[1]]),
     Attack("tenancy-unknown-cluster", fed(federation(cluster="kube-control-plane"))),
@@ -206,6 +215,18 @@ ATTACKS: list[Attack] = [
     # The root still renders (a broken federation stops only itself); that federation's own wrapper refuses.
     Attack("tenancy-argocd-source-seen-by-the-wrapper",
            write(f"{FED_A}/.argocd-source.yaml", "plugin: null\ndirectory: {recurse: true}\n")),
+    # Outside federation directories, only admins write: every render refuses one. At the root, Argo CD would merge
+    # it into the root Application (`.argocd-source.yaml`) or into federation-a's wrapper Application (`path: .`,
+    # named federation-a), rebinding its directory.
+    Attack("tenancy-argocd-source-at-the-root",
+           write(".argocd-source.yaml", "plugin: null\ndirectory: {recurse: true}\n"), app=".", params=None),
+    Attack("tenancy-argocd-source-for-a-wrapper-at-the-root",
+           write(".argocd-source-federation-a.yaml",
+                 "plugin:\n  parameters:\n  - {name: directory, string: federations/federation-z}\n")),
+    Attack("tenancy-argocd-source-anywhere", write("docs/deep/.argocd-source-someapp.yaml", "plugin: null\n")),
+    Attack("tenancy-argocd-source-deep-in-a-federation",
+           write(f"{FED_A}/charts/x/.argocd-source.yaml", "plugin: null\n")),
+    Attack("tenancy-argocd-source-as-a-symlink", symlink_source_override, app=".", params=None),
     Attack("tenancy-parameters-on-the-root", nothing, app=".", params=[{"name": "federation", "string": "federation-a"}]),
     Attack("tenancy-directory-of-another-federation", nothing,
            params=[BOUND[0], {"name": "directory", "string": "federations/federation-z"}]),
@@ -245,6 +266,15 @@ ATTACKS: list[Attack] = [
            fed(federation(apps="  exareme2:\n    values: {x: '{{ federation.name }}" + "x" * 5000 + "'}\n"))),
     Attack("template-in-values",
            fed(federation(apps="  exareme2:\n    values: {image: \"{{ ''.__class__ }}\"}\n"))),
+    Attack("template-too-many-parts", fed(host("{{ [" + ", ".join(["1"] * 300) + "] }}"))),
+    Attack("template-nested-too-deep", fed(host("{{ federation.name" + " | upper" * 30 + " }}"))),
+    Attack("template-lone-surrogate", fed(host("{{ federation.name ~ '\\ud800' }}"))),
+    # --- budgets: what one render may cost in all (budget.py; tests/security/test_resources.py measures) ----
+    Attack("budget-template-steps", fed(federation(apps="  exareme2:\n    values:\n" + "".join(
+        f"      k{i}: \"{{{{ [{', '.join([chr(40) + chr(91) + repr('') + '] * 4000)|length'] * 40)}] }}}}\"\n"
+        for i in range(10))))),
+    Attack("budget-template-output", fed(federation(apps="  exareme2:\n    values:\n" + "".join(
+        f"      k{i}: \"{{{{ 'x' * 16000 }}}}\"\n" for i in range(80))))),
     # --- paths: every file read stays inside the repository -----------------------------------------------
     Attack("path-symlinked-mip-yaml-outside", symlink_fed_file_outside),
     Attack("path-symlinked-federation-dir-outside", symlink_fed_dir_outside, app=".",

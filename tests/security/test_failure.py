@@ -174,22 +174,36 @@ def test_output_is_written_once_at_the_end(tmp_path: Path) -> None:
 
 
 def test_total_output_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Output beyond the cap (32 MiB; Argo CD's gRPC limit is 100 MiB) is an error, not a truncated print."""
-    from mip_cmp import emit
+    """Output beyond the cap (budget.MAX_OUTPUT_BYTES; Argo CD's gRPC limit is 100 MiB) is an error, not a
+    truncated print, found while writing: at the first object past the cap."""
+    from mip_cmp import budget
     from mip_cmp.errors import MipError
     from mip_cmp.pipeline import generate
 
-    monkeypatch.setattr(emit, "MAX_OUTPUT_BYTES", 1000)
-    with pytest.raises(MipError, match=r"output is .* bytes; the limit is 1000"):
+    monkeypatch.setattr(budget, "MAX_OUTPUT_BYTES", 1000)
+    with pytest.raises(MipError, match=r"^mip\.yaml: output: AppProject mip-infrastructure: the output exceeds "
+                                       r"1000 bytes \(budget\.MAX_OUTPUT_BYTES\) at this object; render less$"):
+        generate(SAMPLE_REPO, argo_env("."))
+
+
+def test_object_count_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mip_cmp import budget
+    from mip_cmp.errors import MipError
+    from mip_cmp.pipeline import generate
+
+    monkeypatch.setattr(budget, "MAX_OBJECTS", 3)
+    with pytest.raises(MipError, match=r"^mip\.yaml: the output has \d+ objects; the limit is 3 "
+                                       r"\(budget\.MAX_OBJECTS\)$"):
         generate(SAMPLE_REPO, argo_env("."))
 
 
 def test_total_input_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """All mip.yaml files one run reads together are capped too (the root reads every federation)."""
-    from mip_cmp import repo as repo_module
+    from mip_cmp import budget
     from mip_cmp.errors import MipError
     from mip_cmp.pipeline import generate
 
-    monkeypatch.setattr(repo_module, "MAX_TOTAL_BYTES", 4000)
-    with pytest.raises(MipError, match=r"the mip\.yaml files read together exceed 4000 bytes"):
+    monkeypatch.setattr(budget, "MAX_TOTAL_BYTES", 4000)
+    with pytest.raises(MipError, match=r"the mip\.yaml files read together exceed 4000 bytes "
+                                       r"\(budget\.MAX_TOTAL_BYTES\)"):
         generate(SAMPLE_REPO, argo_env("."))

@@ -208,12 +208,18 @@ def test_the_time_limit_ends_a_render_with_a_clear_error(hostile_repo: Path) -> 
     assert took < 0.5 + 1.0
 
 
-def test_the_memory_limit_ends_a_render_with_a_clear_error(hostile_repo: Path) -> None:
-    """A worker holds ~30 MiB of warm state; 48 MiB leaves too little for the hostile root's ~4 MiB of output
-    and the data behind it, but enough for a healthy app."""
+def test_the_memory_limit_ends_a_render_with_a_clear_error(tmp_path: Path) -> None:
+    """A worker holds ~30 MiB of warm state; 48 MiB leaves too little for a root that writes up to the output
+    budget (16 MiB; test_resources.py's output amplification, the input within the budgets that needs the
+    most memory), but enough for a healthy app."""
+    from .test_resources import output_amplification
+
+    repo = tmp_path / "repo"
+    shutil.copytree(SAMPLE_REPO, repo)
+    output_amplification(repo)
     small = Renderer(MIP_CMP_RENDER_MEMORY_MIB="48")
     try:
-        answer = small.ask(hostile_repo, argo_env("."))
+        answer = small.ask(repo, argo_env("."))
         healthy = small.ask(SAMPLE_REPO, argo_env(".", params=BOUND))
     finally:
         small.close()

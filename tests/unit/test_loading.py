@@ -49,8 +49,10 @@ def test_the_platform_and_a_federation_load(tmp_path: Path) -> None:
     platform = load_platform(r)
     [fed] = load_federations(r, platform)
     assert (fed.model.name, fed.directory) == ("federation-a", "feds/federation-a")
-    assert load_bound_federation(r, platform, "feds/federation-a", BuildEnv(params={"federation": "federation-a"})).model == \
-        fed.model
+    full = load_bound_federation(r, platform, "feds/federation-a",
+                                 BuildEnv(params={"federation": "federation-a"})).model
+    # The root keeps of each federation what it renders from (loading._summary): no values, no publicHost.
+    assert fed.model == full.model_copy(update={"apps": dict.fromkeys(full.apps), "publicHost": None})
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), [
@@ -86,12 +88,12 @@ def test_platform_problems(tmp_path: Path, old: str, new: str, expected: str) ->
 @pytest.mark.parametrize(("federations", "expected"), [
     ({"a": FED.format(name="federation-a"), "b": FED.format(name="federation-a")},
      "feds/b/mip.yaml:3:7: name: duplicate federation name 'federation-a'; already declared in feds/a/mip.yaml:3:7"),
-    ({"a": FED.format(name="argocd")}, "feds/a/mip.yaml:3:7: name: 'argocd' is reserved by the platform; choose "
-                                       "another name"),
+    ({"a": FED.format(name="argocd")}, "feds/a/mip.yaml:3:7: name: 'argocd' is reserved for Kubernetes, the "
+                                       "cluster's infrastructure or the platform itself; choose another name"),
     ({"a": FED.format(name="x-engine")}, "feds/a/mip.yaml:3:7: name: 'x-engine' would collide with the Application "
                                          "of app 'engine' of a federation 'x'; choose another name"),
     ({"a": FED.format(name="catalogue").replace("engine", "x")},
-     "feds/a/mip.yaml:3:7: name: 'catalogue' is reserved by the platform; choose another name"),
+     "feds/a/mip.yaml:3:7: name: 'catalogue' is reserved for Kubernetes, the cluster's infrastructure or the platform itself; choose another name"),
     ({"a": FED.format(name="federation-a").replace("kind: Federation", "kind: Platform")},
      "feds/a/mip.yaml:2:7: kind: a federation directory must hold a Federation mip.yaml"),
 ])
@@ -106,7 +108,7 @@ def test_federation_problems(tmp_path: Path, federations: dict[str, str], expect
 def test_a_federation_directory_must_not_hold_argo_cd_overrides(tmp_path: Path) -> None:
     r = repo(tmp_path, a=FED.format(name="federation-a"))
     (tmp_path / "feds/a/.argocd-source.yaml").write_text("plugin: null\n")
-    expected = r"^feds/a/.argocd-source.yaml: not allowed in a federation directory"
+    expected = r"^feds/a/.argocd-source.yaml: not allowed anywhere in the repository"
     with pytest.raises(MipError, match=expected):
         load_federation(r, "feds/a")
     # The root keeps the federation (its project and wrapper); its own render shows the problem.
@@ -115,13 +117,24 @@ def test_a_federation_directory_must_not_hold_argo_cd_overrides(tmp_path: Path) 
     assert str(fed.problems[0]).startswith("feds/a/.argocd-source.yaml: not allowed")
 
 
+def test_overrides_outside_federation_directories_stop_every_render(tmp_path: Path) -> None:
+    """Outside the federations' directories only admins write: the platform itself refuses to load."""
+    r = repo(tmp_path, a=FED.format(name="federation-a"))
+    (tmp_path / "feds/a/.argocd-source.yaml").write_text("plugin: null\n")  # federation-a's own problem
+    (tmp_path / ".argocd-source-federation-a.yaml").write_text("plugin: null\n")
+    (tmp_path / "feds/.argocd-source.yaml").write_text("plugin: null\n")
+    with pytest.raises(MipError) as caught:
+        load_platform(r)
+    assert [line.split(": ")[0] for line in caught.value.lines()] == [".argocd-source-federation-a.yaml",
+                                                                      "feds/.argocd-source.yaml"]
+    assert "not allowed anywhere in the repository" in caught.value.lines()[0]
+
+
 @pytest.mark.parametrize(("rel", "federation", "expected"), [
     ("other/a", "", "other/a/mip.yaml: not a federation directory: federations live directly under feds/ (see "
                     "federations.path in the platform mip.yaml)"),
     ("feds/../feds/a", "", "feds/../feds/a/mip.yaml: not a federation directory: federations live directly under "
                            "feds/ (see federations.path in the platform mip.yaml)"),
-    ("feds/a", "federation-a", "feds/a/mip.yaml:3:7: name: 'federation-a' differs from its directory name 'a'; "
-                               "rename the directory (git mv feds/a feds/federation-a) or set `name: a`"),
     ("feds/federation-a", "federation-b", "feds/federation-a/mip.yaml:3:7: name: this directory is bound to federation "
      "'federation-b' by the platform; it cannot declare 'federation-a' (rename it in the platform first)"),
 ])
@@ -130,3 +143,14 @@ def test_binding(tmp_path: Path, rel: str, federation: str, expected: str) -> No
     with pytest.raises(MipError) as caught:
         load_bound_federation(r, load_platform(r), rel, BuildEnv(params={"federation": federation}))
     assert caught.value.lines() == [expected]
+
+
+def test_a_directory_named_otherwise_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    from mip_cmp.loading import directory_name_warnings
+
+    r = repo(tmp_path, a=FED.format(name="federation-a"), **{"federation-b": FED.format(name="federation-b")})
+    feds = {f.directory: f for f in load_federations(r, load_platform(r))}
+    assert [str(w) for w in directory_name_warnings(feds["feds/a"])] == [
+        "feds/a/mip.yaml:3:7: name: 'federation-a' differs from its directory name 'a'; rename the directory "
+        "(git mv feds/a feds/federation-a) or set `name: a`"]
+    assert directory_name_warnings(feds["feds/federation-b"]) == []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mip_cmp import repo as repo_module
+from mip_cmp import budget
 from mip_cmp.errors import MipError
 from mip_cmp.repo import Repo, locate
 
@@ -33,8 +33,7 @@ def test_read_and_list(tmp_path: Path) -> None:
     assert repo.read("feds/a").file == "feds/a/mip.yaml"
     assert repo.federation_dirs("feds") == ["feds/a"]
     assert repo.federation_dirs("missing") == []
-    assert repo.source_overrides("feds/a") == ["feds/a/.argocd-source.yaml"]
-    assert repo.source_overrides("feds/b") == []
+    assert repo.source_overrides() == ["feds/a/.argocd-source.yaml"]  # anywhere in the repository
     assert repo.bytes_read == len(PLATFORM) + len("x: 1\n")
 
 
@@ -63,12 +62,16 @@ def test_symlinks_stay_inside(tmp_path: Path) -> None:
 
 def test_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tree(tmp_path, {"mip.yaml": PLATFORM, "feds/a/mip.yaml": "", "feds/b/mip.yaml": ""})
-    monkeypatch.setattr(repo_module, "MAX_FEDERATIONS", 1)
-    with pytest.raises(MipError, match=r"^feds: more than 1 federation directories$"):
+    monkeypatch.setattr(budget, "MAX_FEDERATIONS", 1)
+    with pytest.raises(MipError, match=r"^feds: more than 1 federation directories \(budget.MAX_FEDERATIONS\)$"):
         Repo(root).federation_dirs("feds")
-    monkeypatch.setattr(repo_module, "MAX_TOTAL_BYTES", 10)
-    with pytest.raises(MipError, match=r"^mip.yaml: the mip.yaml files read together exceed 10 bytes$"):
+    monkeypatch.setattr(budget, "MAX_TOTAL_BYTES", 10)
+    with pytest.raises(MipError, match=r"^mip.yaml: the mip.yaml files read together exceed 10 bytes "
+                                       r"\(budget.MAX_TOTAL_BYTES\)$"):
         Repo(root).read(".")
+    monkeypatch.setattr(budget, "MAX_REPO_ENTRIES", 3)
+    with pytest.raises(MipError, match=r"^\.: more than 3 files and directories \(budget.MAX_REPO_ENTRIES\)"):
+        Repo(root).source_overrides()
 
 
 def test_locate_with_argo_cds_source_path(tmp_path: Path) -> None:

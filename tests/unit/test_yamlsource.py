@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from mip_cmp.budget import MAX_FILE_BYTES
 from mip_cmp.errors import MipError
-from mip_cmp.yamlsource import MAX_FILE_BYTES, Document, decode, format_path, load
+from mip_cmp.yamlsource import Document, decode, format_path, load
 
 FILE = "f/mip.yaml"
 
@@ -93,11 +94,11 @@ def test_a_character_yaml_forbids() -> None:
 
 
 def test_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mip_cmp import yamlsource
+    from mip_cmp import budget
 
-    monkeypatch.setattr(yamlsource, "MAX_DEPTH", 3)
+    monkeypatch.setattr(budget, "MAX_DEPTH", 3)
     assert error("a: [[[[1]]]]\n") == "f/mip.yaml:1:6: nesting is deeper than 3 levels"
-    monkeypatch.setattr(yamlsource, "MAX_NODES", 5)
+    monkeypatch.setattr(budget, "MAX_NODES", 5)
     assert error("a: [1, 2, 3, 4, 5]\n") == "f/mip.yaml:1:11: more than 5 YAML nodes"
 
 

@@ -52,19 +52,13 @@ class _ReadOnce(Repo):
     listed) once, although the root's render and each federation's renders all read it."""
 
     def __init__(self, root: Path) -> None:
-        super().__init__(root)
+        super().__init__(root, remember=True)
         self._documents: dict[str, Document] = {}
-        self._overrides: dict[str, list[str]] = {}
 
     def read(self, rel_dir: str) -> Document:
         if rel_dir not in self._documents:
             self._documents[rel_dir] = super().read(rel_dir)
         return self._documents[rel_dir]
-
-    def source_overrides(self, rel_dir: str) -> list[str]:
-        if rel_dir not in self._overrides:
-            self._overrides[rel_dir] = super().source_overrides(rel_dir)
-        return list(self._overrides[rel_dir])
 
 
 def take(root: Path, revision: str = DEFAULT_REVISION) -> Snapshot:

@@ -1,0 +1,133 @@
+"""Every limit of a render, in one place: the code enforces these, docs/security.md and the tests read them here.
+
+One repo-server sidecar renders for every tenant, so no input may take it down for the others: not its
+memory (an OOM kill takes argocd-cmp-server and every render in flight with it) and not its CPU. Each limit
+is enforced *while* the work is done, never on the finished result, and exceeding one is a user error
+(exit 1) that names the file, the field and the limit.
+
+Per-file limits bound what one file can hold; the per-render counters below bound what all the files and
+templates of one render can add up to; the CPU and wall-clock limits are the backstop for whatever work
+no counter sees (a platform's own regular expression, a slow disk). The values keep a render, on the
+2-core machine the project targets, within 128 MiB of peak memory and 5 s of CPU for any input
+(tests/security/test_resources.py measures both). meter.py enforces the per-render counters and the clocks;
+this module only says the numbers, so that every layer may read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KiB = 1024
+MiB = 1024 * KiB
+
+# --- input, per file and per render ----------------------------------------------------------------------
+MAX_FILE_BYTES = 256 * KiB
+MAX_DEPTH = 64
+MAX_NODES = 50_000
+# All mip.yaml files one render reads (the root reads every federation's): bytes, and YAML nodes, which is
+# what parsing and validation cost.
+MAX_TOTAL_BYTES = 8 * MiB
+MAX_TOTAL_NODES = 250_000
+MAX_FEDERATIONS = 2000
+# Files and directories looked at for Argo CD's `.argocd-source*.yaml` overrides (repo.py).
+MAX_REPO_ENTRIES = 100_000
+
+# --- templates -------------------------------------------------------------------------------------------
+MAX_TEMPLATE_CHARS = 4096
+# Compiling costs grow faster than linearly with the depth of an expression: both bounded per template.
+MAX_TEMPLATE_NODES = 256
+MAX_TEMPLATE_DEPTH = 20
+MAX_RESULT_CHARS = 16 * KiB
+MAX_NUMBER = 10**18
+MAX_INT_ARG = 10_000
+MAX_EXPONENT = 64
+# Per render: evaluation steps (about a microsecond of CPU each: compiling, operators, filters, measuring
+# results) and characters produced by all templates together.
+MAX_TEMPLATE_STEPS = 1_000_000
+MAX_TEMPLATE_OUTPUT_CHARS = 1 * MiB
+
+# --- output and messages ---------------------------------------------------------------------------------
+MAX_OBJECTS = 10_000
+MAX_OUTPUT_BYTES = 16 * MiB
+MAX_MESSAGE_CHARS = 1000
+# How much of a message the credential scrubber reads (it redacts before it shortens to MAX_MESSAGE_CHARS).
+SCRUB_WINDOW_CHARS = 4 * MAX_MESSAGE_CHARS
+
+# --- time ------------------------------------------------------------------------------------------------
+MAX_RENDER_CPU_SECONDS = 4.0
+MAX_RENDER_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One row of docs/security.md's budgets table."""
+
+    name: str
+    what: str
+    value: str
+    where: str
+    sees: str
+
+
+def _bytes(n: int) -> str:
+    return f"{n // MiB} MiB" if n % MiB == 0 else f"{n // KiB} KiB"
+
+
+def limits() -> list[Limit]:
+    """The budgets table of docs/security.md (tests/security/test_docs.py keeps the page equal to it)."""
+    return [
+        Limit("MAX_FILE_BYTES", "size of one `mip.yaml`", _bytes(MAX_FILE_BYTES), "repo.py, before parsing",
+              "`<file>: file is larger than the limit of N bytes`"),
+        Limit("MAX_DEPTH", "YAML nesting", f"{MAX_DEPTH} levels", "yamlsource.py, while parsing",
+              "`<file>:<line>:<col>: nesting is deeper than N levels`"),
+        Limit("MAX_NODES", "YAML nodes in one file", f"{MAX_NODES:,}", "yamlsource.py, while parsing",
+              "`<file>:<line>:<col>: more than N YAML nodes`"),
+        Limit("MAX_TOTAL_BYTES", "bytes of all `mip.yaml` one render reads", _bytes(MAX_TOTAL_BYTES),
+              "repo.py, file by file", "`<file>: the mip.yaml files read together exceed N bytes`"),
+        Limit("MAX_TOTAL_NODES", "YAML nodes of all files one render reads", f"{MAX_TOTAL_NODES:,}",
+              "yamlsource.py, file by file", "`<file>: the mip.yaml files of this render hold more than N YAML nodes "
+              "together ...`"),
+        Limit("MAX_FEDERATIONS", "federation directories", f"{MAX_FEDERATIONS:,}", "repo.py, while listing",
+              "`<federations.path>: more than N federation directories`"),
+        Limit("MAX_REPO_ENTRIES", "files and directories searched for `.argocd-source*`",
+              f"{MAX_REPO_ENTRIES:,}", "repo.py, while walking", "`.: more than N files and directories ...`"),
+        Limit("MAX_TEMPLATE_CHARS", "one template's source", f"{MAX_TEMPLATE_CHARS:,} characters",
+              "templating.py, before parsing", "`<file>:<line>:<col>: <field>: template error: ...`"),
+        Limit("MAX_TEMPLATE_NODES / MAX_TEMPLATE_DEPTH", "one template's syntax tree",
+              f"{MAX_TEMPLATE_NODES} nodes / {MAX_TEMPLATE_DEPTH} levels", "templating.py, before compiling",
+              "`<file>:<line>:<col>: <field>: template error: expression has more than N ...`"),
+        Limit("MAX_RESULT_CHARS", "one template's result (and every value inside it)",
+              f"{MAX_RESULT_CHARS:,} characters", "templating.py, before each operator and filter runs",
+              "`... template error: result longer than N characters`"),
+        Limit("MAX_NUMBER / MAX_INT_ARG / MAX_EXPONENT", "numbers in templates",
+              f"10^18 / {MAX_INT_ARG:,} / {MAX_EXPONENT}", "templating.py, before each operator runs",
+              "`... template error: number too large` (or the argument, the exponent)"),
+        Limit("MAX_TEMPLATE_STEPS", "template work of one render (compiling, operators, filters)",
+              f"{MAX_TEMPLATE_STEPS:,} steps", "templating.py, at every step",
+              "`<file>:<line>:<col>: <field>: the templates of this render need more than N evaluation "
+              "steps ...`"),
+        Limit("MAX_TEMPLATE_OUTPUT_CHARS", "characters all templates of one render produce",
+              f"{MAX_TEMPLATE_OUTPUT_CHARS:,} characters", "templating.py, at every result",
+              "`<file>:<line>:<col>: <field>: the templates of this render produce more than N characters "
+              "...`"),
+        Limit("MAX_OBJECTS", "objects one render prints", f"{MAX_OBJECTS:,}", "emit.py, before writing",
+              "`<file>: the output has M objects; the limit is N ...`"),
+        Limit("MAX_OUTPUT_BYTES", "output of one render", _bytes(MAX_OUTPUT_BYTES),
+              "emit.py, object by object while writing", "`<file>: output: <kind> <name>: the output exceeds "
+              "N bytes ...`"),
+        Limit("MAX_MESSAGE_CHARS", "one error message", f"{MAX_MESSAGE_CHARS:,} characters, one line",
+              f"redact.py (it reads at most {SCRUB_WINDOW_CHARS:,} characters)", "the message, shortened with "
+              "`...`"),
+        Limit("MAX_RENDER_CPU_SECONDS", "CPU time of one render", f"{MAX_RENDER_CPU_SECONDS:g} s",
+              "meter.py: a CPU timer, and at every counted step", "`<file>: ...: this render used more "
+              "than N s of CPU time ...`"),
+        Limit("MAX_RENDER_SECONDS", "wall-clock time of one render", f"{MAX_RENDER_SECONDS:g} s",
+              "meter.py, at every counted step", "`<file>: ...: this render took more than N s "
+              "...`"),
+    ]
+
+
+def markdown_table() -> str:
+    rows = ["| limit | value | where enforced | what the user sees |", "|---|---|---|---|"]
+    rows += [f"| {x.what} (`budget.{x.name}`) | {x.value} | {x.where} | {x.sees} |" for x in limits()]
+    return "\n".join(rows) + "\n"
