@@ -10,7 +10,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/build" "$work/scan" "$work/output"
 
 # 1. The sidecar as installed: the component over upstream's repo-server Deployment (a trimmed copy of
-#    Argo CD's install.yaml), in the namespace a real install uses (argocd-patches/example does the same).
+#    Argo CD's install.yaml), in the namespace a real install uses (examples/argocd does the same).
 cp tests/fixtures/argocd-repo-server.yaml "$work/build/"
 component=$("$bin/python" -c 'import os, sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' \
     "$PWD/argocd-patches" "$work/build")

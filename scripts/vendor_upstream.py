@@ -15,7 +15,11 @@ Writes:
 * ``tests/fixtures/argo-cd-v3.1.12/crds/<crd name>.yaml`` and ``tests/schemas/argo-cd-v3.1.12/...`` -- the same
   for the oldest Argo CD mip-cmp supports, from ``argo-cd-v3.1.12/crds/*.yaml``.
 * ``tests/fixtures/mip-infra/`` -- a byte-for-byte copy of the mip-infra checkout ``REFERENCE_DIR/mip-infra``
-  (without ``.git``), the input of the ``mip-cmp import`` tests.
+  (without ``.git``), the input of the ``mip-cmp import`` tests and the facts the sample platform is compared
+  with;
+* ``sample-repo/common/...`` and ``sample-repo/federations/federation-a/overlays/...`` -- the manifests and
+  kustomize directories of mip-infra the sample platform deploys as they are (nginx-public ingress,
+  Submariner broker and operator, federation-A's exareme2 overlay), byte-for-byte.
 
 Running it twice gives identical bytes; the tests never read REFERENCE_DIR.
 """
@@ -36,6 +40,19 @@ DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
 
 # The mip-infra checkout `mip-cmp import` is tested on.
 MIP_INFRA_FIXTURE = "tests/fixtures/mip-infra"
+# mip-infra files the sample platform deploys unchanged: source -> path in sample-repo/ (the same layout, so
+# an Application's source path stays what it was).
+MIP_INFRA_SAMPLE = {
+    **{f"common/nginx-ingress/manifests/{name}": f"common/nginx-ingress/manifests/{name}" for name in (
+        "kustomization.yaml", "nginx-public-ingressclass.yaml", "nginx-public-service.yaml",
+        "nginx-public-deployment.yaml", "clusterissuer-letsencrypt-public.yaml")},
+    **{f"common/submariner/{name}": f"common/submariner/{name}" for name in (
+        "broker/kustomization.yaml", "broker/values.yaml", "broker/copy-secret-hook.yaml",
+        "operator/kustomization.yaml", "operator/values.yaml", "operator/gateway-loadbalancer-ip.yaml")},
+    **{f"deployments/local/federations/federation-A/customizations/overlays/exareme2/{name}":
+       f"federations/federation-a/overlays/exareme2/{name}" for name in (
+        "kustomization.yaml", "exareme2-pvc-patch.yaml")},
+}
 
 # Upstream releases the reference copies were taken from (recorded in SOURCES.md).
 ARGOCD_TAG, ARGOCD_COMMIT = "v3.5.1", "109ca7ca71"
@@ -137,6 +154,8 @@ def render(reference: Path) -> dict[str, str]:
         rel = path.relative_to(mip_infra)
         if path.is_file() and ".git" not in rel.parts[:1]:
             files[f"{MIP_INFRA_FIXTURE}/{rel.as_posix()}"] = path.read_text(encoding="utf-8")
+    for src, dst in MIP_INFRA_SAMPLE.items():
+        files[f"sample-repo/{dst}"] = (reference / "mip-infra" / src).read_text(encoding="utf-8")
     return files
 
 

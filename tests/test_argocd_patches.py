@@ -195,17 +195,17 @@ def test_recommended_settings(tmp_path: Path, upstream: dict[str, Any]) -> None:
 
 
 def test_example_overlay_builds_against_the_fixture(tmp_path: Path) -> None:
-    example = yaml.safe_load((PATCHES / "example" / "kustomization.yaml").read_text(encoding="utf-8"))
+    example = yaml.safe_load((ROOT / "examples" / "argocd" / "kustomization.yaml").read_text(encoding="utf-8"))
     assert example["resources"] == [
         "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/install.yaml"
     ]
-    components = [(PATCHES / "example" / c).resolve() for c in example.pop("components")]
+    components = [(ROOT / "examples" / "argocd" / c).resolve() for c in example.pop("components")]
     assert components == [PATCHES, SETTINGS]
     extra = {k: v for k, v in example.items() if k not in ("apiVersion", "kind", "resources")}
     objects = kustomize(tmp_path, [REPO_SERVER, PARAMS_CM], components, extra)  # no network: fixtures instead
     deployment = only(objects, "Deployment")
-    assert deployment["metadata"]["namespace"] == "argocd"
-    assert sidecar(deployment)["image"] == "registry.example.org/mip/mip-cmp:0.1.0"
+    assert deployment["metadata"]["namespace"] == "argocd-mip-team"
+    assert sidecar(deployment)["image"] == "ghcr.io/mip-cmp/mip-cmp:0.1.0"
     assert only(objects, "ConfigMap")["data"] == RECOMMENDED_PARAMS
     assert validate_object(deployment, require_namespace=True) == []
 

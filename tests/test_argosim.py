@@ -36,22 +36,28 @@ def test_the_sample_platform_syncs_from_empty(tmp_path: Path, version: str) -> N
     sim = simulate(repo, version)
     assert_day_one(sim)
     assert sim.names("Application") == [
-        "datacatalog", "federation-a", "federation-a-exareme2", "federation-a-mip-stack", "federation-a-secrets",
-        "federation-z", "federation-z-exareme2", "federation-z-mip-stack", "federation-z-secrets",
-        "mip-platform"]
-    assert sim.names("Namespace") == ["argocd-mip-team", "federation-a", "mip-common-datacatalog"]
-    remote = sim.cluster.servers[1]
-    assert sim.names("Namespace", server=remote) == ["federation-z"]
+        "datacatalog", "datacatalog-network", "federation-a", "federation-a-exareme2",
+        "federation-a-exareme2-overlay", "federation-a-mip-stack", "federation-a-network", "federation-a-secrets",
+        "federation-z", "federation-z-exareme2", "federation-z-mip-stack", "federation-z-network",
+        "federation-z-secrets", "mip-platform", "nginx-public-ingress", "submariner-broker", "submariner-operator"]
+    assert {"argocd-mip-team", "federation-a", "federation-z", "mip-common-datacatalog"} <= set(sim.names("Namespace"))
     # the federation's generated passwords and store secrets exist where its workloads run
-    assert sim.names("Secret", namespace="federation-z", server=remote) == ["keycloak-credentials", "mip-secret"]
+    assert sim.names("Secret", namespace="federation-z") == ["keycloak-credentials", "mip-secret"]
+    # and every federation and common namespace is closed by its default deny
+    for namespace in ("federation-a", "federation-z", "mip-common-datacatalog"):
+        assert "default-deny" in sim.names("NetworkPolicy", namespace=namespace)
 
 
 def test_fifty_federations_sync_from_empty(tmp_path: Path) -> None:
     sim = simulate(platform_repo(tmp_path, federations=50))
     assert_day_one(sim)
     apps = sim.names("Application")
-    assert len(apps) == 2 + 50 * 4  # root, datacatalog; per federation its wrapper, 2 workloads, secrets
-    assert len(sim.names("Namespace")) + len(sim.names("Namespace", server=sim.cluster.servers[1])) == 2 + 50
+    # root, datacatalog and its network app, 3 infrastructure apps; per federation its wrapper, 2 workloads,
+    # secrets, network
+    assert len(apps) == 2 + 1 + 3 + 50 * 5
+    federation_namespaces = [n for server in sim.cluster.servers for n in sim.names("Namespace", server=server)
+                             if n.startswith("federation-")]
+    assert len(federation_namespaces) == 50
 
 
 def _without_namespaces(app: dict[str, Any], objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -68,8 +74,8 @@ def test_a_namespace_that_would_not_exist_fails_the_sync_clearly(tmp_path: Path)
     del root.obj["spec"]["syncPolicy"]["retry"]
     sim.run()
     assert sim.problems() == [
-        "mip-platform: OutOfSync, last sync Failed: mip-platform: one or more objects failed to apply (wave -1): "
-        'ExternalSecret mip-common-datacatalog/keycloak-credentials: namespaces "mip-common-datacatalog" not found']
+        "mip-platform: OutOfSync, last sync Failed: mip-platform: one or more objects failed to apply (wave -2): "
+        'Password mip-common-datacatalog/datacatalog-secrets: namespaces "mip-common-datacatalog" not found']
 
 
 def test_a_retry_policy_alone_cannot_repair_it(tmp_path: Path) -> None:
@@ -96,8 +102,9 @@ def test_a_project_missing_a_permission_fails_before_anything_is_applied(tmp_pat
     assert [p for p in sim.problems() if p.startswith("federation-a-")] == [
         f"federation-a-{app}: OutOfSync, last sync Failed: federation-a-{app}: one or more synchronization tasks "
         "are not valid: Namespace federation-a: resource :Namespace is not permitted in project federation-a"
-        for app in ("exareme2", "mip-stack", "secrets")]
-    assert sim.names("Namespace") == ["argocd-mip-team", "mip-common-datacatalog"]
+        for app in ("exareme2", "exareme2-overlay", "mip-stack", "secrets")]
+    # The namespace exists all the same: federation-a-network, in its own project, created it (and closed it).
+    assert "federation-a" in sim.names("Namespace")
 
 
 @pytest.mark.parametrize(("version", "other_namespace_allowed"), [("v3.1.12", True), ("v3.5.1", False)])

@@ -98,22 +98,38 @@ def platform(ws: Path, cfg: dict[str, Any]) -> Platform:
     return expand(ws, cfg, "main")
 
 
+# Infrastructure apps of the sample, and the NetworkPolicies every federation and common namespace gets.
+INFRASTRUCTURE = ("nginx-public-ingress", "submariner-broker", "submariner-operator")
+NAMESPACE_POLICIES = ("default-deny", "allow-same-namespace", "allow-dns", "allow-web-egress")
+
+
 def _expected_objects() -> list[tuple[str, str, str, str]]:
     """(rendering Application, kind, namespace, name) of everything the sample platform consists of."""
     expected = [(ROOT_APP, "AppProject", ARGOCD_NS, p)
-                for p in ("default", "mip-infrastructure", "mip-federations", "mip-common", *FEDERATIONS)]
+                for p in ("default", "mip-infrastructure", "mip-federations", "mip-common",
+                          *(f"infra-{a}" for a in INFRASTRUCTURE), *FEDERATIONS,
+                          *(f"{owner}-network" for owner in (*FEDERATIONS, "datacatalog")))]
     expected += [
         (ROOT_APP, "ApplicationSet", ARGOCD_NS, "mip-federations"),
         (ROOT_APP, "Namespace", "", "mip-common-datacatalog"),  # its ExternalSecret is the root's
         (ROOT_APP, "Application", ARGOCD_NS, "datacatalog"),
-        (ROOT_APP, "ExternalSecret", "mip-common-datacatalog", "keycloak-credentials"),
+        (ROOT_APP, "Password", "mip-common-datacatalog", "datacatalog-secrets"),
+        (ROOT_APP, "ExternalSecret", "mip-common-datacatalog", "datacatalog-secrets"),
     ]
+    expected += [(ROOT_APP, "Application", ARGOCD_NS, a) for a in INFRASTRUCTURE]
     expected += [(ROOT_APP, "Application", ARGOCD_NS, f) for f in FEDERATIONS]  # from the ApplicationSet
+    expected += [(ROOT_APP, "Application", ARGOCD_NS, f"{owner}-network") for owner in (*FEDERATIONS, "datacatalog")]
     for f in FEDERATIONS:
         expected += [(f, "Application", ARGOCD_NS, f"{f}-{a}") for a in ("exareme2", "mip-stack", "secrets")]
         expected += [(f"{f}-secrets", "ExternalSecret", f, "keycloak-credentials"),
                      (f"{f}-secrets", "Password", f, "mip-secret"),
                      (f"{f}-secrets", "ExternalSecret", f, "mip-secret")]
+        peers = ["allow-peers-exareme2"] if f == "federation-z" else []
+        expected += [(f"{f}-network", "NetworkPolicy", f, p) for p in (*NAMESPACE_POLICIES, "allow-ingress-to-mip-stack",
+                                                                       "allow-acme-http01", "isolate-exareme2", *peers)]
+    expected.append(("federation-a", "Application", ARGOCD_NS, "federation-a-exareme2-overlay"))
+    expected += [("datacatalog-network", "NetworkPolicy", "mip-common-datacatalog", p)
+                 for p in (*NAMESPACE_POLICIES, "allow-ingress-to-datacatalog", "allow-acme-http01")]
     return expected
 
 
@@ -463,10 +479,15 @@ def test_the_whole_platform_expands_from_the_bootstrap_application(platform: Pla
                   for r in platform.expansion.objects)
     assert got == Counter(_expected_objects())
     assert [r.app["metadata"]["name"] for r in platform.expansion.renders] == [
-        ROOT_APP, *FEDERATIONS, *(f"{f}-secrets" for f in FEDERATIONS)]
+        ROOT_APP, *FEDERATIONS, *(f"{owner}-network" for owner in (*FEDERATIONS, "datacatalog")),
+        *(f"{f}-secrets" for f in FEDERATIONS)]
     assert sorted(a["metadata"]["name"] for a in platform.expansion.not_followed) == sorted(
-        ["datacatalog", *(f"{f}-{app}" for f in FEDERATIONS for app in ("exareme2", "mip-stack"))])
-    assert all(_repo_sources(a) == [] for a in platform.expansion.not_followed)
+        ["datacatalog", *INFRASTRUCTURE, "federation-a-exareme2-overlay",
+         *(f"{f}-{app}" for f in FEDERATIONS for app in ("exareme2", "mip-stack"))])
+    # Apps of this repository that the plugin does not render (infrastructure, overlays) name their type, so
+    # Argo CD never asks the plugin's discovery about them.
+    assert all(_repo_sources(a) == [] or {"kustomize", "directory"} & set(_repo_sources(a)[0])
+               for a in platform.expansion.not_followed)
     assert [(o["kind"], o["metadata"]["name"]) for o in platform.bootstrap] == [
         ("AppProject", "mip-infrastructure"), ("Application", ROOT_APP)]
     [rendered] = [o for o in platform.rendered_by(ROOT_APP) if o["metadata"]["name"] == "mip-infrastructure"]
@@ -499,8 +520,10 @@ def test_federation_apps_stay_in_their_federation(platform: Platform) -> None:
                 assert obj["spec"]["project"] == federation
                 assert obj["spec"]["destination"] == destination
             else:
+                # NetworkPolicies come from the admins' network project, never from the federation's.
+                network = _params(render.app).get("component") == "network"
                 assert obj["metadata"]["namespace"] == federation
-                assert render.app["spec"]["project"] == federation
+                assert render.app["spec"]["project"] == (f"{federation}-network" if network else federation)
                 assert render.app["spec"]["destination"] == destination
 
 
@@ -562,7 +585,9 @@ def test_the_bootstrap_revision_is_followed_everywhere(ws: Path, cfg: dict[str, 
     feature = expand(ws, cfg, "feature/x")
     for expansion, revision in ((platform, "main"), (feature, "feature/x")):
         sources = [s for o in expansion.all_objects() for s in _repo_sources(o)]
-        assert len(sources) == 2 + 2 * len(FEDERATIONS)  # root, the ApplicationSet and what it makes, secrets
+        # root, the ApplicationSet and what it makes, secrets, network (federations and datacatalog),
+        # infrastructure apps, federation-a's overlay
+        assert len(sources) == 2 + 3 * len(FEDERATIONS) + 1 + len(INFRASTRUCTURE) + 1
         assert {s["targetRevision"] for s in sources} == {revision}
         assert {r.env["ARGOCD_APP_SOURCE_TARGET_REVISION"] for r in expansion.expansion.renders} == {revision}
     assert [_with_revision(o, "X") for o in feature.all_objects()] == \

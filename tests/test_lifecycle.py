@@ -13,8 +13,13 @@ import pytest
 from argosim import Simulation
 from lifecycle import platform_repo, set_platform, simulate, write_federation
 
-REMOTE = "https://mip-public.mip-tds.chuv.cscs.ch:6443"
-FED_A = ["federation-a-exareme2", "federation-a-mip-stack", "federation-a-secrets"]
+# federation-z, in-cluster like federation-a (hybrid: its remote workers are not Argo CD's).
+IN_CLUSTER = "https://kubernetes.default.svc"
+# federation-a's Applications (its overlay's too) and the workloads they run (the simulated charts' and the
+# overlay's StatefulSets).
+FED_A = ["federation-a-exareme2", "federation-a-exareme2-overlay", "federation-a-mip-stack", "federation-a-network",
+         "federation-a-secrets"]
+WORKLOADS_A = ["federation-a-exareme2", "federation-a-exareme2-overlay", "federation-a-mip-stack"]
 
 
 def running(tmp_path: Path) -> tuple[Path, Simulation]:
@@ -44,9 +49,9 @@ def project_exists(sim: Simulation, name: str) -> bool:
 
 def test_a_running_federation_has_workloads_and_data(tmp_path: Path) -> None:
     _, sim = running(tmp_path)
-    assert workloads(sim, "federation-a") == ["federation-a-exareme2", "federation-a-mip-stack"]
-    assert data(sim, "federation-a") == ["data-federation-a-exareme2-0", "data-federation-a-mip-stack-0",
-                                         "keycloak-credentials", "mip-secret"]
+    assert workloads(sim, "federation-a") == WORKLOADS_A
+    assert data(sim, "federation-a") == ["data-federation-a-exareme2-0", "data-federation-a-exareme2-overlay-0",
+                                         "data-federation-a-mip-stack-0", "keycloak-credentials", "mip-secret"]
 
 
 def test_adding_a_federation_touches_no_other(tmp_path: Path) -> None:
@@ -68,7 +73,7 @@ def test_renaming_a_federations_directory_changes_no_workload(tmp_path: Path) ->
     sim.commit()
     sim.run()
     assert sim.problems() == []
-    assert workloads(sim, "federation-a") == ["federation-a-exareme2", "federation-a-mip-stack"]
+    assert workloads(sim, "federation-a") == WORKLOADS_A
     wrapper = sim.cluster.get((sim.argocd_server, "argoproj.io", "Application", "argocd-mip-team", "federation-a"))
     assert wrapper is not None
     assert {"name": "directory", "string": "federations/hospital-a"} in \
@@ -83,8 +88,8 @@ def test_renaming_a_federation_is_adding_the_new_one_and_removing_the_old(tmp_pa
     path.write_text(path.read_text().replace("name: federation-a", "name: federation-b"))
     sim.commit()
     sim.run()
-    assert workloads(sim, "federation-b") == ["federation-b-exareme2", "federation-b-mip-stack"]
-    assert workloads(sim, "federation-a") == ["federation-a-exareme2", "federation-a-mip-stack"]  # orphaned
+    assert workloads(sim, "federation-b") == [w.replace("-a-", "-b-") for w in WORKLOADS_A]
+    assert workloads(sim, "federation-a") == WORKLOADS_A  # orphaned
     assert "mip-secret" in data(sim, "federation-a")
     assert "federation-a" not in apps(sim, "federation-a")  # its wrapper is gone, not its apps
     assert apps(sim, "federation-a-") == FED_A
@@ -99,10 +104,10 @@ def test_retiring_a_federation_stops_its_workloads_and_keeps_its_data(tmp_path: 
     assert sim.problems() == []
     assert workloads(sim, "federation-a") == []
     assert data(sim, "federation-a") == before
-    assert apps(sim, "federation-a") == ["federation-a", "federation-a-secrets"]
+    assert apps(sim, "federation-a") == ["federation-a", "federation-a-network", "federation-a-secrets"]
     assert project_exists(sim, "federation-a")
     assert "federation-a" in sim.names("Namespace")
-    assert sim.names("StatefulSet", "federation-z", REMOTE) != []  # the others run on
+    assert sim.names("StatefulSet", "federation-z", IN_CLUSTER) != []  # the others run on
 
 
 def test_a_retired_federation_comes_back_with_its_data(tmp_path: Path) -> None:
@@ -111,7 +116,7 @@ def test_a_retired_federation_comes_back_with_its_data(tmp_path: Path) -> None:
     write_federation(repo, "federation-a", directory="federation-a", extra="state: retired\n")
     sim.commit()
     sim.run()
-    write_federation(repo, "federation-a", directory="federation-a")
+    write_federation(repo, "federation-a", directory="federation-a")  # back, without its overlay this time
     sim.commit()
     sim.run()
     assert sim.problems() == []
@@ -123,13 +128,13 @@ def test_removing_a_federation_keeps_everything_by_default(tmp_path: Path) -> No
     """onRemoval: keep (mip-infra never cascades): the wrapper goes, the rest waits for an admin, and the root
     shows the leftover project as needing a prune."""
     repo, sim = running(tmp_path)
-    before = (sim.names("StatefulSet", "federation-z", REMOTE),
-              sim.names("PersistentVolumeClaim", "federation-z", REMOTE) + sim.names("Secret", "federation-z", REMOTE))
+    before = (sim.names("StatefulSet", "federation-z", IN_CLUSTER),
+              sim.names("PersistentVolumeClaim", "federation-z", IN_CLUSTER) + sim.names("Secret", "federation-z", IN_CLUSTER))
     shutil.rmtree(repo / "federations" / "federation-z")
     sim.commit()
     sim.run()
-    after = (sim.names("StatefulSet", "federation-z", REMOTE),
-             sim.names("PersistentVolumeClaim", "federation-z", REMOTE) + sim.names("Secret", "federation-z", REMOTE))
+    after = (sim.names("StatefulSet", "federation-z", IN_CLUSTER),
+             sim.names("PersistentVolumeClaim", "federation-z", IN_CLUSTER) + sim.names("Secret", "federation-z", IN_CLUSTER))
     assert after == before
     assert before[0] == ["federation-z-exareme2", "federation-z-mip-stack"]
     assert "federation-z" not in sim.names("Application")
@@ -149,13 +154,13 @@ def test_removing_a_federation_deletes_its_workloads_only_when_the_platform_says
     assert sim.problems() == []
     assert apps(sim, "federation-z") == []
     assert not project_exists(sim, "federation-z")
-    assert sim.names("StatefulSet", "federation-z", REMOTE) == []
+    assert sim.names("StatefulSet", "federation-z", IN_CLUSTER) == []
     # Even then, what Argo CD never deletes stays: volumes of StatefulSets, generated passwords (Delete=false)
     # and the namespace CreateNamespace made.
-    assert sim.names("PersistentVolumeClaim", "federation-z", REMOTE) == [
+    assert sim.names("PersistentVolumeClaim", "federation-z", IN_CLUSTER) == [
         "data-federation-z-exareme2-0", "data-federation-z-mip-stack-0"]
-    assert sim.names("Secret", "federation-z", REMOTE) == ["mip-secret"]
-    assert sim.names("Namespace", server=REMOTE) == ["federation-z"]
+    assert sim.names("Secret", "federation-z", IN_CLUSTER) == ["mip-secret"]
+    assert "federation-z" in sim.names("Namespace", server=IN_CLUSTER)
 
 
 def test_a_broken_federation_file_stops_only_that_federation(tmp_path: Path) -> None:
@@ -170,9 +175,9 @@ def test_a_broken_federation_file_stops_only_that_federation(tmp_path: Path) -> 
              "cluster, type, state, publicHost, apps, peers)")
     # its wrapper, and its secrets Application, which renders the same file
     assert sim.problems() == [f"{app}: Unknown, last sync Succeeded: {error}"
-                              for app in ("federation-a", "federation-a-secrets")]
+                              for app in ("federation-a", "federation-a-network", "federation-a-secrets")]
     assert workloads(sim, "federation-b") == ["federation-b-exareme2", "federation-b-mip-stack"]
-    assert workloads(sim, "federation-a") == ["federation-a-exareme2", "federation-a-mip-stack"]
+    assert workloads(sim, "federation-a") == WORKLOADS_A
     assert apps(sim, "federation-a-") == FED_A
     assert project_exists(sim, "federation-a")
 
@@ -190,9 +195,10 @@ def test_a_federation_without_its_mip_yaml_is_never_removed(tmp_path: Path, misn
     sim.run()
     problems = sim.problems()
     # the root, and the two Applications that render that directory, all say why
-    assert [p.split(":")[0] for p in problems] == ["federation-a", "federation-a-secrets", "mip-platform"]
+    assert [p.split(":")[0] for p in problems] == ["federation-a", "federation-a-network", "federation-a-secrets",
+                                                   "mip-platform"]
     assert all(": Unknown, last sync Succeeded: ComparisonError: " in p for p in problems)
     assert all("federations/federation-a/mip.yaml" in p for p in problems)
     assert ("rename it to mip.yaml" if misnamed else "has no mip.yaml") in problems[-1]
     assert apps(sim, "federation-a") == ["federation-a", *FED_A]  # nothing of it was pruned
-    assert workloads(sim, "federation-a") == ["federation-a-exareme2", "federation-a-mip-stack"]
+    assert workloads(sim, "federation-a") == WORKLOADS_A

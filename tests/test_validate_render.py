@@ -108,4 +108,15 @@ def test_render_prints_what_generate_prints() -> None:
     generated = mip_cmp("generate", cwd=SAMPLE_REPO, env=env)
     assert rendered.returncode == generated.returncode == 0
     assert rendered.stdout == generated.stdout
-    assert [o["kind"] for o in yaml.safe_load_all(rendered.stdout)] == ["Application"] * 3
+    assert [o["kind"] for o in yaml.safe_load_all(rendered.stdout)] == ["Application"] * 4  # with the overlay
+
+
+def test_render_warns_about_a_directory_named_otherwise(tmp_path: Path) -> None:
+    platform = checkout_with_platform_in(tmp_path, "p")
+    shutil.move(platform / "federations/federation-a", platform / "federations/hospital-a")
+    result = mip_cmp("render", "federations/hospital-a", cwd=platform)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().splitlines()[-1] == (
+        "mip-cmp: warning: federations/hospital-a/mip.yaml:4:7: name: 'federation-a' differs from its directory "
+        "name 'hospital-a'; rename the directory (git mv federations/hospital-a federations/federation-a) or set "
+        "`name: hospital-a`")

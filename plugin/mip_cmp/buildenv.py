@@ -35,6 +35,10 @@ class BuildEnv:
     def component(self) -> str:
         return self.params.get("component", "")
 
+    @property
+    def app(self) -> str:
+        return self.params.get("app", "")
+
 
 def _escaped(name: str) -> str:
     return re.sub(r"[^A-Z0-9_]", "_", name.upper())

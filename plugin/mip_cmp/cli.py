@@ -71,9 +71,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise UsageError(f"mip-cmp render: {args.path}: not a directory")
     from .rendercheck import read_note, render_checked
 
-    manifests, rendered, others = render_checked(path, environ)
+    manifests, rendered, others, warnings = render_checked(path, environ)
     _write(manifests)
     print(read_note(rendered, others), file=sys.stderr)
+    for warning in warnings:
+        print(f"mip-cmp: warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -6,13 +6,32 @@ always gives the same output.
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
 
 from . import compat
 from .buildenv import BuildEnv
-from .contract.params import APPSET_BINDING, SECRETS_COMPONENT, binding
+from .contract.params import (
+    APPSET_BINDING,
+    NETWORK_COMPONENT,
+    SECRETS_COMPONENT,
+    binding,
+    common_network_binding,
+)
 from .loading import LoadedFederation, LoadedPlatform
-from .model import Chart, CommonApp, Federation, IgnoreDifference, Platform, Secret
+from .model import (
+    AppSync,
+    Chart,
+    CommonApp,
+    Federation,
+    IgnoreDifference,
+    InfrastructureApp,
+    Overlay,
+    Platform,
+    ResourceKind,
+    Secret,
+    Source,
+)
 from .names import (
     COMMON_PROJECT,
     FEDERATIONS_APPSET,
@@ -21,10 +40,14 @@ from .names import (
     GENERATORS_API,
     INFRA_PROJECT,
     KEEP_ON_DELETE,
+    OVERLAY_APP,
     ROOT_APPLICATION,
     SECRETS_APP,
     SYNC_OPTIONS,
+    infra_project_name,
+    network_name,
 )
+from .network import namespace_policies
 from .templating import render_tree
 from .yamlsource import Document
 
@@ -49,13 +72,15 @@ RETRY = {"limit": 10, "backoff": {"duration": "10s", "factor": 2, "maxDuration":
 # Application it creates: the projects that Applications name, then the namespaces it writes into, then
 # the password generators their ExternalSecrets read, then those ExternalSecrets.
 ROOT_ORDER = ("AppProject", "Namespace", "Password", "ExternalSecret")
+NAMESPACE_TYPE = "mip-cmp.io/namespace-type"
 
-# What workloads from the catalog's Helm charts may create inside their namespace.
+# What workloads from the catalog's Helm charts may create inside their namespace. No NetworkPolicy: a
+# namespace's policies come from its network project only, so no chart or overlay can undo its default deny.
 WORKLOAD_KINDS = [
     ("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet"), ("apps", "ReplicaSet"),
     ("", "Service"), ("", "ConfigMap"), ("", "Secret"), ("", "PersistentVolumeClaim"), ("", "ServiceAccount"),
     ("", "Pod"), ("rbac.authorization.k8s.io", "Role"), ("rbac.authorization.k8s.io", "RoleBinding"),
-    ("networking.k8s.io", "Ingress"), ("networking.k8s.io", "NetworkPolicy"), ("batch", "Job"),
+    ("networking.k8s.io", "Ingress"), ("batch", "Job"),
     ("batch", "CronJob"), ("autoscaling", "HorizontalPodAutoscaler"), ("policy", "PodDisruptionBudget"),
 ]
 SECRET_KINDS = [("external-secrets.io", "ExternalSecret"), ("generators.external-secrets.io", "Password")]
@@ -81,7 +106,8 @@ def _own_namespaces(p: Platform, names: list[str]) -> list[dict[str, str]]:
 
 def root_wave(p: Platform, kind: str) -> str:
     """The sync wave of a `kind` in ROOT_ORDER, before every Application the root creates."""
-    first_app = min([0, *(a.syncWave for a in p.commonApps.values())])
+    first_app = min([0, *(a.syncWave for a in p.commonApps.values()),
+                     *(a.syncWave for a in p.infrastructure.values())])
     return str(first_app - len(ROOT_ORDER) + ROOT_ORDER.index(kind))
 
 
@@ -127,7 +153,7 @@ def _ignore_differences(items: list[IgnoreDifference]) -> list[Obj]:
 def _project(p: Platform, name: str, description: str, *, repos: list[str], destinations: list[tuple[str, str]],
              cluster_kinds: list[dict[str, str]], namespace_kinds: list[tuple[str, str]],
              roles: list[Obj], labels: dict[str, str] | None = None,
-             annotations: dict[str, str] | None = None) -> Obj:
+             annotations: dict[str, str] | None = None, blacklist: list[tuple[str, str]] | None = None) -> Obj:
     # The resources finalizer on a project: Argo CD deletes it only once no Application names it any more, so
     # a pruned project cannot leave Applications (and their finalizers) unable to finish.
     return {
@@ -140,7 +166,7 @@ def _project(p: Platform, name: str, description: str, *, repos: list[str], dest
             "sourceRepos": sorted(set(repos)),
             "destinations": [{"server": server, "namespace": ns} for server, ns in sorted(set(destinations))],
             "clusterResourceWhitelist": cluster_kinds,
-            "clusterResourceBlacklist": _kinds(SENSITIVE_CLUSTER_KINDS),
+            "clusterResourceBlacklist": _kinds(SENSITIVE_CLUSTER_KINDS if blacklist is None else blacklist),
             "namespaceResourceWhitelist": _kinds(namespace_kinds),
             "roles": roles,
         },
@@ -192,7 +218,7 @@ def root_namespaces(p: Platform) -> list[str]:
 
 
 def _common_namespace_labels(namespace: str) -> dict[str, str]:
-    return {"name": namespace, "mip-cmp.io/namespace-type": "common"}
+    return {"name": namespace, NAMESPACE_TYPE: "common"}
 
 
 def root_namespace(p: Platform, namespace: str) -> Obj:
@@ -309,9 +335,7 @@ def _chart_source(chart: Chart, revision: str, values: Any) -> Obj:
 
 def common_app(lp: LoadedPlatform, name: str, app: CommonApp) -> Obj:
     p = lp.model
-    context = {"app": {"name": name, "version": app.version, "namespace": app.namespace},
-               "platform": {"argocdNamespace": p.argocd.namespace}}
-    values = render_tree(app.values, context, lp.doc, ("commonApps", name, "values"))
+    values = render_tree(app.values, common_context(p, name, app), lp.doc, ("commonApps", name, "values"))
     spec: Obj = {
         "project": COMMON_PROJECT,
         "source": _chart_source(app, app.revision, values),
@@ -319,7 +343,7 @@ def common_app(lp: LoadedPlatform, name: str, app: CommonApp) -> Obj:
     }
     if app.ignoreDifferences:
         spec["ignoreDifferences"] = _ignore_differences(app.ignoreDifferences)
-    spec["syncPolicy"] = _sync_policy(_common_namespace_labels(app.namespace))
+    spec["syncPolicy"] = _synced(p, [app.sync], _common_namespace_labels(app.namespace))
     return {
         "apiVersion": ARGO,
         "kind": "Application",
@@ -343,14 +367,25 @@ def common_project(p: Platform) -> Obj:
 def expand_platform(lp: LoadedPlatform, federations: list[LoadedFederation], env: BuildEnv) -> list[Obj]:
     p = lp.model
     objects = [default_project(p), infrastructure_project(p), _federations_project(p), common_project(p)]
+    objects += [infrastructure_app_project(p, name, app) for name, app in p.infrastructure.items()]
     objects += [federation_project(p, f.model) for f in sorted(federations, key=lambda f: f.model.name)]
+    objects += network_projects(p, federations)
     objects.append(federations_appset(p, federations, env.target_revision))
     objects += [root_namespace(p, ns) for ns in root_namespaces(p)]
+    objects += network_applications(p, federations, env.target_revision)
+    objects += [infrastructure_application(p, name, app, env.target_revision)
+                for name, app in p.infrastructure.items()]
     for name, app in p.commonApps.items():
         objects.append(common_app(lp, name, app))
-        objects += secret_objects(p, app.secrets, app.namespace, {"app.kubernetes.io/part-of": name},
+        objects += secret_objects(lp, app.secrets, app.namespace, {"app.kubernetes.io/part-of": name},
+                                  common_context(p, name, app),
                                   waves=(root_wave(p, "Password"), root_wave(p, "ExternalSecret")))
     return objects
+
+
+def common_context(p: Platform, name: str, app: CommonApp) -> dict[str, Any]:
+    return {"app": {"name": name, "version": app.version, "namespace": app.namespace},
+            "platform": {"argocdNamespace": p.argocd.namespace}}
 
 
 def _federations_project(p: Platform) -> Obj:
@@ -400,7 +435,7 @@ def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: st
     ignore = [*chart.ignoreDifferences, *(own.ignoreDifferences if own else [])]
     if ignore:
         spec["ignoreDifferences"] = _ignore_differences(ignore)
-    spec["syncPolicy"] = _sync_policy(_namespace_labels(f))
+    spec["syncPolicy"] = _synced(p, [chart.sync, *([own.sync] if own else [])], _namespace_labels(f))
     return {
         "apiVersion": ARGO,
         "kind": "Application",
@@ -440,14 +475,19 @@ def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Ob
 
 def expand_federation(lp: LoadedPlatform, fed: LoadedFederation, env: BuildEnv) -> list[Obj]:
     p, f = lp.model, fed.model
-    if env.component == SECRETS_COMPONENT:
-        return secret_objects(p, federation_secrets(p, f), f.name,
-                              {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name})
     context = federation_context(p, f, fed.doc)
+    if env.component == SECRETS_COMPONENT:
+        return secret_objects(lp, federation_secrets(p, f), f.name,
+                              {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name}, context)
+    if env.component == NETWORK_COMPONENT:
+        return federation_network(p, f)
     # Retired: no workload Applications, so the wrapper prunes them (their charts' objects go with them);
     # the secrets Application stays, and the root keeps the project, so the namespace and its data stay.
     apps = [] if f.state == "retired" else list(f.apps)
     objects = [workload_application(lp, fed, app, context) for app in apps]
+    overlays = [(app, own.overlay) for app, own in f.apps.items() if own is not None and own.overlay is not None]
+    objects += [overlay_application(p, fed, app, overlay, env.target_revision)
+                for app, overlay in overlays if app in apps]
     if federation_secrets(p, f):
         objects.append(secrets_application(p, fed, env.target_revision))
     return objects
@@ -456,36 +496,48 @@ def expand_federation(lp: LoadedPlatform, fed: LoadedFederation, env: BuildEnv) 
 # --- secrets ---------------------------------------------------------------------------------------------
 
 
-def secret_objects(p: Platform, names: list[str], namespace: str, labels: dict[str, str],
-                   waves: tuple[str, str | None] = ("-1", None)) -> list[Obj]:
-    """`waves`: of the password generators, and of the ExternalSecrets (None: the default wave 0)."""
+def secret_objects(lp: LoadedPlatform, names: list[str], namespace: str, labels: dict[str, str],
+                   context: dict[str, Any], waves: tuple[str, str | None] = ("-1", None)) -> list[Obj]:
+    """`context`: what a templated store key may use; `waves`: of the password generators, and of the
+    ExternalSecrets (None: the default wave 0)."""
     objects: list[Obj] = []
     for name in names:
-        objects += _secret(p, name, p.secrets[name], namespace, labels, waves)
+        objects += _secret(lp, name, lp.model.secrets[name], namespace, labels, context, waves)
     return objects
 
 
-def _secret(p: Platform, name: str, secret: Secret, namespace: str, labels: dict[str, str],
-            waves: tuple[str, str | None]) -> list[Obj]:
+def _secret(lp: LoadedPlatform, name: str, secret: Secret, namespace: str, labels: dict[str, str],
+            context: dict[str, Any], waves: tuple[str, str | None]) -> list[Obj]:
+    """One Secret, from its ExternalSecret (and Password generator when it holds generated keys)."""
+    p = lp.model
     external_wave = {SYNC_WAVE: waves[1]} if waves[1] is not None else {}
+    store_ref: Obj | None = None
+    data: list[Obj] = []
     if secret.fromStore is not None:
-        store = p.secretStore
-        assert store is not None  # checked when the platform was loaded
-        src = secret.fromStore
+        assert p.secretStore is not None  # checked when the platform was loaded
+        store_ref = {"kind": p.secretStore.kind, "name": p.secretStore.name}
+        # The store key may name the namespace's own entry, e.g. one Keycloak client per federation.
+        key = render_tree(secret.fromStore.key, context, lp.doc, ("secrets", name, "fromStore", "key"))
+        data = [{"secretKey": secret_key, "remoteRef": {"key": key, "property": prop}}
+                for secret_key, prop in secret.fromStore.key_map().items()]
+    target: Obj = {"name": name}
+    template: Obj | None = None
+    if secret.fixed:
+        # Merge: the fixed values are added to the fetched and generated keys instead of replacing them.
+        template = {"engineVersion": "v2", "mergePolicy": "Merge", "data": dict(secret.fixed)}
+    gen = secret.generated
+    if gen is None:
+        assert secret.fromStore is not None and store_ref is not None  # one source at least, by the model
+        target |= {"creationPolicy": "Owner", "deletionPolicy": "Retain"}
+        if template:
+            target["template"] = template
         return [{
             "apiVersion": ESO,
             "kind": "ExternalSecret",
             "metadata": _meta(name, namespace, labels, external_wave),
-            "spec": {
-                "refreshInterval": src.refreshInterval,
-                "secretStoreRef": {"kind": store.kind, "name": store.name},
-                "target": {"name": name, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
-                "data": [{"secretKey": prop, "remoteRef": {"key": src.key, "property": prop}}
-                         for prop in src.properties],
-            },
+            "spec": {"refreshInterval": secret.fromStore.refreshInterval, "secretStoreRef": store_ref,
+                     "target": target, "data": data},
         }]
-    gen = secret.generated
-    assert gen is not None  # exactly one of the two, by the model
     generator = {
         "apiVersion": GENERATORS_API,
         "kind": "Password",
@@ -493,19 +545,222 @@ def _secret(p: Platform, name: str, secret: Secret, namespace: str, labels: dict
         "spec": {"length": gen.length, "digits": gen.digits, "symbols": gen.symbols, "noUpper": gen.noUpper,
                  "allowRepeat": gen.allowRepeat, "encoding": "raw", "secretKeys": list(gen.keys)},
     }
+    # Orphan + Retain: the Secret outlives its ExternalSecret; immutable: a re-created ExternalSecret cannot
+    # overwrite passwords that are already in use.
+    target |= {"creationPolicy": "Orphan", "deletionPolicy": "Retain", "immutable": True}
+    if template:
+        target["template"] = template
+    spec: Obj = {
+        # Generated once, never refreshed: CreatedOnce (ESO >= 0.16) and 0s for older controllers. Store keys
+        # in the same Secret are read once too: the Secret is never rewritten.
+        "refreshPolicy": "CreatedOnce",
+        "refreshInterval": "0s",
+        "target": target,
+    }
+    if data:
+        spec["data"] = [{**item, "sourceRef": {"storeRef": store_ref}} for item in data]
+    spec["dataFrom"] = [{"sourceRef": {"generatorRef": {"apiVersion": GENERATORS_API, "kind": "Password",
+                                                        "name": name}}}]
     external = {
         "apiVersion": ESO,
         "kind": "ExternalSecret",
         "metadata": _meta(name, namespace, labels, {**external_wave, **KEEP_ON_DELETE_ANNOTATION}),
-        "spec": {
-            # Generated once, never refreshed: CreatedOnce (ESO >= 0.16) and 0s for older controllers.
-            "refreshPolicy": "CreatedOnce",
-            "refreshInterval": "0s",
-            # Orphan + Retain: the Secret outlives its ExternalSecret; immutable: a re-created
-            # ExternalSecret cannot overwrite passwords that are already in use.
-            "target": {"name": name, "creationPolicy": "Orphan", "deletionPolicy": "Retain", "immutable": True},
-            "dataFrom": [{"sourceRef": {"generatorRef": {"apiVersion": GENERATORS_API, "kind": "Password",
-                                                         "name": name}}}],
-        },
+        "spec": spec,
     }
     return [generator, external]
+
+
+# --- sync policy, sources ----------------------------------------------------------------------------------
+
+
+def _synced(p: Platform, own: list[AppSync], namespace_labels: dict[str, str] | None) -> Obj:
+    """The platform's sync defaults, then each of `own` in order (catalog, then federation): options add up,
+    the last `prune` given wins. Federations only reach this with what the platform lets them set."""
+    prune = p.syncPolicy.prune
+    options = ["CreateNamespace=true", *p.syncPolicy.options]
+    for item in own:
+        options += item.options
+        if item.prune is not None:
+            prune = item.prune
+    policy = _sync_policy(namespace_labels, prune=prune)
+    policy["syncOptions"] = list(dict.fromkeys(options))
+    return policy
+
+
+def _source(p: Platform, src: Source, revision: str) -> Obj:
+    """One Argo CD source; without `repoURL` it is this repository at the revision being rendered."""
+    out: Obj = {"repoURL": src.repoURL or p.repoURL, "targetRevision": src.revision or revision}
+    for key in ("path", "chart", "ref"):
+        if getattr(src, key) is not None:
+            out[key] = getattr(src, key)
+    if src.helm is not None:
+        helm: Obj = {}
+        if src.helm.releaseName:
+            helm["releaseName"] = src.helm.releaseName
+        if src.helm.valueFiles:
+            helm["valueFiles"] = list(src.helm.valueFiles)
+        if src.helm.values:
+            helm["valuesObject"] = src.helm.values
+        out["helm"] = helm
+    if src.kustomize is not None:
+        out["kustomize"] = src.kustomize.model_dump(exclude_defaults=True)
+    if src.directory is not None:
+        out["directory"] = src.directory.model_dump(exclude_defaults=True)
+    return out
+
+
+# --- infrastructure apps -----------------------------------------------------------------------------------
+
+
+def _named(p: Platform, kinds: list[ResourceKind]) -> list[dict[str, str]]:
+    """Cluster-scoped kinds as listed; before Argo CD v3.3 without `name` (the API server would prune it, and
+    the entry would then allow every object of the kind: listed so, it says that plainly)."""
+    named = compat.NAMED_CLUSTER_RESOURCES.supported_by(p.argocd.version)
+    entries = [k.model_dump(exclude_none=True) if named else {"group": k.group, "kind": k.kind} for k in kinds]
+    return [dict(e) for e in {tuple(sorted(e.items())): e for e in entries}.values()]
+
+
+def infrastructure_app_project(p: Platform, name: str, app: InfrastructureApp) -> Obj:
+    """Least privilege for one platform component: its namespace on its cluster, its sources, and exactly the
+    kinds it lists (cluster-scoped ones by name where given); sensitive kinds it does not list stay
+    blacklisted."""
+    project = infra_project_name(name)
+    granted = {(k.group, k.kind) for k in app.clusterKinds}
+    return _project(
+        p, project, f"Platform component {name}: namespace {app.namespace} only",
+        repos=[s.repoURL or p.repoURL for s in app.all_sources()],
+        destinations=[(p.clusters[app.cluster], app.namespace)],
+        cluster_kinds=_own_namespaces(p, [app.namespace]) + _named(p, app.clusterKinds),
+        namespace_kinds=[(k.group, k.kind) for k in app.namespaceKinds],
+        roles=[_role(project, "admin", f"Full access to the platform component {name}", ADMIN_ACTIONS,
+                     list(p.rbac.adminGroups))],
+        blacklist=[pair for pair in SENSITIVE_CLUSTER_KINDS if pair not in granted],
+    )
+
+
+def infrastructure_application(p: Platform, name: str, app: InfrastructureApp, revision: str) -> Obj:
+    sources = [_source(p, s, revision) for s in app.all_sources()]
+    spec: Obj = {"project": infra_project_name(name)}
+    if app.source is not None:
+        spec["source"] = sources[0]
+    else:
+        spec["sources"] = sources
+    spec["destination"] = {"server": p.clusters[app.cluster], "namespace": app.namespace}
+    if app.ignoreDifferences:
+        spec["ignoreDifferences"] = _ignore_differences(app.ignoreDifferences)
+    spec["syncPolicy"] = _synced(p, [app.sync], {"name": app.namespace, NAMESPACE_TYPE: "infrastructure"})
+    labels = {"app.kubernetes.io/part-of": ROOT_APPLICATION}
+    if app.version:
+        labels["app.kubernetes.io/version"] = app.version
+    return {
+        "apiVersion": ARGO,
+        "kind": "Application",
+        "metadata": _meta(name, p.argocd.namespace, labels, {SYNC_WAVE: str(app.syncWave)}, finalizers=True),
+        "spec": spec,
+    }
+
+
+# --- network isolation -------------------------------------------------------------------------------------
+
+
+def network_project(p: Platform, owner: str, server: str, namespace: str) -> Obj:
+    """The project of `<owner>-network`: only admins, only NetworkPolicies, only in that one namespace.
+    Federation maintainers control nothing here. One per namespace, so adding a federation adds a project
+    and widens none."""
+    name = network_name(owner)
+    return _project(
+        p, name, f"NetworkPolicies of namespace {namespace}, derived from the platform",
+        repos=[p.repoURL], destinations=[(server, namespace)], cluster_kinds=_own_namespaces(p, [namespace]),
+        namespace_kinds=[("networking.k8s.io", "NetworkPolicy")],
+        roles=[_role(name, "admin", f"Full access to the network policies of {namespace}", ADMIN_ACTIONS,
+                     list(p.rbac.adminGroups))],
+    )
+
+
+def network_projects(p: Platform, federations: list[LoadedFederation]) -> list[Obj]:
+    if not p.network.enabled:
+        return []
+    projects = [network_project(p, f.model.name, p.clusters[f.model.cluster], f.model.name)
+                for f in sorted(federations, key=lambda f: f.model.name)]
+    return projects + [network_project(p, name, p.clusters[a.cluster], a.namespace)
+                       for name, a in p.commonApps.items()]
+
+
+def network_application(p: Platform, owner: str, server: str, namespace: str, parameters: list[dict[str, str]],
+                        namespace_labels: dict[str, str], labels: dict[str, str], revision: str,
+                        paths: str | None = None) -> Obj:
+    """`<owner>-network`: renders the root again with component=network for one namespace, on its cluster,
+    in the network project, one sync wave before everything else so the namespace is closed first."""
+    annotations = {SYNC_WAVE: root_wave(p, "ExternalSecret")}
+    if paths:
+        annotations[GENERATE_PATHS] = paths
+    if p.federations.onRemoval == "keep":
+        # Kept when its federation (or common app) leaves the platform, like the project: the workloads left
+        # running until an admin removes them stay closed off (pruning it would delete their policies).
+        annotations[SYNC_OPTIONS] = "Prune=false"
+    return {
+        "apiVersion": ARGO,
+        "kind": "Application",
+        "metadata": _meta(network_name(owner), p.argocd.namespace, labels, annotations, finalizers=True),
+        "spec": {
+            "project": network_name(owner),
+            "source": _root_source(p, revision, parameters),
+            "destination": {"server": server, "namespace": namespace},
+            "syncPolicy": _sync_policy(namespace_labels),
+        },
+    }
+
+
+def network_applications(p: Platform, federations: list[LoadedFederation], revision: str) -> list[Obj]:
+    if not p.network.enabled:
+        return []
+    apps = [network_application(p, f.model.name, p.clusters[f.model.cluster], f.model.name,
+                                binding(f.model.name, f.directory, NETWORK_COMPONENT), _namespace_labels(f.model),
+                                {"app.kubernetes.io/part-of": f.model.name, FEDERATION_LABEL: f.model.name},
+                                revision, generate_paths(f.directory))
+            for f in sorted(federations, key=lambda f: f.model.name)]
+    apps += [network_application(p, name, p.clusters[a.cluster], a.namespace, common_network_binding(name),
+                                 _common_namespace_labels(a.namespace), {"app.kubernetes.io/part-of": name}, revision)
+             for name, a in p.commonApps.items()]
+    return apps
+
+
+def federation_network(p: Platform, f: Federation) -> list[Obj]:
+    labels = {**MANAGED_BY, "app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name}
+    return namespace_policies(p.network, f.name, [(a, p.catalog[a]) for a in f.apps],
+                              [p.network.peers[n] for n in f.peers], labels)
+
+
+def common_network(p: Platform, name: str) -> list[Obj]:
+    app = p.commonApps[name]
+    labels = {**MANAGED_BY, "app.kubernetes.io/part-of": name, NAMESPACE_TYPE: "common"}
+    return namespace_policies(p.network, app.namespace, [(name, app)], [], labels)
+
+
+# --- federation overlays -----------------------------------------------------------------------------------
+
+
+def overlay_path(fed: LoadedFederation, overlay: Overlay) -> str:
+    return posixpath.normpath(f"{fed.directory}/{overlay.path}")
+
+
+def overlay_application(p: Platform, fed: LoadedFederation, app_name: str, overlay: Overlay, revision: str) -> Obj:
+    """`<federation>-<app>-overlay`: a directory of the federation's own, applied into its namespace after the
+    app, in its project (which lists what it may create), from this repository only."""
+    f = fed.model
+    source: Obj = {"repoURL": p.repoURL, "targetRevision": revision, "path": overlay_path(fed, overlay),
+                   overlay.type: {}}
+    wave = overlay.syncWave if overlay.syncWave is not None else p.catalog[app_name].syncWave + 1
+    labels = {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name, "app.kubernetes.io/name": app_name}
+    return {
+        "apiVersion": ARGO,
+        "kind": "Application",
+        "metadata": _meta(f"{f.name}-{app_name}-{OVERLAY_APP}", p.argocd.namespace, labels,
+                          {SYNC_WAVE: str(wave)}, finalizers=True),
+        "spec": {
+            "project": f.name,
+            "source": source,
+            "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
+            "syncPolicy": _synced(p, [overlay.sync], _namespace_labels(f)),
+        },
+    }

@@ -6,6 +6,7 @@ clusters, apps and secrets, duplicate names, names that would collide with the p
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,14 +16,18 @@ from typing import Any
 from . import compat, meter
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
-from .model import DNS_LABEL, Federation, Platform
+from .model import DNS_LABEL, AppSync, Federation, Platform
 from .modelcheck import kind_of, to_model
 from .names import (
+    FEDERATIONS_APPSET,
     FILE_NAME,
+    NETWORK_APP,
+    OVERLAY_APP,
+    RESERVED_APP_NAMES,
     RESERVED_NAMESPACES,
     ROOT_APPLICATION,
-    SECRETS_APP,
     STATIC_PROJECTS,
+    infra_project_name,
     is_system_namespace,
 )
 from .redact import credential_value
@@ -94,7 +99,7 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
     for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
         for app_name, app in apps.items():
             problems += credentials_in(doc, (section, app_name, "values"), app.values)
-    return problems + _common_app_problems(p, doc)
+    return problems + _common_app_problems(p, doc) + _infrastructure_problems(p, doc) + _secret_problems(p, doc)
 
 
 def _unknown_secrets(p: Platform, doc: Document) -> list[Problem]:
@@ -115,11 +120,11 @@ def _app_name_problems(p: Platform, doc: Document) -> list[Problem]:
     """Catalog app names that would make two federations' Application names collide."""
     problems = []
     for app_name in p.catalog:
-        if app_name == SECRETS_APP:
+        if app_name in RESERVED_APP_NAMES:
             problems.append(doc.problem(("catalog", app_name),
-                                        f"the app name {SECRETS_APP!r} is reserved: every federation's "
-                                        f"`<name>-{SECRETS_APP}` Application uses it", key=True))
-        clash = next((o for o in sorted({*p.catalog, SECRETS_APP}) if app_name.endswith(f"-{o}")), None)
+                                        f"the app name {app_name!r} is reserved: every federation's "
+                                        f"`<name>-{app_name}` Application uses it", key=True))
+        clash = next((o for o in sorted({*p.catalog, *RESERVED_APP_NAMES}) if app_name.endswith(f"-{o}")), None)
         if clash is not None:
             problems.append(doc.problem(("catalog", app_name), f"the app name must not end in '-{clash}': "
                                         f"federation F's Application F-{app_name} could be another "
@@ -146,6 +151,51 @@ def _common_app_problems(p: Platform, doc: Document) -> list[Problem]:
     return problems
 
 
+def _infrastructure_problems(p: Platform, doc: Document) -> list[Problem]:
+    """Platform components: a known cluster, a namespace of their own, a name no other Application has, and
+    `$ref/` value files that name one of their sources."""
+    problems = []
+    taken = {*p.commonApps, *(f"{a}-{NETWORK_APP}" for a in p.commonApps), ROOT_APPLICATION, FEDERATIONS_APPSET}
+    for name, app in p.infrastructure.items():
+        where = ("infrastructure", name)
+        if name in taken:
+            problems.append(doc.problem(where, f"the name {name!r} is already an Application of the platform",
+                                        key=True))
+        if len(infra_project_name(name)) > 63:
+            problems.append(doc.problem(where, f"too long: its project {infra_project_name(name)!r} must fit "
+                                               "63 characters", key=True))
+        if app.cluster not in p.clusters:
+            problems.append(doc.problem((*where, "cluster"), f"unknown cluster {app.cluster!r}; the platform's "
+                                                             f"clusters are: {_known(p.clusters)}"))
+        if app.namespace == p.argocd.namespace or app.namespace in RESERVED_NAMESPACES or \
+                app.namespace in {a.namespace for a in p.commonApps.values()}:
+            problems.append(doc.problem((*where, "namespace"), f"namespace {app.namespace!r} is reserved or "
+                                                               "taken; pick the app its own namespace"))
+        refs = {s.ref for s in app.all_sources() if s.ref}
+        for i, src in enumerate(app.all_sources()):
+            key: tuple[str | int, ...] = (*where, "source") if app.source else (*where, "sources", i)
+            for j, value_file in enumerate(src.helm.valueFiles if src.helm else []):
+                ref = value_file[1:].split("/", 1)[0] if value_file.startswith("$") else None
+                if ref is not None and ref not in refs:
+                    problems.append(doc.problem((*key, "helm", "valueFiles", j),
+                                                f"${ref} is not the `ref` of one of this app's sources"))
+            if src.helm:
+                problems += credentials_in(doc, (*key, "helm", "values"), src.helm.values)
+    return problems
+
+
+def _secret_problems(p: Platform, doc: Document) -> list[Problem]:
+    """Fixed secret values are for names, not credentials: those come from the store or the generator."""
+    problems = []
+    for name, secret in p.secrets.items():
+        for key, value in secret.fixed.items():
+            if credential_value(key, value):
+                problems.append(doc.problem(("secrets", name, "fixed", key),
+                                            "looks like a credential; fixed values are written into the "
+                                            "ExternalSecret in plain text: generate it or read it from the store"))
+    return problems
+
+
 def _known(names: Iterable[str]) -> str:
     return ", ".join(sorted(names)) or "(none)"
 
@@ -161,9 +211,39 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
     if kind_of(doc) is not Federation:
         raise MipError([doc.problem(("kind",), "a federation directory must hold a Federation mip.yaml")])
     fed = LoadedFederation(to_model(doc, Federation), doc, directory)
+    problems = _overlay_problems(repo, fed)
+    if problems:
+        raise MipError(problems)
     if repo.remember:
         repo.loaded[directory] = fed
     return fed
+
+
+def _overlay_problems(repo: Repo, fed: LoadedFederation) -> list[Problem]:
+    """An overlay is a directory inside the federation's own (symlinks resolved), without Argo CD's source
+    override files, which could change how Argo CD renders it."""
+    problems = []
+    for app_name, app in fed.model.apps.items():
+        if app is None or app.overlay is None:
+            continue
+        where = ("apps", app_name, "overlay", "path")
+        rel = posixpath.normpath(f"{fed.directory}/{app.overlay.path}")
+        if not rel.startswith(f"{fed.directory}/"):
+            problems.append(fed.doc.problem(where, "must be a directory inside this federation's directory"))
+            continue
+        try:
+            inside = repo.inside_of(fed.directory, rel)
+        except MipError:
+            inside = False
+        if not inside:
+            problems.append(fed.doc.problem(where, "must be a directory inside this federation's directory "
+                                                   "(symlinks resolved)"))
+        elif not repo.is_dir(rel):
+            problems.append(fed.doc.problem(where, "no such directory in this federation's directory"))
+        elif repo.source_overrides(rel):
+            problems.append(fed.doc.problem(where, f"{repo.source_overrides(rel)[0]} is not allowed in an "
+                                                   "overlay: Argo CD merges it into the overlay's source"))
+    return problems
 
 
 def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Problem]:
@@ -180,7 +260,8 @@ def _identity_problems(p: Platform, f: Federation, doc: Document) -> list[Proble
                                                f"{p.federations.namePattern}"))
     # The pattern is the platform's allowlist; these are refused whatever it allows (names.py).
     reserved = {*STATIC_PROJECTS, p.argocd.namespace, ROOT_APPLICATION,
-                *(a.namespace for a in p.commonApps.values()), *p.commonApps}
+                *(a.namespace for a in p.commonApps.values()), *p.commonApps, *p.infrastructure,
+                *(infra_project_name(a) for a in p.infrastructure), *(a.namespace for a in p.infrastructure.values())}
     if f.name in reserved or is_system_namespace(f.name):
         problems.append(doc.problem(("name",), f"{f.name!r} is reserved for Kubernetes, the cluster's "
                                                "infrastructure or the platform itself; choose another name"))
@@ -201,13 +282,51 @@ def _content_problems(p: Platform, fed: LoadedFederation) -> list[Problem]:
                                                            f"catalog has: {_known(p.catalog)}", key=True))
         if app is not None:
             problems += credentials_in(doc, ("apps", app_name, "values"), app.values)
-    problems += _directory_name(fed)  # after the name's own problems: those are the ones to fix first
+            problems += _sync_problems(p, doc, ("apps", app_name), [app.sync, *([app.overlay.sync]
+                                                                               if app.overlay else [])])
+    problems += _peer_problems(p, f, doc)
     return problems
 
 
-def _directory_name(fed: LoadedFederation) -> list[Problem]:
-    """A federation's directory carries its name: anyone reading the tree, a path in a diff or an Argo CD
-    annotation, sees the name that Argo CD uses. A different name is refused, with the two ways out."""
+def _sync_problems(p: Platform, doc: Document, where: KeyPath, syncs: list[AppSync]) -> list[Problem]:
+    """A federation changes its apps' sync policy only as far as the platform allows."""
+    problems = []
+    allowed = p.syncPolicy.federations
+    for n, sync in enumerate(syncs):
+        at = (*where, "sync") if n == 0 else (*where, "overlay", "sync")
+        for i, option in enumerate(sync.options):
+            if option not in allowed.options:
+                problems.append(doc.problem((*at, "options", i), f"the platform does not let federations set "
+                                                                 f"{option}; allowed: {_known(allowed.options)}"))
+        if sync.prune is not None and not allowed.prune:
+            problems.append(doc.problem((*at, "prune"), "the platform does not let federations choose `prune` "
+                                                        "(syncPolicy.federations.prune)"))
+    return problems
+
+
+def _peer_problems(p: Platform, f: Federation, doc: Document) -> list[Problem]:
+    """A hybrid federation names only peers the platform lists, and only if one of its apps talks to them."""
+    problems = []
+    if f.peers and f.type != "hybrid":
+        problems.append(doc.problem(("peers",), "peers are for hybrid federations: set `type: hybrid` or "
+                                                "remove `peers`"))
+    for i, peer in enumerate(f.peers):
+        if peer in f.peers[:i]:
+            problems.append(doc.problem(("peers", i), f"{peer!r} is listed twice"))
+        if peer not in p.network.peers:
+            problems.append(doc.problem(("peers", i), f"unknown peer {peer!r}; the platform's network.peers "
+                                                      f"are: {_known(p.network.peers)}"))
+    if f.peers and not any(p.catalog[a].network.peerPods for a in f.apps if a in p.catalog):
+        problems.append(doc.problem(("peers",), "none of this federation's apps talks to remote peers "
+                                                "(catalog network.peerPods); remove `peers`"))
+    return problems
+
+
+def directory_name_warnings(fed: LoadedFederation) -> list[Problem]:
+    """A directory named otherwise than the federation it holds. Argo CD does not mind (the ApplicationSet
+    binds each directory to the name it declares, and renaming a directory changes no workload), but a reader
+    of the tree, a diff or an annotation sees one name where Argo CD uses the other: `validate` and `render`
+    warn, with the two ways out."""
     directory = PurePosixPath(fed.directory)
     if directory.name == fed.model.name:
         return []
@@ -222,13 +341,16 @@ def _name_collisions(p: Platform, f: Federation, doc: Document) -> list[Problem]
     all in the Argo CD namespace: a name must not be able to produce another federation's or the platform's.
     Together with the platform's catalog check (no app name ends in `-<other app>`), no two federations
     can ever render the same Application, whichever federation directories exist."""
-    for suffix in sorted({*p.catalog, SECRETS_APP}):
+    for suffix in sorted({*p.catalog, *RESERVED_APP_NAMES}):
         prefix = f.name[: -len(suffix) - 1]
         if f.name.endswith(f"-{suffix}") and re.fullmatch(p.federations.namePattern, prefix):
             return [doc.problem(("name",), f"{f.name!r} would collide with the Application of app {suffix!r} "
                                            f"of a federation {prefix!r}; choose another name")]
-    for app_name in sorted({*f.apps, SECRETS_APP}):
-        if f"{f.name}-{app_name}" in {*p.commonApps, ROOT_APPLICATION}:
+    platform_apps = {*p.commonApps, *(f"{a}-{NETWORK_APP}" for a in p.commonApps), *p.infrastructure,
+                     ROOT_APPLICATION}
+    overlays = {f"{a}-{OVERLAY_APP}" for a, own in f.apps.items() if own is not None and own.overlay is not None}
+    for app_name in sorted({*f.apps, *overlays, *RESERVED_APP_NAMES}):
+        if f"{f.name}-{app_name}" in platform_apps:
             return [doc.problem(("name",), f"its Application {f.name}-{app_name} would collide with the "
                                            "platform's Application of that name; choose another name")]
     return []

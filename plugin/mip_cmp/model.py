@@ -529,13 +529,5 @@ class Federation(Strict):
                               description="Remote networks (platform `network.peers`) a hybrid federation's "
                                           "pods may talk to, e.g. its exareme2 workers on remote nodes.")
 
-    @model_validator(mode="after")
-    def _peers(self) -> Federation:
-        if self.peers and self.type != "hybrid":
-            raise ValueError("`peers` is for hybrid federations (type: hybrid)")
-        if len(set(self.peers)) != len(self.peers):
-            raise ValueError("peers must be unique")
-        return self
-
 
 KINDS: dict[str, type[Platform] | type[Federation]] = {"Platform": Platform, "Federation": Federation}

@@ -10,6 +10,8 @@ INFRA_PROJECT = "mip-infrastructure"
 FEDERATIONS_PROJECT = "mip-federations"
 COMMON_PROJECT = "mip-common"
 STATIC_PROJECTS = ("default", INFRA_PROJECT, FEDERATIONS_PROJECT, COMMON_PROJECT)
+# Each platform `infrastructure` app has a project of its own: `infra-<app>`.
+INFRA_APP_PROJECT_PREFIX = "infra-"
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # Applications in the Argo CD namespace that are not `<federation>-<app>`; the root Application's name is
 # also the `app.kubernetes.io/part-of` of what the root renders.
@@ -17,6 +19,22 @@ ROOT_APPLICATION = "mip-platform"
 FEDERATIONS_APPSET = "mip-federations"
 # Each federation's Application for its ExternalSecrets is `<federation>-secrets`.
 SECRETS_APP = "secrets"
+# `<federation>-network` and `<common app>-network` apply a namespace's NetworkPolicies (from the root);
+# `<federation>-<app>-overlay` applies a federation's overlay directory for one of its apps.
+NETWORK_APP = "network"
+OVERLAY_APP = "overlay"
+# Suffixes mip-cmp itself appends to Application names: no catalog app may be named so or end so.
+RESERVED_APP_NAMES = (SECRETS_APP, NETWORK_APP, OVERLAY_APP)
+
+
+def network_name(owner: str) -> str:
+    """`<federation>-network` / `<common app>-network`: the Application that applies that namespace's
+    NetworkPolicies, and its project (admins only, NetworkPolicies in that one namespace only)."""
+    return f"{owner}-{NETWORK_APP}"
+
+
+def infra_project_name(app: str) -> str:
+    return f"{INFRA_APP_PROJECT_PREFIX}{app}"
 
 # Argo CD's and External Secrets' vocabulary that the expansion writes and the output gate checks.
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"

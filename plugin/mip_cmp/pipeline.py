@@ -8,11 +8,14 @@ from typing import Any
 
 from . import buildenv, emit, meter
 from .buildenv import BuildEnv
+from .contract.params import NETWORK_COMPONENT
 from .errors import MipError
-from .expand import expand_federation, expand_platform
+from .expand import common_network, expand_federation, expand_platform
 from .loading import LoadedPlatform, load_bound_federation, load_federations, load_platform
+from .model import Platform
 from .names import FILE_NAME
-from .policy import check_federation_output, check_platform_output
+from .policy import check_federation_output, check_network_output, check_platform_output
+from .redact import scrub
 from .repo import Repo, locate
 
 
@@ -31,6 +34,8 @@ def render_objects(repo: Repo, rel: str, env: BuildEnv,
     with the parameters federation + directory, as the platform's ApplicationSet sets them; or, for a
     person running `render`, the federation's directory itself). `platform`: already loaded (validate)."""
     platform = platform or load_platform(repo)
+    if env.app:
+        return _common_network(platform, rel, env)
     if rel == "." and not env.directory:
         if env.federation or env.component:
             raise MipError("plugin parameters 'federation' and 'component' need 'directory': without it the "
@@ -48,5 +53,27 @@ def render_objects(repo: Repo, rel: str, env: BuildEnv,
         rel = env.directory
     fed = load_bound_federation(repo, platform, rel, env)
     objects = expand_federation(platform, fed, env)
-    check_federation_output(platform.model, fed.model, fed.directory, env.component, objects)
+    if env.component == NETWORK_COMPONENT:
+        _network_enabled(platform.model)
+        check_network_output(fed.model.name, objects, f"{fed.directory}/{FILE_NAME}")
+    else:
+        check_federation_output(platform.model, fed.model, fed.directory, env.component, objects)
+    return objects
+
+
+def _network_enabled(p: Platform) -> None:
+    if not p.network.enabled:
+        raise MipError("network.enabled is false in the platform: there are no NetworkPolicies to render")
+
+
+def _common_network(platform: LoadedPlatform, rel: str, env: BuildEnv) -> list[dict[str, Any]]:
+    """`<common app>-network`: the root with component=network and app=<common app>."""
+    p = platform.model
+    if rel != "." or env.directory or env.federation or env.component != NETWORK_COMPONENT:
+        raise MipError("plugin parameter 'app' is for the repository root with component=network only")
+    if env.app not in p.commonApps:
+        raise MipError(scrub(f"plugin parameter 'app': {env.app!r} is not one of the platform's commonApps"))
+    _network_enabled(p)
+    objects = common_network(p, env.app)
+    check_network_output(p.commonApps[env.app].namespace, objects, FILE_NAME)
     return objects

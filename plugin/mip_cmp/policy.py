@@ -8,9 +8,16 @@ federation's validated name decide what is allowed.
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
 
-from .contract.params import APPSET_BINDING, SECRETS_COMPONENT, binding
+from .contract.params import (
+    APPSET_BINDING,
+    NETWORK_COMPONENT,
+    SECRETS_COMPONENT,
+    binding,
+    common_network_binding,
+)
 from .errors import InternalError, MipError, Problem
 from .model import Federation, Platform
 from .names import (
@@ -20,10 +27,15 @@ from .names import (
     GENERATORS_API,
     INFRA_PROJECT,
     KEEP_ON_DELETE,
+    NETWORK_APP,
+    OVERLAY_APP,
     SECRETS_APP,
     STATIC_PROJECTS,
     SYNC_OPTIONS,
+    infra_project_name,
 )
+from .network import API as NETWORK_API
+from .network import DEFAULT_DENY
 
 PLATFORM_KINDS = {"AppProject", "ApplicationSet", "Application", "ExternalSecret", "Password", "Namespace"}
 FEDERATION_APP_KINDS = {"Application"}
@@ -82,6 +94,18 @@ def _secret_problems(file: str, obj: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+def _store_problems(p: Platform, file: str, obj: dict[str, Any]) -> list[Problem]:
+    """An ExternalSecret reads from the platform's store only (its own secretStoreRef or per data entry)."""
+    spec = obj.get("spec", {})
+    refs = [spec["secretStoreRef"]] if "secretStoreRef" in spec else []
+    refs += [d["sourceRef"]["storeRef"] for d in spec.get("data", []) if "storeRef" in d.get("sourceRef", {})]
+    unsourced = [d for d in spec.get("data", []) if "sourceRef" not in d] and "secretStoreRef" not in spec
+    platform_store = None if p.secretStore is None else {"kind": p.secretStore.kind, "name": p.secretStore.name}
+    if unsourced or any(ref != platform_store for ref in refs):
+        return [_violation(file, obj, "must read from the platform's secret store")]
+    return []
+
+
 def check_platform_output(p: Platform, objects: list[dict[str, Any]]) -> None:
     """What the root renders stays in the platform's projects and the Argo CD namespace. A refusal is a bug in
     the expansion (InternalError), not something the author can fix."""
@@ -89,6 +113,7 @@ def check_platform_output(p: Platform, objects: list[dict[str, Any]]) -> None:
     _not_empty(objects, file, "the platform yields no objects")
     problems = []
     projects = {o["metadata"]["name"] for o in objects if o["kind"] == "AppProject"}
+    network_targets = _network_targets(p, objects)
     # The root creates only the namespaces it writes common apps' secrets into (expand.root_namespaces).
     secret_namespaces = {a.namespace for a in p.commonApps.values() if a.secrets}
     for obj in objects:
@@ -99,19 +124,124 @@ def check_platform_output(p: Platform, objects: list[dict[str, Any]]) -> None:
             if obj["metadata"]["name"] not in secret_namespaces:
                 problems.append(_violation(file, obj, "the root creates only its common apps' namespaces"))
             continue
-        if obj["kind"] in ("AppProject", "ApplicationSet", "Application") and \
-                obj["metadata"]["namespace"] != p.argocd.namespace:
-            problems.append(_violation(file, obj, "must live in the Argo CD namespace"))
-        if obj["kind"] == "Application" and obj["spec"]["project"] not in (COMMON_PROJECT, INFRA_PROJECT):
-            problems.append(_violation(file, obj, "common apps belong to the common project"))
-        if obj["kind"] == "ApplicationSet":
-            problems += _appset_problems(p, file, obj)
-        if obj["kind"] in FEDERATION_SECRET_KINDS:
-            problems += _secret_problems(file, obj)
+        problems += _root_object_problems(p, file, obj, network_targets)
     if not set(STATIC_PROJECTS) <= projects:
         problems.append(Problem(file, 0, 0, "", "a static project is missing"))
     if problems:
         raise InternalError(problems)
+
+
+def _root_object_problems(p: Platform, file: str, obj: dict[str, Any],
+                          network_targets: dict[str, tuple[str, str, list[dict[str, str]]]]) -> list[Problem]:
+    """One object the root renders (not a Namespace): Argo CD objects in the Argo CD namespace, Applications in
+    the platform's projects, no wildcard grant, secrets that never rotate and read the platform's store."""
+    problems = []
+    kind = obj["kind"]
+    if kind in ("AppProject", "ApplicationSet", "Application") and obj["metadata"]["namespace"] != p.argocd.namespace:
+        problems.append(_violation(file, obj, "must live in the Argo CD namespace"))
+    if kind == "Application":
+        problems += _platform_app_problems(p, file, obj, network_targets)
+    if kind == "AppProject" and obj["metadata"]["name"] != "default" and _wildcards(obj):
+        problems.append(_violation(file, obj, "a project grants nothing by wildcard"))
+    if kind == "ApplicationSet":
+        problems += _appset_problems(p, file, obj)
+    if kind in FEDERATION_SECRET_KINDS:
+        problems += _secret_problems(file, obj)
+    if kind == "ExternalSecret":
+        problems += _store_problems(p, file, obj)
+    return problems
+
+
+def _network_targets(p: Platform, objects: list[dict[str, Any]]) -> dict[str, tuple[str, str, list[dict[str, str]]]]:
+    """`<owner>-network` Application name -> (server, namespace, plugin parameters) it must have: one per
+    federation of the ApplicationSet and per common app."""
+    targets = {f"{name}-{NETWORK_APP}": (p.clusters[app.cluster], app.namespace, common_network_binding(name))
+               for name, app in p.commonApps.items()}
+    for appset in (o for o in objects if o["kind"] == "ApplicationSet"):
+        for generator in appset["spec"]["generators"]:
+            for element in generator.get("list", {}).get("elements", []):
+                name, directory = element["name"], element["path"]
+                targets[f"{name}-{NETWORK_APP}"] = ("", name, binding(name, directory, NETWORK_COMPONENT))
+    return targets
+
+
+def _platform_app_problems(p: Platform, file: str, obj: dict[str, Any],
+                           network_targets: dict[str, tuple[str, str, list[dict[str, str]]]]) -> list[Problem]:
+    project = obj["spec"]["project"]
+    if project in (COMMON_PROJECT, INFRA_PROJECT):
+        return []
+    if obj["metadata"]["name"] in network_targets or project.endswith(f"-{NETWORK_APP}"):
+        return _network_app_problems(p, file, obj, network_targets)
+    if obj["metadata"]["name"] in p.infrastructure:
+        return _infrastructure_app_problems(p, file, obj)
+    return [_violation(file, obj, "the root's Applications belong to the platform's projects")]
+
+
+def _wildcards(obj: dict[str, Any]) -> bool:
+    """Whether an AppProject grants anything by wildcard (its blacklists may use them: they only deny)."""
+    spec = obj.get("spec", {})
+    granted = [*spec.get("sourceRepos", []),
+               *(v for d in spec.get("destinations", []) for v in d.values()),
+               *(v for key in ("clusterResourceWhitelist", "namespaceResourceWhitelist")
+                 for item in spec.get(key, []) for v in item.values())]
+    return any("*" in str(value) for value in granted)
+
+
+def _network_app_problems(p: Platform, file: str, obj: dict[str, Any],
+                          targets: dict[str, tuple[str, str, list[dict[str, str]]]]) -> list[Problem]:
+    """`<owner>-network` Applications: the root rendered for exactly that namespace (on its cluster)."""
+    name, spec = obj["metadata"]["name"], obj["spec"]
+    if name not in targets:
+        return [_violation(file, obj, "the network project holds only <federation|common app>-network apps")]
+    server, namespace, parameters = targets[name]
+    if spec.get("project") != name:
+        return [_violation(file, obj, f"must be in its own project {name!r}")]
+    source, destination = spec.get("source", {}), spec.get("destination", {})
+    expected = {"repoURL": p.repoURL, "targetRevision": source.get("targetRevision"), "path": ".",
+                "plugin": {"name": p.argocd.pluginName, "parameters": parameters}}
+    if source != expected or destination.get("namespace") != namespace or \
+            (server and destination.get("server") != server) or destination.get("server") not in p.clusters.values():
+        return [_violation(file, obj, f"must render the NetworkPolicies of namespace {namespace!r}")]
+    return []
+
+
+def _infrastructure_app_problems(p: Platform, file: str, obj: dict[str, Any]) -> list[Problem]:
+    name, spec = obj["metadata"]["name"], obj["spec"]
+    app = p.infrastructure[name]
+    if spec.get("project") != infra_project_name(name) or \
+            spec.get("destination") != {"server": p.clusters[app.cluster], "namespace": app.namespace}:
+        return [_violation(file, obj, f"an infrastructure app lives in its own project and namespace "
+                                      f"{app.namespace!r}")]
+    return []
+
+
+def check_network_output(namespace: str, objects: list[dict[str, Any]], file: str) -> None:
+    """component=network: the NetworkPolicies of one namespace, its default deny among them."""
+    problems = []
+    for obj in objects:
+        if obj.get("kind") != "NetworkPolicy" or obj.get("apiVersion") != NETWORK_API:
+            problems.append(_violation(file, obj, "only NetworkPolicies come from component=network"))
+        elif obj["metadata"].get("namespace") != namespace:
+            problems.append(_violation(file, obj, f"must be in namespace {namespace!r}"))
+    deny = [o for o in objects if o.get("kind") == "NetworkPolicy" and o["metadata"]["name"] == DEFAULT_DENY]
+    if len(deny) != 1 or deny[0]["spec"] != {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}:
+        problems.append(Problem(file, 0, 0, "", f"namespace {namespace!r} must get exactly one default deny"))
+    if problems:
+        raise InternalError(problems)
+
+
+def _overlay_problems(p: Platform, f: Federation, directory: str, obj: dict[str, Any]) -> list[Problem]:
+    """`<federation>-<app>-overlay`: a plain or kustomize directory inside the federation's own directory,
+    from this repository, nothing else."""
+    file = f"{directory}/{FILE_NAME}"
+    source = obj["spec"].get("source", {})
+    path = source.get("path")
+    inside = isinstance(path, str) and posixpath.normpath(path) == path and path.startswith(f"{directory}/")
+    kind = set(source) - {"repoURL", "targetRevision", "path"}
+    if source.get("repoURL") != p.repoURL or not inside or kind not in ({"kustomize"}, {"directory"}) or \
+            source[kind.pop()] != {}:
+        return [_violation(file, obj, "an overlay is a directory inside the federation's own directory")]
+    return []
 
 
 def _appset_problems(p: Platform, file: str, obj: dict[str, Any]) -> list[Problem]:
@@ -153,6 +283,9 @@ def _federation_app_problems(p: Platform, f: Federation, directory: str, obj: di
                                        "the secrets Application must render this directory's secrets"))
         return problems
     app = name[len(f.name) + 1:] if isinstance(name, str) and name.startswith(f"{f.name}-") else None
+    overlays = {f"{a}-{OVERLAY_APP}" for a, own in f.apps.items() if own is not None and own.overlay is not None}
+    if app in overlays:
+        return problems + _overlay_problems(p, f, directory, obj)
     if app not in f.apps or app not in p.catalog:
         problems.append(_violation(file, obj,
                                    f"a federation's Applications are named {f.name}-<catalog app>"))
@@ -178,7 +311,7 @@ def check_federation_output(p: Platform, f: Federation, directory: str, componen
     allowed_kinds = FEDERATION_SECRET_KINDS if component == SECRETS_COMPONENT else FEDERATION_APP_KINDS
     needed = {s for a in f.apps if a in p.catalog for s in p.catalog[a].secrets}
     for obj in objects:
-        kind, meta, spec = obj.get("kind"), obj.get("metadata", {}), obj.get("spec", {})
+        kind, meta = obj.get("kind"), obj.get("metadata", {})
         if kind not in allowed_kinds:
             problems.append(_violation(file, obj, "kind not allowed from a federation directory"))
             continue
@@ -189,9 +322,8 @@ def check_federation_output(p: Platform, f: Federation, directory: str, componen
             problems.append(_violation(file, obj, f"must be in namespace {f.name!r}"))
         if meta.get("name") not in needed:
             problems.append(_violation(file, obj, "only the platform secrets its apps need"))
-        if kind == "ExternalSecret" and "secretStoreRef" in spec and (p.secretStore is None or
-                spec["secretStoreRef"] != {"kind": p.secretStore.kind, "name": p.secretStore.name}):
-            problems.append(_violation(file, obj, "must read from the platform's secret store"))
+        if kind == "ExternalSecret":
+            problems += _store_problems(p, file, obj)
         problems += _secret_problems(file, obj)
     if problems:
         raise InternalError(problems)

@@ -14,7 +14,14 @@ from pathlib import Path
 from . import buildenv, emit, pipeline
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
-from .loading import LoadedFederation, check_unique, federation_dirs, load_federation, load_platform
+from .loading import (
+    LoadedFederation,
+    check_unique,
+    directory_name_warnings,
+    federation_dirs,
+    load_federation,
+    load_platform,
+)
 from .names import FILE_NAME
 from .repo import Repo, locate
 from .validate import _stray_files
@@ -38,9 +45,9 @@ class RecordingRepo(Repo):
         return self._docs[rel_dir]
 
 
-def render_checked(app_dir: Path, environ: Mapping[str, str]) -> tuple[bytes, str, list[str]]:
-    """The manifests of `app_dir` exactly as `generate` makes them, the file rendered, and the other files
-    read. Raises MipError with the problems of both the render and the extra checks, all at once."""
+def render_checked(app_dir: Path, environ: Mapping[str, str]) -> tuple[bytes, str, list[str], list[str]]:
+    """The manifests of `app_dir` exactly as `generate` makes them, the file rendered, the other files read,
+    and warnings. Raises MipError with the problems of both the render and the extra checks, all at once."""
     env = buildenv.from_environ(environ)
     located, rel = locate(app_dir, env.source_path)
     repo = RecordingRepo(located.root)
@@ -55,7 +62,10 @@ def render_checked(app_dir: Path, environ: Mapping[str, str]) -> tuple[bytes, st
     if problems:
         raise MipError(sorted(set(problems)))
     rendered = FILE_NAME if target == "." else f"{target}/{FILE_NAME}"
-    return emit.dump(objects), rendered, [f for f in repo.files_read if f != rendered]
+    warnings: list[str] = []
+    if target != ".":
+        warnings = [str(w) for w in directory_name_warnings(load_federation(repo, target))]
+    return emit.dump(objects), rendered, [f for f in repo.files_read if f != rendered], warnings
 
 
 def _extra_checks(repo: RecordingRepo, target: str, env: BuildEnv) -> list[Problem]:

@@ -91,6 +91,14 @@ class Repo:
             raise file_error(rel, "is a symlink that leads outside the repository; refusing to read it")
         return real
 
+    def inside_of(self, base: str, rel: str) -> bool:
+        """Whether `rel` resolves (symlinks followed) to `base` or below it; both must stay in the repository."""
+        outer, inner = self._inside(base), self._inside(rel)
+        return inner == outer or outer in inner.parents
+
+    def is_dir(self, rel: str) -> bool:
+        return self._inside(rel).is_dir()
+
     def read(self, rel_dir: str) -> Document:
         """Parse `<rel_dir>/mip.yaml`."""
         rel = FILE_NAME if rel_dir in ("", ".") else f"{rel_dir}/{FILE_NAME}"

@@ -6,19 +6,21 @@ from pathlib import Path, PurePosixPath
 
 from . import compat, meter
 from .buildenv import DEFAULT_REVISION, BuildEnv
-from .contract.params import SECRETS_COMPONENT
+from .contract.params import NETWORK_COMPONENT, SECRETS_COMPONENT, common_network_binding
 from .errors import MipError, Problem
 from .expand import federation_secrets
 from .loading import (
     LoadedFederation,
     LoadedPlatform,
+    directory_name_warnings,
     federation_dirs,
     load_federation,
+    load_federations,
     load_platform,
     roots_text,
     unreadable_directories,
 )
-from .names import FILE_NAME, ROOT_APPLICATION, SECRETS_APP
+from .names import FILE_NAME, NETWORK_APP, ROOT_APPLICATION, SECRETS_APP
 from .pipeline import render_objects
 from .repo import Repo
 
@@ -62,8 +64,12 @@ def _render(repo: Repo, env: BuildEnv, platform: LoadedPlatform) -> list[Problem
 
 
 def notes(root: Path) -> list[str]:
-    """What a valid repository could still gain: the fields a newer Argo CD than the declared one adds."""
-    return compat.newer_would_add(load_platform(Repo(root)).model.argocd.version)
+    """What a valid repository could still gain: the fields a newer Argo CD than the declared one adds, and
+    federation directories named otherwise than their federation."""
+    repo = Repo(root)
+    platform = load_platform(repo)
+    named = [str(w) for fed in load_federations(repo, platform) for w in directory_name_warnings(fed)]
+    return [*named, *compat.newer_would_add(platform.model.argocd.version)]
 
 
 def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
@@ -79,6 +85,13 @@ def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
         if federation_secrets(platform.model, fed.model):
             renders.append((f"{fed.model.name}-{SECRETS_APP}",
                             BuildEnv(target_revision=revision, params={**bound, "component": SECRETS_COMPONENT})))
+        if platform.model.network.enabled:
+            renders.append((f"{fed.model.name}-{NETWORK_APP}",
+                            BuildEnv(target_revision=revision, params={**bound, "component": NETWORK_COMPONENT})))
+    if platform.model.network.enabled:
+        renders += [(f"{name}-{NETWORK_APP}", BuildEnv(target_revision=revision, params={
+            item["name"]: item["string"] for item in common_network_binding(name)}))
+            for name in platform.model.commonApps]
     return renders
 
 

@@ -123,6 +123,18 @@ def nothing(repo: Path) -> None:
     pass
 
 
+def overlay_symlink_to_federation_z(repo: Path) -> None:
+    """An overlay directory inside federation-a that is a symlink to federation-z's directory."""
+    (repo / FED_A / "overlay").symlink_to("../federation-z")
+    fed(federation(apps="  exareme2:\n    overlay: {path: overlay}\n"))(repo)
+
+
+def overlay_with_argocd_source(repo: Path) -> None:
+    """Argo CD would merge this file into the overlay Application's source (e.g. switch it to a plugin)."""
+    write(f"{FED_A}/overlays/x/.argocd-source.yaml", "plugin: {name: mip-cmp}\n")(repo)
+    fed(federation(apps="  exareme2:\n    overlay: {path: overlays/x}\n"))(repo)
+
+
 @dataclass(frozen=True)
 class Attack:
     id: str
@@ -324,6 +336,33 @@ ATTACKS: list[Attack] = [
     Attack("secrets-echo-through-parameter", nothing,
            params=[*BOUND, {"name": "component", "string": GITHUB_TOKEN}], secrets=(GITHUB_TOKEN,)),
     Attack("secrets-nothing-to-render", fed(federation()), params=SECRETS),
+    # --- network: a federation cannot widen its NetworkPolicies or use a source outside its directory -----
+    Attack("network-unknown-peer", fed(federation(extra="type: hybrid\npeers: [everywhere]\n"))),
+    Attack("network-peers-on-a-local-federation", fed(federation(extra="peers: [node3]\n"))),
+    Attack("network-set-platform-network", fed(federation(extra="network: {web: {ports: [22]}}\n"))),
+    Attack("network-set-app-network",
+           fed(federation(apps="  exareme2:\n    network: {public: [{pods: {app: exaflow-worker}, ports: [5672]}]}\n"))),
+    Attack("network-common-app-from-a-federation-directory", nothing,
+           params=[*BOUND, {"name": "component", "string": "network"}, {"name": "app", "string": "datacatalog"}]),
+    Attack("network-unknown-common-app", nothing, params=[{"name": "component", "string": "network"},
+                                                          {"name": "app", "string": "kube-system"}]),
+    Attack("tenancy-overlay-outside-its-directory",
+           fed(federation(apps="  exareme2:\n    overlay: {path: ../federation-z}\n"))),
+    Attack("tenancy-overlay-is-the-directory", fed(federation(apps="  exareme2:\n    overlay: {path: .}\n"))),
+    Attack("tenancy-overlay-absolute-path", fed(federation(apps="  exareme2:\n    overlay: {path: /etc}\n"))),
+    Attack("tenancy-overlay-symlink-to-another-federation", overlay_symlink_to_federation_z),
+    Attack("tenancy-overlay-with-argocd-source-file", overlay_with_argocd_source),
+    Attack("tenancy-sync-option-not-allowed",
+           fed(federation(apps="  exareme2:\n    sync: {options: [Validate=false]}\n"))),
+    Attack("tenancy-name-network-project", loosen_name_pattern(fed(federation("datacatalog-network"))),
+           params=[{"name": "federation", "string": "datacatalog-network"}, BOUND[1]]),
+    Attack("tenancy-name-infrastructure-app-project",
+           loosen_name_pattern(fed(federation("infra-nginx-public-ingress"))),
+           params=[{"name": "federation", "string": "infra-nginx-public-ingress"}, BOUND[1]]),
+    Attack("tenancy-name-infrastructure-app-namespace", loosen_name_pattern(fed(federation("ingress-nginx"))),
+           params=[{"name": "federation", "string": "ingress-nginx"}, BOUND[1]]),
+    Attack("tenancy-name-takes-another-federations-network-app", fed(federation("federation-a-network")),
+           params=[{"name": "federation", "string": "federation-a-network"}, BOUND[1]]),
 ]
 
 
@@ -355,7 +394,7 @@ def test_there_are_at_least_25_distinct_attacks() -> None:
     ids = [a.id for a in ATTACKS]
     assert len(set(ids)) == len(ids), "attack ids must be unique"
     areas = {a.area for a in ATTACKS}
-    assert {"tenancy", "template", "path", "size", "encoding", "secrets"} <= areas
+    assert {"tenancy", "template", "path", "size", "encoding", "secrets", "network"} <= areas
     assert len(ATTACKS) >= 25
     print(f"\n{len(ATTACKS)} attacks: " + ", ".join(ids))
 

@@ -166,7 +166,7 @@ PLATFORM_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
 def test_gate_refuses_broken_platform_output(break_it: Callable[[list[Obj]], None]) -> None:
     objects = expand_platform(PLATFORM, load_federations(REPO, PLATFORM), BuildEnv())
     # The sample's common app uses a store secret only; give it a generated one too.
-    objects += secret_objects(PLATFORM.model, ["mip-secret"], "mip-common-datacatalog", {})
+    objects += secret_objects(PLATFORM, ["mip-secret"], "mip-common-datacatalog", {}, {})
     check_platform_output(PLATFORM.model, objects)
     break_it(objects)
     with pytest.raises(MipError):

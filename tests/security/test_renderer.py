@@ -81,7 +81,10 @@ def hostile_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample platform plus 1,500 large, valid federation files: a root that costs seconds of CPU."""
     repo = tmp_path_factory.mktemp("hostile") / "repo"
     shutil.copytree(SAMPLE_REPO, repo)
-    source = (repo / "federations" / "federation-a" / "mip.yaml").read_text()
+    # federation-a's head, then mip-stack's values in block style, so more values can follow
+    source = ("apiVersion: mip-cmp.io/v1alpha1\nkind: Federation\nname: federation-a\ncluster: in-cluster\n"
+              "publicHost: \"{{ federation.name }}.mip-tds.chuv.cscs.ch\"\napps:\n  exareme2:\n"
+              "    values: {log_level: DEBUG}\n  mip-stack:\n    values:\n      log_level: DEBUG\n")
     values = "".join(f"      k{i}: {'v' * 50}\n" for i in range(300))  # under mip-stack's values
     for i in range(HOSTILE_FEDERATIONS):
         directory = repo / "federations" / f"federation-h{i:04d}"

@@ -41,18 +41,18 @@ def test_without_the_json_the_param_variables_count() -> None:
     ({"ARGOCD_APP_PARAMETERS": "{["}, "ARGOCD_APP_PARAMETERS is not valid JSON"),
     ({"ARGOCD_APP_PARAMETERS": "[" * 100_000}, "ARGOCD_APP_PARAMETERS is not valid JSON"),
     ({"ARGOCD_APP_PARAMETERS": "{}"}, "ARGOCD_APP_PARAMETERS must be a JSON array"),
-    (params("federation"), "plugin parameter None is not one mip-cmp knows; known: component, directory, "
+    (params("federation"), "plugin parameter None is not one mip-cmp knows; known: app, component, directory, "
                            "federation"),
     (params(string_parameter("project", "x")), "plugin parameter 'project' is not one mip-cmp knows; known: "
-                                               "component, directory, federation"),
+                                               "app, component, directory, federation"),
     (params({"name": "federation", "array": ["a"]}), "plugin parameter 'federation' must be a string parameter"),
     (params({"name": "federation", "string": "a", "map": {}}),
      "plugin parameter 'federation' must be a string parameter"),
     (params(string_parameter("federation", "a"), string_parameter("federation", "b")),
      "plugin parameter 'federation' is given more than once"),
     (params(string_parameter("component", "projects")),
-     "plugin parameter 'component' must be one of '', 'secrets', not 'projects'"),
-    ({"PARAM_COMPONENT": "x"}, "plugin parameter 'component' must be one of '', 'secrets', not 'x'"),
+     "plugin parameter 'component' must be one of '', 'secrets', 'network', not 'projects'"),
+    ({"PARAM_COMPONENT": "x"}, "plugin parameter 'component' must be one of '', 'secrets', 'network', not 'x'"),
 ])
 def test_refused(environ: dict[str, str], message: str) -> None:
     with pytest.raises(MipError) as caught:

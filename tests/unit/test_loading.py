@@ -135,8 +135,6 @@ def test_overrides_outside_federation_directories_stop_every_render(tmp_path: Pa
                     "federations.path in the platform mip.yaml)"),
     ("feds/../feds/a", "", "feds/../feds/a/mip.yaml: not a federation directory: federations live directly under "
                            "feds/ (see federations.path in the platform mip.yaml)"),
-    ("feds/a", "federation-a", "feds/a/mip.yaml:3:7: name: 'federation-a' differs from its directory name 'a'; "
-                               "rename the directory (git mv feds/a feds/federation-a) or set `name: a`"),
     ("feds/federation-a", "federation-b", "feds/federation-a/mip.yaml:3:7: name: this directory is bound to federation "
      "'federation-b' by the platform; it cannot declare 'federation-a' (rename it in the platform first)"),
 ])
@@ -145,3 +143,14 @@ def test_binding(tmp_path: Path, rel: str, federation: str, expected: str) -> No
     with pytest.raises(MipError) as caught:
         load_bound_federation(r, load_platform(r), rel, BuildEnv(params={"federation": federation}))
     assert caught.value.lines() == [expected]
+
+
+def test_a_directory_named_otherwise_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    from mip_cmp.loading import directory_name_warnings
+
+    r = repo(tmp_path, a=FED.format(name="federation-a"), **{"federation-b": FED.format(name="federation-b")})
+    feds = {f.directory: f for f in load_federations(r, load_platform(r))}
+    assert [str(w) for w in directory_name_warnings(feds["feds/a"])] == [
+        "feds/a/mip.yaml:3:7: name: 'federation-a' differs from its directory name 'a'; rename the directory "
+        "(git mv feds/a feds/federation-a) or set `name: a`"]
+    assert directory_name_warnings(feds["feds/federation-b"]) == []

@@ -30,11 +30,19 @@ COMPONENT = Parameter(
     name="component",
     title="Component",
     tooltip="What a federation directory renders: empty for its Applications, 'secrets' for its "
-    "ExternalSecrets. Set by mip-cmp's own output.",
+    "ExternalSecrets, 'network' for its namespace's NetworkPolicies (with 'app' at the root: a common app's "
+    "namespace). Set by mip-cmp's own output.",
 )
-PARAMETERS: tuple[Parameter, ...] = (FEDERATION, DIRECTORY, COMPONENT)
+APP = Parameter(
+    name="app",
+    title="Common app",
+    tooltip="With component=network and no directory: the common app whose namespace's NetworkPolicies the "
+    "repository root renders. Set by mip-cmp's own output.",
+)
+PARAMETERS: tuple[Parameter, ...] = (FEDERATION, DIRECTORY, COMPONENT, APP)
 SECRETS_COMPONENT = "secrets"
-COMPONENTS = ("", SECRETS_COMPONENT)
+NETWORK_COMPONENT = "network"
+COMPONENTS = ("", SECRETS_COMPONENT, NETWORK_COMPONENT)
 
 
 def string_parameter(name: str, value: str) -> dict[str, str]:
@@ -47,6 +55,11 @@ def binding(federation: str, directory: str, component: str = "") -> list[dict[s
     directory."""
     values = {FEDERATION.name: federation, DIRECTORY.name: directory, COMPONENT.name: component}
     return [string_parameter(name, value) for name, value in values.items() if value]
+
+
+def common_network_binding(app: str) -> list[dict[str, str]]:
+    """The `plugin.parameters` of `<common app>-network`: the root renders that app's NetworkPolicies."""
+    return [{"name": COMPONENT.name, "string": NETWORK_COMPONENT}, {"name": APP.name, "string": app}]
 
 
 # The platform's ApplicationSet binds each wrapper Application to its list element's name and path.

@@ -9,7 +9,10 @@ from pydantic import Field, TypeAdapter
 
 from ..model import API_VERSION, Federation, Platform
 
-SCHEMA_ID = "https://mip-cmp.io/schemas/mip.schema.json"
+# Where the committed schema/mip.schema.json is served from the project's repository: editors fetch it by this
+# URL (yaml-language-server's `$schema=` comment, SchemaStore's catalog), so a platform repository needs no
+# copy of the schema. Stable: the schema only grows within an apiVersion.
+SCHEMA_ID = "https://raw.githubusercontent.com/mip-cmp/mip-cmp/main/schema/mip.schema.json"
 
 
 def schema_dict() -> dict[str, Any]:

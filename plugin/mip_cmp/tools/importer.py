@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from ..bootstrap import bootstrap_objects
+from ..contract.schema import SCHEMA_ID
 from ..errors import MipError
 from ..expand import SYNC_WAVE, deep_merge
 from ..model import DEFAULT_SYNC_OPTIONS, SyncOption
@@ -426,7 +427,7 @@ def _federation_type(built: Built, w: Workload) -> str:
 
 
 HEADER = ("# Written by `mip-cmp import` from a mip-infra-style repository; see the migration report it printed.\n"
-          "# yaml-language-server: $schema=https://mip-cmp.io/schema/mip.schema.json\n")
+          f"# yaml-language-server: $schema={SCHEMA_ID}\n")
 
 
 def write_platform(files: dict[str, Obj], copies: dict[str, Path], out: Path) -> None:
