@@ -97,39 +97,37 @@ def _tick(n: int) -> None:
         _meter.check_time()
 
 
-def steps(n: int) -> None:
-    """Count `n` template evaluation steps against budget.MAX_TEMPLATE_STEPS."""
+def _charge(counter: str, n: int, limit: int, over: str) -> None:
+    """Add `n` to the running render's `counter`; past `limit`, stop the render saying `over`."""
     meter = _meter
     if meter is None:
         return
-    meter.steps += n
-    if meter.steps > budget.MAX_TEMPLATE_STEPS:
-        raise meter.fail(f"the templates of this render need more than {budget.MAX_TEMPLATE_STEPS:,} evaluation steps "
-                         "(budget.MAX_TEMPLATE_STEPS); use fewer or simpler templates")
+    total = getattr(meter, counter) + n
+    setattr(meter, counter, total)
+    if total > limit:
+        raise meter.fail(over.format(limit=limit))
     _tick(n)
+
+
+def steps(n: int) -> None:
+    """Count `n` template evaluation steps against budget.MAX_TEMPLATE_STEPS."""
+    _charge("steps", n, budget.MAX_TEMPLATE_STEPS,
+            "the templates of this render need more than {limit:,} evaluation steps "
+            "(budget.MAX_TEMPLATE_STEPS); use fewer or simpler templates")
 
 
 def template_chars(n: int) -> None:
     """Count `n` characters of template results against budget.MAX_TEMPLATE_OUTPUT_CHARS."""
-    meter = _meter
-    if meter is None:
-        return
-    meter.template_chars += n
-    if meter.template_chars > budget.MAX_TEMPLATE_OUTPUT_CHARS:
-        raise meter.fail(f"the templates of this render produce more than {budget.MAX_TEMPLATE_OUTPUT_CHARS:,} "
-                         "characters (budget.MAX_TEMPLATE_OUTPUT_CHARS); use fewer or shorter templates")
+    _charge("template_chars", n, budget.MAX_TEMPLATE_OUTPUT_CHARS,
+            "the templates of this render produce more than {limit:,} characters "
+            "(budget.MAX_TEMPLATE_OUTPUT_CHARS); use fewer or shorter templates")
 
 
 def nodes(n: int) -> None:
     """Count `n` parsed YAML nodes against budget.MAX_TOTAL_NODES."""
-    meter = _meter
-    if meter is None:
-        return
-    meter.nodes += n
-    if meter.nodes > budget.MAX_TOTAL_NODES:
-        raise meter.fail(f"the mip.yaml files of this render hold more than {budget.MAX_TOTAL_NODES:,} YAML nodes "
-                         "together (budget.MAX_TOTAL_NODES); make them smaller")
-    _tick(n)
+    _charge("nodes", n, budget.MAX_TOTAL_NODES,
+            "the mip.yaml files of this render hold more than {limit:,} YAML nodes together "
+            "(budget.MAX_TOTAL_NODES); make them smaller")
 
 
 def check_time() -> None:
