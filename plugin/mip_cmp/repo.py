@@ -8,7 +8,7 @@ import stat
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import budget
+from . import budget, meter
 from .errors import MipError, Problem
 from .names import FILE_NAME
 from .yamlsource import Document, decode, load_fast
@@ -112,8 +112,10 @@ class Repo:
             raise file_error(rel, f"cannot read: {exc.strerror}") from None
         self.bytes_read += len(raw)
         if self.bytes_read > budget.MAX_TOTAL_BYTES:
-            raise file_error(rel, f"the mip.yaml files read together exceed {budget.MAX_TOTAL_BYTES} bytes "
-                                  "(budget.MAX_TOTAL_BYTES)")
+            # A spent budget, not a broken file: the render stops here (said once), it does not go on to
+            # report every later federation file as broken.
+            raise meter.Exceeded([Problem(rel, 0, 0, "", f"the mip.yaml files read together exceed "
+                                                         f"{budget.MAX_TOTAL_BYTES} bytes (budget.MAX_TOTAL_BYTES)")])
         return load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
 
     def source_overrides(self, rel_dir: str = ".") -> list[str]:
