@@ -95,12 +95,18 @@ def test_renaming_a_federation_is_adding_the_new_one_and_removing_the_old(tmp_pa
     assert apps(sim, "federation-a-") == FED_A
 
 
-def test_retiring_a_federation_stops_its_workloads_and_keeps_its_data(tmp_path: Path) -> None:
+def retired(tmp_path: Path) -> tuple[Path, Simulation, list[str]]:
+    """A running platform whose federation-a was then retired, and federation-a's data before that."""
     repo, sim = running(tmp_path)
     before = data(sim, "federation-a")
     write_federation(repo, "federation-a", directory="federation-a", extra="state: retired\n")
     sim.commit()
     sim.run()
+    return repo, sim, before
+
+
+def test_retiring_a_federation_stops_its_workloads_and_keeps_its_data(tmp_path: Path) -> None:
+    _, sim, before = retired(tmp_path)
     assert sim.problems() == []
     assert workloads(sim, "federation-a") == []
     assert data(sim, "federation-a") == before
@@ -111,11 +117,7 @@ def test_retiring_a_federation_stops_its_workloads_and_keeps_its_data(tmp_path: 
 
 
 def test_a_retired_federation_comes_back_with_its_data(tmp_path: Path) -> None:
-    repo, sim = running(tmp_path)
-    before = data(sim, "federation-a")
-    write_federation(repo, "federation-a", directory="federation-a", extra="state: retired\n")
-    sim.commit()
-    sim.run()
+    repo, sim, before = retired(tmp_path)
     write_federation(repo, "federation-a", directory="federation-a")  # back, without its overlay this time
     sim.commit()
     sim.run()
