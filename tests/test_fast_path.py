@@ -28,7 +28,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, base_env, copy_sample
+from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, base_env, copy_sample, run_cli
 from mip_cmp import emit, fastyaml, yamlsource
 from mip_cmp.errors import MipError
 from mip_cmp.renderer import server as renderer
@@ -455,7 +455,7 @@ def _pyyaml(objects: list[dict[str, object]]) -> bytes:
 
 def test_fastyaml_on_every_sample_output(repo: Path) -> None:
     for label, cwd, env in apps(repo):
-        run = generate(cwd, {**env, "MIP_CMP_RENDERER": "off"})
+        run = run_cli("generate", cwd=cwd, env=env)
         if run.code:
             continue
         objects = list(yaml.safe_load_all(run.stdout))

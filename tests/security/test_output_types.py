@@ -206,7 +206,7 @@ def test_text_that_is_not_unicode_is_a_user_error_naming_the_field(how: str, tmp
         environ = {os.fsencode(k): os.fsencode(v) for k, v in {**base_env(), **argo_env(".")}.items()}
         environ[b"ARGOCD_APP_SOURCE_TARGET_REVISION"] = b"main\x80"
         environ[b"MIP_CMP_RENDERER"] = b"off"
-        result = subprocess.run([sys.executable, "-m", "mip_cmp", "generate"], cwd=repo, env=environ,
-                                capture_output=True, timeout=60, check=False)
-        assert (result.returncode, result.stdout) == (1, b""), result.stderr.decode()
-        assert result.stderr.decode().splitlines()[0] == expected
+        done = subprocess.run([sys.executable, "-m", "mip_cmp", "generate"], cwd=repo, env=environ,
+                              capture_output=True, timeout=60, check=False)
+        assert (done.returncode, done.stdout) == (1, b""), done.stderr.decode()
+        assert done.stderr.decode().splitlines()[0] == expected
