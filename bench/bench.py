@@ -207,6 +207,7 @@ class Bench:
         shutil.copytree(ROOT / "plugin" / "mip_cmp", code / "mip_cmp", ignore=shutil.ignore_patterns("__pycache__"))
         compileall.compile_dir(str(code), quiet=1)
         self.env = Env(work / "home", self.runtime, code)
+        self.compile_dependencies()
         where = subprocess.run([self.interpreter, "-P", "-c", "import mip_cmp; print(mip_cmp.__file__)"],
                                env=self.env.sidecar, capture_output=True, text=True, check=True).stdout
         assert Path(where.strip()).is_relative_to(code), f"mip_cmp is not imported from the snapshot: {where}"
@@ -220,6 +221,20 @@ class Bench:
         else:
             self.note = "kubectl not found: the kustomize baseline is left out."
 
+    def compile_dependencies(self) -> None:
+        """Compile the bytecode of the packages a render imports, as the image does at build time
+        (Dockerfile). A venv installed without it (uv's default) would otherwise compile pydantic, PyYAML and
+        jinja2 from source in every cold process (PYTHONDONTWRITEBYTECODE=1 keeps the result from being
+        written): not what runs in the image, and several times slower."""
+        code = ("import sys, sysconfig, jinja2.sandbox, mip_cmp.pipeline\n"
+                "lib = sysconfig.get_path('purelib') + '/'\n"
+                "files = [getattr(m, '__file__', None) or '' for m in list(sys.modules.values())]\n"
+                "print(lib, *sorted({f.removeprefix(lib).split('/')[0] for f in files if f.startswith(lib)}))")
+        lib, *names = subprocess.run([self.interpreter, "-P", "-c", code], env=self.env.sidecar,
+                                     capture_output=True, text=True, check=True).stdout.split()
+        subprocess.run([self.interpreter, "-m", "compileall", "-q", "-j", "0", *(lib + name for name in names)],
+                       check=True, stdout=subprocess.DEVNULL)
+
     # the processes
 
     def generate(self, repo: Path, app: App, *, renderer: bool = True) -> Result:
@@ -230,6 +245,10 @@ class Bench:
 
     def python_pass(self) -> Result:
         return run([self.interpreter, "-c", "pass"], self.work, self.env.sidecar)
+
+    def python(self, code: str) -> Result:
+        """A Python process in the sidecar's environment (the snapshot of mip_cmp first on its path)."""
+        return run([self.interpreter, "-P", "-c", code], self.work, self.env.sidecar)
 
     # the renderer
 
@@ -343,12 +362,28 @@ def per_app(bench: Bench, repo: Path, rounds: int) -> dict[str, Series]:
     bench.wait_for_renderer(repo, app)
     for _ in range(3):
         assert bench.generate(repo, app).stdout == plain, "warm and plain outputs differ"
+    stages = {name: functools.partial(bench.python, code) for name, code, _ in COLD_STAGES}
     return interleave(rounds, {
         "kustomize": bench.kustomize_once,
         "warm": lambda: bench.generate(repo, app),
         "cold": lambda: bench.generate(repo, app, renderer=False),
         "python": bench.python_pass,
+        **stages,
     })
+
+
+# A cold run, cut into stages: each a process that goes one stage further than the one before (what
+# `generate` imports, in the order it imports it); the full run is "cold". (name, code, what the stage adds)
+COLD_STAGES = [
+    ("stage-yaml", "import yaml", "PyYAML (its C parser and emitter)"),
+    ("stage-pydantic", "import yaml; from pydantic import BaseModel, ConfigDict, Field, JsonValue, "
+     "StringConstraints, model_validator",
+     "pydantic and pydantic-core: what mip_cmp.model imports, before any model is built"),
+    ("stage-models", "import yaml, mip_cmp.model",
+     "building the schemas and validators of the mip.yaml models (pydantic, at class creation)"),
+    ("stage-modules", "import mip_cmp.cli, mip_cmp.answer, mip_cmp.renderer.client, mip_cmp.pipeline",
+     "the rest of the generate path's modules (loading, expand, policy, emit, ...)"),
+]
 
 
 def first_calls(bench: Bench, repo: Path, times: int) -> tuple[Series, Series]:
@@ -523,6 +558,33 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def _cold_stages(app: dict[str, Series], k: Series | None) -> list[str]:
+    """Where a cold run's time goes: the stages of COLD_STAGES, measured in the same rounds as the rest of
+    the per-app table, each as the difference of its median (and of its fastest run) from the stage before."""
+    if not all(name in app for name, _, _ in COLD_STAGES) or "python" not in app or "cold" not in app:
+        return []
+    lines = ["### Where a cold run's time goes", "",
+             "Processes that stop after each stage of what a cold `generate` does, measured in the same rounds; "
+             "each stage's cost is the difference from the stage before (medians, and fastest runs, which the "
+             "machine's other work disturbs least).", "",
+             "| stage | process up to it | added, medians | added, fastest |", "|---|---|---|---|"]
+    steps = [("python", "the interpreter starting (`python -c pass`)"),
+             *((name, what) for name, _, what in COLD_STAGES),
+             ("cold", "reading, checking, expanding and writing the app: the render itself, and the client")]
+    before: Series | None = None
+    for name, what in steps:
+        s = app[name]
+        added_med = s.median - (before.median if before else 0.0)
+        added_min = min(s.values) - (min(before.values) if before else 0.0)
+        lines.append(f"| {what} | {s.ms()} | {added_med * 1000:.1f} ms | {added_min * 1000:.1f} ms |")
+        before = s
+    if k is not None:
+        lines += ["", f"Fastest runs: cold {min(app['cold'].values) * 1000:.1f} ms, kustomize "
+                  f"{min(k.values) * 1000:.1f} ms: {min(app['cold'].values) / min(k.values):.2f}× (medians: "
+                  f"{ratio(app['cold'], k)})."]
+    return [*lines, ""]
+
+
 def _growth(roots: list[RootRow]) -> list[str]:
     """The root's cost per added federation between two measured sizes."""
     if len(roots) < 2:
@@ -585,6 +647,7 @@ def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first
     lines += [f"| `mip-cmp generate`, first call after the sidecar starts (its entrypoint started the renderer) | "
               f"{first[0].ms()} | {ratio(first[0], k)} |",
               f"| ... time from the sidecar's start until the renderer listens | {first[1].ms()} | |", ""]
+    lines += _cold_stages(app, k)
     rss, spares, pss = memory
     lines += [f"Keeping the renderer warm costs {mib(rss)} resident in the renderer process plus its {spares} "
               f"workers: {mib(pss)} proportional set size (PSS) for all of them together.", ""]
