@@ -137,17 +137,20 @@ class App:
 
 
 def make_platform(dest: Path, count: int) -> Path:
-    """sample-repo/ with `count` federations: alternating renamed copies of the sample's two."""
+    """sample-repo/ with `count` federations: alternating renamed copies of the sample's two, each a copy of
+    the whole directory (federation-a's overlay lives in it: without it half the platform would be broken,
+    and the root would take the slow path of broken files)."""
     repo = dest / f"platform-{count}"
     shutil.copytree(SAMPLE, repo, ignore=shutil.ignore_patterns("federations"))
-    templates = sorted((SAMPLE / "federations").glob("*/mip.yaml"))
+    templates = sorted(path.parent for path in (SAMPLE / "federations").glob("*/mip.yaml"))
     width = max(4, len(str(count)))
     for i in range(1, count + 1):
         name = f"federation-{i:0{width}d}"
-        source = templates[i % len(templates)].read_text()
+        directory = repo / "federations" / name
+        shutil.copytree(templates[i % len(templates)], directory)
+        source = (directory / "mip.yaml").read_text()
         old = source.split("\nname: ", 1)[1].split("\n", 1)[0]
-        (repo / "federations" / name).mkdir(parents=True)
-        (repo / "federations" / name / "mip.yaml").write_text(source.replace(f"\nname: {old}\n", f"\nname: {name}\n"))
+        (directory / "mip.yaml").write_text(source.replace(f"\nname: {old}\n", f"\nname: {name}\n"))
     return repo
 
 
