@@ -60,3 +60,27 @@ def test_no_package_metadata_is_read_when_every_plugin_is_off(disabled: str, sta
                          capture_output=True, text=True, check=True).stdout
     kind, loaded = out.split(" ", 1)
     assert (kind, loaded.strip() == "[]") == (("tuple", True) if stand_in else ("dict_values", False)), out
+
+
+GC_PROBE = """\
+import gc, sys
+sys.argv = ["mip-cmp", "generate"]
+from mip_cmp.cli import main
+code = main()
+sys.stdout.flush()
+sys.stderr.write(f"\\n@@gc {gc.isenabled()} {gc.get_freeze_count() > 1000} {'mip_cmp.pipeline' in sys.modules}\\n")
+sys.exit(code)
+"""
+
+
+def test_a_cold_generate_freezes_what_its_imports_built() -> None:
+    """A fresh process (what is tested is the process): rendering itself, `mip-cmp generate` froze what
+    importing the pipeline built, and renders with the cyclic garbage collector on."""
+    from helpers import SAMPLE_REPO, argo_env, base_env
+
+    env = {**base_env(), **argo_env("."), "MIP_CMP_RENDERER": "off"}
+    result = subprocess.run([sys.executable, "-P", "-c", GC_PROBE], cwd=SAMPLE_REPO, env=env,
+                            capture_output=True, check=False)
+    err, _, probe = result.stderr.rpartition(b"\n@@gc ")
+    assert result.returncode == 0, err.decode()
+    assert probe.decode().split() == ["True", "True", "True"]
