@@ -2,9 +2,13 @@
 
 Two kinds share one apiVersion: a `Platform` at the repository root and one `Federation` per federation
 directory. Everything that can be derived (names, namespaces, projects, labels) is left out on purpose.
-"""
 
-from __future__ import annotations
+Built for a cold start too (`mip-cmp generate` without the warm renderer imports this module every time):
+annotations are evaluated here, not kept as strings for pydantic to evaluate again (no
+`from __future__ import annotations`; a validator returning its own class names it in quotes), and a model's
+validator is built when it is first used (defer_build): validating a Platform builds the schemas of the
+models inside it once, as part of its own, without a validator of their own (docs/performance.md).
+"""
 
 import os
 import sys
@@ -76,7 +80,7 @@ def _no_entries() -> dict[Any, Any]:
 class Strict(BaseModel):
     """Unknown keys are errors, nothing is coerced, and parsed models cannot be changed afterwards."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)  # defer: see above
 
 
 class IgnoreDifference(Strict):
@@ -270,7 +274,7 @@ class Source(Strict):
     directory: DirectorySource | None = None
 
     @model_validator(mode="after")
-    def _shape(self) -> Source:
+    def _shape(self) -> "Source":
         if self.repoURL is not None and self.revision is None:
             raise ValueError("a source from another repository needs a pinned `revision`")
         if self.chart is not None and (self.repoURL is None or self.path is not None):
@@ -319,7 +323,7 @@ class InfrastructureApp(Strict):
     namespaceKinds: list[ResourceKind] = Field(min_length=1, description="Kinds it may create in its namespace.")
 
     @model_validator(mode="after")
-    def _one_source(self) -> InfrastructureApp:
+    def _one_source(self) -> "InfrastructureApp":
         if (self.source is None) == (not self.sources):
             raise ValueError("set exactly one of source or sources")
         if any(k.name for k in self.namespaceKinds):
@@ -406,7 +410,7 @@ class GeneratedSecret(Strict):
     allowRepeat: bool = True
 
     @model_validator(mode="after")
-    def _fits(self) -> GeneratedSecret:
+    def _fits(self) -> "GeneratedSecret":
         if self.digits + self.symbols > self.length:
             raise ValueError("digits + symbols must not exceed length")
         if len(set(self.keys)) != len(self.keys):
@@ -431,7 +435,7 @@ class Secret(Strict):
                                           "that looks like a credential is refused.")
 
     @model_validator(mode="after")
-    def _one_source(self) -> Secret:
+    def _one_source(self) -> "Secret":
         if self.fromStore is None and self.generated is None:
             raise ValueError("set fromStore, generated or both (fixed values alone are not a secret)")
         owners: dict[str, int] = {}
@@ -546,7 +550,7 @@ class FederationApp(Strict):
                                                       "app, as the Application `<federation>-<app>-overlay`.")
 
     @model_validator(mode="after")
-    def _version_labels_a_revision(self) -> FederationApp:
+    def _version_labels_a_revision(self) -> "FederationApp":
         if self.version is not None and self.revision is None:
             raise ValueError("`version` labels an overriding `revision`: set `revision` too, or remove "
                              "`version` (the catalog's version applies)")

@@ -46,6 +46,7 @@ import sys
 from mip_cmp import model
 model.Platform.model_validate({"apiVersion": model.API_VERSION, "kind": "Platform",
                                "repoURL": "https://example.org/r.git", "clusters": {"in-cluster": "https://k"}})
+assert model.Platform.__pydantic_complete__ and not model.IgnoreDifference.__pydantic_complete__  # defer_build
 print(type(sys.modules["pydantic.plugin._loader"].get_plugins()).__name__,
       sorted(m for m in ("importlib.metadata", "email", "zipfile") if m in sys.modules))
 """
