@@ -113,6 +113,18 @@ def test_a_healthy_cluster_passes_every_check(healthy: World, tmp_path: Path) ->
     assert details["bootstrap"] == "AppProject mip-infrastructure and Application mip-platform exist (Synced/Healthy)"
 
 
+def test_the_socket_is_read_from_either_log_format(healthy: World, tmp_path: Path) -> None:
+    """argocd-cmp-server logs JSON by default (mip-cmp.log, as a default install prints it) and text with
+    `--logformat text` / ARGOCD_CMP_SERVER_LOGFORMAT=text: the socket is found in both."""
+    text = broken_copy(healthy)
+    text[f"/api/v1/namespaces/{NS}/pods/{POD}/log"] = (
+        'time="2026-11-30T09:12:42Z" level=info msg="argocd-cmp-server v3.5.1+109ca7c serving on '
+        '/home/argocd/cmp-server/plugins/mip-cmp.sock"\n')
+    checks = {c.name: c for c in run_doctor(text, tmp_path)}
+    assert checks["plugin-socket"].ok
+    assert checks["plugin-socket"].detail == "argocd-cmp-server serves /home/argocd/cmp-server/plugins/mip-cmp.sock"
+
+
 def test_the_command_against_the_stub(healthy: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`mip-cmp doctor` as a process (the kubeconfig from KUBECONFIG, the report, exit 1 on a failed check), and
     the passing case in this process (the kubernetes client reads KUBECONFIG when it is imported: it is given

@@ -416,18 +416,26 @@ def test_imports_of_each_path(repo: Path, runtime: Path) -> None:
     served = wait_until_served(repo, env)
     assert served.heavy == set(), "the client must not import pydantic, PyYAML or jinja2"
     plain = generate(repo, {**env, "MIP_CMP_RENDERER": "off"})
-    assert plain.heavy == set(HEAVY)  # the sample uses templates
+    # The sample's templates are plain lookups ({{ federation.name }}), rendered without jinja2.
+    assert plain.heavy == {"pydantic", "yaml"}
     for run in (served, plain):
         assert not run.modules & set(NEVER)
 
 
 def test_jinja2_is_imported_only_for_templates(tmp_path: Path) -> None:
-    (tmp_path / "mip.yaml").write_text(
-        "apiVersion: mip-cmp.io/v1alpha1\nkind: Platform\nrepoURL: https://example.org/r.git\n"
-        "clusters: {in-cluster: https://kubernetes.default.svc}\n")
+    """Only a template that is more than text and plain lookups needs jinja2 (templating._plain_lookups)."""
+    platform = ("apiVersion: mip-cmp.io/v1alpha1\nkind: Platform\nrepoURL: https://example.org/r.git\n"
+                "clusters: {in-cluster: https://kubernetes.default.svc}\n")
+    (tmp_path / "mip.yaml").write_text(platform)
     run = generate(tmp_path, {**argo_env("."), "MIP_CMP_RENDERER": "off"})
     assert run.code == 0, run.stderr
     assert "jinja2" not in run.modules and not run.modules & set(NEVER)
+    common = "commonApps:\n  db: {repoURL: https://example.org/c.git, path: c, revision: v1, version: 1.0.0, namespace: db, values: {x: %s}}\n"
+    for template, jinja2 in (('"{{ app.namespace }}-x"', False), ('"{{ app.namespace | upper }}"', True)):
+        (tmp_path / "mip.yaml").write_text(platform + common % template)
+        run = generate(tmp_path, {**argo_env("."), "MIP_CMP_RENDERER": "off"})
+        assert run.code == 0, run.stderr
+        assert ("jinja2" in run.modules) is jinja2, template
 
 
 def test_the_warm_up_platform_still_renders(tmp_path: Path) -> None:

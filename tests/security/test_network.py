@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import shutil
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +240,36 @@ def test_only_the_hybrid_federations_controller_talks_to_its_remote_workers(clus
     assert not cluster.can_connect(REMOTE_WORKER, cluster.pod("federation-z", "portalbackend"), 8080)
     assert not cluster.can_connect(cluster.pod("federation-a", "exaflow-controller"), REMOTE_WORKER, 5672)
     assert not cluster.can_connect(REMOTE_WORKER, cluster.pod("federation-a", "exaflow-controller"), 5000)
+
+
+def with_flower(repo: Path) -> None:
+    """The platform change docs/network.md gives for the chart's Flower mode (`flower.enabled: true`), read
+    from the doc itself: local workers reach the Flower server the global worker starts on 8080."""
+    doc = (REPO_ROOT / "docs" / "network.md").read_text(encoding="utf-8")
+    block = doc.split("- **Flower**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    allowance = yaml.safe_load(textwrap.dedent(block))
+    document = yaml.safe_load((repo / "mip.yaml").read_text())
+    exareme2 = document["catalog"]["exareme2"]
+    exareme2["values"]["flower"]["enabled"] = True
+    rule = exareme2["network"]["isolated"][0]
+    for direction in ("ingressFrom", "egressTo"):
+        rule[direction] += allowance[direction]
+    (repo / "mip.yaml").write_text(yaml.safe_dump(document))
+
+
+def test_flower_needs_the_documented_allowance(cluster: Cluster, tmp_path: Path) -> None:
+    """The sample keeps mip-infra's `flower.enabled: false`, so no worker reaches another; with the documented
+    allowance, a local worker reaches the global worker's Flower server and nothing else changes."""
+    def flows(c: Cluster) -> tuple[bool, bool, bool]:
+        local, other = c.pod("federation-a", "exaflow-localworker-0"), c.pod("federation-a", "exaflow-globalworker-0")
+        return (c.can_connect(local, other, 8080), c.can_connect(other, local, 8080),
+                c.can_connect(c.pod("federation-a", "platform-ui"), other, 8080))
+
+    assert flows(cluster) == (False, False, False)
+    repo = tmp_path / "repo"
+    shutil.copytree(SAMPLE_REPO, repo)
+    with_flower(repo)
+    assert flows(build_cluster(network_policies(repo))) == (True, False, False)
 
 
 # --- a federation's mip.yaml cannot widen any of it -------------------------------------------------------
