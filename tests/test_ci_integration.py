@@ -57,29 +57,39 @@ def test_hook_definition() -> None:
     assert hook["pass_filenames"] is False, "the checks are cross-file: validate the whole platform"
 
 
-def test_pre_commit_try_repo_passes_on_the_sample_and_fails_on_a_broken_copy(tmp_path: Path) -> None:
+def test_pre_commit_runs_the_hook_as_documented_passes_on_the_sample_and_fails_on_a_broken_copy(
+        tmp_path: Path) -> None:
+    """The README's setup: a platform repository's .pre-commit-config.yaml naming this repository at a revision
+    and the hook's id. pre-commit clones it and installs it into an environment of its own once (a `try-repo`
+    per case installed it once per case); both runs use it."""
     pre_commit = shutil.which("pre-commit", path=str(Path(sys.prefix) / "bin"))
     if pre_commit is None:
         pytest.skip("pre-commit is not installed: bash scripts/setup.sh test")
     hooks = git_repo(tmp_path / "mip-cmp", REPO_ROOT, HOOK_SOURCE)
     platform = git_repo(tmp_path / "platform", SAMPLE_REPO)
+    config = {"repos": [{"repo": str(hooks), "rev": git(hooks, "rev-parse", "HEAD").strip(),
+                         "hooks": [{"id": "mip-cmp-validate"}]}]}
+    (platform / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
+    git(platform, "add", "-A")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
-    def try_repo() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([pre_commit, "try-repo", str(hooks), "mip-cmp-validate", "--all-files", "--color=never"],
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([pre_commit, "run", "mip-cmp-validate", "--all-files", "--color=never"],
                               cwd=platform, env=env, capture_output=True, text=True, timeout=600, check=False)
 
-    good = try_repo()
+    good = run()
     assert good.returncode == 0, good.stdout + good.stderr
+    assert "Installing environment" in good.stdout + good.stderr
     assert any(line.startswith("mip-cmp validate") and line.endswith("Passed") for line in good.stdout.splitlines())
 
     break_cluster(platform)
     git(platform, "add", "-A")
-    bad = try_repo()
+    bad = run()
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert any(line.startswith("mip-cmp validate") and line.endswith("Failed") for line in bad.stdout.splitlines())
     assert f"{FED_A}:5:10: {UNKNOWN_CLUSTER}" in bad.stdout.splitlines()
     assert any(re.fullmatch(r"mip-cmp: \d+ problem\(s\) in 3 file\(s\)", line) for line in bad.stdout.splitlines())
+    assert "Installing environment" not in bad.stdout + bad.stderr, "the second run reuses the hook's environment"
 
 
 # --- the GitHub Action ----------------------------------------------------------------------------------

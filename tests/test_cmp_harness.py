@@ -1,4 +1,4 @@
-"""The whole sample platform through an imitation of argocd-cmp-server (tests/cmp_harness.py).
+"""The whole sample platform through an imitation of argocd-cmp-server (tests/cmpserver/).
 
 Starting from the bootstrap Application alone, every Application that comes back to the repository
 through the plugin is rendered the way Argo CD would render it: in a fresh workspace, with the plugin
@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cmp_harness import (
+from cmpserver import (
     FINALIZER,
     KILL_GRACE,
     PLUGIN_YAML,

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import SAMPLE_REPO, mip_cmp
+from helpers import SAMPLE_REPO, mip_cmp, run_cli
 from kube_stub import serving
 from mip_cmp import __version__
 from mip_cmp.doctor import Check, Cluster, diagnose
@@ -33,10 +33,12 @@ DEPLOYMENT = f"/apis/apps/v1/namespaces/{NS}/deployments/argocd-repo-server"
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 ARGO = f"/apis/argoproj.io/v1alpha1/namespaces/{NS}"
 World = dict[str, Any]
+# libyaml when present: the vendored CRDs are 2 MiB of YAML, seconds for the pure-Python parser.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _load(name: str) -> Any:
-    return yaml.safe_load((RECORDED / name).read_text())
+    return yaml.load((RECORDED / name).read_text(), Loader=_LOADER)
 
 
 def _repo_server_with_sidecar(tmp_path: Path) -> dict[str, Any]:
@@ -60,7 +62,7 @@ def _repo_server_with_sidecar(tmp_path: Path) -> dict[str, Any]:
 
 
 def _crd(path: Path) -> tuple[str, dict[str, Any]]:
-    crd = yaml.safe_load(path.read_text())
+    crd = yaml.load(path.read_text(), Loader=_LOADER)
     return f"{CRDS}/{crd['metadata']['name']}", crd
 
 
@@ -114,7 +116,7 @@ def test_a_healthy_cluster_passes_every_check(healthy: World, tmp_path: Path) ->
 def test_the_socket_is_read_from_either_log_format(healthy: World, tmp_path: Path) -> None:
     """argocd-cmp-server logs JSON by default (mip-cmp.log, as a default install prints it) and text with
     `--logformat text` / ARGOCD_CMP_SERVER_LOGFORMAT=text: the socket is found in both."""
-    text = copy.deepcopy(healthy)
+    text = broken_copy(healthy)
     text[f"/api/v1/namespaces/{NS}/pods/{POD}/log"] = (
         'time="2026-11-30T09:12:42Z" level=info msg="argocd-cmp-server v3.5.1+109ca7c serving on '
         '/home/argocd/cmp-server/plugins/mip-cmp.sock"\n')
@@ -123,22 +125,40 @@ def test_the_socket_is_read_from_either_log_format(healthy: World, tmp_path: Pat
     assert checks["plugin-socket"].detail == "argocd-cmp-server serves /home/argocd/cmp-server/plugins/mip-cmp.sock"
 
 
-def test_the_command_against_the_stub(healthy: World, tmp_path: Path) -> None:
+def test_the_command_against_the_stub(healthy: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mip-cmp doctor` as a process (the kubeconfig from KUBECONFIG, the report, exit 1 on a failed check), and
+    the passing case in this process (the kubernetes client reads KUBECONFIG when it is imported: it is given
+    here as a fresh process would read it)."""
+    from kubernetes.config import kube_config
+
     with serving(healthy) as stub:
-        env = {"KUBECONFIG": str(stub.kubeconfig(tmp_path / "kubeconfig"))}
-        ok = mip_cmp("doctor", "--repo", str(SAMPLE_REPO), cwd=tmp_path, env=env)
-        broken = copy.deepcopy(healthy)
+        kubeconfig = str(stub.kubeconfig(tmp_path / "kubeconfig"))
+        monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", kubeconfig)
+        ok = run_cli("doctor", "--repo", str(SAMPLE_REPO), cwd=tmp_path, env={"KUBECONFIG": kubeconfig})
+        broken = broken_copy(healthy)
         del broken[f"{ARGO}/applications/mip-platform"]
         stub.responses = broken
-        bad = mip_cmp("doctor", "--repo", str(SAMPLE_REPO), cwd=tmp_path, env=env)
+        bad = mip_cmp("doctor", "--repo", str(SAMPLE_REPO), cwd=tmp_path, env={"KUBECONFIG": kubeconfig})
         assert all(r.startswith(("/api", "/apis")) for r in stub.requests)
-    assert ok.returncode == 0, ok.stderr.decode()
+    assert ok.code == 0, ok.stderr
     assert ok.stdout.decode().splitlines()[-1] == "mip-cmp doctor: 10 of 10 checks passed"
     assert bad.returncode == 1
     lines = bad.stdout.decode().splitlines()
     assert "FAIL  bootstrap         missing in argocd-mip-team: Application mip-platform" in lines
     assert any(line.strip().startswith("fix: mip-cmp bootstrap --revision <branch> --apply") for line in lines)
     assert lines[-1] == "mip-cmp doctor: 9 of 10 checks passed, 1 failed"
+
+
+def broken_copy(world: World) -> World:
+    """A copy a test may break: every response copied but the CRDs (2 MiB, copied only by the breaks that
+    change one, through own_crd)."""
+    return {path: body if path.startswith(CRDS) else copy.deepcopy(body) for path, body in world.items()}
+
+
+def own_crd(world: World, name: str) -> dict[str, Any]:
+    crd: dict[str, Any] = copy.deepcopy(world[f"{CRDS}/{name}"])
+    world[f"{CRDS}/{name}"] = crd
+    return crd
 
 
 def _containers(world: World) -> list[dict[str, Any]]:
@@ -186,13 +206,13 @@ def other_plugin_name(w: World) -> None:
 
 def argo_without_values_object(w: World) -> None:
     """An Argo CD older than helm.valuesObject (v2.6): its CRD prunes the field mip-cmp emits."""
-    crd = w[f"{CRDS}/applications.argoproj.io"]
+    crd = own_crd(w, "applications.argoproj.io")
     source = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["source"]
     del source["properties"]["helm"]["properties"]["valuesObject"]
 
 
 def eso_v1_not_served(w: World) -> None:
-    crd = w[f"{CRDS}/externalsecrets.external-secrets.io"]
+    crd = own_crd(w, "externalsecrets.external-secrets.io")
     for version in crd["spec"]["versions"]:
         version["served"] = version["name"] == "v1beta1"
 
@@ -254,7 +274,7 @@ BROKEN: list[tuple[Callable[[World], None], set[str], str, str]] = [
 def test_each_broken_piece_fails_its_check_with_the_fix(healthy: World, tmp_path: Path,
                                                         breaks: Callable[[World], None], failing: set[str],
                                                         detail: str, fix: str) -> None:
-    world = copy.deepcopy(healthy)
+    world = broken_copy(healthy)
     breaks(world)
     checks = run_doctor(world, tmp_path)
     assert {c.name for c in checks if not c.ok} == failing

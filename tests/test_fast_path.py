@@ -25,14 +25,15 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, base_env, copy_sample
+from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, base_env, copy_sample, run_cli
 from mip_cmp import emit, fastyaml, yamlsource
 from mip_cmp.errors import MipError
 from mip_cmp.renderer import server as renderer
 from mip_cmp.renderer import wire
+from properties import examples
 
 HEAVY = ("pydantic", "yaml", "jinja2")
 NEVER = ("kubernetes", "jsonschema", "testcontainers", "kubernetes_validate")
@@ -108,12 +109,17 @@ def wait_until_served(cwd: Path, env: dict[str, str], deadline: float = 60) -> R
         time.sleep(0.2)
 
 
-def stop_renderers(base: Path) -> None:
+def stop_renderers(base: Path) -> list[int]:
+    """SIGTERM the renderers running for `base`; returns their pids (a renderer takes a second or so to leave)."""
     directory = base / f"mip-cmp-{os.getuid()}"
     pids = [int(p.read_text() or 0) for p in directory.glob("renderer-*.lock")] if directory.is_dir() else []
     renderer.stop(str(directory))
-    end = time.monotonic() + 10
-    for pid in filter(None, pids):
+    return [pid for pid in pids if pid]
+
+
+def wait_gone(pids: list[int], timeout: float = 10) -> None:
+    end = time.monotonic() + timeout
+    for pid in pids:
         while time.monotonic() < end:
             try:
                 os.kill(pid, 0)
@@ -122,11 +128,20 @@ def stop_renderers(base: Path) -> None:
             time.sleep(0.05)
 
 
+@pytest.fixture(scope="module")
+def stopped() -> Iterator[list[int]]:
+    """Renderers told to stop by the tests of this module: waited for once, at its end, rather than by
+    each test (their runtime directories are their own, so a leaving renderer disturbs no other test)."""
+    pids: list[int] = []
+    yield pids
+    wait_gone(pids)
+
+
 @pytest.fixture
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def runtime(tmp_path_factory: pytest.TempPathFactory, stopped: list[int]) -> Iterator[Path]:
     base = tmp_path_factory.mktemp("rt")  # short: a socket path has at most 108 bytes
     yield base
-    stop_renderers(base)
+    stopped.extend(stop_renderers(base))
 
 
 @pytest.fixture
@@ -401,18 +416,26 @@ def test_imports_of_each_path(repo: Path, runtime: Path) -> None:
     served = wait_until_served(repo, env)
     assert served.heavy == set(), "the client must not import pydantic, PyYAML or jinja2"
     plain = generate(repo, {**env, "MIP_CMP_RENDERER": "off"})
-    assert plain.heavy == set(HEAVY)  # the sample uses templates
+    # The sample's templates are plain lookups ({{ federation.name }}), rendered without jinja2.
+    assert plain.heavy == {"pydantic", "yaml"}
     for run in (served, plain):
         assert not run.modules & set(NEVER)
 
 
 def test_jinja2_is_imported_only_for_templates(tmp_path: Path) -> None:
-    (tmp_path / "mip.yaml").write_text(
-        "apiVersion: mip-cmp.io/v1alpha1\nkind: Platform\nrepoURL: https://example.org/r.git\n"
-        "clusters: {in-cluster: https://kubernetes.default.svc}\n")
+    """Only a template that is more than text and plain lookups needs jinja2 (templating._plain_lookups)."""
+    platform = ("apiVersion: mip-cmp.io/v1alpha1\nkind: Platform\nrepoURL: https://example.org/r.git\n"
+                "clusters: {in-cluster: https://kubernetes.default.svc}\n")
+    (tmp_path / "mip.yaml").write_text(platform)
     run = generate(tmp_path, {**argo_env("."), "MIP_CMP_RENDERER": "off"})
     assert run.code == 0, run.stderr
     assert "jinja2" not in run.modules and not run.modules & set(NEVER)
+    common = "commonApps:\n  db: {repoURL: https://example.org/c.git, path: c, revision: v1, version: 1.0.0, namespace: db, values: {x: %s}}\n"
+    for template, jinja2 in (('"{{ app.namespace }}-x"', False), ('"{{ app.namespace | upper }}"', True)):
+        (tmp_path / "mip.yaml").write_text(platform + common % template)
+        run = generate(tmp_path, {**argo_env("."), "MIP_CMP_RENDERER": "off"})
+        assert run.code == 0, run.stderr
+        assert ("jinja2" in run.modules) is jinja2, template
 
 
 def test_the_warm_up_platform_still_renders(tmp_path: Path) -> None:
@@ -440,7 +463,7 @@ def _pyyaml(objects: list[dict[str, object]]) -> bytes:
 
 def test_fastyaml_on_every_sample_output(repo: Path) -> None:
     for label, cwd, env in apps(repo):
-        run = generate(cwd, {**env, "MIP_CMP_RENDERER": "off"})
+        run = run_cli("generate", cwd=cwd, env=env)
         if run.code:
             continue
         objects = list(yaml.safe_load_all(run.stdout))
@@ -476,7 +499,7 @@ _tree = st.recursive(_scalar, lambda inner: st.one_of(st.lists(inner, max_size=4
                                                        st.dictionaries(_text, inner, max_size=4)), max_leaves=30)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@examples(100)
 @given(st.lists(st.dictionaries(_text, _tree, max_size=6), max_size=3))
 def test_fastyaml_matches_pyyaml_on_generated_documents(objects: list[dict[str, object]]) -> None:
     assert emit.dump(objects) == _pyyaml(objects)
@@ -530,7 +553,7 @@ _yaml_text = st.one_of(
 )
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@examples(150)
 @given(_yaml_text)
 def test_parse_plain_gives_loads_data_or_leaves_it_to_load(text: str) -> None:
     plain = yamlsource.parse_plain(text)

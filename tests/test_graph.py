@@ -112,9 +112,10 @@ def test_html_page_in_chromium_shows_every_federation(tmp_path: Path, capsys: py
 def test_1000_federations_fast_to_make_and_to_open(tmp_path: Path) -> None:
     root = make_platform(tmp_path, 998)
     # Process time: what this code costs, even while the test's neighbours share the CPU (wall time on a
-    # quiet machine is the same figure); the best of two runs, as any benchmark takes.
-    times = []
-    for _ in range(2):
+    # quiet machine is the same figure); the best of up to two runs, as any benchmark takes (a second only
+    # when the first is over).
+    times: list[float] = []
+    while len(times) < 2 and not (times and min(times) <= 5):
         start = time.process_time()
         text = as_html(build(take(root)))
         times.append(time.process_time() - start)
@@ -122,8 +123,11 @@ def test_1000_federations_fast_to_make_and_to_open(tmp_path: Path) -> None:
     page = tmp_path / "graph.html"
     page.write_text(text)
     with chromium() as driver:
-        # The best of three loads: a loaded machine (other test workers) slows a single one down.
-        opened = min(open_page(driver, page) for _ in range(3))
+        # The best of up to three loads: a loaded machine (other test workers) slows a single one down.
+        loads: list[float] = []
+        while len(loads) < 3 and not (loads and min(loads) < 3):
+            loads.append(open_page(driver, page))
+        opened = min(loads)
         assert opened < 3, f"the page of 1,000 federations took {opened:.1f} s to open"
         assert console_errors(driver) == []
         names = driver.execute_script("return Array.from(document.querySelectorAll('details.fed')).map(d => d.dataset.fed)")

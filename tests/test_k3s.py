@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from argosim.sync import wave
-from cmp_harness import bootstrap_objects, follow, root_application, workspace
+from cmpserver import bootstrap_objects, follow, root_application, workspace
 from helpers import REPO_URL, SAMPLE_REPO
 
 pytestmark = pytest.mark.cluster

@@ -16,7 +16,7 @@ from . import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
 
@@ -254,11 +254,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None and sys.argv[1:] == ["generate"]:
         # What Argo CD runs on every sync: answered by the warm renderer when one is up, decided before
         # anything heavy is imported; else by the same answer() in this process (renderer/client.py).
-        from .answer import answer, on_sigterm
+        from .answer import on_sigterm
         from .renderer.client import generate
 
-        return generate(answer, on_sigterm)
+        return generate(_answer_once, on_sigterm)
     return run(argv)
+
+
+def _answer_once(cwd: bytes, environ: Mapping[str, str]) -> tuple[int, bytes, bytes]:
+    """answer(), in a process that ends after this one answer (`mip-cmp generate` without a renderer).
+
+    Importing the pipeline builds pydantic's schemas: tens of thousands of objects that live as long as the
+    process and are never garbage, which every collection of the cyclic garbage collector scanned again,
+    and so did its last one at exit. So the collector is paused while importing, and what the import built
+    is frozen (gc.freeze(), as the warm renderer does): about a fifth of a cold run (docs/performance.md).
+    The render itself runs with the collector on, as everywhere."""
+    import gc
+
+    from .answer import answer
+
+    gc.disable()
+    try:
+        from . import pipeline  # noqa: F401 (imported for its cost; answer() reports a failing import)
+    except Exception:  # noqa: S110 - answer() imports it again and says what went wrong
+        pass
+    finally:
+        gc.freeze()
+        gc.enable()
+    return answer(cwd, environ)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

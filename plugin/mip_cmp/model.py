@@ -2,13 +2,50 @@
 
 Two kinds share one apiVersion: a `Platform` at the repository root and one `Federation` per federation
 directory. Everything that can be derived (names, namespaces, projects, labels) is left out on purpose.
+
+Built for a cold start too (`mip-cmp generate` without the warm renderer imports this module every time):
+annotations are evaluated here, not kept as strings for pydantic to evaluate again (no
+`from __future__ import annotations`; a validator returning its own class names it in quotes), and a model's
+validator is built when it is first used (defer_build): validating a Platform builds the schemas of the
+models inside it once, as part of its own, without a validator of their own (docs/performance.md).
 """
 
-from __future__ import annotations
+import os
+import sys
+from types import ModuleType
+from typing import Annotated, Any, Literal
 
-from typing import Annotated, Literal
-
+import pydantic
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
+
+# pydantic releases whose plugin loader was read and found to do nothing but return no plugins when
+# PYDANTIC_DISABLE_PLUGINS disables them all, and whose only import of it is `get_plugins` (in
+# pydantic/plugin/_schema_validator.py). Check a new release the same way before adding it here.
+PLUGIN_LOADER_CHECKED = ("2.14.",)
+PLUGINS_ALL_DISABLED = ("__all__", "1", "true")  # pydantic's own spelling of "every plugin off"
+_LOADER = "pydantic.plugin._loader"
+
+
+def _no_plugins() -> tuple[()]:
+    return ()
+
+
+def _skip_plugin_scan() -> bool:
+    """With every plugin disabled (cli.main sets PYDANTIC_DISABLE_PLUGINS, the image too), pydantic still
+    imports its plugin loader when the first model is built, and the loader imports importlib.metadata (with
+    email, zipfile, csv: 15-25 ms of a cold `generate`) only to return no plugins. Where that is all it
+    would do (a checked release, every plugin disabled, the loader not loaded yet), a loader that returns no
+    plugins stands in for it. Anything else keeps pydantic's own loader: slower, never wrong."""
+    if (os.environ.get("PYDANTIC_DISABLE_PLUGINS") not in PLUGINS_ALL_DISABLED or _LOADER in sys.modules
+            or not pydantic.VERSION.startswith(PLUGIN_LOADER_CHECKED)):
+        return False
+    loader = ModuleType(_LOADER, "No pydantic plugins (mip_cmp.model._skip_plugin_scan).")
+    loader.get_plugins = _no_plugins  # type: ignore[attr-defined]
+    sys.modules[_LOADER] = loader
+    return True
+
+
+_skip_plugin_scan()  # before the first model below is built
 
 API_VERSION = "mip-cmp.io/v1alpha1"
 
@@ -29,10 +66,21 @@ Group = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_.@:/
 Values = dict[str, JsonValue]
 
 
+# Empty lists and mappings come from these functions, not from the builtins `list` and `dict`: pydantic asks
+# every default factory's signature whether it takes the validated data, and a builtin's signature is parsed
+# from text (inspect, tokenize): ~6 ms of a cold `generate` over these models (docs/performance.md).
+def _no_items() -> list[Any]:
+    return []
+
+
+def _no_entries() -> dict[Any, Any]:
+    return {}
+
+
 class Strict(BaseModel):
     """Unknown keys are errors, nothing is coerced, and parsed models cannot be changed afterwards."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)  # defer: see above
 
 
 class IgnoreDifference(Strict):
@@ -41,9 +89,9 @@ class IgnoreDifference(Strict):
     group: str = ""
     kind: Text
     name: str | None = None
-    jsonPointers: list[Text] = Field(default_factory=list)
-    jqPathExpressions: list[Text] = Field(default_factory=list)
-    managedFieldsManagers: list[Text] = Field(default_factory=list)
+    jsonPointers: list[Text] = Field(default_factory=_no_items)
+    jqPathExpressions: list[Text] = Field(default_factory=_no_items)
+    managedFieldsManagers: list[Text] = Field(default_factory=_no_items)
 
 
 # --- network isolation ----------------------------------------------------------------------------------
@@ -65,7 +113,7 @@ class PodPeer(Strict):
     """Pods of the same namespace, and the ports they are reached on (none: every port)."""
 
     pods: PodLabels = Field(description="Labels of the peer pods (all must match).")
-    ports: list[Port] = Field(default_factory=list, description="TCP ports; empty: every port.")
+    ports: list[Port] = Field(default_factory=_no_items, description="TCP ports; empty: every port.")
 
 
 class PublicPods(Strict):
@@ -81,20 +129,20 @@ class IsolatedPods(Strict):
 
     pods: dict[LabelKey, LabelValue] = Field(
         min_length=1, max_length=1, description="One label `key: value` that marks the isolated pods.")
-    ingressFrom: list[PodPeer] = Field(default_factory=list, description="Who may connect to them.")
-    egressTo: list[PodPeer] = Field(default_factory=list, description="Whom they may connect to.")
+    ingressFrom: list[PodPeer] = Field(default_factory=_no_items, description="Who may connect to them.")
+    egressTo: list[PodPeer] = Field(default_factory=_no_items, description="Whom they may connect to.")
 
 
 class AppNetwork(Strict):
     """What an app's pods need from the network, besides talking to the rest of their namespace, DNS and
     the web (ports 80/443). Facts of the app's chart: its pod labels and ports."""
 
-    public: list[PublicPods] = Field(default_factory=list,
+    public: list[PublicPods] = Field(default_factory=_no_items,
                                      description="Pods the platform's ingress controller may reach.")
-    isolated: list[IsolatedPods] = Field(default_factory=list,
+    isolated: list[IsolatedPods] = Field(default_factory=_no_items,
                                          description="Pods with a narrower allowance than the namespace.")
     peerPods: list[PodLabels] = Field(
-        default_factory=list, description="Pods that talk to a hybrid federation's remote peers (e.g. "
+        default_factory=_no_items, description="Pods that talk to a hybrid federation's remote peers (e.g. "
                                           "exareme2's controller and its remote workers).")
 
 
@@ -103,7 +151,7 @@ class NamespacedPeer(Strict):
 
     namespace: Name
     pods: dict[LabelKey, LabelValue] = Field(
-        default_factory=dict, description="Labels of the pods; empty: every pod of the namespace.")
+        default_factory=_no_entries, description="Labels of the pods; empty: every pod of the namespace.")
 
 
 class Peer(Strict):
@@ -118,7 +166,7 @@ class WebEgress(Strict):
     """Outgoing connections to the web (registries, Keycloak, the data catalogue's public address)."""
 
     ports: list[Port] = Field(default_factory=lambda: [80, 443], description="TCP ports; empty: none.")
-    exceptCidrs: list[Cidr] = Field(default_factory=list,
+    exceptCidrs: list[Cidr] = Field(default_factory=_no_items,
                                     description="Ranges excluded, e.g. the cluster's pod CIDR.")
 
 
@@ -138,7 +186,7 @@ class Network(Strict):
     web: WebEgress = Field(default_factory=WebEgress, description="Outgoing web traffic every pod may open.")
     acmeSolverPort: Port | None = Field(
         8089, description="cert-manager's HTTP-01 solver port the ingress controller may reach; null: none.")
-    peers: dict[Name, Peer] = Field(default_factory=dict,
+    peers: dict[Name, Peer] = Field(default_factory=_no_entries,
                                     description="Remote networks a hybrid federation may name in `peers`.")
 
 
@@ -184,7 +232,7 @@ class PlatformSync(SyncPolicy):
 class AppSync(Strict):
     """Per-app sync settings (within what the platform allows)."""
 
-    options: list[SyncOption] = Field(default_factory=list, description="Added to the platform's options.")
+    options: list[SyncOption] = Field(default_factory=_no_items, description="Added to the platform's options.")
     prune: bool | None = Field(None, description="Overrides the platform's `prune`.")
 
 
@@ -192,8 +240,8 @@ class HelmSource(Strict):
     """Helm settings of a source."""
 
     releaseName: Name | None = None
-    valueFiles: list[Text] = Field(default_factory=list, description="May start with `$<ref>/`.")
-    values: Values = Field(default_factory=dict, description="Helm values (Argo CD's valuesObject).")
+    valueFiles: list[Text] = Field(default_factory=_no_items, description="May start with `$<ref>/`.")
+    values: Values = Field(default_factory=_no_entries, description="Helm values (Argo CD's valuesObject).")
 
 
 class KustomizeSource(Strict):
@@ -201,7 +249,7 @@ class KustomizeSource(Strict):
     --enable-helm (kustomize.buildOptions in argocd-cm)."""
 
     namePrefix: Name | None = None
-    commonLabels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    commonLabels: dict[LabelKey, LabelValue] = Field(default_factory=_no_entries)
 
 
 class DirectorySource(Strict):
@@ -226,7 +274,7 @@ class Source(Strict):
     directory: DirectorySource | None = None
 
     @model_validator(mode="after")
-    def _shape(self) -> Source:
+    def _shape(self) -> "Source":
         if self.repoURL is not None and self.revision is None:
             raise ValueError("a source from another repository needs a pinned `revision`")
         if self.chart is not None and (self.repoURL is None or self.path is not None):
@@ -264,18 +312,18 @@ class InfrastructureApp(Strict):
     namespace: Name = Field(description="The app's namespace.")
     cluster: Name = Field("in-cluster", description="One of the platform's clusters.")
     source: Source | None = Field(None, description="Its source (or `sources`).")
-    sources: list[Source] = Field(default_factory=list, description="Several sources, e.g. a chart and a "
+    sources: list[Source] = Field(default_factory=_no_items, description="Several sources, e.g. a chart and a "
                                                                     "`ref` for its value files.")
     version: Text | None = Field(None, description="Human-readable version, shown as a label.")
     syncWave: int = Field(0, description="Argo CD sync wave of its Application in the root.")
     sync: AppSync = Field(default_factory=AppSync, description="Sync options and prune, over the defaults.")
-    ignoreDifferences: list[IgnoreDifference] = Field(default_factory=list)
-    clusterKinds: list[ResourceKind] = Field(default_factory=list,
+    ignoreDifferences: list[IgnoreDifference] = Field(default_factory=_no_items)
+    clusterKinds: list[ResourceKind] = Field(default_factory=_no_items,
                                              description="Cluster-scoped kinds it may create.")
     namespaceKinds: list[ResourceKind] = Field(min_length=1, description="Kinds it may create in its namespace.")
 
     @model_validator(mode="after")
-    def _one_source(self) -> InfrastructureApp:
+    def _one_source(self) -> "InfrastructureApp":
         if (self.source is None) == (not self.sources):
             raise ValueError("set exactly one of source or sources")
         if any(k.name for k in self.namespaceKinds):
@@ -308,15 +356,15 @@ class Chart(Strict):
         default_factory=lambda: ["values.yaml"], description="Value files inside the chart directory."
     )
     values: Values = Field(
-        default_factory=dict, description="Helm values; strings may hold {{ jinja2 }} expressions."
+        default_factory=_no_entries, description="Helm values; strings may hold {{ jinja2 }} expressions."
     )
     syncWave: int = Field(0, description="Argo CD sync wave of the app's Application.")
-    annotations: dict[str, str] = Field(default_factory=dict, description="Extra Application annotations.")
+    annotations: dict[str, str] = Field(default_factory=_no_entries, description="Extra Application annotations.")
     ignoreDifferences: list[IgnoreDifference] = Field(
-        default_factory=list, description="Argo CD ignoreDifferences for every copy of the app."
+        default_factory=_no_items, description="Argo CD ignoreDifferences for every copy of the app."
     )
     secrets: list[Name] = Field(
-        default_factory=list, description="Names of platform `secrets` this app needs in its namespace."
+        default_factory=_no_items, description="Names of platform `secrets` this app needs in its namespace."
     )
     sync: AppSync = Field(default_factory=AppSync, description="Sync options and prune, over the "
                                                                          "platform's defaults.")
@@ -362,7 +410,7 @@ class GeneratedSecret(Strict):
     allowRepeat: bool = True
 
     @model_validator(mode="after")
-    def _fits(self) -> GeneratedSecret:
+    def _fits(self) -> "GeneratedSecret":
         if self.digits + self.symbols > self.length:
             raise ValueError("digits + symbols must not exceed length")
         if len(set(self.keys)) != len(self.keys):
@@ -383,11 +431,11 @@ class Secret(Strict):
     fromStore: StoreSecret | None = None
     generated: GeneratedSecret | None = None
     fixed: dict[SecretKey, FixedValue] = Field(
-        default_factory=dict, description="Fixed, non-secret values such as a database user name; a value "
+        default_factory=_no_entries, description="Fixed, non-secret values such as a database user name; a value "
                                           "that looks like a credential is refused.")
 
     @model_validator(mode="after")
-    def _one_source(self) -> Secret:
+    def _one_source(self) -> "Secret":
         if self.fromStore is None and self.generated is None:
             raise ValueError("set fromStore, generated or both (fixed values alone are not a secret)")
         owners: dict[str, int] = {}
@@ -429,8 +477,8 @@ class ArgoCD(Strict):
 class Rbac(Strict):
     """SSO groups given roles in every project (federations add `<name>-admins`/`<name>-developers`)."""
 
-    adminGroups: list[Group] = Field(default_factory=list, description="May create, change and delete apps.")
-    developerGroups: list[Group] = Field(default_factory=list, description="May view and sync apps.")
+    adminGroups: list[Group] = Field(default_factory=_no_items, description="May create, change and delete apps.")
+    developerGroups: list[Group] = Field(default_factory=_no_items, description="May view and sync apps.")
 
 
 class FederationsDir(Strict):
@@ -465,17 +513,17 @@ class Platform(Strict):
     rbac: Rbac = Field(default_factory=Rbac, description="Groups given admin/developer roles in every project.")
     secretStore: SecretStore | None = Field(None, description="Store that `fromStore` secrets read from.")
     secrets: dict[Name, Secret] = Field(
-        default_factory=dict, description="Secrets apps may need, by Secret name; never their values."
+        default_factory=_no_entries, description="Secrets apps may need, by Secret name; never their values."
     )
-    catalog: dict[Name, Chart] = Field(default_factory=dict, description="Apps a federation may run.")
+    catalog: dict[Name, Chart] = Field(default_factory=_no_entries, description="Apps a federation may run.")
     commonApps: dict[Name, CommonApp] = Field(
-        default_factory=dict, description="Apps deployed once for the whole platform."
+        default_factory=_no_entries, description="Apps deployed once for the whole platform."
     )
     federations: FederationsDir = Field(
         default_factory=FederationsDir, description="Where federation directories live."
     )
     infrastructure: dict[Name, InfrastructureApp] = Field(
-        default_factory=dict, description="Platform components (ingress controller, Submariner, ...), each in "
+        default_factory=_no_entries, description="Platform components (ingress controller, Submariner, ...), each in "
                                           "an AppProject of its own.")
     network: Network = Field(default_factory=Network, description="Network isolation of every federation and "
                                                                   "common namespace.")
@@ -487,14 +535,14 @@ class Platform(Strict):
 class FederationApp(Strict):
     """A catalog app as one federation runs it."""
 
-    values: Values = Field(default_factory=dict, description="Deep-merged over the catalog's values.")
+    values: Values = Field(default_factory=_no_entries, description="Deep-merged over the catalog's values.")
     revision: Text | None = Field(None, description="Overrides the catalog's pinned revision.")
     version: Text | None = Field(
         None, description="Human-readable version of that `revision`, shown as the app.kubernetes.io/version "
                           "label (without it an overridden revision has no version label); needs `revision`."
     )
     ignoreDifferences: list[IgnoreDifference] = Field(
-        default_factory=list, description="Added to the catalog's ignoreDifferences."
+        default_factory=_no_items, description="Added to the catalog's ignoreDifferences."
     )
     sync: AppSync = Field(default_factory=AppSync,
                           description="Sync options and prune, within what the platform allows.")
@@ -502,7 +550,7 @@ class FederationApp(Strict):
                                                       "app, as the Application `<federation>-<app>-overlay`.")
 
     @model_validator(mode="after")
-    def _version_labels_a_revision(self) -> FederationApp:
+    def _version_labels_a_revision(self) -> "FederationApp":
         if self.version is not None and self.revision is None:
             raise ValueError("`version` labels an overriding `revision`: set `revision` too, or remove "
                              "`version` (the catalog's version applies)")
@@ -525,7 +573,7 @@ class Federation(Strict):
     )
     publicHost: Text | None = Field(None, description="Public host name; may use {{ federation.name }}.")
     apps: dict[Name, FederationApp | None] = Field(min_length=1, description="Catalog apps to run.")
-    peers: list[Name] = Field(default_factory=list,
+    peers: list[Name] = Field(default_factory=_no_items,
                               description="Remote networks (platform `network.peers`) a hybrid federation's "
                                           "pods may talk to, e.g. its exareme2 workers on remote nodes.")
 

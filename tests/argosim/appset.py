@@ -1,6 +1,6 @@
 """The ApplicationSet controller: each ApplicationSet's generated Applications created, updated, deleted.
 
-Generation is cmp_harness.expand_appset (list generator, goTemplate, and the resources finalizer that the
+Generation is cmpserver.expand_appset (list generator, goTemplate, and the resources finalizer that the
 controller adds unless `preserveResourcesOnDeletion`). The generated Applications are owned by their
 ApplicationSet: an element that disappears deletes its Application (the default `sync` policy), and an
 Application's own finalizers then decide whether its resources go too.
@@ -8,7 +8,7 @@ Application's own finalizers then decide whether its resources go too.
 
 from __future__ import annotations
 
-from cmp_harness import expand_appset
+from cmpserver import expand_appset
 
 from .kube import Cluster
 

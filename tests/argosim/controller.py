@@ -86,7 +86,8 @@ class Simulation:
             if live.deleting and key[4] not in named:
                 self.cluster.remove(key)
 
-    def _reconcile(self, key: Key, app: Obj, deleting: bool) -> None:  # noqa: C901 - mirrors Argo CD's reconcile branch for branch
+    def _reconcile(self, key: Key, app: Obj, deleting: bool) -> None:
+        """One Application: finalize it, or check its spec, render, compare, and auto-sync what differs."""
         name = app["metadata"]["name"]
         status = self.status.setdefault(name, AppStatus())
         if deleting:
@@ -94,51 +95,62 @@ class Simulation:
             return
         spec = app["spec"]
         project = self._project(spec["project"])
-        dest = spec["destination"]
-        if project is None:
-            status.condition = f"InvalidSpecError: Application referencing project {spec['project']} which " \
-                               "does not exist"
-            return
-        if dest["server"] not in self.cluster.servers:
-            status.condition = f"InvalidSpecError: there are no clusters with this URL: {dest['server']}"
-            return
-        if not source_permitted(project, spec["source"]["repoURL"]):
-            status.condition = f"InvalidSpecError: application repo {spec['source']['repoURL']} is not " \
-                               f"permitted in project '{spec['project']}'"
-            return
-        if not destination_permitted(project, dest["server"], dest.get("namespace", "")):
-            status.condition = f"InvalidSpecError: application destination {dest} is not permitted in " \
-                               f"project '{spec['project']}'"
+        status.condition = self._invalid_spec(spec, project)
+        if project is None or status.condition:
             return
         try:
             manifests = self.repo.manifests(app, lambda group, kind: kind_permitted(project, group, kind, "", True))
         except RenderError as exc:
             status.condition, status.sync = f"ComparisonError: {exc}", "Unknown"
             return
-        status.condition = ""
-        policy = spec.get("syncPolicy") or {}
-        automated = policy.get("automated")
-        prune = bool(automated and automated.get("prune"))
-        diff, unprunable = self._compare(dest, name, manifests)
+        diff, unprunable = self._compare(spec["destination"], name, manifests)
         status.sync = "OutOfSync" if diff or unprunable else "Synced"
-        if not diff or automated is None or automated.get("enabled") is False:
-            return  # only objects Argo CD may not prune differ: it shows them, and syncing would not help
+        # Only objects Argo CD may not prune differ: it shows them, and syncing would not help.
+        if diff and self._auto_syncs(status, spec.get("syncPolicy") or {}, manifests):
+            self._sync(app, project, manifests, status)
+
+    def _invalid_spec(self, spec: Obj, project: Obj | None) -> str:
+        """The InvalidSpecError condition of an Application (project, cluster, source, destination), or ""."""
+        dest = spec["destination"]
+        if project is None:
+            return f"InvalidSpecError: Application referencing project {spec['project']} which does not exist"
+        if dest["server"] not in self.cluster.servers:
+            return f"InvalidSpecError: there are no clusters with this URL: {dest['server']}"
+        if not source_permitted(project, spec["source"]["repoURL"]):
+            return f"InvalidSpecError: application repo {spec['source']['repoURL']} is not permitted in " \
+                   f"project '{spec['project']}'"
+        if not destination_permitted(project, dest["server"], dest.get("namespace", "")):
+            return f"InvalidSpecError: application destination {dest} is not permitted in project " \
+                   f"'{spec['project']}'"
+        return ""
+
+    def _auto_syncs(self, status: AppStatus, policy: Obj, manifests: list[Obj]) -> bool:
+        """Does automated sync start an operation now (its retry count kept per revision)?"""
+        automated = policy.get("automated")
+        if automated is None or automated.get("enabled") is False:
+            return False
         if not manifests and not automated.get("allowEmpty"):
             status.message = "auto-sync will wipe out all resources: refused (allowEmpty is false)"
-            return
+            return False
         if status.revision == self.repo.revision and status.operation == "Failed":
             limit = int((policy.get("retry") or {}).get("limit", 0))
             if status.tries > limit:
-                return  # automated sync never retries a failed revision beyond its retry policy
+                return False  # automated sync never retries a failed revision beyond its retry policy
         elif status.revision != self.repo.revision:
             status.revision, status.tries = self.repo.revision, 0
+        return True
+
+    def _sync(self, app: Obj, project: Obj, manifests: list[Obj], status: AppStatus) -> None:
+        """One sync operation, recorded in the status; a successful one is compared again."""
+        name, spec = app["metadata"]["name"], app["spec"]
+        automated = (spec.get("syncPolicy") or {}).get("automated") or {}
         status.tries += 1
-        result = sync.run(self.cluster, app, project, manifests, prune=prune)
+        result = sync.run(self.cluster, app, project, manifests, prune=bool(automated.get("prune")))
         status.operation = "Succeeded" if result.ok else "Failed"
         status.message = result.message
         status.history.append(result.message)
         if result.ok:
-            diff, unprunable = self._compare(dest, name, manifests)
+            diff, unprunable = self._compare(spec["destination"], name, manifests)
             status.sync = "OutOfSync" if diff or unprunable else "Synced"
 
     def _compare(self, dest: Obj, name: str, manifests: list[Obj]) -> tuple[bool, bool]:

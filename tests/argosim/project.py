@@ -10,7 +10,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import Any
 
-from cmp_harness import go_path_match
+from cmpserver import go_path_match
 
 Obj = dict[str, Any]
 

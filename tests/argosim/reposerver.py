@@ -1,7 +1,7 @@
 """The repo-server: an Application's source -> its manifests.
 
 A source that comes back to the platform repository through the plugin is rendered by mip-cmp's own
-`generate`, in-process, with the exact environment Argo CD gives the sidecar (cmp_harness.full_env), from a
+`generate`, in-process, with the exact environment Argo CD gives the sidecar (cmpserver.full_env), from a
 checkout of the current revision. Any other source is a catalog chart we cannot render here: it stands in as
 one StatefulSet with a volumeClaimTemplate, which is what decides whether a chart's data survives a deletion
 (exareme2's workers keep their data that way), where its project allows one.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cmp_harness import ClusterInfo, full_env, parse_output
+from cmpserver import ClusterInfo, full_env, parse_output
 from mip_cmp.errors import MipError
 from mip_cmp.pipeline import generate
 

@@ -65,11 +65,32 @@ class Result:
     pruned: list[Key] = field(default_factory=list)
 
 
-def run(cluster: Cluster, app: Obj, project: Obj, manifests: list[Obj], *, prune: bool) -> Result:  # noqa: C901 - mirrors Argo CD's sync loop branch for branch
+def run(cluster: Cluster, app: Obj, project: Obj, manifests: list[Obj], *, prune: bool) -> Result:
+    """The sync loop: validate every task (nothing is applied if one is invalid), CreateNamespace, the waves,
+    then pruning."""
     name, spec = app["metadata"]["name"], app["spec"]
     server, dest_ns = spec["destination"]["server"], spec["destination"].get("namespace", "")
-    policy = spec.get("syncPolicy") or {}
-    sync_options = set(policy.get("syncOptions") or [])
+    tasks, problems = _tasks(cluster, manifests, dest_ns)
+    namespace_task = _namespace_task(cluster, spec.get("syncPolicy") or {}, server, dest_ns, tasks)
+    if namespace_task is not None:
+        problems += _permission(cluster, project, server, namespace_task)
+        if not problems:
+            _create_namespace(cluster, server, namespace_task)
+    for obj in tasks:
+        problems += _permission(cluster, project, server, obj)
+    if problems:
+        return Result(False, f"{name}: one or more synchronization tasks are not valid: " + "; ".join(problems))
+    result = Result(True, "successfully synced")
+    failed = _apply_waves(cluster, server, name, tasks, result)
+    if failed is not None:
+        return failed
+    if prune:
+        _prune(cluster, name, {cluster.key(server, t) for t in tasks}, result)
+    return result
+
+
+def _tasks(cluster: Cluster, manifests: list[Obj], dest_ns: str) -> tuple[list[Obj], list[str]]:
+    """The objects as the sync applies them, and the kinds the cluster does not serve."""
     tasks: list[Obj] = []
     problems: list[str] = []
     for obj in manifests:
@@ -77,29 +98,36 @@ def run(cluster: Cluster, app: Obj, project: Obj, manifests: list[Obj], *, prune
             tasks.append(placed(cluster, obj, dest_ns))
         except ApiError as exc:
             problems.append(f"{obj['kind']} {obj['metadata']['name']}: {exc}")
-    if "CreateNamespace=true" in sync_options and dest_ns and not any(
-            t["kind"] == "Namespace" and t["metadata"]["name"] == dest_ns for t in tasks):
-        needs_task = not cluster.namespace_exists(server, dest_ns) or "managedNamespaceMetadata" in policy
-        if needs_task:
-            labels = (policy.get("managedNamespaceMetadata") or {}).get("labels") or {}
-            namespace_task = {"apiVersion": "v1", "kind": "Namespace",
-                              "metadata": {"name": dest_ns, "labels": dict(labels)}}
-            problems += _permission(cluster, project, server, namespace_task)
-            live = cluster.get(cluster.key(server, namespace_task))
-            if not problems and live is not None:
-                # managedNamespaceMetadata is merged into a namespace that exists; the rest of it stays
-                merged = copy.deepcopy(live.obj)
-                merged["metadata"].setdefault("labels", {}).update(labels)
-                cluster.apply(server, merged)
-            elif not problems:
-                # sync_context.go: created before the dry run, outside the waves; it is never tracked
-                cluster.apply(server, namespace_task)
-    for obj in tasks:
-        problems += _permission(cluster, project, server, obj)
-    if problems:
-        return Result(False, f"{name}: one or more synchronization tasks are not valid: " + "; ".join(problems))
-    result = Result(True, "successfully synced")
-    desired = {cluster.key(server, t) for t in tasks}
+    return tasks, problems
+
+
+def _namespace_task(cluster: Cluster, policy: Obj, server: str, dest_ns: str, tasks: list[Obj]) -> Obj | None:
+    """CreateNamespace=true: the destination namespace, when the manifests do not hold it and it is missing
+    or managedNamespaceMetadata has labels to put on it."""
+    if "CreateNamespace=true" not in set(policy.get("syncOptions") or []) or not dest_ns:
+        return None
+    if any(t["kind"] == "Namespace" and t["metadata"]["name"] == dest_ns for t in tasks):
+        return None
+    if cluster.namespace_exists(server, dest_ns) and "managedNamespaceMetadata" not in policy:
+        return None
+    labels = (policy.get("managedNamespaceMetadata") or {}).get("labels") or {}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest_ns, "labels": dict(labels)}}
+
+
+def _create_namespace(cluster: Cluster, server: str, namespace_task: Obj) -> None:
+    live = cluster.get(cluster.key(server, namespace_task))
+    if live is not None:
+        # managedNamespaceMetadata is merged into a namespace that exists; the rest of it stays
+        merged = copy.deepcopy(live.obj)
+        merged["metadata"].setdefault("labels", {}).update(namespace_task["metadata"]["labels"])
+        cluster.apply(server, merged)
+    else:
+        # sync_context.go: created before the dry run, outside the waves; it is never tracked
+        cluster.apply(server, namespace_task)
+
+
+def _apply_waves(cluster: Cluster, server: str, name: str, tasks: list[Obj], result: Result) -> Result | None:
+    """Wave by wave, in order; the first wave with a failure ends the operation (its Result)."""
     for current in sorted({wave(t) for t in tasks}):
         failed = []
         for obj in sorted((t for t in tasks if wave(t) == current), key=_order):
@@ -111,13 +139,16 @@ def run(cluster: Cluster, app: Obj, project: Obj, manifests: list[Obj], *, prune
         if failed:
             return Result(False, f"{name}: one or more objects failed to apply (wave {current}): "
                                  + "; ".join(failed), result.applied)
-    if prune:
-        for key, live in cluster.find():
-            if live.tracked_by == name and key not in desired and not live.deleting \
-                    and "Prune=false" not in options(live.obj):
-                cluster.delete(key)
-                result.pruned.append(key)
-    return result
+    return None
+
+
+def _prune(cluster: Cluster, name: str, desired: set[Key], result: Result) -> None:
+    """Tracked objects no longer in the manifests go, unless they carry Prune=false."""
+    for key, live in cluster.find():
+        if live.tracked_by == name and key not in desired and not live.deleting \
+                and "Prune=false" not in options(live.obj):
+            cluster.delete(key)
+            result.pruned.append(key)
 
 
 def _permission(cluster: Cluster, project: Obj, server: str, obj: Obj) -> list[str]:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import argo_env, base_env, copy_sample, mip_cmp, run_cli
+from helpers import argo_env, base_env, copy_sample, run_cli
 
 from .conftest import generate
 
@@ -439,7 +439,7 @@ def test_python_files_in_the_checkout_are_never_imported(mode: str, renderer: di
     repo = copy_sample(tmp_path)
     marker = tmp_path / "imported"
     env = argo_env(FED_A, params=BOUND[:1])
-    expected = mip_cmp("generate", cwd=repo / FED_A, env={**env, "MIP_CMP_RENDERER": "off"}).stdout
+    expected = run_cli("generate", cwd=repo / FED_A, env=env).stdout
     for name in SHADOWS:
         module = repo / FED_A / name
         module.parent.mkdir(exist_ok=True)

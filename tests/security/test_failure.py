@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import SAMPLE_REPO, argo_env, base_env, mip_cmp, run_cli
+from helpers import SAMPLE_REPO, argo_env, base_env, run_cli
 
 from .conftest import generate
 
@@ -133,15 +133,23 @@ def test_sigterm_during_render_exits_nonzero_without_output() -> None:
         "mip-cmp: terminated (SIGTERM) before finishing; no manifests were printed"]
 
 
+@pytest.fixture(scope="module")
+def root_output() -> bytes:
+    """The root's complete output (the same bytes in both modes: tests/test_fast_path.py)."""
+    result = run_cli("generate", cwd=SAMPLE_REPO, env=argo_env("."))
+    assert result.code == 0, result.stderr
+    return result.stdout
+
+
 @pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.3, 0.6])
-def test_sigterm_at_any_moment_never_looks_like_success(delay: float, mode: str,
-                                                        renderer: dict[str, str] | None) -> None:
+def test_sigterm_at_any_moment_never_looks_like_success(delay: float, mode: str, renderer: dict[str, str] | None,
+                                                        root_output: bytes) -> None:
     """The real CLI on the largest app (the root), killed at different moments, in-process or waiting for
     the renderer: it either finished (exit 0, the complete output) or it did not (non-zero exit, which
     Argo CD reports as an error)."""
     extra = renderer if renderer is not None else {"MIP_CMP_RENDERER": "off"}
     env = {**base_env(), **argo_env("."), **extra}
-    expected = mip_cmp("generate", cwd=SAMPLE_REPO, env={**argo_env("."), **extra}).stdout
+    expected = root_output
     proc = subprocess.Popen([sys.executable, "-m", "mip_cmp", "generate"], cwd=SAMPLE_REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     time.sleep(delay)

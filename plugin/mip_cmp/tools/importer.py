@@ -68,7 +68,7 @@ class Workload:
     def effective_values(self, root: Path) -> Obj:
         values: Obj = {}
         for rel in self.value_files:
-            values = helm_merge(values, yaml.safe_load((root / rel).read_text(encoding="utf-8")) or {})
+            values = helm_merge(values, _values_file(root, rel))
         result: Obj = helm_merge(values, self.inline)
         return result
 
@@ -127,7 +127,7 @@ def workloads(built: Built) -> list[Workload]:
                 own.append(str(name))
         inline = dict(helm.get("valuesObject") or yaml.safe_load(helm.get("values") or "{}") or {})
         destination = (found.obj.get("spec") or {}).get("destination") or {}
-        parent = found.origin.removeprefix("rendered by Application ")
+        parent = _parent(found)
         federation = str(destination.get("namespace", "")) if parent in federation_wrappers else ""
         app = found.name.removeprefix(f"{federation}-") if federation else found.name
         found_workloads.append(Workload(found, app, federation, str(chart["repoURL"]), str(chart["path"]),
@@ -171,17 +171,51 @@ def _annotations(found: Found) -> tuple[int, dict[str, str]]:
     return wave, annotations
 
 
-def platform_files(built: Built, loads: list[Workload],  # noqa: C901 - to split (issue 13 gate came after it)
+def platform_files(built: Built, loads: list[Workload],
                    carried: dict[str, str]) -> tuple[dict[str, Obj], dict[str, Path]]:
     """The mip.yaml files, as data, by directory; and the directories of the old repository copied as they
     are (overlays, infrastructure sources), by their new place. `carried` learns where each old Application
     that is not a workload went in the mip.yaml files."""
-    root = built.root
     copies: dict[str, Path] = {}
+    catalog, shared_files = _catalog(built.root, [w for w in loads if w.federation])
+    federations = _federations(built, loads, catalog, shared_files)
+    types = sorted({fed["type"] for fed in federations.values()})
+    # mip-infra keeps local and hybrid federations under two roots; so does the imported platform.
+    roots = {t: f"{FEDERATIONS_DIR}/{t}" if len(types) > 1 else FEDERATIONS_DIR for t in types}
+    _carry_network_charts(built, carried)
+    files: dict[str, Obj] = {}
+    peers: Obj = {}
+    for name, fed in federations.items():
+        directory = f"{roots[fed['type']]}/{name}"
+        _extras(built, loads, name, fed, directory, copies, peers, carried, catalog)
+        files[directory] = fed
+    federations_path = sorted(set(roots.values())) if len(types) > 1 else FEDERATIONS_DIR
+    files["."] = _platform(built, loads, catalog, copies, carried, peers, federations_path)
+    return files, copies
+
+
+def _values_file(root: Path, rel: str) -> Obj:
+    values: Obj = yaml.safe_load((root / rel).read_text(encoding="utf-8")) or {}
+    return values
+
+
+def _chart(root: Path, w: Workload) -> Obj:
+    """Where a workload's chart comes from: repository, path, the pinned revision and its human version."""
+    return {"repoURL": w.repo_url, "path": w.path, "revision": w.revision, "version": _version(root, w.revision)}
+
+
+def _wave_and_annotations(found: Found) -> Obj:
+    """The old Application's sync wave and its other annotations, as a mip.yaml app entry carries them."""
+    wave, annotations = _annotations(found)
+    return {**({"syncWave": wave} if wave else {}), **({"annotations": annotations} if annotations else {})}
+
+
+def _catalog(root: Path, federated: list[Workload]) -> tuple[Obj, dict[str, tuple[str, ...]]]:
+    """The catalog: an entry per app the federations run, from its first federation's Application, with the
+    values files every federation shares; and those shared files, by app."""
     by_app: dict[str, list[Workload]] = {}
-    for w in loads:
-        if w.federation:
-            by_app.setdefault(w.app, []).append(w)
+    for w in federated:
+        by_app.setdefault(w.app, []).append(w)
     catalog: Obj = {}
     shared_files: dict[str, tuple[str, ...]] = {}
     for app, instances in sorted(by_app.items()):
@@ -190,79 +224,82 @@ def platform_files(built: Built, loads: list[Workload],  # noqa: C901 - to split
         shared_files[app] = shared
         values: Obj = {}
         for rel in shared:
-            values = helm_merge(values, yaml.safe_load((root / rel).read_text(encoding="utf-8")) or {})
-        wave, annotations = _annotations(first.found)
-        entry: Obj = {"repoURL": first.repo_url, "path": first.path, "revision": first.revision,
-                      "version": _version(root, first.revision)}
+            values = helm_merge(values, _values_file(root, rel))
+        entry = _chart(root, first)
         if list(first.chart_files) != ["values.yaml"]:
             entry["valueFiles"] = list(first.chart_files)
-        if wave:
-            entry["syncWave"] = wave
-        if annotations:
-            entry["annotations"] = annotations
-        entry["values"] = values
-        catalog[app] = entry
-    files: dict[str, Obj] = {}
+        catalog[app] = {**entry, **_wave_and_annotations(first.found), "values": values}
+    return catalog, shared_files
+
+
+def _federations(built: Built, loads: list[Workload], catalog: Obj,
+                 shared_files: dict[str, tuple[str, ...]]) -> dict[str, Obj]:
+    """Each federation's mip.yaml, by name: its cluster, its type, and its apps' entries."""
     federations: dict[str, Obj] = {}
-    for w in sorted(loads, key=lambda w: (w.federation, w.app)):
-        if not w.federation:
-            continue
+    for w in sorted((w for w in loads if w.federation), key=lambda w: (w.federation, w.app)):
         fed = federations.setdefault(w.federation, {"apiVersion": API_VERSION, "kind": "Federation",
                                                     "name": w.federation, "cluster": "in-cluster",
                                                     "type": "local", "apps": {}})
         server = (((w.found.obj.get("spec") or {}).get("destination") or {}).get("server")) or IN_CLUSTER
         fed["cluster"] = next(n for n, s in _clusters(built).items() if s == server)
         fed["type"] = _federation_type(built, w)
-        own: Obj = {}
-        overrides: Obj = {}
-        for rel in w.value_files:
-            if rel not in shared_files[w.app]:
-                overrides = helm_merge(overrides, yaml.safe_load((root / rel).read_text(encoding="utf-8")) or {})
-        overrides = helm_merge(overrides, w.inline)
-        if overrides:
-            own["values"] = overrides
-        if w.revision != catalog[w.app]["revision"]:
-            own["revision"] = w.revision
-        ignore = (w.found.obj.get("spec") or {}).get("ignoreDifferences")
-        if ignore:
-            own["ignoreDifferences"] = ignore
-        fed["apps"][w.app] = own or None
-    types = sorted({fed["type"] for fed in federations.values()})
-    # mip-infra keeps local and hybrid federations under two roots; so does the imported platform.
-    roots = {t: f"{FEDERATIONS_DIR}/{t}" if len(types) > 1 else FEDERATIONS_DIR for t in types}
-    peers: Obj = {}
+        fed["apps"][w.app] = _federation_app(built.root, w, catalog[w.app], shared_files[w.app])
+    return federations
+
+
+def _federation_app(root: Path, w: Workload, entry: Obj, shared: tuple[str, ...]) -> Obj | None:
+    """A federation's entry for one of its apps: what differs from the catalog's (values, revision), and its
+    ignoreDifferences; None when nothing does."""
+    own: Obj = {}
+    overrides: Obj = {}
+    for rel in w.value_files:
+        if rel not in shared:
+            overrides = helm_merge(overrides, _values_file(root, rel))
+    overrides = helm_merge(overrides, w.inline)
+    if overrides:
+        own["values"] = overrides
+    if w.revision != entry["revision"]:
+        own["revision"] = w.revision
+    ignore = (w.found.obj.get("spec") or {}).get("ignoreDifferences")
+    if ignore:
+        own["ignoreDifferences"] = ignore
+    return own or None
+
+
+def _carry_network_charts(built: Built, carried: dict[str, str]) -> None:
+    """Applications of charts that make NetworkPolicies: mip-cmp's own network settings replace them."""
     for found in built.objects:
         chart = built.root / str(next(iter(_sources(found.obj)), {}).get("path", "")).strip("/") / "Chart.yaml"
         if found.kind == "Application" and chart.is_file() and "networkpolicy" in chart.read_text(encoding="utf-8"):
             carried[found.name] = (f"{FILE_NAME}: network (mip-cmp generates the NetworkPolicies of every "
                                    "federation and common namespace itself; on by default)")
-    for name, fed in federations.items():
-        directory = f"{roots[fed['type']]}/{name}"
-        _extras(built, loads, name, fed, directory, copies, peers, carried, catalog)
-        files[directory] = fed
+
+
+def _common_apps(built: Built, loads: list[Workload]) -> Obj:
+    """The workloads that belong to no federation, as the platform's common apps."""
     common: Obj = {}
     for w in loads:
         if w.federation:
             continue
         destination = (w.found.obj.get("spec") or {}).get("destination") or {}
-        wave, annotations = _annotations(w.found)
-        entry = {"namespace": destination.get("namespace"), "repoURL": w.repo_url, "path": w.path,
-                 "revision": w.revision, "version": _version(root, w.revision)}
+        entry: Obj = {"namespace": destination.get("namespace"), **_chart(built.root, w)}
         cluster = next(n for n, s in _clusters(built).items() if s == destination.get("server", IN_CLUSTER))
         if cluster != "in-cluster":
             entry["cluster"] = cluster
-        if wave:
-            entry["syncWave"] = wave
-        if annotations:
-            entry["annotations"] = annotations
-        entry["values"] = w.effective_values(root)
-        common[w.app] = entry
+        common[w.app] = {**entry, **_wave_and_annotations(w.found), "values": w.effective_values(built.root)}
+    return common
+
+
+def _platform(built: Built, loads: list[Workload], catalog: Obj, copies: dict[str, Path], carried: dict[str, str],
+              peers: Obj, federations_path: str | list[str]) -> Obj:
+    """The platform's mip.yaml. `copies` and `carried` learn about the infrastructure apps."""
     platform: Obj = {"apiVersion": API_VERSION, "kind": "Platform", "repoURL": _bootstrap_url(built),
                      "argocd": {"namespace": _argocd_namespace(built)}, "clusters": _clusters(built)}
     rbac = _rbac(built)
     if rbac:
         platform["rbac"] = rbac
     platform["catalog"] = catalog
+    common = _common_apps(built, loads)
     if common:
         platform["commonApps"] = common
     infrastructure = _infrastructure(built, loads, copies, carried)
@@ -270,9 +307,8 @@ def platform_files(built: Built, loads: list[Workload],  # noqa: C901 - to split
         platform["infrastructure"] = infrastructure
     if peers:
         platform["network"] = {"peers": peers}
-    platform["federations"] = {"path": sorted(set(roots.values())) if len(types) > 1 else FEDERATIONS_DIR}
-    files["."] = platform
-    return files, copies
+    platform["federations"] = {"path": federations_path}
+    return platform
 
 
 def _parent(found: Found) -> str:
@@ -419,7 +455,7 @@ def _argocd_namespace(built: Built) -> str:
 
 
 def _federation_type(built: Built, w: Workload) -> str:
-    parent = built.find("Application", w.found.origin.removeprefix("rendered by Application "))
+    parent = built.find("Application", _parent(w.found))
     labels = ((((parent.obj if parent else {}).get("spec") or {}).get("syncPolicy") or {})
               .get("managedNamespaceMetadata") or {}).get("labels") or {}
     kind = next((v for k, v in labels.items() if k.endswith("federation-type")), "local")
@@ -475,72 +511,87 @@ def _new_objects(out: Path, built: Built) -> dict[tuple[str, str], Obj]:
     return objects
 
 
-def compare(built: Built, loads: list[Workload], out: Path, carried: dict[str, str]) -> list[Row]:  # noqa: C901 - to split (issue 13 gate came after it)
-    new = _new_objects(out, built)
-    by_found = {id(w.found): w for w in loads}
-    federation_of = {f"{w.found.origin.removeprefix('rendered by Application ')}": w.federation
-                     for w in loads if w.federation}
-    rows: dict[int, Row] = {}
+def compare(built: Built, loads: list[Workload], out: Path, carried: dict[str, str]) -> list[Row]:
+    """A row for every object of the old repository: its counterpart in the written platform, or why none."""
+    comparison = _Comparison(built, loads, _new_objects(out, built), carried)
+    return [comparison.decide(f) for f in built.objects]
 
-    def children(found: Found) -> list[Found]:
-        marks = (f"rendered by Application {found.name}", f"generated by ApplicationSet {found.name}")
-        return [f for f in built.objects if f.origin in marks]
 
-    def decide(found: Found) -> Row:
-        if id(found) in rows:
-            return rows[id(found)]
+class _Comparison:
+    """The old objects against the new ones, each decided once: a wrapper's verdict depends on its children's,
+    a project's on its Applications'."""
+
+    def __init__(self, built: Built, loads: list[Workload], new: dict[tuple[str, str], Obj],
+                 carried: dict[str, str]) -> None:
+        self.built, self.new, self.carried = built, new, carried
+        self.by_found = {id(w.found): w for w in loads}
+        self.federation_of = {_parent(w.found): w.federation for w in loads if w.federation}
+        self.rows: dict[int, Row] = {}
+
+    def decide(self, found: Found) -> Row:
+        if id(found) in self.rows:
+            return self.rows[id(found)]
         row = Row(found.kind, found.name, found.origin, MISSING)
-        rows[id(found)] = row
-        kids = children(found)
-        counterpart = _counterpart(found, new, federation_of)
-        if found.kind == "ApplicationSet" and any(k.name in federation_of for k in kids):
-            # The ApplicationSet that made the federation wrappers: mip-cmp's federation ApplicationSet.
-            counterpart = next(((k, n) for (k, n) in new if k == found.kind), None)
-        if counterpart is None and found.kind == "Application" and "network" in carried.get(found.name, ""):
-            counterpart = _network_app(found, new)
-        if counterpart is None and found.kind == "AppProject":
-            counterpart = _project_of_counterparts(found, built, new, decide)
-        workload = by_found.get(id(found))
+        self.rows[id(found)] = row
+        marks = (f"rendered by Application {found.name}", f"generated by ApplicationSet {found.name}")
+        kids = [f for f in self.built.objects if f.origin in marks]
+        counterpart = self._counterpart(found, kids)
         if counterpart is not None:
-            kind, name = counterpart
-            row.counterpart = f"{kind} {name}"
-            if found.helm_values is not None:
-                # Only its name is known without Helm: say what it was given instead of a field-by-field diff.
-                row.fields = _field_lines({"metadata": {"name": found.name}}, {"metadata": {"name": name}})
-                row.facts = [f"templated by Helm (not run by mip-cmp) from the values {short(found.helm_values)}",
-                             "mip-cmp derives its fields (repositories, destinations, kinds, roles) from the platform"]
-                row.verdict = CHANGED
-                return row
-            row.fields = _field_lines(found.obj, new[counterpart])
-            row.verdict = SAME if not row.fields else CHANGED
-            if workload is not None:
-                row.facts = _workload_facts(workload, new[counterpart], built.root)
-            return row
+            self._matched(row, found, counterpart)
+        else:
+            self._unmatched(row, found, kids)
+        return row
+
+    def _counterpart(self, found: Found, kids: list[Found]) -> tuple[str, str] | None:
+        counterpart = _counterpart(found, self.new, self.federation_of)
+        if found.kind == "ApplicationSet" and any(k.name in self.federation_of for k in kids):
+            # The ApplicationSet that made the federation wrappers: mip-cmp's federation ApplicationSet.
+            counterpart = next(((k, n) for (k, n) in self.new if k == found.kind), None)
+        if counterpart is None and found.kind == "Application" and "network" in self.carried.get(found.name, ""):
+            counterpart = _network_app(found, self.new)
+        if counterpart is None and found.kind == "AppProject":
+            counterpart = _project_of_counterparts(found, self.built, self.new, self.decide)
+        return counterpart
+
+    def _matched(self, row: Row, found: Found, counterpart: tuple[str, str]) -> None:
+        kind, name = counterpart
+        row.counterpart = f"{kind} {name}"
+        if found.helm_values is not None:
+            # Only its name is known without Helm: say what it was given instead of a field-by-field diff.
+            row.fields = _field_lines({"metadata": {"name": found.name}}, {"metadata": {"name": name}})
+            row.facts = [f"templated by Helm (not run by mip-cmp) from the values {short(found.helm_values)}",
+                         "mip-cmp derives its fields (repositories, destinations, kinds, roles) from the platform"]
+            row.verdict = CHANGED
+            return
+        row.fields = _field_lines(found.obj, self.new[counterpart])
+        row.verdict = SAME if not row.fields else CHANGED
+        workload = self.by_found.get(id(found))
+        if workload is not None:
+            row.facts = _workload_facts(workload, self.new[counterpart], self.built.root)
+
+    def _unmatched(self, row: Row, found: Found, kids: list[Found]) -> None:
         if found.kind == "AppProject" and found.name.removeprefix(PROJECT_PREFIX) in UNUSED_PROJECTS:
             row.verdict, row.why = DROPPED, UNUSED_PROJECTS[found.name.removeprefix(PROJECT_PREFIX)]
-            return row
-        if kids and all(decide(k).verdict != MISSING for k in kids):
+            return
+        if kids and all(self.decide(k).verdict != MISSING for k in kids):
             row.verdict, row.why = DROPPED, WRAPPER
-            return row
-        missing = [k.name for k in kids if decide(k).verdict == MISSING]
-        deployed = sorted({str(o.get("kind")) for o in built.resources.get(found.name, [])})
-        fallback = built.notes.get(found.name, f"no mip-cmp {found.kind} corresponds to it")
+            return
+        missing = [k.name for k in kids if self.decide(k).verdict == MISSING]
+        deployed = sorted({str(o.get("kind")) for o in self.built.resources.get(found.name, [])})
+        fallback = self.built.notes.get(found.name, f"no mip-cmp {found.kind} corresponds to it")
         what = (f"what it creates ({', '.join(missing)}) has no counterpart yet" if missing else
                 f"deploys {', '.join(deployed)}" if deployed else fallback)
         row.why = f"mip-cmp cannot express it yet: {what}"
-        deployed_to = {_destination(obj)[1] for (k, _), obj in new.items() if k == "Application"}
-        if "network" in carried.get(found.name, "") and found.kind == "Application" \
+        deployed_to = {_destination(obj)[1] for (k, _), obj in self.new.items() if k == "Application"}
+        if "network" in self.carried.get(found.name, "") and found.kind == "Application" \
                 and _destination(found.obj)[1] not in deployed_to:
             row.verdict = DROPPED
             row.why = (f"no Application of the platform deploys to namespace {_destination(found.obj)[1]!r}: there is "
                        "nothing there to isolate")
-            return row
-        if found.name in carried:
-            row.why = (f"carried over to {carried[found.name]}, but this mip-cmp renders no object for it yet "
+            return
+        if found.name in self.carried:
+            row.why = (f"carried over to {self.carried[found.name]}, but this mip-cmp renders no object for it yet "
                        f"(the old one: {what})")
-        return row
-
-    return [decide(f) for f in built.objects]
 
 
 def _destination(obj: Obj) -> tuple[str, str]:
