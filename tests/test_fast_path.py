@@ -525,6 +525,16 @@ def test_shared_objects_are_written_out_not_aliased() -> None:
     assert b"&" not in emit.dump([{"x": shared, "y": shared}])
 
 
+def test_a_sequence_held_more_than_once_is_written_in_full_wherever_it_is() -> None:
+    """emit.dump writes a sequence that several places share once (fastyaml.Memo): at every indentation, in
+    every document, the text is still PyYAML's."""
+    shared: list[object] = [{"group": "", "kind": "Pod"}, "x", [1]]
+    objects: list[dict[str, Any]] = [{"a": shared, "b": {"c": shared, "d": [shared]}, "e": shared},
+                                     {"f": {"g": {"h": shared}}, "i": shared, "j": shared}]
+    assert emit.dump(objects) == _pyyaml(objects)
+    assert emit.dump(objects[::-1]) == _pyyaml(objects[::-1])
+
+
 def test_request_encoding_round_trips() -> None:
     env = {b"A": b"1", b"EMPTY": b"", b"WEIRD": "\u00e9=\n".encode()}
     assert wire.decode_request(wire.encode_request(b"/some/dir", env)) == (b"/some/dir", env)

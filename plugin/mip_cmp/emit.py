@@ -97,13 +97,14 @@ def dump(objects: list[dict[str, Any]], source: str = "") -> bytes:
                                        f"{budget.MAX_OBJECTS} (budget.MAX_OBJECTS)")])
     chunks: list[bytes] = []
     size = 0
+    memo: fastyaml.Memo = {}
     for obj in objects:
         where = _describe(obj)
         meter.at(meter.locator(source, field=where))
         # Speed only: fastyaml writes the bytes _dump(obj, _Dumper) would (dump_all is the concatenation of its
         # documents), about ten times faster; a document outside its subset is left to PyYAML.
         # tests/test_fast_path.py proves both agree.
-        text = fastyaml.document(obj)
+        text = fastyaml.document(obj, memo)
         try:
             data = text.encode("utf-8") if text is not None else _dump([obj], _Dumper)
         except UnicodeEncodeError:

@@ -93,17 +93,6 @@ SENSITIVE_CLUSTER_KINDS = [
 ]
 
 
-def _own_namespaces(p: Platform, names: list[str]) -> list[dict[str, str]]:
-    """Namespace is the one cluster-scoped kind a project needs (CreateNamespace=true is checked against the
-    whitelist), and only for its own namespaces: a chart must not create or relabel any other. Before Argo CD
-    v3.3 an entry has no `name` (the API server would prune it): the kind alone, as that version stores it."""
-    if not names:
-        return []
-    if not compat.NAMED_CLUSTER_RESOURCES.supported_by(p.argocd.version):
-        return [{"group": "", "kind": "Namespace"}]
-    return [{"group": "", "kind": "Namespace", "name": name} for name in sorted(set(names))]
-
-
 def root_wave(p: Platform, kind: str) -> str:
     """The sync wave of a `kind` in ROOT_ORDER, before every Application the root creates."""
     first_app = min([0, *(a.syncWave for a in p.commonApps.values()),
@@ -111,8 +100,33 @@ def root_wave(p: Platform, kind: str) -> str:
     return str(first_app - len(ROOT_ORDER) + ROOT_ORDER.index(kind))
 
 
-def _kinds(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
-    return [{"group": group, "kind": kind} for group, kind in pairs]
+class Parts:
+    """What the projects and Applications of one platform have in common, worked out once per render (the root
+    makes some for every federation). Speed only: the kind lists they share are then the same objects, which
+    emit.dump writes once (fastyaml.Memo); nothing changes an object once it is made."""
+
+    def __init__(self, p: Platform) -> None:
+        self.p = p
+        self.waves = {kind: root_wave(p, kind) for kind in ROOT_ORDER}
+        self.named_cluster_resources = compat.NAMED_CLUSTER_RESOURCES.supported_by(p.argocd.version)
+        self._kinds: dict[tuple[tuple[str, str], ...], list[dict[str, str]]] = {}
+
+    def kinds(self, pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+        key = tuple(pairs)
+        if key not in self._kinds:
+            self._kinds[key] = [{"group": group, "kind": kind} for group, kind in pairs]
+        return self._kinds[key]
+
+    def own_namespaces(self, names: list[str]) -> list[dict[str, str]]:
+        """Namespace is the one cluster-scoped kind a project needs (CreateNamespace=true is checked against the
+        whitelist), and only for its own namespaces: a chart must not create or relabel any other. Before Argo
+        CD v3.3 an entry has no `name` (the API server would prune it): the kind alone, as that version stores
+        it."""
+        if not names:
+            return []
+        if not self.named_cluster_resources:
+            return [{"group": "", "kind": "Namespace"}]
+        return [{"group": "", "kind": "Namespace", "name": name} for name in sorted(set(names))]
 
 
 def _meta(name: str, namespace: str, labels: dict[str, str], annotations: dict[str, str] | None = None,
@@ -150,7 +164,7 @@ def _ignore_differences(items: list[IgnoreDifference]) -> list[Obj]:
     return [item.model_dump(exclude_defaults=True) | {"group": item.group} for item in items]
 
 
-def _project(p: Platform, name: str, description: str, *, repos: list[str], destinations: list[tuple[str, str]],
+def _project(parts: Parts, name: str, description: str, *, repos: list[str], destinations: list[tuple[str, str]],
              cluster_kinds: list[dict[str, str]], namespace_kinds: list[tuple[str, str]],
              roles: list[Obj], labels: dict[str, str] | None = None,
              annotations: dict[str, str] | None = None, blacklist: list[tuple[str, str]] | None = None) -> Obj:
@@ -159,15 +173,15 @@ def _project(p: Platform, name: str, description: str, *, repos: list[str], dest
     return {
         "apiVersion": ARGO,
         "kind": "AppProject",
-        "metadata": _meta(name, p.argocd.namespace, labels or {},
-                          {SYNC_WAVE: root_wave(p, "AppProject"), **(annotations or {})}, finalizers=True),
+        "metadata": _meta(name, parts.p.argocd.namespace, labels or {},
+                          {SYNC_WAVE: parts.waves["AppProject"], **(annotations or {})}, finalizers=True),
         "spec": {
             "description": description,
             "sourceRepos": sorted(set(repos)),
             "destinations": [{"server": server, "namespace": ns} for server, ns in sorted(set(destinations))],
             "clusterResourceWhitelist": cluster_kinds,
-            "clusterResourceBlacklist": _kinds(SENSITIVE_CLUSTER_KINDS if blacklist is None else blacklist),
-            "namespaceResourceWhitelist": _kinds(namespace_kinds),
+            "clusterResourceBlacklist": parts.kinds(SENSITIVE_CLUSTER_KINDS if blacklist is None else blacklist),
+            "namespaceResourceWhitelist": parts.kinds(namespace_kinds),
             "roles": roles,
         },
     }
@@ -231,12 +245,13 @@ def root_namespace(p: Platform, namespace: str) -> Obj:
     }
 
 
-def infrastructure_project(p: Platform) -> Obj:
+def infrastructure_project(p: Platform, parts: Parts | None = None) -> Obj:
+    parts = parts or Parts(p)
     destinations = [(p.argocd.server, p.argocd.namespace)]
     destinations += [(p.argocd.server, ns) for ns in root_namespaces(p)]
     return _project(
-        p, INFRA_PROJECT, "The platform itself: projects, the federation ApplicationSet, common apps",
-        repos=[p.repoURL], destinations=destinations, cluster_kinds=_own_namespaces(p, root_namespaces(p)),
+        parts, INFRA_PROJECT, "The platform itself: projects, the federation ApplicationSet, common apps",
+        repos=[p.repoURL], destinations=destinations, cluster_kinds=parts.own_namespaces(root_namespaces(p)),
         namespace_kinds=[(ARGO.split("/")[0], k) for k in ("AppProject", "ApplicationSet", "Application")]
         + SECRET_KINDS,
         roles=[_role(INFRA_PROJECT, "admin", "Full access to the platform's applications", ADMIN_ACTIONS,
@@ -271,11 +286,12 @@ def root_application(p: Platform, revision: str) -> Obj:
     }
 
 
-def federation_project(p: Platform, f: Federation) -> Obj:
+def federation_project(p: Platform, f: Federation, parts: Parts | None = None) -> Obj:
+    parts = parts or Parts(p)
     repos = [p.repoURL, *(p.catalog[a].repoURL for a in f.apps if a in p.catalog)]
     return _project(
-        p, f.name, f"Federation {f.name} ({f.type}): its workloads, in namespace {f.name} only",
-        repos=repos, destinations=[(p.clusters[f.cluster], f.name)], cluster_kinds=_own_namespaces(p, [f.name]),
+        parts, f.name, f"Federation {f.name} ({f.type}): its workloads, in namespace {f.name} only",
+        repos=repos, destinations=[(p.clusters[f.cluster], f.name)], cluster_kinds=parts.own_namespaces([f.name]),
         namespace_kinds=WORKLOAD_KINDS + SECRET_KINDS,
         roles=_standard_roles(p, f.name, (f"{f.name}-admins",), (f"{f.name}-developers",)),
         labels={FEDERATION_LABEL: f.name},
@@ -354,25 +370,28 @@ def common_app(lp: LoadedPlatform, name: str, app: CommonApp) -> Obj:
     }
 
 
-def common_project(p: Platform) -> Obj:
+def common_project(p: Platform, parts: Parts | None = None) -> Obj:
+    parts = parts or Parts(p)
     apps = p.commonApps.values()
     return _project(
-        p, COMMON_PROJECT, "Apps shared by the whole platform, each in its own namespace",
+        parts, COMMON_PROJECT, "Apps shared by the whole platform, each in its own namespace",
         repos=[a.repoURL for a in apps], destinations=[(p.clusters[a.cluster], a.namespace) for a in apps],
-        cluster_kinds=_own_namespaces(p, [a.namespace for a in apps]), namespace_kinds=WORKLOAD_KINDS,
+        cluster_kinds=parts.own_namespaces([a.namespace for a in apps]), namespace_kinds=WORKLOAD_KINDS,
         roles=_standard_roles(p, COMMON_PROJECT),
     )
 
 
 def expand_platform(lp: LoadedPlatform, federations: list[LoadedFederation], env: BuildEnv) -> list[Obj]:
     p = lp.model
-    objects = [default_project(p), infrastructure_project(p), _federations_project(p), common_project(p)]
-    objects += [infrastructure_app_project(p, name, app) for name, app in p.infrastructure.items()]
-    objects += [federation_project(p, f.model) for f in sorted(federations, key=lambda f: f.model.name)]
-    objects += network_projects(p, federations)
+    parts = Parts(p)
+    objects = [default_project(p), infrastructure_project(p, parts), _federations_project(p, parts),
+               common_project(p, parts)]
+    objects += [infrastructure_app_project(p, name, app, parts) for name, app in p.infrastructure.items()]
+    objects += [federation_project(p, f.model, parts) for f in sorted(federations, key=lambda f: f.model.name)]
+    objects += network_projects(p, federations, parts)
     objects.append(federations_appset(p, federations, env.target_revision))
     objects += [root_namespace(p, ns) for ns in root_namespaces(p)]
-    objects += network_applications(p, federations, env.target_revision)
+    objects += network_applications(p, federations, env.target_revision, parts)
     objects += [infrastructure_application(p, name, app, env.target_revision)
                 for name, app in p.infrastructure.items()]
     for name, app in p.commonApps.items():
@@ -388,9 +407,9 @@ def common_context(p: Platform, name: str, app: CommonApp) -> dict[str, Any]:
             "platform": {"argocdNamespace": p.argocd.namespace}}
 
 
-def _federations_project(p: Platform) -> Obj:
+def _federations_project(p: Platform, parts: Parts) -> Obj:
     return _project(
-        p, FEDERATIONS_PROJECT, "Federation wrapper apps: each creates its federation's Applications",
+        parts, FEDERATIONS_PROJECT, "Federation wrapper apps: each creates its federation's Applications",
         repos=[p.repoURL], destinations=[(p.argocd.server, p.argocd.namespace)], cluster_kinds=[],
         namespace_kinds=[("argoproj.io", "Application")], roles=_standard_roles(p, FEDERATIONS_PROJECT),
     )
@@ -612,25 +631,26 @@ def _source(p: Platform, src: Source, revision: str) -> Obj:
 # --- infrastructure apps -----------------------------------------------------------------------------------
 
 
-def _named(p: Platform, kinds: list[ResourceKind]) -> list[dict[str, str]]:
+def _named(parts: Parts, kinds: list[ResourceKind]) -> list[dict[str, str]]:
     """Cluster-scoped kinds as listed; before Argo CD v3.3 without `name` (the API server would prune it, and
     the entry would then allow every object of the kind: listed so, it says that plainly)."""
-    named = compat.NAMED_CLUSTER_RESOURCES.supported_by(p.argocd.version)
+    named = parts.named_cluster_resources
     entries = [k.model_dump(exclude_none=True) if named else {"group": k.group, "kind": k.kind} for k in kinds]
     return [dict(e) for e in {tuple(sorted(e.items())): e for e in entries}.values()]
 
 
-def infrastructure_app_project(p: Platform, name: str, app: InfrastructureApp) -> Obj:
+def infrastructure_app_project(p: Platform, name: str, app: InfrastructureApp, parts: Parts | None = None) -> Obj:
     """Least privilege for one platform component: its namespace on its cluster, its sources, and exactly the
     kinds it lists (cluster-scoped ones by name where given); sensitive kinds it does not list stay
     blacklisted."""
+    parts = parts or Parts(p)
     project = infra_project_name(name)
     granted = {(k.group, k.kind) for k in app.clusterKinds}
     return _project(
-        p, project, f"Platform component {name}: namespace {app.namespace} only",
+        parts, project, f"Platform component {name}: namespace {app.namespace} only",
         repos=[s.repoURL or p.repoURL for s in app.all_sources()],
         destinations=[(p.clusters[app.cluster], app.namespace)],
-        cluster_kinds=_own_namespaces(p, [app.namespace]) + _named(p, app.clusterKinds),
+        cluster_kinds=parts.own_namespaces([app.namespace]) + _named(parts, app.clusterKinds),
         namespace_kinds=[(k.group, k.kind) for k in app.namespaceKinds],
         roles=[_role(project, "admin", f"Full access to the platform component {name}", ADMIN_ACTIONS,
                      list(p.rbac.adminGroups))],
@@ -663,35 +683,37 @@ def infrastructure_application(p: Platform, name: str, app: InfrastructureApp, r
 # --- network isolation -------------------------------------------------------------------------------------
 
 
-def network_project(p: Platform, owner: str, server: str, namespace: str) -> Obj:
+def network_project(p: Platform, owner: str, server: str, namespace: str, parts: Parts | None = None) -> Obj:
     """The project of `<owner>-network`: only admins, only NetworkPolicies, only in that one namespace.
     Federation maintainers control nothing here. One per namespace, so adding a federation adds a project
     and widens none."""
+    parts = parts or Parts(p)
     name = network_name(owner)
     return _project(
-        p, name, f"NetworkPolicies of namespace {namespace}, derived from the platform",
-        repos=[p.repoURL], destinations=[(server, namespace)], cluster_kinds=_own_namespaces(p, [namespace]),
+        parts, name, f"NetworkPolicies of namespace {namespace}, derived from the platform",
+        repos=[p.repoURL], destinations=[(server, namespace)], cluster_kinds=parts.own_namespaces([namespace]),
         namespace_kinds=[("networking.k8s.io", "NetworkPolicy")],
         roles=[_role(name, "admin", f"Full access to the network policies of {namespace}", ADMIN_ACTIONS,
                      list(p.rbac.adminGroups))],
     )
 
 
-def network_projects(p: Platform, federations: list[LoadedFederation]) -> list[Obj]:
+def network_projects(p: Platform, federations: list[LoadedFederation], parts: Parts | None = None) -> list[Obj]:
     if not p.network.enabled:
         return []
-    projects = [network_project(p, f.model.name, p.clusters[f.model.cluster], f.model.name)
+    parts = parts or Parts(p)
+    projects = [network_project(p, f.model.name, p.clusters[f.model.cluster], f.model.name, parts)
                 for f in sorted(federations, key=lambda f: f.model.name)]
-    return projects + [network_project(p, name, p.clusters[a.cluster], a.namespace)
+    return projects + [network_project(p, name, p.clusters[a.cluster], a.namespace, parts)
                        for name, a in p.commonApps.items()]
 
 
 def network_application(p: Platform, owner: str, server: str, namespace: str, parameters: list[dict[str, str]],
                         namespace_labels: dict[str, str], labels: dict[str, str], revision: str,
-                        paths: str | None = None) -> Obj:
+                        paths: str | None = None, parts: Parts | None = None) -> Obj:
     """`<owner>-network`: renders the root again with component=network for one namespace, on its cluster,
     in the network project, one sync wave before everything else so the namespace is closed first."""
-    annotations = {SYNC_WAVE: root_wave(p, "ExternalSecret")}
+    annotations = {SYNC_WAVE: (parts or Parts(p)).waves["ExternalSecret"]}
     if paths:
         annotations[GENERATE_PATHS] = paths
     if p.federations.onRemoval == "keep":
@@ -711,16 +733,19 @@ def network_application(p: Platform, owner: str, server: str, namespace: str, pa
     }
 
 
-def network_applications(p: Platform, federations: list[LoadedFederation], revision: str) -> list[Obj]:
+def network_applications(p: Platform, federations: list[LoadedFederation], revision: str,
+                         parts: Parts | None = None) -> list[Obj]:
     if not p.network.enabled:
         return []
+    parts = parts or Parts(p)
     apps = [network_application(p, f.model.name, p.clusters[f.model.cluster], f.model.name,
                                 binding(f.model.name, f.directory, NETWORK_COMPONENT), _namespace_labels(f.model),
                                 {"app.kubernetes.io/part-of": f.model.name, FEDERATION_LABEL: f.model.name},
-                                revision, generate_paths(f.directory))
+                                revision, generate_paths(f.directory), parts)
             for f in sorted(federations, key=lambda f: f.model.name)]
     apps += [network_application(p, name, p.clusters[a.cluster], a.namespace, common_network_binding(name),
-                                 _common_namespace_labels(a.namespace), {"app.kubernetes.io/part-of": name}, revision)
+                                 _common_namespace_labels(a.namespace), {"app.kubernetes.io/part-of": name}, revision,
+                                 parts=parts)
              for name, a in p.commonApps.items()]
     return apps
 

@@ -28,6 +28,10 @@ _MAX_KEY = 128  # libyaml writes longer keys as "? key" (not a simple key)
 _MAX_TEXT = 100_000  # far below the emitter's line width (10**6), so plain/quoted text never wraps
 
 _resolve: Callable[[type[ScalarNode], str, tuple[bool, bool]], str] = Resolver().resolve
+# PyYAML's resolver picks the implicit tags of a plain scalar by its first character: a non-empty plain scalar
+# that starts with none of these reads back as a string, without asking it (speed only; yamlsource reads so too).
+MAYBE_NOT_TEXT = frozenset(first for first in Resolver.yaml_implicit_resolvers if first)
+assert None not in Resolver.yaml_implicit_resolvers and not Resolver.yaml_path_resolvers
 # Scalar text by value; None: not in the subset. Shared by every render of the process (values only).
 _cache: dict[Any, str | None] = {}
 
@@ -78,7 +82,9 @@ def _plain_ok(s: str) -> bool:
         return False
     if s.startswith(("---", "...")) or ": " in s or s.endswith(":") or " #" in s:
         return False
-    return _resolve(ScalarNode, s, (True, False)) == _STR and go_yaml_reads_as_string(s)
+    if first in MAYBE_NOT_TEXT and _resolve(ScalarNode, s, (True, False)) != _STR:
+        return False
+    return go_yaml_reads_as_string(s)
 
 
 def _text(s: str) -> str | None:
@@ -128,48 +134,85 @@ def _scalar(value: Any) -> str:
 
 
 def _key(key: Any) -> str:
+    """`key:` as written (the colon included); cached by _mapping."""
     if type(key) is not str or len(key) > _MAX_KEY:
         raise _Unsupported
-    return _scalar(key)
+    text = _keys[key] = _scalar(key) + ":"
+    return text
 
 
-def _mapping(mapping: dict[Any, Any], first: str, indent: str, out: list[str]) -> None:
+# Speed only, like _cache: a key's text with its colon. Only string keys go in, so no other key equals one.
+_keys: dict[str, str] = {}
+
+
+# Speed only: the sequences that one stream of documents holds more than once (expand shares those that many
+# objects have in common, e.g. the kinds every federation's project lists), by id: the sequence itself (kept, so
+# that its id is not reused meanwhile), the indentation it was written at, and its text once it has been seen
+# twice. The text of a sequence under a key depends only on the sequence and that indentation.
+Memo = dict[int, tuple[list[Any], str, str | None]]
+
+
+def _under_key(sequence: list[Any], indent: str, out: list[str], memo: Memo) -> None:
+    """A non-empty sequence, the value of a key at `indent` (a sequence under a key is not indented)."""
+    seen = memo.get(id(sequence))
+    if seen is None or seen[0] is not sequence or seen[1] != indent:
+        memo[id(sequence)] = (sequence, indent, None)
+        _sequence(sequence, indent, indent, out, memo)
+    elif seen[2] is not None:
+        out.append(seen[2])
+    else:
+        part: list[str] = []
+        _sequence(sequence, indent, indent, part, memo)
+        memo[id(sequence)] = (sequence, indent, "".join(part))
+        out.extend(part)
+
+
+def _mapping(mapping: dict[Any, Any], first: str, indent: str, out: list[str], memo: Memo) -> None:
     """A non-empty block mapping; `first` starts the first line (e.g. "- "), `indent` the others."""
+    # Speed only: the cached texts of keys and strings are looked up here rather than in _key and _scalar.
+    keys, cache = _keys, _cache
     prefix = first
-    inner = indent + "  "
     for key, value in mapping.items():
-        k = _key(key)
+        k = keys.get(key) if type(key) is str else None
+        if k is None:
+            k = _key(key)
         t = type(value)
-        if t is dict:
+        if t is str:
+            text = cache.get(value, _MISSING)
+            if text is None or text is _MISSING:
+                text = _scalar(value)
+            out.append(f"{prefix}{k} {text}\n")
+        elif t is dict:
             if value:
-                out.append(f"{prefix}{k}:\n")
-                _mapping(value, inner, inner, out)
+                out.append(f"{prefix}{k}\n")
+                inner = indent + "  "
+                _mapping(value, inner, inner, out, memo)
             else:
-                out.append(f"{prefix}{k}: {{}}\n")
+                out.append(f"{prefix}{k} {{}}\n")
         elif t is list:
             if value:
-                out.append(f"{prefix}{k}:\n")
-                _sequence(value, indent, indent, out)  # a sequence under a key is not indented
+                out.append(f"{prefix}{k}\n")
+                _under_key(value, indent, out, memo)
             else:
-                out.append(f"{prefix}{k}: []\n")
+                out.append(f"{prefix}{k} []\n")
         else:
-            out.append(f"{prefix}{k}: {_scalar(value)}\n")
+            out.append(f"{prefix}{k} {_scalar(value)}\n")
         prefix = indent
 
 
-def _sequence(sequence: list[Any], first: str, indent: str, out: list[str]) -> None:
+def _sequence(sequence: list[Any], first: str, indent: str, out: list[str], memo: Memo) -> None:
     prefix = first
     inner = indent + "  "
     for value in sequence:
         t = type(value)
         if t is dict:
             if value:
-                _mapping(value, prefix + "- ", inner, out)
+                _mapping(value, prefix + "- ", inner, out, memo)
             else:
                 out.append(prefix + "- {}\n")
         elif t is list:
             if value:
-                _sequence(value, prefix + "- ", inner, out)
+                _sequence(value, prefix + "- ", inner, out, memo)
             else:
                 out.append(prefix + "- []\n")
         else:
@@ -177,13 +220,17 @@ def _sequence(sequence: list[Any], first: str, indent: str, out: list[str]) -> N
         prefix = indent
 
 
-def document(obj: Any) -> str | None:
-    """The text yaml.dump_all([obj], <emit's dumper>) writes, or None when `obj` is outside the subset."""
+_MISSING = object()
+
+
+def document(obj: Any, memo: Memo | None = None) -> str | None:
+    """The text yaml.dump_all([obj], <emit's dumper>) writes, or None when `obj` is outside the subset. `memo`:
+    shared by the documents of one stream, so that a part they share is written once (speed only)."""
     if type(obj) is not dict or not obj:
         return None
     out = ["---\n"]
     try:
-        _mapping(obj, "", "", out)
+        _mapping(obj, "", "", out, {} if memo is None else memo)
     except (_Unsupported, RecursionError):
         return None
     return "".join(out)

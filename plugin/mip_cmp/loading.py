@@ -248,29 +248,57 @@ def _overlay_problems(repo: Repo, fed: LoadedFederation) -> list[Problem]:
 
 def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Problem]:
     """What a federation file may not say, given the platform it belongs to."""
-    return _identity_problems(platform.model, fed.model, fed.doc) + _content_problems(platform.model, fed)
+    return _Identity(platform.model).problems(fed.model, fed.doc) + _content_problems(platform.model, fed)
 
 
-def _identity_problems(p: Platform, f: Federation, doc: Document) -> list[Problem]:
-    """Name and cluster: what the root needs to keep the federation's project and wrapper."""
-    problems = []
-    meter.at(lambda message: doc.problem(("name",), message))  # namePattern is the platform's own regex
-    if not re.fullmatch(p.federations.namePattern, f.name):
-        problems.append(doc.problem(("name",), f"must match the platform's federation name pattern "
-                                               f"{p.federations.namePattern}"))
-    # The pattern is the platform's allowlist; these are refused whatever it allows (names.py).
-    reserved = {*STATIC_PROJECTS, p.argocd.namespace, ROOT_APPLICATION,
-                *(a.namespace for a in p.commonApps.values()), *p.commonApps, *p.infrastructure,
-                *(infra_project_name(a) for a in p.infrastructure), *(a.namespace for a in p.infrastructure.values())}
-    if f.name in reserved or is_system_namespace(f.name):
-        problems.append(doc.problem(("name",), f"{f.name!r} is reserved for Kubernetes, the cluster's "
-                                               "infrastructure or the platform itself; choose another name"))
-    else:
-        problems += _name_collisions(p, f, doc)
-    if f.cluster not in p.clusters:
-        problems.append(doc.problem(("cluster",), f"unknown cluster {f.cluster!r}; the platform's clusters "
-                                                  f"are: {_known(p.clusters)}"))
-    return problems
+class _Identity:
+    """Name and cluster: what the root needs to keep the federation's project and wrapper. What they are
+    checked against is the platform's, worked out once (the root checks every federation against it)."""
+
+    def __init__(self, p: Platform) -> None:
+        self.p = p
+        self.pattern = re.compile(p.federations.namePattern)  # valid: check_platform said so
+        # The pattern is the platform's allowlist; these are refused whatever it allows (names.py).
+        self.reserved = {*STATIC_PROJECTS, p.argocd.namespace, ROOT_APPLICATION,
+                         *(a.namespace for a in p.commonApps.values()), *p.commonApps, *p.infrastructure,
+                         *(infra_project_name(a) for a in p.infrastructure),
+                         *(a.namespace for a in p.infrastructure.values())}
+        self.suffixes = [f"-{suffix}" for suffix in sorted({*p.catalog, *RESERVED_APP_NAMES})]
+        self.platform_apps = {*p.commonApps, *(f"{a}-{NETWORK_APP}" for a in p.commonApps), *p.infrastructure,
+                              ROOT_APPLICATION}
+
+    def problems(self, f: Federation, doc: Document) -> list[Problem]:
+        p = self.p
+        problems = []
+        meter.at(lambda message: doc.problem(("name",), message))  # namePattern is the platform's own regex
+        if not self.pattern.fullmatch(f.name):
+            problems.append(doc.problem(("name",), f"must match the platform's federation name pattern "
+                                                   f"{p.federations.namePattern}"))
+        if f.name in self.reserved or is_system_namespace(f.name):
+            problems.append(doc.problem(("name",), f"{f.name!r} is reserved for Kubernetes, the cluster's "
+                                                   "infrastructure or the platform itself; choose another name"))
+        else:
+            problems += self._name_collisions(f, doc)
+        if f.cluster not in p.clusters:
+            problems.append(doc.problem(("cluster",), f"unknown cluster {f.cluster!r}; the platform's clusters "
+                                                      f"are: {_known(p.clusters)}"))
+        return problems
+
+    def _name_collisions(self, f: Federation, doc: Document) -> list[Problem]:
+        """Application names are `<federation>` (its wrapper), `<federation>-<app>` and `<federation>-secrets`,
+        all in the Argo CD namespace: a name must not be able to produce another federation's or the
+        platform's. Together with the platform's catalog check (no app name ends in `-<other app>`), no two
+        federations can ever render the same Application, whichever federation directories exist."""
+        for suffix in self.suffixes:
+            if f.name.endswith(suffix) and self.pattern.fullmatch(prefix := f.name[: -len(suffix)]):
+                return [doc.problem(("name",), f"{f.name!r} would collide with the Application of app "
+                                               f"{suffix[1:]!r} of a federation {prefix!r}; choose another name")]
+        overlays = {f"{a}-{OVERLAY_APP}" for a, own in f.apps.items() if own is not None and own.overlay is not None}
+        for app_name in sorted({*f.apps, *overlays, *RESERVED_APP_NAMES}):
+            if f"{f.name}-{app_name}" in self.platform_apps:
+                return [doc.problem(("name",), f"its Application {f.name}-{app_name} would collide with the "
+                                               "platform's Application of that name; choose another name")]
+        return []
 
 
 def _content_problems(p: Platform, fed: LoadedFederation) -> list[Problem]:
@@ -334,26 +362,6 @@ def directory_name_warnings(fed: LoadedFederation) -> list[Problem]:
     return [fed.doc.problem(("name",), f"{fed.model.name!r} differs from its directory name {directory.name!r}; "
                                        f"rename the directory (git mv {directory} {renamed}) or set "
                                        f"`name: {directory.name}`")]
-
-
-def _name_collisions(p: Platform, f: Federation, doc: Document) -> list[Problem]:
-    """Application names are `<federation>` (its wrapper), `<federation>-<app>` and `<federation>-secrets`,
-    all in the Argo CD namespace: a name must not be able to produce another federation's or the platform's.
-    Together with the platform's catalog check (no app name ends in `-<other app>`), no two federations
-    can ever render the same Application, whichever federation directories exist."""
-    for suffix in sorted({*p.catalog, *RESERVED_APP_NAMES}):
-        prefix = f.name[: -len(suffix) - 1]
-        if f.name.endswith(f"-{suffix}") and re.fullmatch(p.federations.namePattern, prefix):
-            return [doc.problem(("name",), f"{f.name!r} would collide with the Application of app {suffix!r} "
-                                           f"of a federation {prefix!r}; choose another name")]
-    platform_apps = {*p.commonApps, *(f"{a}-{NETWORK_APP}" for a in p.commonApps), *p.infrastructure,
-                     ROOT_APPLICATION}
-    overlays = {f"{a}-{OVERLAY_APP}" for a, own in f.apps.items() if own is not None and own.overlay is not None}
-    for app_name in sorted({*f.apps, *overlays, *RESERVED_APP_NAMES}):
-        if f"{f.name}-{app_name}" in platform_apps:
-            return [doc.problem(("name",), f"its Application {f.name}-{app_name} would collide with the "
-                                           "platform's Application of that name; choose another name")]
-    return []
 
 
 def credentials_in(doc: Document, path: KeyPath, values: Any) -> list[Problem]:
@@ -423,27 +431,28 @@ def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederat
     where it cannot tell which federation a directory is: no readable name or cluster, a duplicate name, or
     a directory without a mip.yaml (never taken for a removal). Each is kept only as far as the root needs it
     (name, cluster, type, state, app names, directory, problems): a parsed file with its positions costs
-    hundreds of bytes per node, and the root reads up to budget.MAX_TOTAL_NODES of them."""
+    hundreds of bytes per node, and the root reads up to budget.MAX_TOTAL_NODES of them. What a valid file
+    says beyond that (its values, its apps' settings) is checked where it is rendered: by its wrapper."""
     federations: list[LoadedFederation] = []
     problems = unreadable_directories(repo, platform.model)
+    identity = _Identity(platform.model)
     for directory in federation_dirs(repo, platform.model):
         try:
             fed = load_federation(repo, directory)
         except meter.Exceeded:
             raise  # the render's budget is spent: reading on would only cost more
         except MipError as exc:
-            stand_in = _stand_in(repo, platform.model, directory, exc.problems)
+            stand_in = _stand_in(repo, identity, directory, exc.problems)
             if stand_in is None:
                 problems += [*exc.problems, _unknown_federation(directory)]
             else:
                 federations.append(_summary(stand_in))
             continue
-        identity = _identity_problems(platform.model, fed.model, fed.doc)
-        if identity:
-            problems += [*identity, _unknown_federation(directory)]
+        unknown = identity.problems(fed.model, fed.doc)
+        if unknown:
+            problems += [*unknown, _unknown_federation(directory)]
             continue
-        content = _content_problems(platform.model, fed)
-        federations.append(_summary(LoadedFederation(fed.model, fed.doc, fed.directory, tuple(content))))
+        federations.append(_summary(fed))
     problems += check_unique(federations)
     if problems:
         raise MipError(problems)
@@ -467,9 +476,9 @@ def unreadable_directories(repo: Repo, p: Platform) -> list[Problem]:
     for base in p.federations.roots():
         for name in repo.subdirectories(base):
             rel = f"{base}/{name}" if base not in ("", ".") else name
-            files = repo.file_names(rel)
-            if FILE_NAME in files:
+            if repo.holds_file(rel):
                 continue
+            files = repo.file_names(rel)
             wrong = next((n for n in files if _MISNAMED.match(n)), None)
             if wrong is not None:
                 message = (f"found {wrong!r} but not {FILE_NAME}: rename it to {FILE_NAME} (only that name is read; "
@@ -482,9 +491,10 @@ def unreadable_directories(repo: Repo, p: Platform) -> list[Problem]:
     return problems
 
 
-def _stand_in(repo: Repo, p: Platform, directory: str,
+def _stand_in(repo: Repo, identity: _Identity, directory: str,
               problems: tuple[Problem, ...]) -> LoadedFederation | None:
     """What the root needs of a broken federation file, if its name and cluster can still be read."""
+    p = identity.p
     try:
         doc = repo.read(directory)
     except MipError:
@@ -501,7 +511,7 @@ def _stand_in(repo: Repo, p: Platform, directory: str,
         type="hybrid" if data.get("type") == "hybrid" else "local",
         state="retired" if data.get("state") == "retired" else "active", publicHost=None,
         apps=dict.fromkeys(known))
-    if _identity_problems(p, model, doc):
+    if identity.problems(model, doc):
         return None
     return LoadedFederation(model, doc, directory, tuple(problems))
 

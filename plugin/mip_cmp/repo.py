@@ -1,7 +1,11 @@
 """Reading the repository: every path stays inside the repository root, symlinks included."""
+# Paths inside are strings and os calls, not pathlib: the root resolves and reads thousands of them per render,
+# and pathlib's objects cost more than the system calls.
+# ruff: noqa: PTH112, PTH116, PTH118
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -39,19 +43,24 @@ class Repo:
 
     def __init__(self, root: Path, *, remember: bool = False) -> None:
         self.root = root.resolve()
+        self._root = str(self.root)
         # `loaded` is filled only for a run that renders several apps (validate, the tools): one render for Argo
         # CD reads each file once, and keeping every federation's data would cost the root its memory budget.
         self.remember = remember
-        self._inside_memo: dict[str, Path] = {}  # speed only, see _inside
+        self._inside_memo: dict[str, str] = {}  # speed only, see _inside
         # Speed only: what loading.load_federation made of a directory, so that one run (validate renders
         # every app) checks each federation file once; the checkout does not change meanwhile.
         self.loaded: dict[str, Any] = {}
         self.bytes_read = 0
         self._overrides: list[str] | None = None  # source_overrides(): the checkout does not change meanwhile
+        self._listings: dict[str, list[os.DirEntry[str]]] = {}  # speed only, see _directories
+        self._file_modes: dict[str, int | None] = {}  # speed only, see _file_mode
 
-    def _inside(self, rel: str) -> Path:
-        # Speed only: one render asks for the same directory more than once (listing, reading, overrides)
-        # of a checkout that does not change meanwhile; a refused path is not remembered and fails again.
+    def _inside(self, rel: str) -> str:
+        """The real path of `rel` (symlinks resolved), which must stay inside the repository.
+
+        Speed only: one render asks for the same directory more than once (listing, reading, overrides) of a
+        checkout that does not change meanwhile; a refused path is not remembered and fails again."""
         if rel in self._inside_memo:
             return self._inside_memo[rel]
         real = self._below_resolved(rel)
@@ -60,17 +69,17 @@ class Repo:
         self._inside_memo[rel] = real
         return real
 
-    def _below_resolved(self, rel: str) -> Path | None:
+    def _below_resolved(self, rel: str) -> str | None:
         """Speed only (the root reads every federation): `rel` resolved from its resolved parent with one
         lstat, when its last part is no symlink (what resolve() would give); None: resolve it in full."""
         parent, _, name = rel.rpartition("/")
         if name in ("", ".", "..") or parent.startswith("/") or ".." in parent.split("/"):
             return None
         try:
-            base = self.root if parent in ("", ".") else self._inside(parent)
+            base = self._root if parent in ("", ".") else self._inside(parent)
         except MipError:
             return None  # the full resolution says what is wrong, about `rel` itself
-        candidate = base / name
+        candidate = os.path.join(base, name)
         try:
             if stat.S_ISLNK(os.lstat(candidate).st_mode):
                 return None
@@ -78,7 +87,7 @@ class Repo:
             pass  # not there (yet): resolve() keeps such a last part as it is
         return candidate
 
-    def _resolve(self, rel: str) -> Path:
+    def _resolve(self, rel: str) -> str:
         parts = PurePosixPath(rel).parts
         if PurePosixPath(rel).is_absolute() or ".." in parts:
             raise file_error(rel, "path must stay inside the repository (no absolute paths, no '..')")
@@ -89,27 +98,20 @@ class Repo:
             raise file_error(rel, "is a symlink loop or cannot be resolved; refusing to read it") from None
         if real != self.root and self.root not in real.parents:
             raise file_error(rel, "is a symlink that leads outside the repository; refusing to read it")
-        return real
+        return str(real)
 
     def inside_of(self, base: str, rel: str) -> bool:
         """Whether `rel` resolves (symlinks followed) to `base` or below it; both must stay in the repository."""
         outer, inner = self._inside(base), self._inside(rel)
-        return inner == outer or outer in inner.parents
+        return inner == outer or inner.startswith(outer.rstrip("/") + "/")  # both real, normalized paths
 
     def is_dir(self, rel: str) -> bool:
-        return self._inside(rel).is_dir()
+        return os.path.isdir(self._inside(rel))
 
     def read(self, rel_dir: str) -> Document:
         """Parse `<rel_dir>/mip.yaml`."""
         rel = FILE_NAME if rel_dir in ("", ".") else f"{rel_dir}/{FILE_NAME}"
-        path = self._inside(rel)
-        try:
-            if not path.is_file():
-                raise file_error(rel, f"not found (every mip-cmp directory needs a {FILE_NAME})")
-            with path.open("rb") as handle:
-                raw = handle.read(budget.MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            raise file_error(rel, f"cannot read: {exc.strerror}") from None
+        raw = _read_file(self._inside(rel), rel)
         self.bytes_read += len(raw)
         if self.bytes_read > budget.MAX_TOTAL_BYTES:
             # A spent budget, not a broken file: the render stops here (said once), it does not go on to
@@ -152,37 +154,89 @@ class Repo:
                 continue  # unreadable: Argo CD could not read an override there either
         return sorted(found)
 
+    def _directories(self, base: str) -> list[os.DirEntry[str]]:
+        """The directories in `base` (none if it is missing), hidden ones left out, in the order the system lists
+        them. Speed only: listed once per render, as the root asks twice (its federations, and the directories
+        without a mip.yaml) of a checkout that does not change meanwhile."""
+        if base not in self._listings:
+            base_path = self._inside(base)
+            entries: list[os.DirEntry[str]] = []
+            if os.path.isdir(base_path):
+                with os.scandir(base_path) as listing:
+                    entries = [e for e in listing if not e.name.startswith(".") and e.is_dir()]
+            self._listings[base] = entries
+        return self._listings[base]
+
+    def _file_mode(self, directory: str) -> int | None:
+        """The lstat mode of `<directory>/mip.yaml` (a real path), None if there is none; asked once per render."""
+        if directory not in self._file_modes:
+            try:
+                self._file_modes[directory] = os.lstat(os.path.join(directory, FILE_NAME)).st_mode
+            except OSError:
+                self._file_modes[directory] = None
+        return self._file_modes[directory]
+
     def subdirectories(self, base: str) -> list[str]:
         """Sorted names of the directories in `base` (none if it is missing), hidden ones left out."""
-        base_path = self._inside(base)
-        if not base_path.is_dir():
-            return []
-        with os.scandir(base_path) as entries:
-            return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+        return sorted(e.name for e in self._directories(base))
 
     def file_names(self, rel_dir: str) -> list[str]:
         """Sorted names of the files (and dangling symlinks) in `rel_dir`."""
         with os.scandir(self._inside(rel_dir)) as entries:
             return sorted(e.name for e in entries if not e.is_dir())
 
+    def holds_file(self, rel_dir: str) -> bool:
+        """Whether FILE_NAME is among file_names(rel_dir), asking the system at most once per directory."""
+        directory = self._inside(rel_dir)
+        mode = self._file_mode(directory)
+        if mode is None:
+            return False
+        if stat.S_ISLNK(mode):
+            return not os.path.isdir(os.path.join(directory, FILE_NAME))  # a dangling symlink counts as a file
+        return not stat.S_ISDIR(mode)
+
     def federation_dirs(self, base: str) -> list[str]:
         """Sorted relative paths of the subdirectories of `base` that hold a mip.yaml."""
-        base_path = self._inside(base)
-        if not base_path.is_dir():
-            return []
         found = []
-        with os.scandir(base_path) as entries:
-            for entry in entries:
-                if entry.name.startswith(".") or not entry.is_dir():
-                    continue
-                rel = f"{base}/{entry.name}" if base not in ("", ".") else entry.name
-                if os.path.lexists(Path(entry.path, FILE_NAME)):
-                    self._inside(rel)  # a symlinked directory must not lead outside either
-                    found.append(rel)
-                    if len(found) > budget.MAX_FEDERATIONS:
-                        raise file_error(base, f"more than {budget.MAX_FEDERATIONS} federation directories "
-                                               "(budget.MAX_FEDERATIONS)")
+        for entry in self._directories(base):
+            rel = f"{base}/{entry.name}" if base not in ("", ".") else entry.name
+            if self._file_mode(entry.path) is None:
+                continue
+            if entry.is_symlink():
+                self._inside(rel)  # a symlinked directory must not lead outside either
+            else:
+                self._inside_memo.setdefault(rel, entry.path)  # what _inside finds, without asking the system
+            found.append(rel)
+            if len(found) > budget.MAX_FEDERATIONS:
+                raise file_error(base, f"more than {budget.MAX_FEDERATIONS} federation directories "
+                                       "(budget.MAX_FEDERATIONS)")
         return sorted(found)
+
+
+# What pathlib's is_file() takes for "not there" rather than "cannot be read".
+_NOT_THERE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
+
+
+def _read_file(path: str, rel: str) -> bytes:
+    """At most budget.MAX_FILE_BYTES + 1 bytes of the regular file at `path` (real and inside the repository;
+    `rel` names it in errors). Anything but a regular file is not opened at all (a FIFO would block)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise OSError(errno.ENOENT, "not a regular file")
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            chunks: list[bytes] = []
+            left = budget.MAX_FILE_BYTES + 1
+            while left > 0 and (chunk := os.read(fd, left)):
+                chunks.append(chunk)
+                left -= len(chunk)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.errno in _NOT_THERE:
+            raise file_error(rel, f"not found (every mip-cmp directory needs a {FILE_NAME})") from None
+        raise file_error(rel, f"cannot read: {exc.strerror}") from None
+    return b"".join(chunks)
 
 
 def source_override_problems(paths: list[str]) -> list[Problem]:

@@ -16,6 +16,7 @@ import yaml
 
 from . import budget, meter
 from .errors import MipError, Problem
+from .fastyaml import MAYBE_NOT_TEXT
 
 try:  # libyaml's parser is several times faster; the pure-Python one yields the same events.
     from yaml import CSafeLoader as _Loader
@@ -114,6 +115,10 @@ class _ScalarError(ValueError):
 def _construct(event: Any) -> Any:
     """The Python value of a scalar: core YAML tags only, and only values Kubernetes and Helm can hold."""
     tag = event.tag
+    if tag is None:
+        value: Any = event.value
+        if not event.implicit[0] or (value and value[0] not in MAYBE_NOT_TEXT):
+            return value  # quoted, or plain text no implicit tag could take: a string (speed only)
     if tag in (None, "!"):
         tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
     if tag == _TIMESTAMP:
@@ -319,9 +324,10 @@ def parse_plain(text: str, file: str = "") -> dict[str, Any] | None:  # noqa: C9
     stack: list[list[Any]] = []  # [container, the mapping's pending key or no_key]
     root: Any = None
     nodes = documents = 0
+    parser = _Loader(text)
+    get_event: Any = parser.get_event  # speed only: yaml.parse() without its generator around each event
     try:
-        events: Any = yaml.parse(text, Loader=_Loader)
-        for event in events:
+        while (event := get_event()) is not None:
             kind = type(event)
             if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
                 nodes += 1
@@ -364,6 +370,8 @@ def parse_plain(text: str, file: str = "") -> dict[str, Any] | None:  # noqa: C9
                 return None
     except Exception:
         return None
+    finally:
+        parser.dispose()
     if type(root) is not dict:
         return None
     # The render's budget, for the whole file at once: MAX_NODES bounds the work between two counts. (When

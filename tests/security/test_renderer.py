@@ -1,13 +1,17 @@
 """One request cannot break the warm renderer for the others (docs/security.md, "The warm renderer").
 
 A renderer of this module's own (its limits lowered so that hostile requests end quickly) serves a healthy
-federation app while hostile requests run: a root of 1,500 federation files of ~19 KiB each, within every
-repository limit, that takes seconds of CPU to render. Requests go through the real client code
-(client.ask), so each measured time is the renderer's answer time, not Python's start-up.
+federation app while hostile requests run: a root whose common app holds as many distinct template chains as
+its file may, within every repository limit, that takes over a second of CPU before the template budget stops
+it (compiling them), each request a fresh copy (compiled templates are remembered by a worker). Requests go
+through the real client code (client.ask), so each measured time is the renderer's answer time, not Python's
+start-up. (A root of many federation files no longer takes that long: the most the budgets allow renders in
+well under a second.)
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -18,17 +22,19 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from helpers import SAMPLE_REPO, argo_env, base_env
+from mip_cmp import budget
 from mip_cmp.renderer import client, wire
 
-CPU_LIMIT = 1  # seconds: the hostile root needs several
+from .test_resources import fill, output_amplification
+
+CPU_LIMIT = 1  # seconds: the hostile root needs more
 WALL_LIMIT = 4.0
-HOSTILE_FEDERATIONS = 1500
 BOUND = [{"name": "federation", "string": "federation-a"},
          {"name": "directory", "string": "federations/federation-a"}]
 
@@ -76,22 +82,29 @@ class Renderer:
         shutil.rmtree(self.runtime, ignore_errors=True)
 
 
+Hostile = Callable[[], Path]
+
+
 @pytest.fixture(scope="module")
-def hostile_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample platform plus 1,500 large, valid federation files: a root that costs seconds of CPU."""
-    repo = tmp_path_factory.mktemp("hostile") / "repo"
-    shutil.copytree(SAMPLE_REPO, repo)
-    # federation-a's head, then mip-stack's values in block style, so more values can follow
-    source = ("apiVersion: mip-cmp.io/v1alpha1\nkind: Federation\nname: federation-a\ncluster: in-cluster\n"
-              "publicHost: \"{{ federation.name }}.mip-tds.chuv.cscs.ch\"\napps:\n  exareme2:\n"
-              "    values: {log_level: DEBUG}\n  mip-stack:\n    values:\n      log_level: DEBUG\n")
-    values = "".join(f"      k{i}: {'v' * 150}\n" for i in range(110))  # under mip-stack's values; within the node budget
-    for i in range(HOSTILE_FEDERATIONS):
-        directory = repo / "federations" / f"federation-h{i:04d}"
-        directory.mkdir()
-        (directory / "mip.yaml").write_text(source.replace("name: federation-a", f"name: federation-h{i:04d}")
-                                            + values)
-    return repo
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
+    """A new hostile repository at each call: the sample platform, its common app's values filled with
+    distinct template chains (unlike any a worker compiled before)."""
+    calls = itertools.count()
+
+    def make() -> Path:
+        call = next(calls)
+        repo = tmp_path_factory.mktemp("hostile") / "repo"
+        shutil.copytree(SAMPLE_REPO, repo)
+        platform = repo / "mip.yaml"
+        text = platform.read_text()
+        anchor = '    values:\n      namespace: "{{ app.namespace }}"\n'
+        assert text.count(anchor) == 1
+        template = "{{ app.name" + " | upper" * 17 + " }}"
+        room = budget.MAX_FILE_BYTES - len(text.encode()) - 1024
+        platform.write_text(text.replace(anchor, anchor + fill(lambda i: f'      k{i}: "{template}{call}-{i}"\n', room)))
+        return repo
+
+    return make
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +136,7 @@ def _busiest(pids: list[int], seconds: float) -> int:
     raise AssertionError("no worker took the request")
 
 
-def test_healthy_renders_stay_fast_while_hostile_ones_run(renderer: Renderer, hostile_repo: Path) -> None:
+def test_healthy_renders_stay_fast_while_hostile_ones_run(renderer: Renderer, hostile: Hostile) -> None:
     healthy = argo_env(".", params=BOUND)
     expected = renderer.ask(SAMPLE_REPO, healthy)
     assert expected.code == 0 and expected.stdout.startswith(b"---\n")
@@ -140,12 +153,12 @@ def test_healthy_renders_stay_fast_while_hostile_ones_run(renderer: Renderer, ho
     while True:
         attempts += 1
         before = [timed() for _ in range(10)]
-        hostile: list[wire.Answer] = []
+        answers: list[wire.Answer] = []
 
-        def attack(into: list[wire.Answer] = hostile) -> None:
-            into.append(renderer.ask(hostile_repo, argo_env(".")))
+        def attack(repo: Path, into: list[wire.Answer] = answers) -> None:
+            into.append(renderer.ask(repo, argo_env(".")))
 
-        threads = [threading.Thread(target=attack) for _ in range(2)]
+        threads = [threading.Thread(target=attack, args=(hostile(),)) for _ in range(2)]
         for thread in threads:
             thread.start()
         time.sleep(0.4)  # both hostile requests are rendering (and past the renderer's "slow" mark)
@@ -156,7 +169,7 @@ def test_healthy_renders_stay_fast_while_hostile_ones_run(renderer: Renderer, ho
         quiet = statistics.median(before + [timed() for _ in range(10)])
         print(f"\nhealthy render through the renderer: quiet median {quiet * 1000:.1f} ms, with 2 hostile renders "
               f"running {busy * 1000:.1f} ms ({busy / quiet:.2f}x); hostile answers: "
-              f"{[(a.code, a.stderr.decode().partition(chr(10))[0]) for a in hostile]}; still running when measured: {running}")
+              f"{[(a.code, a.stderr.decode().partition(chr(10))[0]) for a in answers]}; still running when measured: {running}")
         if busy <= 2 * quiet or attempts == 3:
             break
     assert busy <= 2 * quiet, f"{attempts} attempts"
@@ -165,20 +178,20 @@ def test_healthy_renders_stay_fast_while_hostile_ones_run(renderer: Renderer, ho
     limits = (f"it used more than its CPU budget of {CPU_LIMIT} s",
               f"it took longer than its time budget of {WALL_LIMIT:g} s")
     # (or, since the in-render budgets, that budget's own clear error, often before the renderer's limits)
-    assert [a.code for a in hostile] == [1, 1]
-    for answer in hostile:
+    assert [a.code for a in answers] == [1, 1]
+    for answer in answers:
         assert answer.stdout == b""
         assert answer.stderr in {f"mip-cmp: the render was stopped: {why}; nothing was printed\n".encode()
                                  for why in limits} or b"budget" in answer.stderr
     assert Path(renderer.sock).exists(), "slow requests never take the shared socket away"
 
 
-def test_a_worker_dies_within_a_second_of_its_client(renderer: Renderer, hostile_repo: Path) -> None:
+def test_a_worker_dies_within_a_second_of_its_client(renderer: Renderer, hostile: Hostile) -> None:
     before = renderer.workers()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(renderer.sock)
     environ = {k.encode(): v.encode() for k, v in {**base_env(), **argo_env(".")}.items()}
-    conn.sendall(wire.encode_request(os.fsencode(hostile_repo), environ))
+    conn.sendall(wire.encode_request(os.fsencode(hostile()), environ))
     conn.shutdown(socket.SHUT_WR)
     worker = _busiest(before, 0.3)
     assert _ticks(worker) > 0 and Path(f"/proc/{worker}").exists()
@@ -193,11 +206,11 @@ def test_a_worker_dies_within_a_second_of_its_client(renderer: Renderer, hostile
     assert renderer.ask(SAMPLE_REPO, argo_env(".", params=BOUND)).code == 0
 
 
-def test_the_time_limit_ends_a_render_with_a_clear_error(hostile_repo: Path) -> None:
+def test_the_time_limit_ends_a_render_with_a_clear_error(hostile: Hostile) -> None:
     slow = Renderer(MIP_CMP_RENDER_WALL_SECONDS="0.5")
     try:
         start = time.monotonic()
-        answer = slow.ask(hostile_repo, argo_env("."))
+        answer = slow.ask(hostile(), argo_env("."))
         took = time.monotonic() - start
     finally:
         slow.close()
@@ -212,8 +225,6 @@ def test_the_memory_limit_ends_a_render_with_a_clear_error(tmp_path: Path) -> No
     """A worker holds ~30 MiB of warm state; 48 MiB leaves too little for a root that writes up to the output
     budget (16 MiB; test_resources.py's output amplification, the input within the budgets that needs the
     most memory), but enough for a healthy app."""
-    from .test_resources import output_amplification
-
     repo = tmp_path / "repo"
     shutil.copytree(SAMPLE_REPO, repo)
     output_amplification(repo)

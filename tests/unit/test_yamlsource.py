@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
+from mip_cmp import fastyaml
 from mip_cmp.budget import MAX_FILE_BYTES
 from mip_cmp.errors import MipError
 from mip_cmp.yamlsource import Document, decode, format_path, load
@@ -127,3 +129,18 @@ def test_decode() -> None:
         decode(b"#\n" * (MAX_FILE_BYTES // 2 + 1), FILE)
     assert str(caught.value).startswith(f"f/mip.yaml:{MAX_FILE_BYTES // 2 + 1}:1: file is larger than the limit "
                                         f"of {MAX_FILE_BYTES} bytes (256 KiB) at this point; keep long Helm values")
+
+
+def test_plain_text_the_resolver_is_not_asked_about_is_text() -> None:
+    """yamlsource (and fastyaml) take a plain scalar for a string, without asking PyYAML's resolver, when no
+    implicit tag starts with its first character: for every such character, the resolver agrees."""
+    resolver = yaml.resolver.Resolver()
+    for first in map(chr, range(32, 127)):
+        if first in fastyaml.MAYBE_NOT_TEXT:
+            continue
+        for text in (first, first + "1", first + " true", first + "0.5e3"):
+            tag = resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+            assert tag == "tag:yaml.org,2002:str", text
+    assert {"1", "t", "n", "~", "-", "."} <= fastyaml.MAYBE_NOT_TEXT
+    assert load("a: b1\nc: '1'\nd: 1\ne: true\nf: x y\n", "f").data == {"a": "b1", "c": "1", "d": 1, "e": True,
+                                                                     "f": "x y"}
