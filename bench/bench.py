@@ -644,7 +644,8 @@ def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first
            "machine."),
         f"- Software: {versions(bench)}.",
         "- `mip-cmp generate` runs as in the image: a snapshot of plugin/mip_cmp taken at the start (first on "
-        "PYTHONPATH), its bytecode compiled beforehand, PYTHONDONTWRITEBYTECODE=1.",
+        "PYTHONPATH), its bytecode and that of the packages it imports compiled beforehand, "
+        "PYTHONDONTWRITEBYTECODE=1.",
         "- \"warm\" is the default path (a warm renderer answers; see [How](#how)); \"cold\" is "
         "MIP_CMP_RENDERER=off, one fresh Python process doing everything.",
     ]

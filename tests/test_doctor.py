@@ -290,9 +290,13 @@ def test_expected_image_can_be_named(healthy: World, tmp_path: Path) -> None:
         f"image ghcr.io/mip-cmp/mip-cmp:{__version__}, expected registry.example.org/mip/mip-cmp:0.1.0")
 
 
-def test_no_cluster_is_a_clean_error(tmp_path: Path) -> None:
-    env = {"KUBECONFIG": str(tmp_path / "missing"), "HOME": str(tmp_path)}
-    result = mip_cmp("doctor", "--repo", str(SAMPLE_REPO), cwd=tmp_path, env=env)
-    assert result.returncode == 1
+def test_no_cluster_is_a_clean_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubernetes.config import kube_config
+
+    missing = str(tmp_path / "missing")
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", missing)  # KUBECONFIG, read at import
+    result = run_cli("doctor", "--repo", str(SAMPLE_REPO), cwd=tmp_path, env={"KUBECONFIG": missing,
+                                                                               "HOME": str(tmp_path)})
+    assert result.code == 1
     assert result.stdout == b""
-    assert result.stderr.decode().startswith("cannot reach a cluster")
+    assert result.stderr.startswith("cannot reach a cluster"), result.stderr
