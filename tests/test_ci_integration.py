@@ -61,7 +61,8 @@ def test_pre_commit_runs_the_hook_as_documented_passes_on_the_sample_and_fails_o
         tmp_path: Path) -> None:
     """The README's setup: a platform repository's .pre-commit-config.yaml naming this repository at a revision
     and the hook's id. pre-commit clones it and installs it into an environment of its own once (a `try-repo`
-    per case installed it once per case); both runs use it."""
+    per case installed it once per case); both runs use it. The test extra has pre-commit-uv, so that install
+    comes from uv's cache rather than a download of every package each time."""
     pre_commit = shutil.which("pre-commit", path=str(Path(sys.prefix) / "bin"))
     if pre_commit is None:
         pytest.skip("pre-commit is not installed: bash scripts/setup.sh test")
