@@ -7,8 +7,11 @@
 For each size, on a platform built as bench.py builds it (make_platform), prints the median over --rounds of:
 
 - root, warm: the root rendered the way a warm renderer's worker renders it: forked from this process after it
-  has imported everything and rendered the sample's root once, its CPU time and peak RSS read from the kernel
+  has imported everything, rendered the sample's root once and frozen that state (gc.freeze), its CPU time and
+  peak RSS read from the kernel
   (wait4; the peak counts the pages shared with this process, as bench.py's worker figure does);
+- root, renderer: asked of a real warm renderer (started as the image's entrypoint starts it) through the
+  client's code: wall time of the answer, and the CPU time and peak RSS its worker reports with it;
 - root, cold: `python -m mip_cmp generate` (MIP_CMP_RENDERER=off), one whole process;
 - validate: `python -m mip_cmp validate`, one whole process.
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import os
 import pstats
@@ -34,6 +38,7 @@ from pathlib import Path
 
 from bench import COMMIT, REPO_URL, SAMPLE, make_platform
 from mip_cmp.answer import answer
+from mip_cmp.renderer import client, server
 
 GNU_TIME = "/usr/bin/time"
 
@@ -56,6 +61,8 @@ def root_env(repo: Path) -> dict[str, str]:
         "ARGOCD_APP_SOURCE_PATH": ".", "ARGOCD_APP_SOURCE_TARGET_REVISION": "main", "KUBE_VERSION": "1.30.2",
         "KUBE_API_VERSIONS": "v1,apps/v1,argoproj.io/v1alpha1,external-secrets.io/v1",
         "ARGOCD_APP_PARAMETERS": "null",
+        # Another snapshot of the code to measure (PYTHONPATH=<its plugin/>), as in this process.
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
     }
 
 
@@ -80,6 +87,30 @@ def warm(repo: Path) -> Usage:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("the warm render failed")
     return Usage(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss)
+
+
+def start_renderer(runtime: Path) -> None:
+    """What the image's entrypoint does (renderer/sidecar.py), in a private runtime directory of this run."""
+    os.environ["MIP_CMP_RUNTIME_DIR"] = str(runtime)  # where client.ask looks for it
+    # This process's own environment: the renderer's name carries its Python settings (client.fingerprint).
+    env = {k: v for k, v in os.environ.items() if k != "MIP_CMP_RENDERER"}
+    subprocess.run([sys.executable, "-P", "-m", "mip_cmp.renderer.sidecar", "true"], check=True,
+                   env={**env, "MIP_CMP_RENDERER_IDLE": "0"})
+    deadline = time.monotonic() + 60
+    while not list(runtime.glob("mip-cmp-*/renderer-*.sock")):
+        if time.monotonic() > deadline:
+            raise SystemExit("the renderer did not start")
+        time.sleep(0.01)
+
+
+def through_renderer(repo: Path) -> Usage:
+    environ = {k.encode(): v.encode() for k, v in root_env(repo).items()}
+    start = time.perf_counter()
+    reply = client.ask(os.fsencode(repo), environ, start=False)
+    wall = time.perf_counter() - start
+    if reply is None or reply.code != 0:
+        raise SystemExit(f"the renderer did not render the root of {repo}")
+    return Usage(reply.cpu_us / 1e6, wall, reply.maxrss_kib)
 
 
 def process(repo: Path, *args: str) -> Usage:
@@ -116,22 +147,34 @@ def main() -> int:
     parser.add_argument("--no-validate", action="store_true", help="the root only")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile: the N costliest functions")
     args = parser.parse_args()
-    render(SAMPLE)  # warm: every import done and the sample rendered, as the renderer does before it forks
+    render(SAMPLE)  # warm: every import done and the sample rendered, then frozen, as the renderer does before it forks
+    gc.collect()
+    gc.freeze()
     with tempfile.TemporaryDirectory(prefix="mip-cmp-root-") as tmp:
-        for n in args.sizes:
-            repo = make_platform(Path(tmp), n)
-            measures: dict[str, Callable[[Path], Usage]] = {
-                "root, warm": warm,
-                "root, cold": lambda repo: process(repo, "generate"),
-            }
-            if not args.no_validate:
-                measures["validate"] = lambda repo: process(repo, "validate", ".")
-            print(f"{n} federations, output {len(render(repo)) // 1024} KiB", flush=True)
-            for name, measure in measures.items():
-                print(f"  {name:11} {median([measure(repo) for _ in range(args.rounds)])}", flush=True)
-            if args.profile:
-                print(profile(repo, args.profile))
+        start_renderer(Path(tmp))
+        try:
+            report(Path(tmp), args)
+        finally:
+            for directory in Path(tmp).glob("mip-cmp-*"):
+                server.stop(str(directory))
     return 0
+
+
+def report(tmp: Path, args: argparse.Namespace) -> None:
+    for n in args.sizes:
+        repo = make_platform(tmp, n)
+        measures: dict[str, Callable[[Path], Usage]] = {
+            "root, warm": warm,
+            "root, renderer": through_renderer,
+            "root, cold": lambda repo: process(repo, "generate"),
+        }
+        if not args.no_validate:
+            measures["validate"] = lambda repo: process(repo, "validate", ".")
+        print(f"{n} federations, output {len(render(repo)) // 1024} KiB", flush=True)
+        for name, measure in measures.items():
+            print(f"  {name:14} {median([measure(repo) for _ in range(args.rounds)])}", flush=True)
+        if args.profile:
+            print(profile(repo, args.profile))
 
 
 if __name__ == "__main__":

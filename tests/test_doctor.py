@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import SAMPLE_REPO, mip_cmp, run_cli
+from helpers import SAMPLE_REPO, YAML_LOADER, mip_cmp, run_cli
 from kube_stub import serving
 from mip_cmp import __version__
 from mip_cmp.doctor import Check, Cluster, diagnose
@@ -33,12 +33,10 @@ DEPLOYMENT = f"/apis/apps/v1/namespaces/{NS}/deployments/argocd-repo-server"
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 ARGO = f"/apis/argoproj.io/v1alpha1/namespaces/{NS}"
 World = dict[str, Any]
-# libyaml when present: the vendored CRDs are 2 MiB of YAML, seconds for the pure-Python parser.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _load(name: str) -> Any:
-    return yaml.load((RECORDED / name).read_text(), Loader=_LOADER)
+    return yaml.load((RECORDED / name).read_text(), Loader=YAML_LOADER)
 
 
 def _repo_server_with_sidecar(tmp_path: Path) -> dict[str, Any]:
@@ -62,7 +60,7 @@ def _repo_server_with_sidecar(tmp_path: Path) -> dict[str, Any]:
 
 
 def _crd(path: Path) -> tuple[str, dict[str, Any]]:
-    crd = yaml.load(path.read_text(), Loader=_LOADER)
+    crd = yaml.load(path.read_text(), Loader=YAML_LOADER)
     return f"{CRDS}/{crd['metadata']['name']}", crd
 
 
@@ -290,9 +288,13 @@ def test_expected_image_can_be_named(healthy: World, tmp_path: Path) -> None:
         f"image ghcr.io/mip-cmp/mip-cmp:{__version__}, expected registry.example.org/mip/mip-cmp:0.1.0")
 
 
-def test_no_cluster_is_a_clean_error(tmp_path: Path) -> None:
-    env = {"KUBECONFIG": str(tmp_path / "missing"), "HOME": str(tmp_path)}
-    result = mip_cmp("doctor", "--repo", str(SAMPLE_REPO), cwd=tmp_path, env=env)
-    assert result.returncode == 1
+def test_no_cluster_is_a_clean_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubernetes.config import kube_config
+
+    missing = str(tmp_path / "missing")
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", missing)  # KUBECONFIG, read at import
+    result = run_cli("doctor", "--repo", str(SAMPLE_REPO), cwd=tmp_path, env={"KUBECONFIG": missing,
+                                                                               "HOME": str(tmp_path)})
+    assert result.code == 1
     assert result.stdout == b""
-    assert result.stderr.decode().startswith("cannot reach a cluster")
+    assert result.stderr.startswith("cannot reach a cluster"), result.stderr

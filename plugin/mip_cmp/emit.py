@@ -90,6 +90,11 @@ def _bad_char(text: str) -> str | None:
     return None
 
 
+def _locator(source: str, obj: Any) -> meter.Locator:
+    """Where the work is while `obj` is written: the object is described only if a limit is hit there."""
+    return lambda message: Problem(source, 0, 0, _describe(obj), message)
+
+
 def dump(objects: list[dict[str, Any]], source: str = "") -> bytes:
     """The YAML stream of `objects`; `source` (the app's mip.yaml) names the render in errors."""
     if len(objects) > budget.MAX_OBJECTS:
@@ -99,8 +104,7 @@ def dump(objects: list[dict[str, Any]], source: str = "") -> bytes:
     size = 0
     memo: fastyaml.Memo = {}
     for obj in objects:
-        where = _describe(obj)
-        meter.at(meter.locator(source, field=where))
+        meter.at(_locator(source, obj))
         # Speed only: fastyaml writes the bytes _dump(obj, _Dumper) would (dump_all is the concatenation of its
         # documents), about ten times faster; a document outside its subset is left to PyYAML.
         # tests/test_fast_path.py proves both agree.
@@ -109,13 +113,13 @@ def dump(objects: list[dict[str, Any]], source: str = "") -> bytes:
             data = text.encode("utf-8") if text is not None else _dump([obj], _Dumper)
         except UnicodeEncodeError:
             path, char = _not_text(obj) or ("", "?")
-            raise MipError([Problem(source, 0, 0, f"{where}: {path}", f"holds {char}, which is not text "
+            raise MipError([Problem(source, 0, 0, f"{_describe(obj)}: {path}", f"holds {char}, which is not text "
                                            "(a lone surrogate, e.g. from an environment variable that is not "
                                            "UTF-8); fix the value")]) from None
         size += len(data)
         if size > budget.MAX_OUTPUT_BYTES:
-            raise meter.Exceeded([Problem(source, 0, 0, where, f"the output exceeds {budget.MAX_OUTPUT_BYTES} bytes "
-                                           "(budget.MAX_OUTPUT_BYTES) at this object; render less")])
+            raise meter.Exceeded([Problem(source, 0, 0, _describe(obj), f"the output exceeds {budget.MAX_OUTPUT_BYTES} "
+                                           "bytes (budget.MAX_OUTPUT_BYTES) at this object; render less")])
         chunks.append(data)
         meter.check_time()
     return b"".join(chunks)

@@ -6,7 +6,7 @@
   Argo CD environments, ends in valid confined output or a MipError (exit 1) and never any other exception
   (the CLI's exit 3).
 
-CI runs fixed seeds (derandomize) and fixed example counts, FUZZ_EXAMPLES below (>= 2000 in all).
+CI runs fixed seeds (derandomize) and fixed example counts, FUZZ_EXAMPLES below (>= 1200 in all).
 scripts/fuzz.sh runs the same properties longer: MIP_FUZZ_EXAMPLES sets the examples per property and
 MIP_FUZZ_RANDOM=1 draws fresh random examples instead of the fixed ones.
 """
@@ -28,7 +28,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from helpers import SAMPLE_REPO, argo_env
+from helpers import SAMPLE_REPO, YAML_LOADER, argo_env
 from k8s_validation import validate_object
 from mip_cmp import buildenv, meter
 from mip_cmp.errors import MipError
@@ -45,15 +45,18 @@ CATALOG = {"exareme2": ("https://github.com/madgik/exareme2", ()),
                          ("keycloak-credentials", "mip-secret"))}
 NAME_PATTERN = re.compile(r"federation-[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
-# Examples per property in CI. Their sum is the CI fuzz budget (test_fuzz_budget checks it is >= 2000).
+# Examples per property in CI (fixed, derandomized: the same examples every run). Their sum is the CI fuzz
+# budget (test_fuzz_budget keeps it >= 1200). It was 2,300 until the README's test command had to fit in 90 s;
+# the smaller set reaches every branch the larger one did (measured with coverage), and a deeper search is what
+# scripts/fuzz.sh is for (20,000 fresh random examples per property).
 FUZZ_EXAMPLES = {
-    "valid_federation": 500,
-    "arbitrary_text": 250,
-    "arbitrary_bytes": 150,
-    "mutated_document": 500,
-    "yaml_token_soup": 300,
-    "template_expression": 400,
-    "argocd_environment": 200,
+    "valid_federation": 250,
+    "arbitrary_text": 150,
+    "arbitrary_bytes": 100,
+    "mutated_document": 250,
+    "yaml_token_soup": 200,
+    "template_expression": 250,
+    "argocd_environment": 100,
 }
 _OVERRIDE = int(os.environ.get("MIP_FUZZ_EXAMPLES", "0"))
 _RANDOM = os.environ.get("MIP_FUZZ_RANDOM") == "1"
@@ -65,9 +68,6 @@ def fuzz(name: str) -> Callable[[Any], Any]:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
         print_blob=True,
     )
-
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the output is parsed a lot here
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def platform_objects(repo: Path) -> list[dict[str, Any]]:
 
 def parse(output: bytes) -> list[dict[str, Any]]:
     assert output, "success with empty output"
-    objects = [o for o in yaml.load_all(output, Loader=_LOADER) if o is not None]
+    objects = [o for o in yaml.load_all(output, Loader=YAML_LOADER) if o is not None]
     assert objects and all(isinstance(o, dict) for o in objects)
     return objects
 
@@ -389,7 +389,7 @@ def test_any_argocd_environment_is_output_or_user_error(repo: Path, environ: dic
 
 
 def test_fuzz_budget() -> None:
-    """The CI fuzz budget: at least 2000 examples over all properties (pytest -s shows the breakdown)."""
+    """The CI fuzz budget: at least 1200 examples over all properties (pytest -s shows the breakdown)."""
     total = sum(FUZZ_EXAMPLES.values())
-    assert total >= 2000
+    assert total >= 1200
     print(f"\nfuzz examples per property: {FUZZ_EXAMPLES} (total {total})")

@@ -54,6 +54,8 @@ def test_a_valid_federation() -> None:
       '"1.10"']),
     (HEAD + "name: federation-a\ncluster: true\napps: {exareme2: {}}\n",
      ["f/mip.yaml:4:10: cluster: must be a string, not a boolean"]),
+    (HEAD + "name: federation-a\ncluster: ~\napps: {exareme2: {}}\n",
+     ["f/mip.yaml:4:10: cluster: must be a string, not null"]),
     (HEAD + "name: federation-a\ncluster: c\napps: {exareme2: {revision: 1234567}}\n",
      ['f/mip.yaml:5:29: apps.exareme2.revision: must be a string, not an integer; quote numbers that are names or '
       'commit SHAs: "1234567"']),
