@@ -14,12 +14,23 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_REPO = REPO_ROOT / "sample-repo"
 SAMPLE_FEDERATIONS = sorted(p.parent for p in (SAMPLE_REPO / "federations").glob("*/mip.yaml"))
 REPO_URL = "https://github.com/Medical-Informatics-Platform/mip-infra.git"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+# libyaml's parser where PyYAML has it: the tests read megabytes of YAML (golden outputs, CRDs, renders), seconds
+# with the pure-Python parser. Same documents (safe_load's types).
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def yaml_documents(text: str | bytes) -> list[Any]:
+    """The documents of a YAML stream, empty ones left out (safe_load_all, with libyaml's parser)."""
+    return [doc for doc in yaml.load_all(text, Loader=YAML_LOADER) if doc is not None]
 
 
 def base_env() -> dict[str, str]:

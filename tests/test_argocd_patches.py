@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from helpers import yaml_documents
 from k8s_validation import validate_object
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +75,7 @@ def kustomize(
         [_kubectl(), "kustomize", str(tmp_path)], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
-    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+    return [doc for doc in yaml_documents(done.stdout) if doc]
 
 
 def only(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:

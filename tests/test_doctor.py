@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import SAMPLE_REPO, mip_cmp, run_cli
+from helpers import SAMPLE_REPO, YAML_LOADER, mip_cmp, run_cli
 from kube_stub import serving
 from mip_cmp import __version__
 from mip_cmp.doctor import Check, Cluster, diagnose
@@ -33,12 +33,10 @@ DEPLOYMENT = f"/apis/apps/v1/namespaces/{NS}/deployments/argocd-repo-server"
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 ARGO = f"/apis/argoproj.io/v1alpha1/namespaces/{NS}"
 World = dict[str, Any]
-# libyaml when present: the vendored CRDs are 2 MiB of YAML, seconds for the pure-Python parser.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _load(name: str) -> Any:
-    return yaml.load((RECORDED / name).read_text(), Loader=_LOADER)
+    return yaml.load((RECORDED / name).read_text(), Loader=YAML_LOADER)
 
 
 def _repo_server_with_sidecar(tmp_path: Path) -> dict[str, Any]:
@@ -62,7 +60,7 @@ def _repo_server_with_sidecar(tmp_path: Path) -> dict[str, Any]:
 
 
 def _crd(path: Path) -> tuple[str, dict[str, Any]]:
-    crd = yaml.load(path.read_text(), Loader=_LOADER)
+    crd = yaml.load(path.read_text(), Loader=YAML_LOADER)
     return f"{CRDS}/{crd['metadata']['name']}", crd
 
 

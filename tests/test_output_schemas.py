@@ -4,6 +4,7 @@ its platform declares would not know (the API server would silently prune it).""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from argosim.kube import prune_unknown
+from helpers import yaml_documents
 from k8s_validation import OLDEST_ARGOCD_SCHEMA_DIR, SCHEMA_DIR, crd_schema, validate_object
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -24,8 +26,10 @@ SERVED = {
 SCHEMA_DIRS = {"v3.5.1": SCHEMA_DIR, "v3.1.12": OLDEST_ARGOCD_SCHEMA_DIR}
 
 
+@functools.cache
 def _objects(output: Path) -> list[dict[str, Any]]:
-    return [o for o in yaml.safe_load_all(output.read_bytes()) if o is not None]
+    """The objects of a golden output, read once (the tests only read them)."""
+    return yaml_documents(output.read_bytes())
 
 
 def _declared_version(output: Path) -> str:

@@ -165,7 +165,7 @@ class Simulation:
             key = self.cluster.key(dest["server"], obj)
             desired.add(key)
             live = self.cluster.get(key)
-            if live is None or live.tracked_by != name or live.obj != self.cluster.stored(key, obj):
+            if live is None or live.tracked_by != name or live.obj != self.cluster.stored(key, obj, share=True):
                 diff = True
         unprunable = False
         for key, live in self.cluster.find(server=dest["server"]):

@@ -110,12 +110,14 @@ class Cluster:
         namespace = meta.get("namespace", "") if self.namespaced(group, kind) else ""
         return server, group, kind, namespace, meta["name"]
 
-    def stored(self, key: Key, obj: Obj) -> Obj:
-        """`obj` as the API server keeps it: unknown fields pruned, no namespace on a cluster-scoped object."""
+    def stored(self, key: Key, obj: Obj, *, share: bool = False) -> Obj:
+        """`obj` as the API server keeps it: unknown fields pruned, no namespace on a cluster-scoped object. A
+        copy, unless `share` (only to compare: the result may then share parts with `obj`)."""
         crd = self._crd(key[1], key[2])
-        stored = prune_unknown(copy.deepcopy(obj), crd.schema) if crd else copy.deepcopy(obj)
+        value = obj if share else copy.deepcopy(obj)
+        stored: Obj = prune_unknown(value, crd.schema) if crd else value
         if key[3] == "" and "namespace" in stored.get("metadata", {}):
-            stored["metadata"] = {k: v for k, v in stored["metadata"].items() if k != "namespace"}
+            stored = {**stored, "metadata": {k: v for k, v in stored["metadata"].items() if k != "namespace"}}
         return stored
 
     def get(self, key: Key) -> Live | None:

@@ -49,11 +49,11 @@ def _order(obj: Obj) -> tuple[int, int, str]:
 
 
 def placed(cluster: Cluster, obj: Obj, dest_ns: str) -> Obj:
-    """The object as the sync applies it: a namespaced object without a namespace goes to the destination's.
-    Raises ApiError for a kind the cluster does not serve (the dry run's answer)."""
-    obj = copy.deepcopy(obj)
+    """The object as the sync applies it: a namespaced object without a namespace goes to the destination's
+    (a new object then; the cluster stores copies). Raises ApiError for a kind the cluster does not serve (the
+    dry run's answer)."""
     if cluster.namespaced(group_of(obj), obj["kind"]) and not obj["metadata"].get("namespace"):
-        obj["metadata"]["namespace"] = dest_ns
+        return {**obj, "metadata": {**obj["metadata"], "namespace": dest_ns}}
     return obj
 
 

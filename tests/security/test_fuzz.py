@@ -28,7 +28,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from helpers import SAMPLE_REPO, argo_env
+from helpers import SAMPLE_REPO, YAML_LOADER, argo_env
 from k8s_validation import validate_object
 from mip_cmp import buildenv, meter
 from mip_cmp.errors import MipError
@@ -68,9 +68,6 @@ def fuzz(name: str) -> Callable[[Any], Any]:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
         print_blob=True,
     )
-
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the output is parsed a lot here
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +116,7 @@ def platform_objects(repo: Path) -> list[dict[str, Any]]:
 
 def parse(output: bytes) -> list[dict[str, Any]]:
     assert output, "success with empty output"
-    objects = [o for o in yaml.load_all(output, Loader=_LOADER) if o is not None]
+    objects = [o for o in yaml.load_all(output, Loader=YAML_LOADER) if o is not None]
     assert objects and all(isinstance(o, dict) for o in objects)
     return objects
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
-from helpers import REPO_ROOT, SAMPLE_REPO
+from helpers import REPO_ROOT, SAMPLE_REPO, yaml_documents
 from mip_cmp import compat
 from mip_cmp.buildenv import BuildEnv
 from mip_cmp.loading import load_platform
@@ -31,7 +30,7 @@ def test_no_project_grants_anything_by_wildcard() -> None:
     only the locked `default` project uses '*', in its blacklists."""
     checked = 0
     for output in sorted(GOLDEN.glob("*/stdout.yaml")):
-        for project in infrastructure_projects([o for o in yaml.safe_load_all(output.read_bytes()) if o]):
+        for project in infrastructure_projects(yaml_documents(output.read_bytes())):
             spec = project["spec"]
             grants = [*spec["sourceRepos"], *(v for d in spec["destinations"] for v in d.values()),
                       *(v for k in ("clusterResourceWhitelist", "namespaceResourceWhitelist")
