@@ -736,7 +736,9 @@ def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first
                          f"{verdict(four.warm.median <= 0.5 * four.kustomize.median)} |")
         lines.append(f"| first call after the sidecar starts: ≤ 1.0× | {ratio(first[0], k)} | "
                      f"{verdict(first[0].median <= k.median)} |")
-        lines.append(f"| cold, no renderer: ≤ 2.0× | {ratio(app['cold'], k)} | "
+        fastest = min(app["cold"].values) / min(k.values)
+        lines.append(f"| cold, no renderer: ≤ 2.0× | {ratio(app['cold'], k)} (fastest runs: {fastest:.2f}×; "
+                     "[where the time goes](#where-a-cold-runs-time-goes)) | "
                      f"{verdict(app['cold'].median <= 2 * k.median)} |")
     if concurrent:
         worst = max(statistics.median(row.cpu_ms) for row in concurrent)
@@ -782,26 +784,37 @@ HOW = """\
   imported and then freezes those objects: no collection, and not the one at exit, scans them again); parse
   positions it does not need (yamlsource.parse_plain first, the parse with positions only to locate a
   problem); resolve a path below an already resolved directory again (one `lstat` unless a symlink).
-  Measured one step at a time on this machine (medians of 20 interleaved cold runs of the sample's
-  federation-a, with kustomize alongside, load 1.7–5.4; the machine was shared): 343 ms before; 338 ms
-  with plain functions as empty defaults; 302 ms with plain lookups without jinja2; 283 ms without the plugin
-  loader; then, in a run with the previous step alongside, 272 → 217 ms CPU (432 → 336 ms wall) with the
-  collector paused and frozen; then 210 → 192 ms CPU (278 → 253 ms wall) with the models' annotations
-  evaluated once and their validators built on first use (model.py: no `from __future__ import annotations`,
-  defer_build). What is left is above, stage by stage: starting the interpreter, importing
-  PyYAML (its reader compiles a large regular expression), importing pydantic and pydantic-core (most of
-  it, and fixed: every model needs BaseModel and its schema generator), building the models' validators,
-  the render itself (a few milliseconds) and the interpreter's exit. mip-cmp keeps pydantic on the
-  validation path (the format is defined once, as models), so a cold run stays above 2× kustomize's time;
-  the warm renderer is the answer to the cold start, and the image starts it with the sidecar.
+  Each step was measured on this machine in one run: the six versions of plugin/mip_cmp (before, then after
+  each step) and kustomize interleaved, 30 rounds of the sample's federation-a, cold, load average 4.5–5.4
+  (shared machine); medians:
+
+  | step | wall | CPU |
+  |---|---|---|
+  | before | 453 ms | 348 ms |
+  | empty defaults without text signatures | 436 ms | 342 ms |
+  | plain lookups without jinja2 | 385 ms | 293 ms |
+  | no plugin loader | 356 ms | 264 ms |
+  | the collector paused while importing, then frozen | 268 ms | 211 ms |
+  | annotations evaluated once, validators built on first use | 270 ms | 203 ms |
+  | `kubectl kustomize` of federation-A, alongside | 114 ms | 85 ms |
+
+  What is left is in [the stage table](#where-a-cold-runs-time-goes): starting the interpreter; importing
+  PyYAML (its reader compiles a large regular expression); importing pydantic and pydantic-core, the
+  largest part and out of mip-cmp's hands (BaseModel brings pydantic's schema generator, its JSON Schema
+  module, pydantic-core's schema types and annotated-types); building the validators of Platform and
+  Federation; the render itself (a few milliseconds) and the interpreter's exit (about 8 ms once the
+  imports are frozen; `os._exit` would skip it, and with it the exit handlers that coverage and others rely
+  on). pydantic stays on the validation path (the format is defined once, as models), and importing it
+  alone takes longer than kustomize's whole run, so a cold run stays above 2× kustomize's time; the warm
+  renderer is the answer to the cold start, and the image starts it with the sidecar.
 - **A direct YAML writer** (plugin/mip_cmp/fastyaml.py). PyYAML's C dumper still builds and resolves a node
   per value in Python; for the subset mip-cmp emits (block style, plain or single-quoted ASCII strings,
   integers, booleans, null) the text is written directly, about ten times faster; any other document is
   left to PyYAML. Tested against PyYAML on real outputs and generated data.
-- **No import that the input does not need**: the client imports only builtin modules; jinja2 is imported
-  only when a string holds a template; kubernetes, jsonschema and testcontainers never on the generate path
-  (tested). The C YAML loader and dumper are used when PyYAML has them. Each file is parsed once per render.
-  The image compiles all bytecode at build time.
+- **No import that the input does not need**: the client imports only builtin modules; jinja2 is imported only
+  when a string holds a template that is more than plain lookups; kubernetes, jsonschema and testcontainers
+  never on the generate path (tested). The C YAML loader and dumper are used when PyYAML has them. Each file
+  is parsed once per render. The image compiles all bytecode at build time.
 
 ### Operating the renderer
 

@@ -173,15 +173,10 @@ def _mapping(mapping: dict[Any, Any], first: str, indent: str, out: list[str], m
     keys, cache = _keys, _cache
     prefix = first
     for key, value in mapping.items():
-        k = keys.get(key) if type(key) is str else None
-        if k is None:
-            k = _key(key)
+        k = (keys.get(key) if type(key) is str else None) or _key(key)
         t = type(value)
         if t is str:
-            text = cache.get(value, _MISSING)
-            if text is None or text is _MISSING:
-                text = _scalar(value)
-            out.append(f"{prefix}{k} {text}\n")
+            out.append(f"{prefix}{k} {cache.get(value) or _scalar(value)}\n")  # no text is empty
         elif t is dict:
             if value:
                 out.append(f"{prefix}{k}\n")
@@ -218,9 +213,6 @@ def _sequence(sequence: list[Any], first: str, indent: str, out: list[str], memo
         else:
             out.append(f"{prefix}- {_scalar(value)}\n")
         prefix = indent
-
-
-_MISSING = object()
 
 
 def document(obj: Any, memo: Memo | None = None) -> str | None:
