@@ -17,27 +17,28 @@ from .errors import MipError
 DEFAULT_REVISION = "HEAD"
 
 
+class _Parameter:
+    """A plugin parameter of the app (contract/params.py), read by its attribute's name; "" when Argo CD did
+    not pass it."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        assert name in {p.name for p in PARAMETERS}, name
+        self.name = name
+
+    def __get__(self, env: BuildEnv, owner: type | None = None) -> str:
+        return env.params.get(self.name, "")
+
+
 @dataclass(frozen=True)
 class BuildEnv:
     target_revision: str = DEFAULT_REVISION
     source_path: str | None = None
     params: Mapping[str, str] = field(default_factory=dict)
 
-    @property
-    def federation(self) -> str:
-        return self.params.get("federation", "")
-
-    @property
-    def directory(self) -> str:
-        return self.params.get("directory", "")
-
-    @property
-    def component(self) -> str:
-        return self.params.get("component", "")
-
-    @property
-    def app(self) -> str:
-        return self.params.get("app", "")
+    federation = _Parameter()
+    directory = _Parameter()
+    component = _Parameter()
+    app = _Parameter()
 
 
 def _escaped(name: str) -> str:

@@ -317,11 +317,10 @@ class LazyDocument(Document):
         return super().mark(path, key=key)
 
 
-def parse_plain(text: str, file: str = "") -> dict[str, Any] | None:  # noqa: C901 - one flat loop on purpose: the hot path
+def parse_plain(text: str, file: str = "") -> dict[str, Any] | None:
     """The data of a mapping document exactly as load() builds it, without positions; None whenever load()
     would say anything but the data (an error, a document that is not a mapping): then call load()."""
-    no_key = _NO_KEY
-    stack: list[list[Any]] = []  # [container, the mapping's pending key or no_key]
+    stack: list[list[Any]] = []  # [container, the mapping's pending key or _NO_KEY]
     root: Any = None
     nodes = documents = 0
     parser = _Loader(text)
@@ -333,41 +332,19 @@ def parse_plain(text: str, file: str = "") -> dict[str, Any] | None:  # noqa: C9
                 nodes += 1
                 if nodes > budget.MAX_NODES or (not stack and kind is not yaml.MappingStartEvent):
                     return None
-                if kind is yaml.ScalarEvent:
-                    value = _construct(event)
-                else:
-                    if event.tag not in (None, "!", _MAP if kind is yaml.MappingStartEvent else _SEQ):
-                        return None
-                    if len(stack) >= budget.MAX_DEPTH:
-                        return None
-                    value = {} if kind is yaml.MappingStartEvent else []
+                value = _new_node(event, kind, len(stack))
+                if value is _REFUSED:
+                    return None
                 if not stack:
                     root = value
-                else:
-                    top = stack[-1]
-                    container = top[0]
-                    if type(container) is list:
-                        container.append(value)
-                    elif top[1] is no_key:
-                        if kind is not yaml.ScalarEvent:
-                            return None  # a complex key
-                        key = value if isinstance(value, str) else event.value
-                        if key in container:
-                            return None
-                        top[1] = key
-                    else:
-                        container[top[1]] = value
-                        top[1] = no_key
+                elif not _attach(stack[-1], value, event, kind is yaml.ScalarEvent):
+                    return None
                 if kind is not yaml.ScalarEvent:
-                    stack.append([value, no_key])
+                    stack.append([value, _NO_KEY])
             elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
                 stack.pop()
-            elif kind is yaml.DocumentStartEvent:
-                documents += 1
-                if documents > 1:
-                    return None
-            elif kind is yaml.AliasEvent:
-                return None
+            elif (kind is yaml.DocumentStartEvent and (documents := documents + 1) > 1) or kind is yaml.AliasEvent:
+                return None  # a second document, or an alias: load() refuses both
     except Exception:
         return None
     finally:
@@ -381,6 +358,35 @@ def parse_plain(text: str, file: str = "") -> dict[str, Any] | None:  # noqa: C9
     return root
 
 
+def _new_node(event: Any, kind: type, depth: int) -> Any:
+    """The value a scalar or a collection's start event makes, as load() makes it; _REFUSED where load()
+    would say more than the data (a tag of its own, too deep)."""
+    if kind is yaml.ScalarEvent:
+        return _construct(event)
+    if event.tag not in (None, "!", _MAP if kind is yaml.MappingStartEvent else _SEQ) or depth >= budget.MAX_DEPTH:
+        return _REFUSED
+    return {} if kind is yaml.MappingStartEvent else []
+
+
+def _attach(top: list[Any], value: Any, event: Any, scalar: bool) -> bool:
+    """Put `value` into the open container `top` ([container, pending key]); False where load() would say
+    more than the data (a complex key, a duplicate key)."""
+    container = top[0]
+    if type(container) is list:
+        container.append(value)
+    elif top[1] is not _NO_KEY:
+        container[top[1]] = value
+        top[1] = _NO_KEY
+    elif not scalar:
+        return False
+    else:
+        key = value if isinstance(value, str) else event.value
+        if key in container:
+            return False
+        top[1] = key
+    return True
+
+
 def load_fast(text: str, file: str) -> Document:
     """load(), the positions parsed only when a problem needs them (most files have none)."""
     data = parse_plain(text, file)
@@ -388,3 +394,4 @@ def load_fast(text: str, file: str) -> Document:
 
 
 _NO_KEY = object()
+_REFUSED = object()
