@@ -109,8 +109,29 @@ def _charge(counter: str, n: int, limit: int, over: str) -> None:
     _tick(n)
 
 
+# Set while work runs whose steps its caller charges itself, the same on every use (see steps_uncounted).
+_steps_uncounted = False
+
+
+@contextmanager
+def steps_uncounted() -> Iterator[None]:
+    """Template steps inside are not counted (the clocks are still looked at): for work that runs only the
+    first time (templating._compile, cached: jinja2 folds constant expressions while compiling, through the
+    sandbox's counted operators). The caller charges a fixed cost on every use instead, so that whether a
+    render fits its budget never depends on what an earlier render left in a cache."""
+    global _steps_uncounted
+    outer, _steps_uncounted = _steps_uncounted, True
+    try:
+        yield
+    finally:
+        _steps_uncounted = outer
+
+
 def steps(n: int) -> None:
     """Count `n` template evaluation steps against budget.MAX_TEMPLATE_STEPS."""
+    if _steps_uncounted:
+        _tick(n)
+        return
     _charge("steps", n, budget.MAX_TEMPLATE_STEPS,
             "the templates of this render need more than {limit:,} evaluation steps "
             "(budget.MAX_TEMPLATE_STEPS); use fewer or simpler templates")

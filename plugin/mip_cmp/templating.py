@@ -238,8 +238,10 @@ def _compile(source: str, names: frozenset[str]) -> tuple[Any, int]:
     try:
         tree = env.parse(source)
         cost = _check_tree(tree, names)
-        with warnings.catch_warnings():  # Python's compiler warns about some generated code, on stderr
-            warnings.simplefilter("ignore")
+        # Compiled once and cached: the constants jinja2 folds meanwhile cost steps only this first time, so
+        # they are not counted (`cost`, charged on every use, bounds that work: the tree's size is capped).
+        with warnings.catch_warnings(), meter.steps_uncounted():
+            warnings.simplefilter("ignore")  # Python's compiler warns about some generated code, on stderr
             return env.from_string(tree), cost
     except RecursionError:  # jinja2's parser and Python's compiler recurse per nesting level
         raise TemplateError("expression is nested too deeply") from None

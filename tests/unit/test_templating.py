@@ -149,3 +149,18 @@ def test_the_compile_charge_is_jinja2s() -> None:
         plain = templating._plain_lookups(template, LOOKUP_CONTEXT)
         assert plain is not None
         assert plain[1] == templating._compile(template, frozenset(LOOKUP_CONTEXT))[1]
+
+
+def test_steps_do_not_depend_on_the_template_cache() -> None:
+    """jinja2 folds constant expressions while compiling, through the sandbox's counted operators, and a
+    compiled template is cached: a render counts the same steps the first time and every time after."""
+    from mip_cmp import meter
+
+    template = "{{ 'a'|upper }}{{ 'x' ~ 'y' }} {{ [1, 2]|length }} {{ federation.name }}"
+    templating._compile.cache_clear()
+    counted = []
+    for _ in range(2):
+        with meter.metered() as used:
+            assert render_string(template, LOOKUP_CONTEXT) == "Axy 2 federation-a"
+        counted.append(used.steps)
+    assert counted[0] == counted[1] > 0
