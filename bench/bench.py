@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,11 +192,31 @@ class Env:
         return env
 
 
+def runtime_venv(work: Path) -> str | None:
+    """A venv like the image's: the project's runtime dependencies only, and a `mip-cmp` script as pip writes
+    it (the code itself comes from the snapshot on PYTHONPATH). The development venv is no stand-in: its .pth
+    files (coverage, pre-commit-uv, the editable install) run in every process it starts and cost about as
+    much as a warm render. Made with uv (from its cache: seconds); None without uv."""
+    uv = shutil.which("uv")
+    if uv is None:
+        return None
+    venv = work / "venv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), *dependencies], check=True)
+    script = venv / "bin" / "mip-cmp"
+    script.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom mip_cmp.cli import main\n"
+                      "if __name__ == '__main__':\n    sys.exit(main())\n")
+    script.chmod(0o755)
+    return str(script)
+
+
 class Bench:
     def __init__(self, work: Path, mip_infra: Path | None, quick: bool) -> None:
         self.work, self.quick = work, quick
         bindir = Path(sys.executable).parent
-        mip_cmp = str(bindir / "mip-cmp") if (bindir / "mip-cmp").exists() else shutil.which("mip-cmp")
+        image_like = runtime_venv(work)
+        mip_cmp = image_like or (str(bindir / "mip-cmp") if (bindir / "mip-cmp").exists() else shutil.which("mip-cmp"))
         kubectl = str(bindir / "kubectl") if (bindir / "kubectl").exists() else shutil.which("kubectl")
         if not mip_cmp:
             raise SystemExit("mip-cmp is not installed (pip install -e '.[dev]')")
@@ -217,13 +238,16 @@ class Bench:
         self.exact_memory = True
         self.own: Series | None = None  # the renderer's own count of CPU per request (own_cpu)
         self.kustomize: list[str] | None = None
-        self.note = ""
+        self.note = "" if image_like else (
+            "uv not found: mip-cmp ran from the development venv, whose .pth files (coverage, pre-commit-uv, the "
+            "editable install) every process of it runs at start; the image has none of them.")
         if mip_infra is not None and (mip_infra / FEDERATION_A).is_dir() and kubectl:
             self.kustomize = [kubectl, "kustomize", str(mip_infra / FEDERATION_A)]
         elif mip_infra is None or not (mip_infra / FEDERATION_A).is_dir():
-            self.note = "mip-infra not found (../shared/reference/mip-infra): the kustomize baseline is left out."
+            self.note += " mip-infra not found (../shared/reference/mip-infra): the kustomize baseline is left out."
         else:
-            self.note = "kubectl not found: the kustomize baseline is left out."
+            self.note += " kubectl not found: the kustomize baseline is left out."
+        self.software = versions(self)  # read now: the work directory (and its venv) is gone by the report
 
     def compile_dependencies(self) -> None:
         """Compile the bytecode of the packages a render imports, as the image does at build time
@@ -639,18 +663,17 @@ def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first
         "",
         f"- Machine: {machine()[0]}; 1-minute load average between {min(loads):.1f} and {max(loads):.1f} "
         "during the run (sampled at each step)"
-        + (": **measured on a shared machine loaded by other work**, so every time here is slower, and every "
-           "ratio noisier, than on a machine of its own." if max(loads) > 1.5 else "; other work shared the "
-           "machine."),
-        f"- Software: {versions(bench)}.",
-        "- `mip-cmp generate` runs as in the image: a snapshot of plugin/mip_cmp taken at the start (first on "
-        "PYTHONPATH), its bytecode and that of the packages it imports compiled beforehand, "
-        "PYTHONDONTWRITEBYTECODE=1.",
+        + ": the steps that start several apps at a time load the machine themselves, and the 1-minute "
+        "average lags behind them; a load well above 2 outside them means other work shared the machine.",
+        f"- Software: {bench.software}.",
+        "- `mip-cmp generate` runs as in the image: from a venv holding only the runtime dependencies, a "
+        "snapshot of plugin/mip_cmp taken at the start (first on PYTHONPATH), its bytecode and that of the "
+        "packages it imports compiled beforehand, PYTHONDONTWRITEBYTECODE=1.",
         "- \"warm\" is the default path (a warm renderer answers; see [How](#how)); \"cold\" is "
         "MIP_CMP_RENDERER=off, one fresh Python process doing everything.",
     ]
     if bench.note:
-        lines += [f"- Note: {bench.note}"]
+        lines += [f"- Note: {bench.note.strip()}"]
     lines += ["", "## Per app", "",
               "One federation app: `mip-cmp generate` for the sample's federation-a, run the way the platform's "
               "Application makes Argo CD run it (in the checkout's root, with the parameters federation and "
