@@ -52,8 +52,9 @@ class LoadedFederation:
     doc: Document
     directory: str
     # A broken file whose name and cluster can still be read: `model` is then a stand-in (name, cluster, type,
-    # the catalog apps it names) so the root keeps its project and wrapper, and nothing of it is pruned;
-    # its wrapper, which renders this directory, shows `problems` (the blast radius is this federation).
+    # the catalog apps it names) so the root keeps its project and wrapper, and nothing of it is pruned, and
+    # `problems` says why it is one (empty for a real model). The root renders no error for it: its wrapper,
+    # which renders this directory itself, fails with them (the blast radius is this federation).
     problems: tuple[Problem, ...] = ()
 
 
