@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
+from .vocabulary import ARGOCD_NAMESPACE, IN_CLUSTER, IN_CLUSTER_SERVER
+
 # pydantic releases whose plugin loader was read and found to do nothing but return no plugins when
 # PYDANTIC_DISABLE_PLUGINS disables them all, and whose only import of it is `get_plugins` (in
 # pydantic/plugin/_schema_validator.py). Check a new release the same way before adding it here.
@@ -310,7 +312,7 @@ class InfrastructureApp(Strict):
     AppProject of its own that lists exactly what it may create."""
 
     namespace: Name = Field(description="The app's namespace.")
-    cluster: Name = Field("in-cluster", description="One of the platform's clusters.")
+    cluster: Name = Field(IN_CLUSTER, description="One of the platform's clusters.")
     source: Source | None = Field(None, description="Its source (or `sources`).")
     sources: list[Source] = Field(default_factory=_no_items, description="Several sources, e.g. a chart and a "
                                                                     "`ref` for its value files.")
@@ -376,7 +378,7 @@ class CommonApp(Chart):
     """An app deployed once for the whole platform, in its own namespace."""
 
     namespace: Name = Field(description="The app's own namespace.")
-    cluster: Name = Field("in-cluster", description="One of the platform's clusters.")
+    cluster: Name = Field(IN_CLUSTER, description="One of the platform's clusters.")
 
 
 class StoreSecret(Strict):
@@ -464,8 +466,8 @@ class SecretStore(Strict):
 class ArgoCD(Strict):
     """Where Argo CD runs and how it names this plugin."""
 
-    namespace: Name = Field("argocd", description="Namespace Argo CD runs in; all Applications go there.")
-    server: Url = Field("https://kubernetes.default.svc", description="API server Argo CD itself runs on.")
+    namespace: Name = Field(ARGOCD_NAMESPACE, description="Namespace Argo CD runs in; all Applications go there.")
+    server: Url = Field(IN_CLUSTER_SERVER, description="API server Argo CD itself runs on.")
     pluginName: Name = Field("mip-cmp", description="Name of this plugin as its plugin.yaml declares it.")
     version: Annotated[str, StringConstraints(strict=True, pattern=r"^v3\.[0-9]+\.[0-9]+$")] = Field(
         "v3.1.12",
