@@ -23,7 +23,16 @@ from .model import Platform
 from .names import INFRA_PROJECT, ROOT_APPLICATION
 from .pipeline import render_objects
 from .repo import Repo
-from .vocabulary import APP_NAME, ARGO_GROUP, ARGO_VERSION, ESO_API, ESO_GROUP, ESO_VERSION, GENERATORS_GROUP, GENERATORS_VERSION
+from .vocabulary import (
+    APP_NAME,
+    ARGO_GROUP,
+    ARGO_VERSION,
+    ESO_API,
+    ESO_GROUP,
+    ESO_VERSION,
+    GENERATORS_GROUP,
+    GENERATORS_VERSION,
+)
 
 REPO_SERVER = "argocd-repo-server"
 REPO_SERVER_SELECTOR = f"{APP_NAME}={REPO_SERVER}"

@@ -13,7 +13,7 @@ models inside it once, as part of its own, without a validator of their own (doc
 import os
 import sys
 from types import ModuleType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
@@ -49,7 +49,7 @@ def _skip_plugin_scan() -> bool:
 
 _skip_plugin_scan()  # before the first model below is built
 
-API_VERSION = "mip-cmp.io/v1alpha1"
+API_VERSION: Final = "mip-cmp.io/v1alpha1"
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 

@@ -45,7 +45,8 @@ def infra_project_name(app: str) -> str:
 # and their namespaces. The infrastructure list is what mip-infra runs (ingress-nginx, cert-manager,
 # monitoring, submariner, security) and what clusters commonly run; prefixes and suffixes catch families.
 SYSTEM_NAMESPACES = frozenset({
-    *RESERVED_NAMESPACES, ARGOCD_NAMESPACE, "cert-manager", "ingress-nginx", "monitoring", "security", "external-secrets",
+    *RESERVED_NAMESPACES, ARGOCD_NAMESPACE, "cert-manager", "ingress-nginx", "monitoring", "security",
+    "external-secrets",
     "submariner-operator", "submariner-k8s-broker", "keycloak", "vault", "velero", "kyverno", "logging",
     "prometheus", "grafana", "loki", "tigera-operator", "local-path-storage", "olm", "operators",
 })

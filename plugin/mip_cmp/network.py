@@ -11,8 +11,6 @@ Pure: models in, plain dicts out.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .model import Chart, NamespacedPeer, Network, Peer, PodPeer
 from .vocabulary import NAMESPACE_NAME, NETWORK_API, Obj
 

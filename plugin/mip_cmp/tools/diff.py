@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MipError, Problem, UsageError
-from ..vocabulary import DELETE_FALSE, FINALIZER, GENERATORS_GROUP, SECRET_KINDS, SYNC_OPTIONS
-from .snapshot import Key, Obj, Snapshot, describe, take
+from ..vocabulary import DELETE_FALSE, FINALIZER, GENERATORS_GROUP, SECRET_KINDS, SYNC_OPTIONS, Obj
+from .snapshot import Key, Snapshot, describe, take
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 # Keys that name a list item, so that lists are compared item by item rather than index by index.

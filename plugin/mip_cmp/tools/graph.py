@@ -17,8 +17,8 @@ from importlib import resources
 from typing import Any
 
 from ..names import ROOT_APPLICATION
-from ..vocabulary import FEDERATION_LABEL, IN_CLUSTER, NAMESPACE_NAME
-from .snapshot import Obj, Snapshot
+from ..vocabulary import FEDERATION_LABEL, IN_CLUSTER, NAMESPACE_NAME, Obj
+from .snapshot import Snapshot
 
 PLATFORM = ""  # the group of nodes that belong to no federation
 

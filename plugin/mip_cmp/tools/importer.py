@@ -16,7 +16,6 @@ import shutil
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..buildenv import DEFAULT_REVISION
 from ..errors import MipError, Problem
