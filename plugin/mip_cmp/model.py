@@ -18,7 +18,7 @@ from typing import Annotated, Any, Final, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
-from .vocabulary import ARGOCD_NAMESPACE, IN_CLUSTER, IN_CLUSTER_SERVER
+from .vocabulary import APPLY_OUT_OF_SYNC_ONLY, ARGOCD_NAMESPACE, CREATE_NAMESPACE, IN_CLUSTER, IN_CLUSTER_SERVER
 
 # pydantic releases whose plugin loader was read and found to do nothing but return no plugins when
 # PYDANTIC_DISABLE_PLUGINS disables them all, and whose only import of it is `get_plugins` (in
@@ -200,7 +200,7 @@ SyncOption = Literal[
     "PrunePropagationPolicy=foreground", "PrunePropagationPolicy=background", "PrunePropagationPolicy=orphan",
 ]
 
-DEFAULT_SYNC_OPTIONS: tuple[SyncOption, ...] = ("ApplyOutOfSyncOnly=true",)
+DEFAULT_SYNC_OPTIONS: tuple[SyncOption, ...] = (APPLY_OUT_OF_SYNC_ONLY,)
 FEDERATION_SYNC_OPTIONS: tuple[SyncOption, ...] = (
     "ServerSideApply=true", "RespectIgnoreDifferences=true", "SkipDryRunOnMissingResource=true", "PruneLast=true",
     "Replace=true")
@@ -212,7 +212,7 @@ class SyncPolicy(Strict):
     prune: bool = Field(True, description="Delete resources that left the source.")
     options: list[SyncOption] = Field(
         default_factory=lambda: list(DEFAULT_SYNC_OPTIONS),
-        description="Argo CD sync options (CreateNamespace=true is always set).")
+        description=f"Argo CD sync options ({CREATE_NAMESPACE} is always set).")
 
 
 class FederationSync(Strict):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from .vocabulary import ARGOCD_NAMESPACE
 
+# What mip-cmp calls itself where it signs what it writes (the app.kubernetes.io/managed-by label).
+TOOL = "mip-cmp"
+
 # The file every mip-cmp directory holds (and Argo CD's discovery looks for).
 FILE_NAME = "mip.yaml"
 

@@ -7,7 +7,7 @@ defines, so a new Argo CD or External Secrets version changes one line here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 # A Kubernetes object, or a part of one, as plain data (what the expansion builds and the tools read).
 Obj = dict[str, Any]
@@ -38,7 +38,7 @@ GENERATE_PATHS = f"argocd.{ARGO_GROUP}/manifest-generate-paths"
 
 # Sync options (the `syncOptions` of an Application, or the annotation on one object).
 CREATE_NAMESPACE = "CreateNamespace=true"
-APPLY_OUT_OF_SYNC_ONLY = "ApplyOutOfSyncOnly=true"
+APPLY_OUT_OF_SYNC_ONLY: Final = "ApplyOutOfSyncOnly=true"  # Final: also a value of model.SyncOption
 PRUNE_FALSE = "Prune=false"
 DELETE_FALSE = "Delete=false"
 # A generated password must outlive Argo CD prunes and app deletion: losing it loses the database.
@@ -53,7 +53,6 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 NAMESPACE_NAME = "kubernetes.io/metadata.name"
 
 # --- mip-cmp's own labels on what it writes ------------------------------------------------------------------
-MANAGER = "mip-cmp"
 FEDERATION_LABEL = "mip-cmp.io/federation"
 NAMESPACE_TYPE = "mip-cmp.io/namespace-type"
 FEDERATION_TYPE = "mip-cmp.io/federation-type"

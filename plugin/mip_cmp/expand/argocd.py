@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import compat
 from ..model import AppSync, Chart, Federation, IgnoreDifference, Platform, Source
-from ..names import FILE_NAME, ROOT_APPLICATION
+from ..names import FILE_NAME, ROOT_APPLICATION, TOOL
 from ..vocabulary import (
     APPLY_OUT_OF_SYNC_ONLY,
     ARGO_API,
@@ -16,7 +16,6 @@ from ..vocabulary import (
     FEDERATION_TYPE,
     FINALIZER,
     KEEP_ON_DELETE,
-    MANAGER,
     NAMESPACE_TYPE,
     NETWORK_GROUP,
     PART_OF,
@@ -26,7 +25,7 @@ from ..vocabulary import (
 )
 from ..vocabulary import MANAGED_BY as MANAGED_BY_LABEL
 
-MANAGED_BY = {MANAGED_BY_LABEL: MANAGER}
+MANAGED_BY = {MANAGED_BY_LABEL: TOOL}
 # A federation's apps depend on the platform file and their own directory, nothing else (GENERATE_PATHS).
 KEEP_ON_DELETE_ANNOTATION = {SYNC_OPTIONS: ",".join(KEEP_ON_DELETE)}
 PLATFORM_PART_OF = {PART_OF: ROOT_APPLICATION}
