@@ -16,6 +16,7 @@ from typing import Any
 from . import compat, meter
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
+from .keypath import KeyPath
 from .model import API_VERSION, DNS_LABEL, AppSync, Federation, Platform
 from .modelcheck import kind_of, to_model
 from .names import (
@@ -32,7 +33,7 @@ from .names import (
 )
 from .redact import credential_value
 from .repo import Repo, source_override_problems
-from .yamlsource import Document, KeyPath, LazyDocument
+from .yamlsource import Document, LazyDocument
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .errors import MipError, Problem
+from .keypath import KeyPath
 from .model import API_VERSION, DNS_LABEL, KINDS, Federation, Platform
-from .yamlsource import Document, KeyPath
+from .yamlsource import Document
 
 M = TypeVar("M", bound=BaseModel)
 

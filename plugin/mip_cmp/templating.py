@@ -22,7 +22,8 @@ from typing import Any
 
 from . import budget, meter
 from .errors import MipError
-from .yamlsource import Document, KeyPath
+from .keypath import KeyPath
+from .yamlsource import Document
 
 _MARKERS = ("{{", "{%", "{#")
 _FILTERS = ("lower", "upper", "trim", "replace", "default", "string", "int", "title", "capitalize",

@@ -22,14 +22,14 @@ import yaml
 from ..bootstrap import bootstrap_objects
 from ..contract.schema import SCHEMA_ID
 from ..errors import MipError
-from ..expand.argocd import deep_merge
+from ..helm import merge_values
 from ..model import API_VERSION, DEFAULT_SYNC_OPTIONS, SyncOption
 from ..names import FILE_NAME, ROOT_APPLICATION
 from ..validate import validate_repo
 from ..vocabulary import ARGOCD_NAMESPACE, IN_CLUSTER, IN_CLUSTER_SERVER, SYNC_WAVE, Obj
 from . import gotemplate
 from .diff import field_changes, short
-from .mipinfra import ARGO_KINDS, KUSTOMIZATIONS, Built, Found, build, helm_merge
+from .mipinfra import ARGO_KINDS, KUSTOMIZATIONS, Built, Found, build
 from .snapshot import take
 
 FEDERATIONS_DIR = "federations"
@@ -66,8 +66,8 @@ class Workload:
     def effective_values(self, root: Path) -> Obj:
         values: Obj = {}
         for rel in self.value_files:
-            values = helm_merge(values, _values_file(root, rel))
-        result: Obj = helm_merge(values, self.inline)
+            values = merge_values(values, _values_file(root, rel))
+        result: Obj = merge_values(values, self.inline)
         return result
 
 
@@ -222,7 +222,7 @@ def _catalog(root: Path, federated: list[Workload]) -> tuple[Obj, dict[str, tupl
         shared_files[app] = shared
         values: Obj = {}
         for rel in shared:
-            values = helm_merge(values, _values_file(root, rel))
+            values = merge_values(values, _values_file(root, rel))
         entry = _chart(root, first)
         if list(first.chart_files) != ["values.yaml"]:
             entry["valueFiles"] = list(first.chart_files)
@@ -252,8 +252,8 @@ def _federation_app(root: Path, w: Workload, entry: Obj, shared: tuple[str, ...]
     overrides: Obj = {}
     for rel in w.value_files:
         if rel not in shared:
-            overrides = helm_merge(overrides, _values_file(root, rel))
-    overrides = helm_merge(overrides, w.inline)
+            overrides = merge_values(overrides, _values_file(root, rel))
+    overrides = merge_values(overrides, w.inline)
     if overrides:
         own["values"] = overrides
     if w.revision != entry["revision"]:
@@ -644,7 +644,7 @@ def _workload_facts(w: Workload, new: Obj, root: Path) -> list[str]:
     same_chart = (source.get("repoURL"), source.get("path")) == (w.repo_url, w.path)
     facts.append(f"chart {w.repo_url} {w.path}: {'same' if same_chart else 'CHANGED'}")
     facts.append(f"pinned revision {w.revision}: {'same' if source.get('targetRevision') == w.revision else 'CHANGED'}")
-    old_values, new_values = w.effective_values(root), deep_merge({}, helm.get("valuesObject") or {})
+    old_values, new_values = w.effective_values(root), merge_values({}, helm.get("valuesObject") or {})
     same_values = old_values == new_values and list(helm.get("valueFiles") or []) == list(w.chart_files)
     facts.append(f"effective Helm values ({' + '.join([*w.chart_files, *w.value_files])}): "
                  f"{'same' if same_values else 'CHANGED'}")
