@@ -20,8 +20,8 @@ from k8s_validation import validate_object
 from mip_cmp.helm import merge_values
 from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
+from mip_cmp.renders import app_renders
 from mip_cmp.repo import Repo
-from mip_cmp.validate import app_renders
 
 FACTS = REPO_ROOT / "tests" / "fixtures" / "mip-infra"
 GOLDEN = REPO_ROOT / "tests" / "golden"

@@ -44,9 +44,12 @@ class Repo:
     def __init__(self, root: Path, *, remember: bool = False) -> None:
         self.root = root.resolve()
         self._root = str(self.root)
-        # `loaded` is filled only for a run that renders several apps (validate, the tools): one render for Argo
-        # CD reads each file once, and keeping every federation's data would cost the root its memory budget.
+        # `remember`: a run that renders several apps of a checkout that does not change meanwhile (validate,
+        # render, the tools) reads and checks each file once: `documents` (in the order first read) and `loaded`
+        # keep them. One render for Argo CD reads each file once anyway, and keeping every federation's data
+        # would cost the root its memory budget.
         self.remember = remember
+        self.documents: dict[str, Document] = {}
         self._inside_memo: dict[str, str] = {}  # speed only, see _inside
         # Speed only: what loading.load_federation made of a directory, so that one run (validate renders
         # every app) checks each federation file once; the checkout does not change meanwhile.
@@ -109,7 +112,9 @@ class Repo:
         return os.path.isdir(self._inside(rel))
 
     def read(self, rel_dir: str) -> Document:
-        """Parse `<rel_dir>/mip.yaml`."""
+        """Parse `<rel_dir>/mip.yaml` (once, if the repository remembers; a file that failed fails again)."""
+        if rel_dir in self.documents:
+            return self.documents[rel_dir]
         rel = FILE_NAME if rel_dir in ("", ".") else f"{rel_dir}/{FILE_NAME}"
         raw = _read_file(self._inside(rel), rel)
         self.bytes_read += len(raw)
@@ -118,7 +123,10 @@ class Repo:
             # report every later federation file as broken.
             raise meter.Exceeded([Problem(rel, 0, 0, "", f"the mip.yaml files read together exceed "
                                                          f"{budget.MAX_TOTAL_BYTES} bytes (budget.MAX_TOTAL_BYTES)")])
-        return load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
+        doc = load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
+        if self.remember:
+            self.documents[rel_dir] = doc
+        return doc
 
     def source_overrides(self, rel_dir: str = ".") -> list[str]:
         """Relative paths of every `.argocd-source*` entry in `rel_dir` or below it (`.git` aside), symlinks

@@ -21,8 +21,8 @@ from mip_cmp.buildenv import BuildEnv
 from mip_cmp.errors import MipError
 from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
+from mip_cmp.renders import app_renders
 from mip_cmp.repo import Repo
-from mip_cmp.validate import app_renders
 from netpol_eval import Cluster, Outside, Pod, selects
 
 CHART_PODS: dict[str, list[dict[str, Any]]] = yaml.safe_load(

@@ -1,0 +1,34 @@
+"""The renders Argo CD makes of a platform: one per Application that runs mip-cmp, with its parameters. The one
+list `validate`, `doctor`, `diff` and `graph` render, so each checks exactly what Argo CD renders."""
+
+from __future__ import annotations
+
+from .buildenv import DEFAULT_REVISION, BuildEnv
+from .contract.params import NETWORK_COMPONENT, SECRETS_COMPONENT, bound, common_network_bound
+from .expand.federation import federation_secrets
+from .loading import LoadedFederation, LoadedPlatform
+from .names import NETWORK_APP, ROOT_APPLICATION, SECRETS_APP
+
+
+def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
+                revision: str = DEFAULT_REVISION) -> list[tuple[str, BuildEnv]]:
+    """Every app exactly as Argo CD renders it, with the name of the Application that renders it: the root,
+    and each federation from the root, bound by the ApplicationSet's parameters; its secrets component only
+    where its apps need a secret (else there is no such Application); with the platform's network isolation
+    on, each federation's and each common app's network Application. `validate`, `doctor`, `diff` and `graph`
+    use this one list."""
+    network = platform.model.network.enabled
+    renders = [(ROOT_APPLICATION, BuildEnv(target_revision=revision))]
+    for fed in federations:
+        name, directory = fed.model.name, fed.directory
+        renders.append((name, BuildEnv(target_revision=revision, params=bound(name, directory))))
+        if federation_secrets(platform.model, fed.model):
+            renders.append((f"{name}-{SECRETS_APP}", BuildEnv(target_revision=revision,
+                                                              params=bound(name, directory, SECRETS_COMPONENT))))
+        if network:
+            renders.append((f"{name}-{NETWORK_APP}", BuildEnv(target_revision=revision,
+                                                              params=bound(name, directory, NETWORK_COMPONENT))))
+    if network:
+        renders += [(f"{name}-{NETWORK_APP}", BuildEnv(target_revision=revision, params=common_network_bound(name)))
+                    for name in platform.model.commonApps]
+    return renders
