@@ -354,8 +354,9 @@ def test_mip_infra_flows_are_kept() -> None:
         {("UDP", 53), ("TCP", 53)}
     web = by_name[("federation-a", "allow-web-egress")]["egress"][0]
     assert [p["port"] for p in web["ports"]] == [80, 443]
-    peers = by_name[("federation-z", "allow-peers-exareme2")]
+    accepts, opens = by_name[("federation-z", "allow-submariner-cidrs")], by_name[("federation-z",
+                                                                                   "allow-submariner-cidrs-out")]
     remote = [peer["ipBlock"]["cidr"] for peer in submariner["spec"]["ingress"][0]["from"]]
-    assert [peer["ipBlock"]["cidr"] for peer in peers["ingress"][0]["from"]] == remote
-    assert [peer["ipBlock"]["cidr"] for peer in peers["egress"][0]["to"]] == remote
-    assert submariner["spec"]["policyTypes"] == peers["policyTypes"]
+    assert [peer["ipBlock"]["cidr"] for peer in accepts["ingress"][0]["from"]] == remote
+    assert [peer["ipBlock"]["cidr"] for peer in opens["egress"][0]["to"]] == remote
+    assert [*accepts["policyTypes"], *opens["policyTypes"]] == submariner["spec"]["policyTypes"]
