@@ -22,12 +22,11 @@ import yaml
 
 from helpers import REPO_ROOT, SAMPLE_REPO
 from mip_cmp.buildenv import BuildEnv
-from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.model import AppNetwork, Network
 from mip_cmp.pipeline import render_objects
 from mip_cmp.repo import Repo
-from mip_cmp.validate import app_renders
 from netpol_eval import Cluster, Endpoint, Outside, Pod
+from netpols import network_policies
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 CHART_PODS: dict[str, list[dict[str, Any]]] = yaml.safe_load(
@@ -86,24 +85,16 @@ def _pods(sample: Sample) -> list[Pod]:
     return pods + [Pod(p.name, p.namespace, p.labels, next(ip), p.ports) for ps in SYSTEM_PODS.values() for p in ps]
 
 
-def _rendered(repo_root: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
-    """Every NetworkPolicy of the platform (its `<name>-network` Applications rendered as Argo CD renders
-    them) and the labels its Applications and Namespaces give each namespace."""
-    repo = Repo(repo_root)
-    platform = load_platform(repo)
-    federations = load_federations(repo, platform)
-    policies: list[dict[str, Any]] = []
-    for name, env in app_renders(platform, federations):
-        if name.endswith("-network"):
-            policies += render_objects(repo, ".", env, platform)
+def _namespace_labels(repo_root: Path) -> dict[str, dict[str, str]]:
+    """The labels the root's Applications (managed namespace metadata) and Namespaces give each namespace."""
     labels: dict[str, dict[str, str]] = {}
-    for obj in render_objects(repo, ".", BuildEnv(), platform):
+    for obj in render_objects(Repo(repo_root), ".", BuildEnv()):
         if obj["kind"] == "Application":
             managed = obj["spec"].get("syncPolicy", {}).get("managedNamespaceMetadata", {})
             labels.setdefault(obj["spec"]["destination"]["namespace"], {}).update(managed.get("labels", {}))
         elif obj["kind"] == "Namespace":
             labels.setdefault(obj["metadata"]["name"], {}).update(obj["metadata"].get("labels", {}))
-    return policies, labels
+    return labels
 
 
 def _cluster(sample: Sample, policies: list[dict[str, Any]], labels: dict[str, dict[str, str]],
@@ -151,7 +142,7 @@ class Compared:
 @pytest.fixture(scope="module", params=sorted(SAMPLES))
 def flows(request: pytest.FixtureRequest) -> Compared:
     sample = SAMPLES[request.param]
-    policies, labels = _rendered(sample.repo)
+    policies, labels = network_policies(sample.repo), _namespace_labels(sample.repo)
     upstream = yaml.safe_load((FIXTURES / "upstream-network" / sample.upstream).read_text(encoding="utf-8"))
     closed = {p["metadata"]["namespace"] for p in [*policies, *upstream["policies"]]}
     return Compared(request.param, allowed(_cluster(sample, policies, labels)),

@@ -19,29 +19,16 @@ import yaml
 from helpers import REPO_ROOT, SAMPLE_REPO
 from mip_cmp.buildenv import BuildEnv
 from mip_cmp.errors import MipError
-from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
 from mip_cmp.repo import Repo
-from mip_cmp.validate import app_renders
 from netpol_eval import Cluster, Outside, Pod, selects
+from netpols import network_policies
 
 CHART_PODS: dict[str, list[dict[str, Any]]] = yaml.safe_load(
     (REPO_ROOT / "tests" / "fixtures" / "chart-pods.yaml").read_text(encoding="utf-8"))
 WEB = Outside("93.184.216.34")
 REMOTE_WORKER = Outside("10.3.0.17")  # on federation-z's remote node (network.peers.node3: 10.3.0.0/16)
 FEDERATION_APPS = ("exareme2", "mip-stack")
-
-
-def network_policies(repo_root: Path) -> list[dict[str, Any]]:
-    """Every NetworkPolicy the platform in `repo_root` yields, through its `<name>-network` Applications."""
-    repo = Repo(repo_root)
-    platform = load_platform(repo)
-    federations = load_federations(repo, platform)
-    policies: list[dict[str, Any]] = []
-    for name, env in app_renders(platform, federations):
-        if name.endswith("-network"):
-            policies += render_objects(repo, ".", env, platform)
-    return policies
 
 
 def build_cluster(policies: list[dict[str, Any]]) -> Cluster:
