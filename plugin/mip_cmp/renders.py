@@ -8,6 +8,7 @@ from .contract.params import NETWORK_COMPONENT, SECRETS_COMPONENT, bound, common
 from .expand.federation import federation_secrets
 from .loading import LoadedFederation, LoadedPlatform
 from .names import NETWORK_APP, ROOT_APPLICATION, SECRETS_APP
+from .network import closed_apps
 
 
 def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
@@ -30,5 +31,5 @@ def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
                                                               params=bound(name, directory, NETWORK_COMPONENT))))
     if network:
         renders += [(f"{name}-{NETWORK_APP}", BuildEnv(target_revision=revision, params=common_network_bound(name)))
-                    for name in platform.model.commonApps]
+                    for name in closed_apps(platform.model)]
     return renders

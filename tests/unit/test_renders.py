@@ -22,7 +22,7 @@ def argo_cds_renders(repo: Repo, platform: LoadedPlatform) -> dict[str, dict[str
     """What Argo CD renders with mip-cmp, read from the output itself: the root; each element of the
     federations' ApplicationSet, bound by its template's parameters; each Application whose source is the
     plugin, by its own parameters; and so on down, for what those renders emit."""
-    found = {ROOT_APPLICATION: {}}
+    found: dict[str, dict[str, str]] = {ROOT_APPLICATION: {}}
     todo = [BuildEnv()]
     while todo:
         for obj in render_objects(repo, ".", todo.pop(), platform):
