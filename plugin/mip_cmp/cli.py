@@ -90,7 +90,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError(f"mip-cmp validate: {args.repo}: not a directory")
     problems, files = validate_repo(root)
     if args.format in ("github", "json"):
-        from .ci import annotation, git_prefix, json_report
+        from .reporter import annotation, git_prefix, json_report
 
         prefix = git_prefix(root)
         if args.format == "json":
@@ -154,6 +154,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .reporter import FORMATS
+
     _Parser = _parser_class()
     parser = _Parser(prog="mip-cmp", description="Expand mip.yaml files into the MIP platform for Argo CD.")
     parser.add_argument("--version", action="version", version=f"mip-cmp {__version__}")
@@ -171,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check every mip.yaml of a repository; list all problems")
     p.add_argument("repo", nargs="?", default=".", help="repository root (default: .)")
-    p.add_argument("--format", choices=["text", "github", "json"], default="text",
+    p.add_argument("--format", choices=FORMATS["validate"], default=FORMATS["validate"][0],
                    help="text on stderr; github: GitHub Actions annotations on stdout, paths from the git root; "
                         "json: one report object on stdout")
     p.set_defaults(func=cmd_validate)
@@ -218,6 +220,7 @@ def _tool(name: str) -> Callable[[argparse.Namespace], int]:
 
 def _add_tool_commands(sub: Any) -> None:
     from .errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE
+    from .reporter import FORMATS
 
     p = sub.add_parser("diff", help="what a change does to the cluster: both sides rendered as Argo CD does",
                        description="Compare the whole platform rendered at two points: --from/--to git revisions "
@@ -228,7 +231,7 @@ def _add_tool_commands(sub: Any) -> None:
     p.add_argument("--from", dest="rev_from", metavar="REV", help="git revision of the old side (default: HEAD)")
     p.add_argument("--to", dest="rev_to", metavar="REV", help="git revision of the new side (default: REPO as it is)")
     p.add_argument("--revision", default="HEAD", help="the revision Argo CD renders on both sides (default: HEAD)")
-    p.add_argument("--format", choices=["text", "json", "github", "markdown"], default="text",
+    p.add_argument("--format", choices=FORMATS["diff"], default=FORMATS["diff"][0],
                    help="text, json, GitHub Actions annotations, or markdown for a pull-request comment")
     p.add_argument("--exit-code", action="store_true",
                    help=f"exit {EXIT_DIFF_CHANGES} if anything changes, {EXIT_DIFF_DESTRUCTIVE} if destructively")
@@ -236,14 +239,14 @@ def _add_tool_commands(sub: Any) -> None:
 
     p = sub.add_parser("graph", help="the platform's topology as Mermaid, Graphviz dot or one offline HTML page")
     p.add_argument("repo", nargs="?", default=".", help="repository root (default: .)")
-    p.add_argument("--format", choices=["mermaid", "dot", "html"], default="mermaid", help="output format")
+    p.add_argument("--format", choices=FORMATS["graph"], default=FORMATS["graph"][0], help="output format")
     p.add_argument("--revision", default="HEAD", help="the revision Argo CD would render (default: HEAD)")
     p.set_defaults(func=_tool("graph"))
 
     p = sub.add_parser("import", help="write the platform equivalent to a mip-infra checkout; report every object")
     p.add_argument("source", metavar="MIP_INFRA_CHECKOUT", help="a checkout of a mip-infra-style repository")
     p.add_argument("--out", required=True, metavar="DIR", help="where to write the platform (a new or empty directory)")
-    p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help="format of the report")
+    p.add_argument("--format", choices=FORMATS["import"], default=FORMATS["import"][0], help="format of the report")
     p.set_defaults(func=_tool("import"))
 
 

@@ -411,10 +411,3 @@ def as_markdown(report: Report) -> str:
             out.append("")
         out.append("</details>")
     return "\n".join(out) + "\n"
-
-
-RENDERERS = {"text": as_text, "json": as_json, "github": as_github, "markdown": as_markdown}
-
-
-def render_report(report: Report, fmt: str) -> str:
-    return RENDERERS[fmt](report)
