@@ -1,4 +1,5 @@
-"""The command line: all I/O happens here; the core below never prints.
+"""The command line: arguments, stdout, stderr and exit codes; the core below never prints (what `import` writes,
+`bootstrap --apply` applies and `doctor` reads from a cluster is their modules' own).
 
 Exit codes (errors.py): 0 success, 1 a problem in the input, 2 bad usage, 3 a bug in mip-cmp; `diff --exit-code`
 adds 10 (changes) and 11 (destructive changes).
