@@ -232,3 +232,14 @@ def test_every_test_file_a_document_or_the_code_cites_exists() -> None:
              for ref in re.findall(r"\btests/[\w/]+\.py\b", path.read_text(encoding="utf-8"))}
     assert cited, "the pattern finds nothing"
     assert [f"{source}: {ref}" for source, ref in sorted(cited) if not (REPO_ROOT / ref).is_file()] == []
+
+
+# Core modules whose rules are tested on their own, in-process: each has its file in tests/unit/ (a package by
+# its name). The rest is tested through them and by the golden cases.
+UNIT_TESTED = ("buildenv", "emit", "errors", "expand", "helm", "keypath", "loading", "meter", "modelcheck", "pipeline",
+               "redact", "renders", "repo", "reporter", "templating", "validate", "yamlsource")
+
+
+def test_each_core_module_has_its_unit_test_file() -> None:
+    assert [m for m in UNIT_TESTED if not (REPO_ROOT / "tests" / "unit" / f"test_{m}.py").is_file()] == []
+    assert all(m in MODULES or f"{m}.__init__" in MODULES for m in UNIT_TESTED)
