@@ -144,10 +144,10 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .doctor import connect, diagnose, report
+    from .doctor import doctor, report
     from .errors import EXIT_INPUT, EXIT_OK
 
-    checks = diagnose(connect(args.context), Path(args.repo), args.image)
+    checks = doctor(args.context, Path(args.repo), args.image)
     for line in report(checks):
         print(line)
     return EXIT_OK if all(c.ok for c in checks) else EXIT_INPUT
