@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 import os
 import re
-import socket
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -24,7 +24,8 @@ import yaml
 from helpers import SAMPLE_REPO, YAML_LOADER, mip_cmp, run_cli
 from kube_stub import kubeconfig, serving
 from mip_cmp import __version__
-from mip_cmp.doctor import Check, Cluster, diagnose
+from mip_cmp.doctor import Check, diagnose
+from mip_cmp.kubeapi import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

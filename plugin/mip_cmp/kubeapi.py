@@ -19,7 +19,7 @@ READ_SECONDS = 30
 RETRIES = 1  # one more try for a blip; an unreachable server is reported within about 2 * CONNECT_SECONDS
 
 
-class Unreachable(Exception):  # noqa: N818 - what happened, not a category
+class Unreachable(Exception):
     """A call to the API server failed: `detail` says how, `fix` what to do."""
 
     def __init__(self, detail: str, fix: str) -> None:
@@ -67,7 +67,8 @@ class Cluster:
         answer = f"{status} {reason}" if reason else str(status)
         if status == 401:
             return Unreachable(f"the API server at {self.host} does not accept your credentials ({answer})",
-                               f"log in again (an expired token or certificate?), then `{self.kubectl('get namespaces')}`")
+                               "log in again (an expired token or certificate?), "
+                               f"then `{self.kubectl('get namespaces')}`")
         if status == 403:
             return Unreachable(f"your user may not read this from the API server at {self.host} ({answer})",
                                "doctor only reads (get, list): deployments, pods and their logs, CRDs, Argo CD's "
@@ -154,7 +155,7 @@ def _no_kubeconfig(context: str | None, exc: Exception) -> Unreachable:
 
     try:
         names = [c["name"] for c in config.list_kube_config_contexts()[0]]  # type: ignore[no-untyped-call]
-    except Exception:  # noqa: BLE001 - no readable kubeconfig at all: the first error says why
+    except Exception:
         names = []
     if context is not None and names and context not in names:
         import difflib

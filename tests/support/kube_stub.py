@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import threading
-from http import HTTPStatus
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
