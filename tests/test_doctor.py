@@ -137,11 +137,11 @@ def test_the_command_against_the_stub(healthy: World, tmp_path: Path, monkeypatc
     with serving(healthy) as stub:
         kubeconfig = str(stub.kubeconfig(tmp_path / "kubeconfig"))
         monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", kubeconfig)
-        ok = run_cli("doctor", "--repo", str(SAMPLE_REPO), cwd=tmp_path, env={"KUBECONFIG": kubeconfig})
+        ok = run_cli("doctor", str(SAMPLE_REPO), cwd=tmp_path, env={"KUBECONFIG": kubeconfig})
         broken = broken_copy(healthy)
         del broken[f"{ARGO}/applications/mip-platform"]
         stub.responses = broken
-        bad = mip_cmp("doctor", "--repo", str(SAMPLE_REPO), cwd=tmp_path, env={"KUBECONFIG": kubeconfig})
+        bad = mip_cmp("doctor", str(SAMPLE_REPO), cwd=tmp_path, env={"KUBECONFIG": kubeconfig})
         assert all(r.startswith(("/api", "/apis", "/version/")) for r in stub.requests)
     assert ok.code == 0, ok.stderr
     assert ok.stdout.decode().splitlines()[-1] == "mip-cmp doctor: 11 of 11 checks passed"
@@ -294,7 +294,7 @@ def test_expected_image_can_be_named(healthy: World, tmp_path: Path) -> None:
 
 
 def _doctor_with(kubeconfig_path: str, tmp_path: Path, *args: str) -> tuple[int, list[str], str]:
-    result = mip_cmp("doctor", "--repo", str(SAMPLE_REPO), *args, cwd=tmp_path,
+    result = mip_cmp("doctor", str(SAMPLE_REPO), *args, cwd=tmp_path,
                      env={"KUBECONFIG": kubeconfig_path, "HOME": str(tmp_path)})
     return result.returncode, result.stdout.decode().splitlines(), result.stderr.decode()
 

@@ -158,11 +158,10 @@ def _no_kubeconfig(context: str | None, exc: Exception) -> Unreachable:
     except Exception:
         names = []
     if context is not None and names and context not in names:
-        import difflib
+        from .suggest import did_you_mean
 
-        close = difflib.get_close_matches(context, names, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        return Unreachable(f"your kubeconfig has no context '{context}'{hint} (contexts: {', '.join(names)})",
+        return Unreachable(f"your kubeconfig has no context '{context}'{did_you_mean(context, names)} "
+                           f"(contexts: {', '.join(names)})",
                            "pass one of them with --context (`kubectl config get-contexts` lists them)")
     return Unreachable(f"no usable kubeconfig: {exc}",
                        "set KUBECONFIG or pass --context (`kubectl config get-contexts` lists them), "
