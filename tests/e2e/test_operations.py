@@ -57,7 +57,8 @@ def specs(apps: Apps, prefix: str) -> dict[str, Any]:
 
 
 def owned_by(federation: str) -> set[str]:
-    """The Applications a federation's wrapper and the root make for it in the sample."""
+    """The Applications the root and a federation's wrapper make for it in the sample (its workload apps
+    render remote charts, unreachable here: they exist, and show a comparison error)."""
     return {federation, f"{federation}-secrets", f"{federation}-network", *(f"{federation}-{w}" for w in WORKLOADS)}
 
 
@@ -74,7 +75,6 @@ def test_add_a_federation(empty_cluster: Cluster, tmp_path: Path) -> None:
     new.parent.mkdir()
     new.write_text(NEW_FEDERATION)
     installed.push("add federation-b")
-    assert owned_by("federation-b") <= installed.expected
     apps = installed.converge("federation-b added")
     assert owned_by("federation-b") <= apps.keys()
     assert "federation-b" in uids(empty_cluster, "appprojects.argoproj.io")
@@ -110,7 +110,6 @@ def test_retire_a_federation(empty_cluster: Cluster, tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("type: hybrid", "type: hybrid\nstate: retired"))
     installed.push("federation-z: retired")
     workloads = {f"{REMOVED}-{w}" for w in WORKLOADS}
-    assert not workloads & installed.expected
     installed.argo.wait("its workload Applications pruned", absent(workloads))
     installed.converge("the retired federation synced")
     assert {n: u for n, u in uids(empty_cluster, "applications.argoproj.io").items() if n in kept_apps} == kept_apps
