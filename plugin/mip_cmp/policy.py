@@ -19,23 +19,21 @@ from .contract.params import (
     common_network_binding,
 )
 from .errors import InternalError, MipError, Problem
+from .flows import DEFAULT_DENY
 from .model import Federation, Platform
 from .names import (
     COMMON_PROJECT,
     FEDERATIONS_PROJECT,
     FILE_NAME,
-    GENERATORS_API,
     INFRA_PROJECT,
-    KEEP_ON_DELETE,
     NETWORK_APP,
     OVERLAY_APP,
     SECRETS_APP,
     STATIC_PROJECTS,
-    SYNC_OPTIONS,
     infra_project_name,
 )
-from .network import API as NETWORK_API
-from .network import DEFAULT_DENY
+from .network import closed_apps
+from .vocabulary import GENERATORS_API, KEEP_ON_DELETE, NETWORK_API, SYNC_OPTIONS
 
 PLATFORM_KINDS = {"AppProject", "ApplicationSet", "Application", "ExternalSecret", "Password", "Namespace"}
 FEDERATION_APP_KINDS = {"Application"}
@@ -68,7 +66,7 @@ def _secret_problems(file: str, obj: dict[str, Any]) -> list[Problem]:
     spec = obj.get("spec", {})
     if obj["kind"] == "Password":
         if not _keep_on_delete(obj):
-            problems.append(_violation(file, obj, "a password generator must carry Prune=false,Delete=false"))
+            problems.append(_violation(file, obj, f"a password generator must carry {','.join(KEEP_ON_DELETE)}"))
         return problems
     target = spec.get("target", {})
     if target.get("name") != obj["metadata"]["name"]:
@@ -90,7 +88,7 @@ def _secret_problems(file: str, obj: dict[str, Any]) -> list[Problem]:
                 file, obj, "a generated secret must be CreatedOnce, refreshInterval 0s, Orphan, Retain and "
                            "immutable, so its passwords are never rotated or overwritten"))
         if not _keep_on_delete(obj):
-            problems.append(_violation(file, obj, "a generated secret must carry Prune=false,Delete=false"))
+            problems.append(_violation(file, obj, f"a generated secret must carry {','.join(KEEP_ON_DELETE)}"))
     return problems
 
 
@@ -154,9 +152,9 @@ def _root_object_problems(p: Platform, file: str, obj: dict[str, Any],
 
 def _network_targets(p: Platform, objects: list[dict[str, Any]]) -> dict[str, tuple[str, str, list[dict[str, str]]]]:
     """`<owner>-network` Application name -> (server, namespace, plugin parameters) it must have: one per
-    federation of the ApplicationSet and per common app."""
+    federation of the ApplicationSet and per common or infrastructure app whose namespace mip-cmp closes."""
     targets = {f"{name}-{NETWORK_APP}": (p.clusters[app.cluster], app.namespace, common_network_binding(name))
-               for name, app in p.commonApps.items()}
+               for name, app in closed_apps(p).items()}
     for appset in (o for o in objects if o["kind"] == "ApplicationSet"):
         for generator in appset["spec"]["generators"]:
             for element in generator.get("list", {}).get("elements", []):
