@@ -66,7 +66,7 @@ def notes(root: Path) -> list[str]:
 
 
 def _stray_files(repo: Repo, expected: set[str], roots: list[str]) -> list[Problem]:
-    """mip.yaml files Argo CD would discover but the platform does not know: most likely a misplaced
+    """mip.yaml files the platform does not know (no Application renders them): most likely a misplaced
     federation directory."""
     base = PurePosixPath(".")
     stray = []
