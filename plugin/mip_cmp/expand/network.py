@@ -61,7 +61,7 @@ def network_projects(p: Platform, federations: list[LoadedFederation], parts: Pa
 
 
 def network_application(p: Platform, owner: str, server: str, namespace: str, parameters: list[dict[str, str]],
-                        namespace_labels: dict[str, str], labels: dict[str, str], revision: str,
+                        namespace_labels: dict[str, str] | None, labels: dict[str, str], revision: str,
                         paths: str | None = None, parts: Parts | None = None) -> Obj:
     """`<owner>-network`: renders the root again with component=network for one namespace, on its cluster,
     in the network project, one sync wave before everything else so the namespace is closed first."""
@@ -96,9 +96,11 @@ def network_applications(p: Platform, federations: list[LoadedFederation], revis
                                 {PART_OF: f.model.name, FEDERATION_LABEL: f.model.name},
                                 revision, generate_paths(f.directory), parts)
             for f in sorted(federations, key=lambda f: f.model.name)]
+    # An infrastructure app's own Application manages its namespace's labels and annotations: two
+    # Applications managing one namespace's metadata would undo each other's on every sync.
     apps += [network_application(p, name, p.clusters[a.cluster], a.namespace, common_network_binding(name),
-                                 common_namespace_labels(a.namespace), {PART_OF: name}, revision,
-                                 parts=parts)
+                                 common_namespace_labels(a.namespace) if name in p.commonApps else None,
+                                 {PART_OF: name}, revision, parts=parts)
              for name, a in closed_apps(p).items()]
     return apps
 
