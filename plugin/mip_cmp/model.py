@@ -474,6 +474,26 @@ class ArgoCD(Strict):
     )
 
 
+class NamespaceLabels(Strict):
+    """The label keys mip-cmp writes on every namespace it manages (besides `name`). Other tools of the
+    platform may select namespaces by them, e.g. a Calico tier that confines remote networks to the hybrid
+    federations: name their keys here and those tools work unchanged."""
+
+    namespaceType: LabelKey = Field(
+        "mip-cmp.io/namespace-type",
+        description="Key whose value says what a namespace holds: `federation`, `common` or `infrastructure`.")
+    federationType: LabelKey = Field(
+        "mip-cmp.io/federation-type", description="Key whose value is a federation's `type` (`local`, `hybrid`).")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "NamespaceLabels":
+        if self.namespaceType == self.federationType:
+            raise ValueError("namespaceType and federationType must be two different keys")
+        if "name" in (self.namespaceType, self.federationType):
+            raise ValueError("`name` is the label that holds a namespace's own name: choose another key")
+        return self
+
+
 class Rbac(Strict):
     """SSO groups given roles in every project (federations add `<name>-admins`/`<name>-developers`)."""
 
@@ -508,6 +528,8 @@ class Platform(Strict):
     apiVersion: Literal["mip-cmp.io/v1alpha1"]
     kind: Literal["Platform"]
     argocd: ArgoCD = Field(default_factory=ArgoCD, description="Argo CD's namespace, server and plugin name.")
+    namespaceLabels: NamespaceLabels = Field(default_factory=NamespaceLabels,
+                                             description="Label keys on the namespaces mip-cmp manages.")
     repoURL: Url = Field(description="URL of this repository, as Argo CD knows it.")
     clusters: dict[Name, Url] = Field(min_length=1, description="Cluster name -> API server URL.")
     rbac: Rbac = Field(default_factory=Rbac, description="Groups given admin/developer roles in every project.")

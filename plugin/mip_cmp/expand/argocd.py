@@ -30,7 +30,6 @@ RETRY = {"limit": 10, "backoff": {"duration": "10s", "factor": 2, "maxDuration":
 # Application it creates: the projects that Applications name, then the namespaces it writes into, then
 # the password generators their ExternalSecrets read, then those ExternalSecrets.
 ROOT_ORDER = ("AppProject", "Namespace", "Password", "ExternalSecret")
-NAMESPACE_TYPE = "mip-cmp.io/namespace-type"
 
 # What workloads from the catalog's Helm charts may create inside their namespace. No NetworkPolicy: a
 # namespace's policies come from its network project only, so no chart or overlay can undo its default deny.
@@ -228,9 +227,14 @@ def generate_paths(directory: str) -> str:
     return f"/{FILE_NAME};/{directory}"
 
 
-def common_namespace_labels(namespace: str) -> dict[str, str]:
-    return {"name": namespace, NAMESPACE_TYPE: "common"}
+def common_namespace_labels(p: Platform, namespace: str) -> dict[str, str]:
+    return {"name": namespace, p.namespaceLabels.namespaceType: "common"}
 
 
-def federation_namespace_labels(f: Federation) -> dict[str, str]:
-    return {"name": f.name, FEDERATION_LABEL: f.name, "mip-cmp.io/federation-type": f.type}
+def infrastructure_namespace_labels(p: Platform, namespace: str) -> dict[str, str]:
+    return {"name": namespace, p.namespaceLabels.namespaceType: "infrastructure"}
+
+
+def federation_namespace_labels(p: Platform, f: Federation) -> dict[str, str]:
+    keys = p.namespaceLabels
+    return {"name": f.name, FEDERATION_LABEL: f.name, keys.namespaceType: "federation", keys.federationType: f.type}

@@ -86,7 +86,7 @@ def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: st
     ignore = [*chart.ignoreDifferences, *(own.ignoreDifferences if own else [])]
     if ignore:
         spec["ignoreDifferences"] = ignore_differences(ignore)
-    spec["syncPolicy"] = synced(p, [chart.sync, *([own.sync] if own else [])], federation_namespace_labels(f))
+    spec["syncPolicy"] = synced(p, [chart.sync, *([own.sync] if own else [])], federation_namespace_labels(p, f))
     return {
         "apiVersion": ARGO,
         "kind": "Application",
@@ -111,7 +111,7 @@ def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Ob
             "source": root_source(p, revision, binding(f.name, fed.directory, SECRETS_COMPONENT)),
             "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
             # Never prune: removing a secret from the catalog must not delete live credentials.
-            "syncPolicy": sync_policy(federation_namespace_labels(f), prune=False),
+            "syncPolicy": sync_policy(federation_namespace_labels(p, f), prune=False),
         },
     }
 
@@ -137,7 +137,7 @@ def overlay_application(p: Platform, fed: LoadedFederation, app_name: str, overl
             "project": f.name,
             "source": source,
             "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
-            "syncPolicy": synced(p, [overlay.sync], federation_namespace_labels(f)),
+            "syncPolicy": synced(p, [overlay.sync], federation_namespace_labels(p, f)),
         },
     }
 

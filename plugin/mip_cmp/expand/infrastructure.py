@@ -8,7 +8,6 @@ from ..names import ROOT_APPLICATION, infra_project_name
 from .argocd import (
     ADMIN_ACTIONS,
     ARGO,
-    NAMESPACE_TYPE,
     SENSITIVE_CLUSTER_KINDS,
     SYNC_WAVE,
     Obj,
@@ -16,6 +15,7 @@ from .argocd import (
     app_project,
     app_source,
     ignore_differences,
+    infrastructure_namespace_labels,
     meta,
     project_role,
     synced,
@@ -59,7 +59,7 @@ def infrastructure_application(p: Platform, name: str, app: InfrastructureApp, r
     spec["destination"] = {"server": p.clusters[app.cluster], "namespace": app.namespace}
     if app.ignoreDifferences:
         spec["ignoreDifferences"] = ignore_differences(app.ignoreDifferences)
-    spec["syncPolicy"] = synced(p, [app.sync], {"name": app.namespace, NAMESPACE_TYPE: "infrastructure"})
+    spec["syncPolicy"] = synced(p, [app.sync], infrastructure_namespace_labels(p, app.namespace))
     labels = {"app.kubernetes.io/part-of": ROOT_APPLICATION}
     if app.version:
         labels["app.kubernetes.io/version"] = app.version

@@ -14,7 +14,6 @@ from .argocd import (
     FEDERATION_LABEL,
     GENERATE_PATHS,
     MANAGED_BY,
-    NAMESPACE_TYPE,
     SYNC_WAVE,
     Obj,
     Parts,
@@ -86,12 +85,12 @@ def network_applications(p: Platform, federations: list[LoadedFederation], revis
     parts = parts or Parts(p)
     apps = [network_application(p, f.model.name, p.clusters[f.model.cluster], f.model.name,
                                 binding(f.model.name, f.directory, NETWORK_COMPONENT),
-                                federation_namespace_labels(f.model),
+                                federation_namespace_labels(p, f.model),
                                 {"app.kubernetes.io/part-of": f.model.name, FEDERATION_LABEL: f.model.name},
                                 revision, generate_paths(f.directory), parts)
             for f in sorted(federations, key=lambda f: f.model.name)]
     apps += [network_application(p, name, p.clusters[a.cluster], a.namespace, common_network_binding(name),
-                                 common_namespace_labels(a.namespace), {"app.kubernetes.io/part-of": name}, revision,
+                                 common_namespace_labels(p, a.namespace), {"app.kubernetes.io/part-of": name}, revision,
                                  parts=parts)
              for name, a in p.commonApps.items()]
     return apps
@@ -105,5 +104,5 @@ def federation_network(p: Platform, f: Federation) -> list[Obj]:
 
 def common_network(p: Platform, name: str) -> list[Obj]:
     app = p.commonApps[name]
-    labels = {**MANAGED_BY, "app.kubernetes.io/part-of": name, NAMESPACE_TYPE: "common"}
+    labels = {**MANAGED_BY, "app.kubernetes.io/part-of": name, p.namespaceLabels.namespaceType: "common"}
     return namespace_policies(p.network, app.namespace, [(name, app)], [], labels)
