@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from helpers import copy_sample
+from mip_cmp.buildenv import BuildEnv
 from mip_cmp.errors import MipError
 from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
@@ -19,13 +20,23 @@ from mip_cmp.validate import app_renders
 Objects = dict[str, list[dict[str, Any]]]
 
 
-def render_with(tmp_path: Path, change: dict[str, Any]) -> Objects:
-    """Every app of the sample, its platform file updated key by key with `change` (top level)."""
+def changed_sample(tmp_path: Path, change: dict[str, Any]) -> Repo:
+    """A copy of the sample, its platform file updated key by key with `change` (top level)."""
     root = copy_sample(tmp_path)
     platform_file = root / "mip.yaml"
     data = yaml.safe_load(platform_file.read_text(encoding="utf-8"))
     platform_file.write_text(yaml.safe_dump({**data, **change}, sort_keys=False), encoding="utf-8")
-    repo = Repo(root)
+    return Repo(root)
+
+
+def render_root(tmp_path: Path, change: dict[str, Any]) -> list[dict[str, Any]]:
+    """The root Application's objects, from the sample with `change`."""
+    return render_objects(changed_sample(tmp_path, change), ".", BuildEnv())
+
+
+def render_with(tmp_path: Path, change: dict[str, Any]) -> Objects:
+    """Every app of the sample with `change`."""
+    repo = changed_sample(tmp_path, change)
     platform = load_platform(repo)
     federations = load_federations(repo, platform)
     return {name: render_objects(repo, ".", env, platform) for name, env in app_renders(platform, federations)}
@@ -70,4 +81,45 @@ def test_namespace_labels_are_under_the_keys_the_platform_chooses(tmp_path: Path
 def test_namespace_label_keys_that_would_clash_are_refused(tmp_path: Path, keys: dict[str, str],
                                                            message: str) -> None:
     with pytest.raises(MipError, match=message):
-        render_with(tmp_path, {"namespaceLabels": keys})
+        render_root(tmp_path, {"namespaceLabels": keys})
+
+
+MONITORING = {"monitoring": {
+    "namespace": "elastic-system",
+    "source": {"path": "common/monitoring/eck", "helm": {"releaseName": "eck", "skipCrds": True,
+                                                          "values": {"operator": {"namespace": "elastic-system"}}}},
+    "sync": {"options": ["ServerSideApply=true"]},
+    "namespaceMetadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"},
+                          "annotations": {"scheduler.alpha.kubernetes.io/node-selector": "role=monitoring"}},
+    "namespaceKinds": [{"group": "elasticsearch.k8s.elastic.co", "kind": "Elasticsearch"}],
+}}
+
+
+def test_an_infrastructure_chart_from_this_repository_with_its_own_namespace_metadata(tmp_path: Path) -> None:
+    root = render_root(tmp_path, {"infrastructure": MONITORING})
+    app = next(o for o in root if o["kind"] == "Application" and o["metadata"]["name"] == "monitoring")
+    assert app["spec"]["source"]["helm"] == {"releaseName": "eck", "skipCrds": True,
+                                             "valuesObject": {"operator": {"namespace": "elastic-system"}}}
+    assert app["spec"]["source"]["path"] == "common/monitoring/eck"
+    policy = app["spec"]["syncPolicy"]
+    assert "ServerSideApply=true" in policy["syncOptions"]
+    assert policy["managedNamespaceMetadata"] == {
+        "labels": {"pod-security.kubernetes.io/enforce": "privileged", "name": "elastic-system",
+                   "mip-cmp.io/namespace-type": "infrastructure"},
+        "annotations": {"scheduler.alpha.kubernetes.io/node-selector": "role=monitoring"}}
+    project = next(o for o in root if o["kind"] == "AppProject" and o["metadata"]["name"] == app["spec"]["project"])
+    assert project["spec"]["destinations"] == [{"server": "https://kubernetes.default.svc",
+                                                "namespace": "elastic-system"}]
+    assert project["spec"]["namespaceResourceWhitelist"] == [{"group": "elasticsearch.k8s.elastic.co",
+                                                              "kind": "Elasticsearch"}]
+
+
+@pytest.mark.parametrize(("labels", "message"), [
+    ({"name": "other"}, "holds the namespace's own name"),
+    ({"mip-cmp.io/namespace-type": "common"}, "this key is the platform's"),
+])
+def test_an_app_cannot_relabel_what_the_platform_says_its_namespace_is(tmp_path: Path, labels: dict[str, str],
+                                                                       message: str) -> None:
+    app = {**MONITORING["monitoring"], "namespaceMetadata": {"labels": labels}}
+    with pytest.raises(MipError, match=message):
+        render_root(tmp_path, {"infrastructure": {"monitoring": app}})

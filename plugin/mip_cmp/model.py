@@ -240,6 +240,8 @@ class HelmSource(Strict):
     """Helm settings of a source."""
 
     releaseName: Name | None = None
+    skipCrds: bool = Field(False, description="Leave out the chart's `crds/` directory (CRDs installed "
+                                              "another way, e.g. by an operator's own release).")
     valueFiles: list[Text] = Field(default_factory=_no_items, description="May start with `$<ref>/`.")
     values: Values = Field(default_factory=_no_entries, description="Helm values (Argo CD's valuesObject).")
 
@@ -305,6 +307,22 @@ class ResourceKind(Strict):
                                            max_length=253)] | None = None
 
 
+class NamespaceMetadata(Strict):
+    """Labels and annotations an app's namespace gets from its Application (managedNamespaceMetadata), e.g.
+    Pod Security levels. `name` and the platform's `namespaceLabels` keys are mip-cmp's: set here, they are
+    refused (the platform's keys say what the namespace is; no app may say otherwise)."""
+
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=_no_entries)
+    annotations: dict[LabelKey, Annotated[str, StringConstraints(strict=True, max_length=4096)]] = Field(
+        default_factory=_no_entries)
+
+    @model_validator(mode="after")
+    def _not_the_name(self) -> "NamespaceMetadata":
+        if "name" in self.labels:
+            raise ValueError("the label `name` holds the namespace's own name; mip-cmp sets it")
+        return self
+
+
 class InfrastructureApp(Strict):
     """A platform component outside the federations (an ingress controller, Submariner, ...), each in an
     AppProject of its own that lists exactly what it may create."""
@@ -318,6 +336,9 @@ class InfrastructureApp(Strict):
     syncWave: int = Field(0, description="Argo CD sync wave of its Application in the root.")
     sync: AppSync = Field(default_factory=AppSync, description="Sync options and prune, over the defaults.")
     ignoreDifferences: list[IgnoreDifference] = Field(default_factory=_no_items)
+    namespaceMetadata: NamespaceMetadata = Field(
+        default_factory=NamespaceMetadata, description="Labels and annotations of its namespace, e.g. "
+                                                       "`pod-security.kubernetes.io/enforce: privileged`.")
     clusterKinds: list[ResourceKind] = Field(default_factory=_no_items,
                                              description="Cluster-scoped kinds it may create.")
     namespaceKinds: list[ResourceKind] = Field(min_length=1, description="Kinds it may create in its namespace.")

@@ -107,7 +107,8 @@ def deep_merge(base: Any, override: Any) -> Any:
     return override
 
 
-def sync_policy(namespace_labels: dict[str, str] | None, *, prune: bool = True) -> Obj:
+def sync_policy(namespace_labels: dict[str, str] | None, *, prune: bool = True,
+                namespace_annotations: dict[str, str] | None = None) -> Obj:
     policy: Obj = {
         "automated": {"prune": prune, "selfHeal": True},
         "syncOptions": ["CreateNamespace=true", "ApplyOutOfSyncOnly=true"],
@@ -115,10 +116,13 @@ def sync_policy(namespace_labels: dict[str, str] | None, *, prune: bool = True) 
     }
     if namespace_labels is not None:
         policy["managedNamespaceMetadata"] = {"labels": namespace_labels}
+        if namespace_annotations:
+            policy["managedNamespaceMetadata"]["annotations"] = namespace_annotations
     return policy
 
 
-def synced(p: Platform, own: list[AppSync], namespace_labels: dict[str, str] | None) -> Obj:
+def synced(p: Platform, own: list[AppSync], namespace_labels: dict[str, str] | None,
+           namespace_annotations: dict[str, str] | None = None) -> Obj:
     """The platform's sync defaults, then each of `own` in order (catalog, then federation): options add up,
     the last `prune` given wins. Federations only reach this with what the platform lets them set."""
     prune = p.syncPolicy.prune
@@ -127,7 +131,7 @@ def synced(p: Platform, own: list[AppSync], namespace_labels: dict[str, str] | N
         options += item.options
         if item.prune is not None:
             prune = item.prune
-    policy = sync_policy(namespace_labels, prune=prune)
+    policy = sync_policy(namespace_labels, prune=prune, namespace_annotations=namespace_annotations)
     policy["syncOptions"] = list(dict.fromkeys(options))
     return policy
 
@@ -211,6 +215,8 @@ def app_source(p: Platform, src: Source, revision: str) -> Obj:
         helm: Obj = {}
         if src.helm.releaseName:
             helm["releaseName"] = src.helm.releaseName
+        if src.helm.skipCrds:
+            helm["skipCrds"] = True
         if src.helm.valueFiles:
             helm["valueFiles"] = list(src.helm.valueFiles)
         if src.helm.values:
@@ -231,8 +237,9 @@ def common_namespace_labels(p: Platform, namespace: str) -> dict[str, str]:
     return {"name": namespace, p.namespaceLabels.namespaceType: "common"}
 
 
-def infrastructure_namespace_labels(p: Platform, namespace: str) -> dict[str, str]:
-    return {"name": namespace, p.namespaceLabels.namespaceType: "infrastructure"}
+def infrastructure_namespace_labels(p: Platform, namespace: str, own: dict[str, str]) -> dict[str, str]:
+    """`own`: the app's namespaceMetadata labels; the platform's keys come last, so they always hold."""
+    return {**own, "name": namespace, p.namespaceLabels.namespaceType: "infrastructure"}
 
 
 def federation_namespace_labels(p: Platform, f: Federation) -> dict[str, str]:

@@ -59,7 +59,9 @@ def infrastructure_application(p: Platform, name: str, app: InfrastructureApp, r
     spec["destination"] = {"server": p.clusters[app.cluster], "namespace": app.namespace}
     if app.ignoreDifferences:
         spec["ignoreDifferences"] = ignore_differences(app.ignoreDifferences)
-    spec["syncPolicy"] = synced(p, [app.sync], infrastructure_namespace_labels(p, app.namespace))
+    spec["syncPolicy"] = synced(p, [app.sync],
+                                infrastructure_namespace_labels(p, app.namespace, app.namespaceMetadata.labels),
+                                app.namespaceMetadata.annotations)
     labels = {"app.kubernetes.io/part-of": ROOT_APPLICATION}
     if app.version:
         labels["app.kubernetes.io/version"] = app.version
