@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import copy_sample
+from helpers import REPO_ROOT, copy_sample
 from mip_cmp.buildenv import BuildEnv
 from mip_cmp.errors import MipError
 from mip_cmp.loading import load_federations, load_platform
@@ -123,3 +123,42 @@ def test_an_app_cannot_relabel_what_the_platform_says_its_namespace_is(tmp_path:
     app = {**MONITORING["monitoring"], "namespaceMetadata": {"labels": labels}}
     with pytest.raises(MipError, match=message):
         render_root(tmp_path, {"infrastructure": {"monitoring": app}})
+
+
+def federation_a(repo: Repo) -> dict[str, Any]:
+    """federation-a's mip-stack Application, as its wrapper renders it."""
+    env = BuildEnv(params={"federation": "federation-a", "directory": "federations/federation-a"})
+    return next(o for o in render_objects(repo, ".", env) if o["metadata"]["name"] == "federation-a-mip-stack")
+
+
+def catalog_with_host_values(paths: list[str]) -> dict[str, Any]:
+    """The sample's catalog, mip-stack's publicHostValues set to `paths`."""
+    catalog = yaml.safe_load((REPO_ROOT / "sample-repo" / "mip.yaml").read_text(encoding="utf-8"))["catalog"]
+    catalog["mip-stack"]["publicHostValues"] = paths
+    return {"catalog": catalog}
+
+
+def test_public_host_reaches_the_values_the_catalog_names(tmp_path: Path) -> None:
+    repo = changed_sample(tmp_path, catalog_with_host_values(["global.publicHost", "platform-ui.ingress.host"]))
+    fed_file = repo.root / "federations" / "federation-a" / "mip.yaml"
+    fed = yaml.safe_load(fed_file.read_text(encoding="utf-8"))
+    fed["apps"]["mip-stack"] = None  # nothing of its own: publicHost alone is enough
+    fed_file.write_text(yaml.safe_dump(fed), encoding="utf-8")
+    values = federation_a(repo)["spec"]["source"]["helm"]["valuesObject"]
+    assert values["global"] == {"publicHost": "federation-a.mip-tds.chuv.cscs.ch"}
+    assert values["platform-ui"]["ingress"]["host"] == "federation-a.mip-tds.chuv.cscs.ch"
+    assert values["platform-ui"]["ingress"]["redirectRootTo"] == ""  # the catalog's own values stay
+
+    fed["apps"]["mip-stack"] = {"values": {"global": {"publicHost": "mip.example.org"}}}  # its own value wins
+    del fed["publicHost"]
+    fed_file.write_text(yaml.safe_dump(fed), encoding="utf-8")
+    assert federation_a(repo)["spec"]["source"]["helm"]["valuesObject"]["global"] == {"publicHost": "mip.example.org"}
+
+    fed["apps"]["mip-stack"] = None  # no publicHost: nothing set
+    fed_file.write_text(yaml.safe_dump(fed), encoding="utf-8")
+    assert "global" not in federation_a(repo)["spec"]["source"]["helm"]["valuesObject"]
+
+
+def test_public_host_paths_must_not_nest(tmp_path: Path) -> None:
+    with pytest.raises(MipError, match=r"global\.publicHost lies inside another"):
+        render_root(tmp_path, catalog_with_host_values(["global", "global.publicHost"]))

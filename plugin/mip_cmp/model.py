@@ -64,6 +64,9 @@ RepoPath = Annotated[
 SecretKey = Annotated[str, StringConstraints(strict=True, pattern=r"^[-._a-zA-Z0-9]+$", max_length=253)]
 Group = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_.@:/-]+$", max_length=256)]
 Values = dict[str, JsonValue]
+# A Helm value by its keys joined with dots (keys holding a dot cannot be named this way).
+ValuePath = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+                                            max_length=512)]
 
 
 # Empty lists and mappings come from these functions, not from the builtins `list` and `dict`: pydantic asks
@@ -387,10 +390,25 @@ class Chart(Strict):
     secrets: list[Name] = Field(
         default_factory=_no_items, description="Names of platform `secrets` this app needs in its namespace."
     )
+    publicHostValues: list[ValuePath] = Field(
+        default_factory=_no_items,
+        description="Helm values that receive a federation's `publicHost`, as dotted paths (e.g. "
+                    "`global.publicHost`): set from it wherever the federation sets one (its own `values` "
+                    "still win), so a federation needs nothing but `publicHost`. Not for common apps (they "
+                    "have no federation).")
     sync: AppSync = Field(default_factory=AppSync, description="Sync options and prune, over the "
                                                                          "platform's defaults.")
     network: AppNetwork = Field(default_factory=AppNetwork,
                                 description="Pod labels and ports its NetworkPolicies need (chart facts).")
+
+    @model_validator(mode="after")
+    def _host_paths_apart(self) -> "Chart":
+        paths = set(self.publicHostValues)
+        inside = sorted(p for p in paths if any(p.startswith(f"{q}.") for q in paths))
+        if inside:
+            raise ValueError(f"publicHostValues: {inside[0]} lies inside another of its paths (one value "
+                             "cannot be both the host and a mapping)")
+        return self
 
 
 class CommonApp(Chart):
@@ -614,7 +632,10 @@ class Federation(Strict):
         "active",
         description="`retired`: its workloads are removed; project, namespace, secrets and volumes are kept.",
     )
-    publicHost: Text | None = Field(None, description="Public host name; may use {{ federation.name }}.")
+    publicHost: Text | None = Field(None, description=(
+        "Public host name; may use {{ federation.name }}. Written into each app's Helm values at the paths its "
+        "catalog entry's `publicHostValues` names (e.g. mip-stack's `global.publicHost`), and available to "
+        "values as {{ federation.publicHost }}; nothing else reads it."))
     apps: dict[Name, FederationApp | None] = Field(min_length=1, description="Catalog apps to run.")
     peers: list[Name] = Field(default_factory=_no_items,
                               description="Remote networks (platform `network.peers`) a hybrid federation's "

@@ -61,6 +61,18 @@ def federation_secrets(p: Platform, f: Federation) -> list[str]:
     return sorted({s for app in f.apps for s in p.catalog[app].secrets})
 
 
+def _host_values(paths: list[str], host: str) -> dict[str, Any]:
+    """The Helm values a catalog app's `publicHostValues` name, each set to the federation's host."""
+    values: dict[str, Any] = {}
+    for path in paths:
+        *parents, leaf = path.split(".")
+        node = values
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = host
+    return values
+
+
 def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: str,
                          context: dict[str, Any]) -> Obj:
     p, f = lp.model, fed.model
@@ -68,6 +80,8 @@ def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: st
     own = f.apps[app_name]
     app_context = {**context, "app": {"name": app_name, "version": chart.version}}
     values = render_tree(chart.values, app_context, lp.doc, ("catalog", app_name, "values"))
+    if context["federation"]["publicHost"]:
+        values = deep_merge(values, _host_values(chart.publicHostValues, context["federation"]["publicHost"]))
     if own is not None:
         values = deep_merge(values, render_tree(own.values, app_context, fed.doc, ("apps", app_name, "values")))
     labels = {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name, "app.kubernetes.io/name": app_name}
