@@ -11,9 +11,10 @@ import yaml
 
 from helpers import REPO_ROOT, copy_sample
 from mip_cmp.buildenv import BuildEnv
-from mip_cmp.errors import MipError
+from mip_cmp.errors import InternalError, MipError
 from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
+from mip_cmp.policy import check_federation_output
 from mip_cmp.repo import Repo
 from mip_cmp.validate import app_renders
 
@@ -162,3 +163,51 @@ def test_public_host_reaches_the_values_the_catalog_names(tmp_path: Path) -> Non
 def test_public_host_paths_must_not_nest(tmp_path: Path) -> None:
     with pytest.raises(MipError, match=r"global\.publicHost lies inside another"):
         render_root(tmp_path, catalog_with_host_values(["global", "global.publicHost"]))
+
+
+EXPORTS = [{"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceExport", "name": name,
+            "federationTypes": ["hybrid"]} for name in ("exaflow-aggregation-service", "exaflow-controller-service")]
+
+
+def catalog_with_objects(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sample's catalog, exareme2's objects set to `objects`."""
+    catalog = yaml.safe_load((REPO_ROOT / "sample-repo" / "mip.yaml").read_text(encoding="utf-8"))["catalog"]
+    catalog["exareme2"]["objects"] = objects
+    return {"catalog": catalog}
+
+
+def test_objects_beside_a_chart_go_to_the_federations_of_their_type(tmp_path: Path) -> None:
+    rendered = render_with(tmp_path, catalog_with_objects(EXPORTS))
+    assert [(o["kind"], o["metadata"]["name"], o["metadata"]["namespace"]) for o in rendered["federation-z-objects"]] \
+        == [("ServiceExport", "exaflow-aggregation-service", "federation-z"),
+            ("ServiceExport", "exaflow-controller-service", "federation-z")]
+    assert "federation-a-objects" not in rendered  # a local federation gets none, nor the Application
+    assert not any(o["metadata"]["name"] == "federation-a-objects" for o in rendered["federation-a"])
+    app = next(o for o in rendered["federation-z"] if o["metadata"]["name"] == "federation-z-objects")
+    assert app["spec"]["project"] == "federation-z"
+    assert app["spec"]["destination"]["namespace"] == "federation-z"
+    projects = {o["metadata"]["name"]: o for o in rendered["mip-platform"] if o["kind"] == "AppProject"}
+    export = {"group": "multicluster.x-k8s.io", "kind": "ServiceExport"}
+    assert export in projects["federation-z"]["spec"]["namespaceResourceWhitelist"]
+    assert export not in projects["federation-a"]["spec"]["namespaceResourceWhitelist"]
+
+
+@pytest.mark.parametrize("kind", [("networking.k8s.io/v1", "NetworkPolicy"), ("v1", "Secret"),
+                                  ("argoproj.io/v1alpha1", "Application")])
+def test_objects_beside_a_chart_are_never_what_mip_cmp_writes_itself(tmp_path: Path, kind: tuple[str, str]) -> None:
+    with pytest.raises(MipError, match="is not an object beside a chart"):
+        render_root(tmp_path, catalog_with_objects([{"apiVersion": kind[0], "kind": kind[1], "name": "x"}]))
+
+
+def test_the_gate_lets_out_only_the_declared_objects(tmp_path: Path) -> None:
+    repo = changed_sample(tmp_path, catalog_with_objects(EXPORTS))
+    platform = load_platform(repo)
+    fed = next(f for f in load_federations(repo, platform) if f.model.name == "federation-z")
+    declared = render_objects(repo, ".", BuildEnv(params={"federation": "federation-z", "directory": fed.directory,
+                                                         "component": "objects"}))
+    check_federation_output(platform.model, fed.model, fed.directory, "objects", declared)
+    elsewhere = {**declared[0], "metadata": {**declared[0]["metadata"], "namespace": "federation-a"}}
+    undeclared = {**declared[0], "metadata": {**declared[0]["metadata"], "name": "exaflow-workers-service"}}
+    for bad in (elsewhere, undeclared, {**declared[0], "kind": "Service"}):
+        with pytest.raises(InternalError):
+            check_federation_output(platform.model, fed.model, fed.directory, "objects", [*declared, bad])

@@ -369,6 +369,43 @@ class Overlay(Strict):
     sync: AppSync = Field(default_factory=AppSync, description="Within what the platform allows.")
 
 
+ApiVersion = Annotated[str, StringConstraints(
+    strict=True, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+"
+                         r"((alpha|beta)[0-9]+)?$", max_length=253)]
+FederationType = Literal["local", "hybrid"]
+FEDERATION_TYPES: tuple[FederationType, ...] = ("local", "hybrid")
+# Kinds only mip-cmp writes (Argo CD's, External Secrets', NetworkPolicies) and Secrets (they come from
+# `secrets`, never from git): an object beside a chart is none of these.
+NOT_BESIDE_GROUPS = ("argoproj.io", "external-secrets.io", "generators.external-secrets.io")
+NOT_BESIDE_KINDS = (("networking.k8s.io", "NetworkPolicy"), ("", "Secret"))
+
+
+class ObjectBeside(Strict):
+    """An object a catalog app needs in its federation's namespace beside its chart, e.g. a ServiceExport
+    that makes one of the chart's Services reachable over Submariner from a hybrid federation's remote
+    nodes. Applied by the federation's `<name>-objects` Application, in its project, which may create these
+    kinds and nothing more."""
+
+    apiVersion: ApiVersion = Field(description="`<group>/<version>`, or `v1` for the core group.")
+    kind: KindName
+    name: Name = Field(description="metadata.name; the namespace is always the federation's.")
+    spec: Values | None = Field(None, description="Its spec, if the kind has one.")
+    federationTypes: list[FederationType] = Field(
+        default_factory=lambda: list(FEDERATION_TYPES), min_length=1,
+        description="Federations of these types get it (e.g. only `hybrid` for a ServiceExport).")
+
+    @model_validator(mode="after")
+    def _not_mip_cmps(self) -> "ObjectBeside":
+        group = self.group()
+        if group in NOT_BESIDE_GROUPS or (group, self.kind) in NOT_BESIDE_KINDS:
+            raise ValueError(f"{self.kind} ({group or 'core'}) is not an object beside a chart: mip-cmp writes "
+                             "those itself (Secrets come from `secrets`)")
+        return self
+
+    def group(self) -> str:
+        return self.apiVersion.rpartition("/")[0]
+
+
 class Chart(Strict):
     """A Helm chart in a git repository, pinned to a commit."""
 
@@ -390,6 +427,8 @@ class Chart(Strict):
     secrets: list[Name] = Field(
         default_factory=_no_items, description="Names of platform `secrets` this app needs in its namespace."
     )
+    objects: list[ObjectBeside] = Field(
+        default_factory=_no_items, description="Objects it needs beside its chart in a federation's namespace.")
     publicHostValues: list[ValuePath] = Field(
         default_factory=_no_items,
         description="Helm values that receive a federation's `publicHost`, as dotted paths (e.g. "
@@ -408,6 +447,9 @@ class Chart(Strict):
         if inside:
             raise ValueError(f"publicHostValues: {inside[0]} lies inside another of its paths (one value "
                              "cannot be both the host and a mapping)")
+        named = [(o.group(), o.kind, o.name) for o in self.objects]
+        if len(set(named)) != len(named):
+            raise ValueError("objects: each kind and name once")
         return self
 
 
@@ -627,7 +669,8 @@ class Federation(Strict):
         description="DNS label; also the namespace, the AppProject and the prefix of its Applications."
     )
     cluster: Name = Field(description="One of the platform's clusters.")
-    type: Literal["local", "hybrid"] = Field("local", description="Shown as a namespace label.")
+    type: FederationType = Field("local", description="Shown as a namespace label (`namespaceLabels`); "
+                                                      "decides which of its apps' `objects` it gets.")
     state: Literal["active", "retired"] = Field(
         "active",
         description="`retired`: its workloads are removed; project, namespace, secrets and volumes are kept.",

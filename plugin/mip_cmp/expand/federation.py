@@ -5,10 +5,10 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from ..contract.params import SECRETS_COMPONENT, binding
+from ..contract.params import OBJECTS_COMPONENT, SECRETS_COMPONENT, binding
 from ..loading import LoadedFederation, LoadedPlatform
-from ..model import Federation, Overlay, Platform
-from ..names import OVERLAY_APP, SECRETS_APP, SYNC_OPTIONS
+from ..model import Federation, ObjectBeside, Overlay, Platform
+from ..names import OBJECTS_APP, OVERLAY_APP, SECRETS_APP, SYNC_OPTIONS
 from ..templating import render_tree
 from ..yamlsource import Document
 from .argocd import (
@@ -41,7 +41,7 @@ def federation_project(p: Platform, f: Federation, parts: Parts | None = None) -
     return app_project(
         parts, f.name, f"Federation {f.name} ({f.type}): its workloads, in namespace {f.name} only",
         repos=repos, destinations=[(p.clusters[f.cluster], f.name)], cluster_kinds=parts.own_namespaces([f.name]),
-        namespace_kinds=WORKLOAD_KINDS + SECRET_KINDS,
+        namespace_kinds=WORKLOAD_KINDS + SECRET_KINDS + beside_kinds(p, f),
         roles=standard_roles(p, f.name, (f"{f.name}-admins",), (f"{f.name}-developers",)),
         labels={FEDERATION_LABEL: f.name},
         # Kept when its directory is deleted (onRemoval: keep): the root then shows it as needing a prune,
@@ -59,6 +59,18 @@ def federation_context(p: Platform, f: Federation, doc: Document) -> dict[str, A
 
 def federation_secrets(p: Platform, f: Federation) -> list[str]:
     return sorted({s for app in f.apps for s in p.catalog[app].secrets})
+
+
+def federation_besides(p: Platform, f: Federation) -> list[ObjectBeside]:
+    """The objects this federation's apps need beside their charts, for a federation of its type."""
+    return [o for app in f.apps if app in p.catalog for o in p.catalog[app].objects if f.type in o.federationTypes]
+
+
+def beside_kinds(p: Platform, f: Federation) -> list[tuple[str, str]]:
+    """What its project must allow for them, beyond the workload kinds (in the order first named)."""
+    known = set(WORKLOAD_KINDS + SECRET_KINDS)
+    return [kind for kind in dict.fromkeys((o.group(), o.kind) for o in federation_besides(p, f))
+            if kind not in known]
 
 
 def _host_values(paths: list[str], host: str) -> dict[str, Any]:
@@ -130,6 +142,45 @@ def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Ob
     }
 
 
+def objects_application(p: Platform, fed: LoadedFederation, revision: str) -> Obj:
+    """`<federation>-objects`: renders this federation again with component=objects, on its own cluster and
+    in its project, like its secrets Application; one wave before its apps, so what they need is there."""
+    f = fed.model
+    return {
+        "apiVersion": ARGO,
+        "kind": "Application",
+        "metadata": meta(f"{f.name}-{OBJECTS_APP}", p.argocd.namespace,
+                          {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name},
+                          {SYNC_WAVE: "-1", GENERATE_PATHS: generate_paths(fed.directory)}, finalizers=True),
+        "spec": {
+            "project": f.name,
+            "source": root_source(p, revision, binding(f.name, fed.directory, OBJECTS_COMPONENT)),
+            "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
+            "syncPolicy": synced(p, [], federation_namespace_labels(p, f)),
+        },
+    }
+
+
+def federation_objects(lp: LoadedPlatform, fed: LoadedFederation) -> list[Obj]:
+    """component=objects: every object the federation's apps need beside their charts, in its namespace; a
+    spec's strings may use the federation's {{ }} context, as the app's values do."""
+    p, f = lp.model, fed.model
+    context = federation_context(p, f, fed.doc)
+    labels = {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name}
+    objects = []
+    for app in f.apps:
+        for i, beside in enumerate(p.catalog[app].objects):
+            if f.type not in beside.federationTypes:
+                continue
+            obj: Obj = {"apiVersion": beside.apiVersion, "kind": beside.kind,
+                        "metadata": meta(beside.name, f.name, labels)}
+            if beside.spec is not None:
+                app_context = {**context, "app": {"name": app, "version": p.catalog[app].version}}
+                obj["spec"] = render_tree(beside.spec, app_context, lp.doc, ("catalog", app, "objects", i, "spec"))
+            objects.append(obj)
+    return objects
+
+
 def overlay_path(fed: LoadedFederation, overlay: Overlay) -> str:
     return posixpath.normpath(f"{fed.directory}/{overlay.path}")
 
@@ -168,6 +219,8 @@ def federation_apps(lp: LoadedPlatform, fed: LoadedFederation, revision: str) ->
     objects += [overlay_application(p, fed, app, overlay, revision) for app, overlay in overlays if app in apps]
     if federation_secrets(p, f):
         objects.append(secrets_application(p, fed, revision))
+    if apps and federation_besides(p, f):
+        objects.append(objects_application(p, fed, revision))
     return objects
 
 
