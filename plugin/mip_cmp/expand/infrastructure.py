@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from ..model import InfrastructureApp, Platform, ResourceKind
 from ..names import ROOT_APPLICATION, infra_project_name
+from ..vocabulary import APP_VERSION, ARGO_API, PART_OF, SYNC_WAVE, Obj
 from .argocd import (
     ADMIN_ACTIONS,
-    ARGO,
     SENSITIVE_CLUSTER_KINDS,
-    SYNC_WAVE,
-    Obj,
     Parts,
     app_project,
     app_source,
@@ -62,11 +60,11 @@ def infrastructure_application(p: Platform, name: str, app: InfrastructureApp, r
     spec["syncPolicy"] = synced(p, [app.sync],
                                 infrastructure_namespace_labels(p, app.namespace, app.namespaceMetadata.labels),
                                 app.namespaceMetadata.annotations)
-    labels = {"app.kubernetes.io/part-of": ROOT_APPLICATION}
+    labels = {PART_OF: ROOT_APPLICATION}
     if app.version:
-        labels["app.kubernetes.io/version"] = app.version
+        labels[APP_VERSION] = app.version
     return {
-        "apiVersion": ARGO,
+        "apiVersion": ARGO_API,
         "kind": "Application",
         "metadata": meta(name, p.argocd.namespace, labels, {SYNC_WAVE: str(app.syncWave)}, finalizers=True),
         "spec": spec,
