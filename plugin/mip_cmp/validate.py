@@ -109,7 +109,7 @@ def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
 
 
 def _stray_files(repo: Repo, expected: set[str], roots: list[str]) -> list[Problem]:
-    """mip.yaml files Argo CD would discover but the platform does not know: most likely a misplaced
+    """mip.yaml files the platform does not know (no Application renders them): most likely a misplaced
     federation directory."""
     base = PurePosixPath(".")
     stray = []
