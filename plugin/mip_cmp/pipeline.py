@@ -11,10 +11,10 @@ from .buildenv import BuildEnv
 from .contract.params import NETWORK_COMPONENT
 from .errors import MipError
 from .expand import common_network, expand_federation, expand_platform
+from .gate import check_federation_output, check_network_output, check_platform_output
 from .loading import LoadedPlatform, load_bound_federation, load_federations, load_platform
 from .model import Platform
 from .names import FILE_NAME
-from .policy import check_federation_output, check_network_output, check_platform_output
 from .redact import scrub
 from .repo import Repo, locate
 

@@ -146,11 +146,12 @@ def test_binding(tmp_path: Path, rel: str, federation: str, expected: str) -> No
 
 
 def test_a_directory_named_otherwise_is_a_warning_not_an_error(tmp_path: Path) -> None:
-    from mip_cmp.loading import directory_name_warnings
+    from mip_cmp.crosscheck import directory_name_warnings
 
     r = repo(tmp_path, a=FED.format(name="federation-a"), **{"federation-b": FED.format(name="federation-b")})
     feds = {f.directory: f for f in load_federations(r, load_platform(r))}
-    assert [str(w) for w in directory_name_warnings(feds["feds/a"])] == [
+    a, b = feds["feds/a"], feds["feds/federation-b"]
+    assert [str(w) for w in directory_name_warnings(a.model, a.doc, a.directory)] == [
         "feds/a/mip.yaml:3:7: name: 'federation-a' differs from its directory name 'a'; rename the directory "
         "(git mv feds/a feds/federation-a) or set `name: a`"]
-    assert directory_name_warnings(feds["feds/federation-b"]) == []
+    assert directory_name_warnings(b.model, b.doc, b.directory) == []
