@@ -23,7 +23,7 @@ import yaml
 from ..bootstrap import bootstrap_objects
 from ..contract.schema import SCHEMA_ID
 from ..errors import MipError
-from ..expand import SYNC_WAVE, deep_merge
+from ..expand.argocd import SYNC_WAVE, deep_merge
 from ..model import DEFAULT_SYNC_OPTIONS, SyncOption
 from ..names import FILE_NAME, ROOT_APPLICATION
 from ..validate import validate_repo
