@@ -140,18 +140,27 @@ class App:
 def make_platform(dest: Path, count: int) -> Path:
     """sample-repo/ with `count` federations: alternating renamed copies of the sample's two, each a copy of
     the whole directory (federation-a's overlay lives in it: without it half the platform would be broken,
-    and the root would take the slow path of broken files)."""
+    and the root would take the slow path of broken files). A hybrid copy gets a remote peer of its own (the
+    platform assigns each peer to one federation), with addresses no other peer has."""
     repo = dest / f"platform-{count}"
     shutil.copytree(SAMPLE, repo, ignore=shutil.ignore_patterns("federations"))
     templates = sorted(path.parent for path in (SAMPLE / "federations").glob("*/mip.yaml"))
     width = max(4, len(str(count)))
+    peers = []
     for i in range(1, count + 1):
         name = f"federation-{i:0{width}d}"
         directory = repo / "federations" / name
         shutil.copytree(templates[i % len(templates)], directory)
         source = (directory / "mip.yaml").read_text()
         old = source.split("\nname: ", 1)[1].split("\n", 1)[0]
-        (directory / "mip.yaml").write_text(source.replace(f"\nname: {old}\n", f"\nname: {name}\n"))
+        source = source.replace(f"\nname: {old}\n", f"\nname: {name}\n")
+        if "\npeers: [" in source:
+            listed = source.split("\npeers: [", 1)[1].split("]", 1)[0]
+            source = source.replace(f"\npeers: [{listed}]", f"\npeers: [node-{name}]")
+            peers.append(f"    node-{name}: {{federation: {name}, cidrs: [100.{64 + i // 256}.{i % 256}.0/24]}}\n")
+        (directory / "mip.yaml").write_text(source)
+    platform = repo / "mip.yaml"
+    platform.write_text(platform.read_text().replace("\n  peers:\n", "\n  peers:\n" + "".join(peers), 1))
     return repo
 
 

@@ -124,7 +124,7 @@ def _expected_objects() -> list[tuple[str, str, str, str]]:
         expected += [(f"{f}-secrets", "ExternalSecret", f, "keycloak-credentials"),
                      (f"{f}-secrets", "Password", f, "mip-secret"),
                      (f"{f}-secrets", "ExternalSecret", f, "mip-secret")]
-        peers = ["allow-peers-exareme2"] if f == "federation-z" else []
+        peers = ["allow-submariner-cidrs", "allow-submariner-cidrs-out"] if f == "federation-z" else []
         expected += [(f"{f}-network", "NetworkPolicy", f, p) for p in (*NAMESPACE_POLICIES, "allow-ingress-to-mip-stack",
                                                                        "allow-acme-http01", "isolate-exareme2", *peers)]
     expected.append(("federation-a", "Application", ARGOCD_NS, "federation-a-exareme2-overlay"))

@@ -21,6 +21,7 @@ from .loading import (
     unreadable_directories,
 )
 from .names import FILE_NAME, NETWORK_APP, ROOT_APPLICATION, SECRETS_APP
+from .network import closed_apps
 from .pipeline import render_objects
 from .repo import Repo
 
@@ -92,7 +93,7 @@ def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
     if platform.model.network.enabled:
         renders += [(f"{name}-{NETWORK_APP}", BuildEnv(target_revision=revision, params={
             item["name"]: item["string"] for item in common_network_binding(name)}))
-            for name in platform.model.commonApps]
+            for name in closed_apps(platform.model)]
     return renders
 
 

@@ -341,7 +341,7 @@ def _extras(built: Built, loads: list[Workload], name: str, fed: Obj, directory:
             copies: dict[str, Path], peers: Obj, carried: dict[str, str], catalog: Obj) -> None:
     """What a federation wrapper rendered besides its workloads: an overlay of one of its apps (copied into
     the federation's directory), NetworkPolicies to remote networks (a hybrid federation's peers; the pods
-    they select become the `peerPods` of the catalog app whose name their label starts with)."""
+    they select get `remote` flows, every port both ways, in the catalog app whose name their label starts with)."""
     workload_ids = {id(w.found) for w in loads}
     wrappers = {_parent(w.found) for w in loads if w.federation == name}
     for found in built.objects:
@@ -364,12 +364,15 @@ def _extras(built: Built, loads: list[Workload], name: str, fed: Obj, directory:
             labels = dict(((policy.get("spec") or {}).get("podSelector") or {}).get("matchLabels") or {})
             owner = next((a for a in sorted(catalog) if any(str(v).startswith(a) for v in labels.values())), None)
             if cidrs and labels and owner and fed["type"] == "hybrid":
-                network = catalog[owner].setdefault("network", {})
-                if labels not in network.setdefault("peerPods", []):
-                    network["peerPods"].append(labels)
+                flows = catalog[owner].setdefault("network", {}).setdefault("flows", [])
+                for direction in ("to", "from"):  # mip-infra's rule: every port, both ways
+                    flow = {"pods": dict(labels), direction: {"remote": True}}
+                    if flow not in flows:
+                        flows.append(flow)
         if cidrs and fed["type"] == "hybrid":
             peer_name = f"{name}-remote"
-            peers[peer_name] = {"cidrs": cidrs, "description": f"from mip-infra's Application {found.name}"}
+            peers[peer_name] = {"federation": name, "cidrs": cidrs,
+                                "description": f"from mip-infra's Application {found.name}"}
             fed["peers"] = [*fed.get("peers", []), peer_name]
             carried[found.name] = (f"{FILE_NAME}: network.peers.{peer_name} ({', '.join(cidrs)}), named in "
                                    f"{directory}/{FILE_NAME}: peers")
