@@ -55,6 +55,9 @@ MIP_INFRA = ROOT.parent / "shared" / "reference" / "mip-infra"
 FEDERATION_A = Path("deployments/local/federations/federation-A")
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 REPO_URL = "https://github.com/Medical-Informatics-Platform/mip-infra.git"
+# docs/performance.md's section that bench/reposerver.py writes (it needs the real Argo CD): kept as it is when
+# this script rewrites the rest.
+REPOSERVER_SECTION = ("<!-- bench/reposerver.py: begin -->", "<!-- bench/reposerver.py: end -->")
 
 
 # --- running processes --------------------------------------------------------------------------------------
@@ -884,6 +887,23 @@ HOW = """\
 """
 
 
+def with_reposerver_section(text: str, section: str | None = None) -> str:
+    """docs/performance.md's text without bench/reposerver.py's section, then that section (`section`, or the
+    one the current file holds), after a blank line."""
+    begin, end = REPOSERVER_SECTION
+
+    def cut(doc: str) -> tuple[str, str]:
+        if begin not in doc:
+            return doc, ""
+        return doc[:doc.index(begin)] + doc[doc.index(end) + len(end):], doc[doc.index(begin):doc.index(end) + len(end)]
+
+    rest, current = cut(text)
+    if section is None:
+        current = cut(DOC.read_text() if DOC.exists() else "")[1]
+    chosen = current if section is None else section.strip("\n")
+    return rest.rstrip("\n") + "\n" + (f"\n{chosen}\n" if chosen else "")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer rounds and sizes; prints only")
@@ -948,7 +968,7 @@ def main() -> int:
                   time.perf_counter() - started, concurrent, validated)
     print(text)
     if write:
-        DOC.write_text(text)
+        DOC.write_text(with_reposerver_section(text))
         print(f"\nwrote {DOC.relative_to(ROOT)}")
     return 0
 
