@@ -15,9 +15,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = REPO_ROOT / "docs" / "img" / "sample-platform-graph.png"
-sys.path.insert(0, str(REPO_ROOT / "tests"))
+sys.path.insert(0, str(REPO_ROOT / "tests" / "support"))
 
-from browser import WHY_NOT, chromium  # noqa: E402  (tests/browser.py: the one way we drive Chromium)
+from browser import WHY_NOT, chromium  # noqa: E402  (tests/support/browser.py: the one way we drive Chromium)
 from mip_cmp.tools.graph import as_html, build  # noqa: E402
 from mip_cmp.tools.snapshot import take  # noqa: E402
 

@@ -178,7 +178,7 @@ def _crds(reference: Path, crd_files: tuple[str, ...], crd_dir: str, schema_dir:
             if not version.get("served"):
                 continue
             schema_path = f"{group}/{kind}_{version['name']}.json"
-            # Checked here, once, when vendored: tests/k8s_validation.py trusts these files (the metaschema
+            # Checked here, once, when vendored: tests/support/k8s_validation.py trusts these files (the metaschema
             # check costs seconds per schema, too much for every test process).
             jsonschema.Draft202012Validator.check_schema(version["schema"]["openAPIV3Schema"])
             files[f"{schema_dir}/{schema_path}"] = _json_text(version["schema"]["openAPIV3Schema"])

@@ -1,6 +1,6 @@
 """Day one: Argo CD syncs the whole platform from the bootstrap objects on empty clusters, first time.
 
-tests/argosim imitates Argo CD (namespaces, CRDs, project permissions on every apply, CreateNamespace, sync
+tests/support/argosim imitates Argo CD (namespaces, CRDs, project permissions on every apply, CreateNamespace, sync
 waves, retries, prune, finalizers). Every Application must end Synced after a sync that succeeded on its
 first try: a first sync that fails and only a retry repairs still counts as a failure of day one.
 """

@@ -1,4 +1,4 @@
-"""The whole sample platform through an imitation of argocd-cmp-server (tests/cmpserver/).
+"""The whole sample platform through an imitation of argocd-cmp-server (tests/support/cmpserver/).
 
 Starting from the bootstrap Application alone, every Application that comes back to the repository
 through the plugin is rendered the way Argo CD would render it: in a fresh workspace, with the plugin
@@ -549,7 +549,7 @@ def _project_problems(project: dict[str, Any], app: dict[str, Any],
     for obj in objects:
         group, kind = obj["apiVersion"].rpartition("/")[0], obj["kind"]
         what = f"{name}: {kind} {obj['metadata']['name']}"
-        if kind == "Namespace":  # cluster-scoped: the cluster whitelist decides (tests/argosim checks names)
+        if kind == "Namespace":  # cluster-scoped: the cluster whitelist decides (tests/support/argosim checks names)
             if not _permitted(spec.get("clusterResourceWhitelist"), group, kind):
                 problems.append(f"{what}: kind not permitted by project {project['metadata']['name']}")
             continue

@@ -73,7 +73,7 @@ def _install_crds(api_client: Any) -> None:
 
 def test_everything_the_harness_expands_applies_server_side(api_client: Any, tmp_path: Path) -> None:
     """No namespace is made by hand but Argo CD's own: each Application's objects are applied as Argo CD
-    applies them (tests/argosim/sync.py): its destination namespace first where it says CreateNamespace=true,
+    applies them (tests/support/argosim/sync.py): its destination namespace first where it says CreateNamespace=true,
     then its objects wave by wave; a namespace the platform forgets fails here as it would on day one."""
     from kubernetes import client, dynamic
     from kubernetes.client.exceptions import ApiException

@@ -1,5 +1,5 @@
 """Every day after: adding, renaming, retiring and removing a federation, a broken file, a misnamed one, as
-Argo CD carries each out (tests/argosim) on a platform that synced from empty. What each does to workloads
+Argo CD carries each out (tests/support/argosim) on a platform that synced from empty. What each does to workloads
 (the charts' StatefulSets) and data (their volumes, the federation's Secrets, its namespace) is asserted;
 docs/operations.md says the same in prose."""
 

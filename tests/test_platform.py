@@ -17,7 +17,7 @@ import yaml
 
 from helpers import REPO_ROOT, SAMPLE_REPO
 from k8s_validation import validate_object
-from mip_cmp.expand import deep_merge
+from mip_cmp.expand.argocd import deep_merge
 from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
 from mip_cmp.repo import Repo

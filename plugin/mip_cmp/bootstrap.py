@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MipError
-from .expand import infrastructure_project, root_application
+from .expand.platform import infrastructure_project, root_application
 from .loading import load_platform
 from .repo import Repo
 

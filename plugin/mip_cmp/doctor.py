@@ -16,7 +16,8 @@ from typing import Any
 from . import __version__
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
-from .expand import federation_secrets, infrastructure_project, root_application
+from .expand.federation import federation_secrets
+from .expand.platform import infrastructure_project, root_application
 from .loading import LoadedPlatform, load_federations, load_platform
 from .model import Platform
 from .names import INFRA_PROJECT, ROOT_APPLICATION

@@ -8,10 +8,12 @@ from typing import Any
 
 from . import buildenv, emit, meter
 from .buildenv import BuildEnv
-from .contract.params import NETWORK_COMPONENT
+from .contract.params import NETWORK_COMPONENT, SECRETS_COMPONENT
 from .errors import MipError
-from .expand import common_network, expand_federation, expand_platform
-from .loading import LoadedPlatform, load_bound_federation, load_federations, load_platform
+from .expand.federation import federation_apps, federation_secret_objects
+from .expand.network import common_network, federation_network
+from .expand.platform import expand_platform
+from .loading import LoadedFederation, LoadedPlatform, load_bound_federation, load_federations, load_platform
 from .model import Platform
 from .names import FILE_NAME
 from .policy import check_federation_output, check_network_output, check_platform_output
@@ -41,7 +43,7 @@ def render_objects(repo: Repo, rel: str, env: BuildEnv,
             raise MipError("plugin parameters 'federation' and 'component' need 'directory': without it the "
                            "repository root renders the platform")
         federations = load_federations(repo, platform)
-        objects = expand_platform(platform, federations, env)
+        objects = expand_platform(platform, federations, env.target_revision)
         check_platform_output(platform.model, objects)
         return objects
     if env.directory:
@@ -52,12 +54,21 @@ def render_objects(repo: Repo, rel: str, env: BuildEnv,
             raise MipError("plugin parameter 'directory' needs 'federation', the name the platform bound it to")
         rel = env.directory
     fed = load_bound_federation(repo, platform, rel, env)
-    objects = expand_federation(platform, fed, env)
+    return _federation_component(platform, fed, env)
+
+
+def _federation_component(platform: LoadedPlatform, fed: LoadedFederation, env: BuildEnv) -> list[dict[str, Any]]:
+    """The one place a federation's component is dispatched: what to expand, and which gate checks it."""
     if env.component == NETWORK_COMPONENT:
         _network_enabled(platform.model)
+        objects = federation_network(platform.model, fed.model)
         check_network_output(fed.model.name, objects, f"{fed.directory}/{FILE_NAME}")
+        return objects
+    if env.component == SECRETS_COMPONENT:
+        objects = federation_secret_objects(platform, fed)
     else:
-        check_federation_output(platform.model, fed.model, fed.directory, env.component, objects)
+        objects = federation_apps(platform, fed, env.target_revision)
+    check_federation_output(platform.model, fed.model, fed.directory, env.component, objects)
     return objects
 
 

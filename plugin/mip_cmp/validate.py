@@ -8,7 +8,7 @@ from . import compat, meter
 from .buildenv import DEFAULT_REVISION, BuildEnv
 from .contract.params import NETWORK_COMPONENT, SECRETS_COMPONENT, common_network_binding
 from .errors import MipError, Problem
-from .expand import federation_secrets
+from .expand.federation import federation_secrets
 from .loading import (
     LoadedFederation,
     LoadedPlatform,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mip_cmp import emit
 from mip_cmp.buildenv import BuildEnv
-from mip_cmp.expand import federation_secrets
+from mip_cmp.expand.federation import federation_secrets
 from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
 from mip_cmp.repo import Repo

@@ -88,7 +88,8 @@ import sys
 import mip_cmp.pipeline as render
 def broken(*args, **kwargs):
     raise KeyError("spec")
-render.expand_federation = broken
+assert hasattr(render, "federation_apps"), "the patched name must be the one the pipeline calls"
+render.federation_apps = broken
 from mip_cmp.cli import main
 sys.exit(main(["generate"]))
 """

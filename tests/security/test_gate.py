@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from helpers import SAMPLE_REPO
-from mip_cmp.buildenv import BuildEnv
 from mip_cmp.errors import MipError
-from mip_cmp.expand import expand_federation, expand_platform, secret_objects
+from mip_cmp.expand.federation import federation_apps, federation_secret_objects
+from mip_cmp.expand.platform import expand_platform
+from mip_cmp.expand.secrets import secret_objects
 from mip_cmp.loading import load_federation, load_federations, load_platform
 from mip_cmp.policy import check_federation_output, check_platform_output
 from mip_cmp.repo import Repo
@@ -26,8 +27,7 @@ FED_FILE = "federations/federation-a/mip.yaml"
 
 
 def federation_objects(component: str) -> list[Obj]:
-    return expand_federation(PLATFORM, FED, BuildEnv(params={"federation": "federation-a",
-                                                             "component": component}))
+    return federation_secret_objects(PLATFORM, FED) if component == "secrets" else federation_apps(PLATFORM, FED, "HEAD")
 
 
 def gate_federation(objects: list[Obj], component: str) -> None:
@@ -164,7 +164,7 @@ PLATFORM_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
 
 @pytest.mark.parametrize("break_it", PLATFORM_BREAKS.values(), ids=PLATFORM_BREAKS.keys())
 def test_gate_refuses_broken_platform_output(break_it: Callable[[list[Obj]], None]) -> None:
-    objects = expand_platform(PLATFORM, load_federations(REPO, PLATFORM), BuildEnv())
+    objects = expand_platform(PLATFORM, load_federations(REPO, PLATFORM), "HEAD")
     # The sample's common app uses a store secret only; give it a generated one too.
     objects += secret_objects(PLATFORM, ["mip-secret"], "mip-common-datacatalog", {}, {})
     check_platform_output(PLATFORM.model, objects)

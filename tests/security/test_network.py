@@ -1,7 +1,7 @@
 """The generated NetworkPolicies, evaluated for real over the pods the charts create.
 
 The sample platform is rendered as Argo CD renders it (every `<name>-network` Application), the policies are
-loaded into a small NetworkPolicy evaluator (tests/netpol_eval.py, itself tested first against the
+loaded into a small NetworkPolicy evaluator (tests/support/netpol_eval.py, itself tested first against the
 Kubernetes semantics it implements), and each flow the platform needs or must forbid is asked for.
 """
 

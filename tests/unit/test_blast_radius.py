@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mip_cmp.errors import MipError
-from mip_cmp.expand import federation_project
+from mip_cmp.expand.federation import federation_project
 from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.repo import Repo
 

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from helpers import SAMPLE_REPO
-from mip_cmp.buildenv import BuildEnv
 from mip_cmp.errors import EXIT_BUG, EXIT_INPUT, InternalError, MipError
-from mip_cmp.expand import expand_federation
+from mip_cmp.expand.federation import federation_apps
 from mip_cmp.loading import load_federation, load_platform
 from mip_cmp.policy import check_federation_output, check_platform_output
 from mip_cmp.repo import Repo
@@ -22,7 +21,7 @@ FED = load_federation(REPO, "federations/federation-a")
 
 
 def objects() -> list[dict[str, Any]]:
-    return expand_federation(PLATFORM, FED, BuildEnv(params={"federation": "federation-a"}))
+    return federation_apps(PLATFORM, FED, "HEAD")
 
 
 def test_the_sample_passes() -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MipError, Problem, UsageError
-from ..expand import FINALIZER, SECRET_KINDS
+from ..expand.argocd import FINALIZER, SECRET_KINDS
 from ..names import SYNC_OPTIONS
 from .snapshot import Key, Obj, Snapshot, describe, take
 

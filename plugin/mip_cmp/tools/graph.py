@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from ..expand import FEDERATION_LABEL
+from ..expand.argocd import FEDERATION_LABEL
 from ..names import ROOT_APPLICATION
 from .snapshot import Obj, Snapshot
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import jsonschema
 
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 KUBERNETES_VERSION = "1.30"
 _MAX_MESSAGE = 300
 

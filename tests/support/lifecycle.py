@@ -14,7 +14,7 @@ from mip_cmp.bootstrap import bootstrap_objects
 from mip_cmp.loading import load_platform
 from mip_cmp.repo import Repo
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 def crds(argocd_version: str) -> list[Crd]:

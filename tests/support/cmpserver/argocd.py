@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PLUGIN_YAML = REPO_ROOT / "plugin.yaml"
 
 ARGO_API = "argoproj.io/v1alpha1"

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_REPO = REPO_ROOT / "sample-repo"
 SAMPLE_FEDERATIONS = sorted(p.parent for p in (SAMPLE_REPO / "federations").glob("*/mip.yaml"))
 REPO_URL = "https://github.com/Medical-Informatics-Platform/mip-infra.git"

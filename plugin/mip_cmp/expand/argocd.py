@@ -1,0 +1,236 @@
+"""Argo CD's shapes as mip-cmp writes them: metadata, sync policies, sources, projects and their roles, the
+root's sync order. Every other expand module builds its objects from these; none of them does I/O."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import compat
+from ..model import AppSync, Chart, Federation, IgnoreDifference, Platform, Source
+from ..names import FILE_NAME, KEEP_ON_DELETE, ROOT_APPLICATION, SYNC_OPTIONS
+
+Obj = dict[str, Any]
+
+ARGO = "argoproj.io/v1alpha1"
+ESO = "external-secrets.io/v1"
+FINALIZER = "resources-finalizer.argocd.argoproj.io"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "mip-cmp"}
+FEDERATION_LABEL = "mip-cmp.io/federation"
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+# With a git webhook, Argo CD re-renders an app on a push only if these paths changed: a federation's apps
+# depend on the platform file and their own directory, nothing else.
+GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
+KEEP_ON_DELETE_ANNOTATION = {SYNC_OPTIONS: ",".join(KEEP_ON_DELETE)}
+PLATFORM_PART_OF = {"app.kubernetes.io/part-of": ROOT_APPLICATION}
+# Every generated Application retries a failed sync: without it automated sync never tries the same
+# revision again, so one transient failure (a CRD or webhook not ready yet) would need a manual sync.
+# 10 tries 10s, 20s, ... capped at 3m: about 20 minutes before Argo CD gives up on a revision.
+RETRY = {"limit": 10, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
+# The root Application's sync order (docs/operations.md, "Sync order"), counted back from the earliest
+# Application it creates: the projects that Applications name, then the namespaces it writes into, then
+# the password generators their ExternalSecrets read, then those ExternalSecrets.
+ROOT_ORDER = ("AppProject", "Namespace", "Password", "ExternalSecret")
+NAMESPACE_TYPE = "mip-cmp.io/namespace-type"
+
+# What workloads from the catalog's Helm charts may create inside their namespace. No NetworkPolicy: a
+# namespace's policies come from its network project only, so no chart or overlay can undo its default deny.
+WORKLOAD_KINDS = [
+    ("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet"), ("apps", "ReplicaSet"),
+    ("", "Service"), ("", "ConfigMap"), ("", "Secret"), ("", "PersistentVolumeClaim"), ("", "ServiceAccount"),
+    ("", "Pod"), ("rbac.authorization.k8s.io", "Role"), ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("networking.k8s.io", "Ingress"), ("batch", "Job"),
+    ("batch", "CronJob"), ("autoscaling", "HorizontalPodAutoscaler"), ("policy", "PodDisruptionBudget"),
+]
+SECRET_KINDS = [("external-secrets.io", "ExternalSecret"), ("generators.external-secrets.io", "Password")]
+# Listed explicitly as well, so a later widening of a whitelist cannot silently grant them.
+SENSITIVE_CLUSTER_KINDS = [
+    ("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+]
+
+
+
+def root_wave(p: Platform, kind: str) -> str:
+    """The sync wave of a `kind` in ROOT_ORDER, before every Application the root creates."""
+    first_app = min([0, *(a.syncWave for a in p.commonApps.values()),
+                     *(a.syncWave for a in p.infrastructure.values())])
+    return str(first_app - len(ROOT_ORDER) + ROOT_ORDER.index(kind))
+
+
+class Parts:
+    """What the projects and Applications of one platform have in common, worked out once per render (the root
+    makes some for every federation). Speed only: the kind lists they share are then the same objects, which
+    emit.dump writes once (fastyaml.Memo); nothing changes an object once it is made."""
+
+    def __init__(self, p: Platform) -> None:
+        self.p = p
+        self.waves = {kind: root_wave(p, kind) for kind in ROOT_ORDER}
+        self.named_cluster_resources = compat.NAMED_CLUSTER_RESOURCES.supported_by(p.argocd.version)
+        self._kinds: dict[tuple[tuple[str, str], ...], list[dict[str, str]]] = {}
+
+    def kinds(self, pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+        key = tuple(pairs)
+        if key not in self._kinds:
+            self._kinds[key] = [{"group": group, "kind": kind} for group, kind in pairs]
+        return self._kinds[key]
+
+    def own_namespaces(self, names: list[str]) -> list[dict[str, str]]:
+        """Namespace is the one cluster-scoped kind a project needs (CreateNamespace=true is checked against the
+        whitelist), and only for its own namespaces: a chart must not create or relabel any other. Before Argo
+        CD v3.3 an entry has no `name` (the API server would prune it): the kind alone, as that version stores
+        it."""
+        if not names:
+            return []
+        if not self.named_cluster_resources:
+            return [{"group": "", "kind": "Namespace"}]
+        return [{"group": "", "kind": "Namespace", "name": name} for name in sorted(set(names))]
+
+
+def meta(name: str, namespace: str, labels: dict[str, str], annotations: dict[str, str] | None = None,
+          finalizers: bool = False) -> Obj:
+    meta: Obj = {"name": name, "namespace": namespace, "labels": {**MANAGED_BY, **labels}}
+    if annotations:
+        meta["annotations"] = annotations
+    if finalizers:
+        meta["finalizers"] = [FINALIZER]
+    return meta
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Helm's rule: mappings merge key by key, anything else in `override` replaces."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base.get(key), value) if key in base else value
+        return merged
+    return override
+
+
+def sync_policy(namespace_labels: dict[str, str] | None, *, prune: bool = True) -> Obj:
+    policy: Obj = {
+        "automated": {"prune": prune, "selfHeal": True},
+        "syncOptions": ["CreateNamespace=true", "ApplyOutOfSyncOnly=true"],
+        "retry": RETRY,
+    }
+    if namespace_labels is not None:
+        policy["managedNamespaceMetadata"] = {"labels": namespace_labels}
+    return policy
+
+
+def synced(p: Platform, own: list[AppSync], namespace_labels: dict[str, str] | None) -> Obj:
+    """The platform's sync defaults, then each of `own` in order (catalog, then federation): options add up,
+    the last `prune` given wins. Federations only reach this with what the platform lets them set."""
+    prune = p.syncPolicy.prune
+    options = ["CreateNamespace=true", *p.syncPolicy.options]
+    for item in own:
+        options += item.options
+        if item.prune is not None:
+            prune = item.prune
+    policy = sync_policy(namespace_labels, prune=prune)
+    policy["syncOptions"] = list(dict.fromkeys(options))
+    return policy
+
+
+def ignore_differences(items: list[IgnoreDifference]) -> list[Obj]:
+    return [item.model_dump(exclude_defaults=True) | {"group": item.group} for item in items]
+
+
+def app_project(parts: Parts, name: str, description: str, *, repos: list[str], destinations: list[tuple[str, str]],
+             cluster_kinds: list[dict[str, str]], namespace_kinds: list[tuple[str, str]],
+             roles: list[Obj], labels: dict[str, str] | None = None,
+             annotations: dict[str, str] | None = None, blacklist: list[tuple[str, str]] | None = None) -> Obj:
+    # The resources finalizer on a project: Argo CD deletes it only once no Application names it any more, so
+    # a pruned project cannot leave Applications (and their finalizers) unable to finish.
+    return {
+        "apiVersion": ARGO,
+        "kind": "AppProject",
+        "metadata": meta(name, parts.p.argocd.namespace, labels or {},
+                          {SYNC_WAVE: parts.waves["AppProject"], **(annotations or {})}, finalizers=True),
+        "spec": {
+            "description": description,
+            "sourceRepos": sorted(set(repos)),
+            "destinations": [{"server": server, "namespace": ns} for server, ns in sorted(set(destinations))],
+            "clusterResourceWhitelist": cluster_kinds,
+            "clusterResourceBlacklist": parts.kinds(SENSITIVE_CLUSTER_KINDS if blacklist is None else blacklist),
+            "namespaceResourceWhitelist": parts.kinds(namespace_kinds),
+            "roles": roles,
+        },
+    }
+
+
+def project_role(project: str, role: str, description: str, actions: list[str], groups: list[str]) -> Obj:
+    return {
+        "name": role,
+        "description": description,
+        "policies": [f"p, proj:{project}:{role}, applications, {a}, {project}/*, allow" for a in actions],
+        "groups": list(dict.fromkeys(groups)),
+    }
+
+
+ADMIN_ACTIONS = ["get", "create", "update", "delete", "sync"]
+DEVELOPER_ACTIONS = ["get", "sync"]
+
+
+def standard_roles(p: Platform, project: str, extra_admins: tuple[str, ...] = (),
+                    extra_devs: tuple[str, ...] = ()) -> list[Obj]:
+    return [
+        project_role(project, "admin", f"Full access to the applications of {project}", ADMIN_ACTIONS,
+              [*p.rbac.adminGroups, *extra_admins]),
+        project_role(project, "developer", f"Read and sync the applications of {project}", DEVELOPER_ACTIONS,
+              [*p.rbac.developerGroups, *extra_devs]),
+    ]
+
+
+def root_source(p: Platform, revision: str, parameters: list[dict[str, str]] | None = None) -> Obj:
+    """This repository's root rendered by this plugin: the platform, or (with parameters) one federation."""
+    plugin: Obj = {"name": p.argocd.pluginName}
+    if parameters:
+        plugin["parameters"] = parameters
+    return {"repoURL": p.repoURL, "targetRevision": revision, "path": ".", "plugin": plugin}
+
+
+def in_argocd(p: Platform) -> dict[str, str]:
+    return {"server": p.argocd.server, "namespace": p.argocd.namespace}
+
+
+def chart_source(chart: Chart, revision: str, values: Any) -> Obj:
+    helm: Obj = {"valueFiles": list(chart.valueFiles)}
+    if values:
+        helm["valuesObject"] = values
+    return {"repoURL": chart.repoURL, "targetRevision": revision, "path": chart.path, "helm": helm}
+
+
+def app_source(p: Platform, src: Source, revision: str) -> Obj:
+    """One Argo CD source; without `repoURL` it is this repository at the revision being rendered."""
+    out: Obj = {"repoURL": src.repoURL or p.repoURL, "targetRevision": src.revision or revision}
+    for key in ("path", "chart", "ref"):
+        if getattr(src, key) is not None:
+            out[key] = getattr(src, key)
+    if src.helm is not None:
+        helm: Obj = {}
+        if src.helm.releaseName:
+            helm["releaseName"] = src.helm.releaseName
+        if src.helm.valueFiles:
+            helm["valueFiles"] = list(src.helm.valueFiles)
+        if src.helm.values:
+            helm["valuesObject"] = src.helm.values
+        out["helm"] = helm
+    if src.kustomize is not None:
+        out["kustomize"] = src.kustomize.model_dump(exclude_defaults=True)
+    if src.directory is not None:
+        out["directory"] = src.directory.model_dump(exclude_defaults=True)
+    return out
+
+
+def generate_paths(directory: str) -> str:
+    return f"/{FILE_NAME};/{directory}"
+
+
+def common_namespace_labels(namespace: str) -> dict[str, str]:
+    return {"name": namespace, NAMESPACE_TYPE: "common"}
+
+
+def federation_namespace_labels(f: Federation) -> dict[str, str]:
+    return {"name": f.name, FEDERATION_LABEL: f.name, "mip-cmp.io/federation-type": f.type}

@@ -1,0 +1,165 @@
+"""A federation directory: its project, its workload Applications, their overlays, and its secrets."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from ..contract.params import SECRETS_COMPONENT, binding
+from ..loading import LoadedFederation, LoadedPlatform
+from ..model import Federation, Overlay, Platform
+from ..names import OVERLAY_APP, SECRETS_APP, SYNC_OPTIONS
+from ..templating import render_tree
+from ..yamlsource import Document
+from .argocd import (
+    ARGO,
+    FEDERATION_LABEL,
+    GENERATE_PATHS,
+    SECRET_KINDS,
+    SYNC_WAVE,
+    WORKLOAD_KINDS,
+    Obj,
+    Parts,
+    app_project,
+    chart_source,
+    deep_merge,
+    federation_namespace_labels,
+    generate_paths,
+    ignore_differences,
+    meta,
+    root_source,
+    standard_roles,
+    sync_policy,
+    synced,
+)
+from .secrets import secret_objects
+
+
+def federation_project(p: Platform, f: Federation, parts: Parts | None = None) -> Obj:
+    parts = parts or Parts(p)
+    repos = [p.repoURL, *(p.catalog[a].repoURL for a in f.apps if a in p.catalog)]
+    return app_project(
+        parts, f.name, f"Federation {f.name} ({f.type}): its workloads, in namespace {f.name} only",
+        repos=repos, destinations=[(p.clusters[f.cluster], f.name)], cluster_kinds=parts.own_namespaces([f.name]),
+        namespace_kinds=WORKLOAD_KINDS + SECRET_KINDS,
+        roles=standard_roles(p, f.name, (f"{f.name}-admins",), (f"{f.name}-developers",)),
+        labels={FEDERATION_LABEL: f.name},
+        # Kept when its directory is deleted (onRemoval: keep): the root then shows it as needing a prune,
+        # the reminder that the federation's Applications, namespace and data still await an admin.
+        annotations={SYNC_OPTIONS: "Prune=false"} if p.federations.onRemoval == "keep" else None,
+    )
+
+
+def federation_context(p: Platform, f: Federation, doc: Document) -> dict[str, Any]:
+    federation = {"name": f.name, "namespace": f.name, "cluster": f.cluster, "type": f.type}
+    context = {"federation": federation, "platform": {"argocdNamespace": p.argocd.namespace}}
+    federation["publicHost"] = render_tree(f.publicHost, context, doc, ("publicHost",)) if f.publicHost else ""
+    return context
+
+
+def federation_secrets(p: Platform, f: Federation) -> list[str]:
+    return sorted({s for app in f.apps for s in p.catalog[app].secrets})
+
+
+def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: str,
+                         context: dict[str, Any]) -> Obj:
+    p, f = lp.model, fed.model
+    chart = p.catalog[app_name]
+    own = f.apps[app_name]
+    app_context = {**context, "app": {"name": app_name, "version": chart.version}}
+    values = render_tree(chart.values, app_context, lp.doc, ("catalog", app_name, "values"))
+    if own is not None:
+        values = deep_merge(values, render_tree(own.values, app_context, fed.doc, ("apps", app_name, "values")))
+    labels = {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name, "app.kubernetes.io/name": app_name}
+    revision = chart.revision
+    version_label: str | None = chart.version
+    if own is not None and own.revision is not None:
+        # The catalog's version names the catalog's revision, not this one: only the federation can say.
+        revision, version_label = own.revision, own.version
+    if version_label is not None:
+        labels["app.kubernetes.io/version"] = version_label
+    spec: Obj = {
+        "project": f.name,
+        "source": chart_source(chart, revision, values),
+        "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
+    }
+    ignore = [*chart.ignoreDifferences, *(own.ignoreDifferences if own else [])]
+    if ignore:
+        spec["ignoreDifferences"] = ignore_differences(ignore)
+    spec["syncPolicy"] = synced(p, [chart.sync, *([own.sync] if own else [])], federation_namespace_labels(f))
+    return {
+        "apiVersion": ARGO,
+        "kind": "Application",
+        "metadata": meta(f"{f.name}-{app_name}", p.argocd.namespace, labels,
+                          {SYNC_WAVE: str(chart.syncWave), **chart.annotations}, finalizers=True),
+        "spec": spec,
+    }
+
+
+def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Obj:
+    """The Application that renders this federation again with component=secrets, on its own cluster, so
+    the ExternalSecrets land next to the workloads even for a federation on another cluster."""
+    f = fed.model
+    return {
+        "apiVersion": ARGO,
+        "kind": "Application",
+        "metadata": meta(f"{f.name}-{SECRETS_APP}", p.argocd.namespace,
+                          {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name},
+                          {SYNC_WAVE: "-1", GENERATE_PATHS: generate_paths(fed.directory)}, finalizers=True),
+        "spec": {
+            "project": f.name,
+            "source": root_source(p, revision, binding(f.name, fed.directory, SECRETS_COMPONENT)),
+            "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
+            # Never prune: removing a secret from the catalog must not delete live credentials.
+            "syncPolicy": sync_policy(federation_namespace_labels(f), prune=False),
+        },
+    }
+
+
+def overlay_path(fed: LoadedFederation, overlay: Overlay) -> str:
+    return posixpath.normpath(f"{fed.directory}/{overlay.path}")
+
+
+def overlay_application(p: Platform, fed: LoadedFederation, app_name: str, overlay: Overlay, revision: str) -> Obj:
+    """`<federation>-<app>-overlay`: a directory of the federation's own, applied into its namespace after the
+    app, in its project (which lists what it may create), from this repository only."""
+    f = fed.model
+    source: Obj = {"repoURL": p.repoURL, "targetRevision": revision, "path": overlay_path(fed, overlay),
+                   overlay.type: {}}
+    wave = overlay.syncWave if overlay.syncWave is not None else p.catalog[app_name].syncWave + 1
+    labels = {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name, "app.kubernetes.io/name": app_name}
+    return {
+        "apiVersion": ARGO,
+        "kind": "Application",
+        "metadata": meta(f"{f.name}-{app_name}-{OVERLAY_APP}", p.argocd.namespace, labels,
+                          {SYNC_WAVE: str(wave)}, finalizers=True),
+        "spec": {
+            "project": f.name,
+            "source": source,
+            "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
+            "syncPolicy": synced(p, [overlay.sync], federation_namespace_labels(f)),
+        },
+    }
+
+
+def federation_apps(lp: LoadedPlatform, fed: LoadedFederation, revision: str) -> list[Obj]:
+    """A federation's Applications: one per app of its own, their overlays, and its secrets Application."""
+    p, f = lp.model, fed.model
+    context = federation_context(p, f, fed.doc)
+    # Retired: no workload Applications, so the wrapper prunes them (their charts' objects go with them);
+    # the secrets Application stays, and the root keeps the project, so the namespace and its data stay.
+    apps = [] if f.state == "retired" else list(f.apps)
+    objects = [workload_application(lp, fed, app, context) for app in apps]
+    overlays = [(app, own.overlay) for app, own in f.apps.items() if own is not None and own.overlay is not None]
+    objects += [overlay_application(p, fed, app, overlay, revision) for app, overlay in overlays if app in apps]
+    if federation_secrets(p, f):
+        objects.append(secrets_application(p, fed, revision))
+    return objects
+
+
+def federation_secret_objects(lp: LoadedPlatform, fed: LoadedFederation) -> list[Obj]:
+    """component=secrets: the ExternalSecrets (and generators) of every secret the federation's apps name."""
+    p, f = lp.model, fed.model
+    return secret_objects(lp, federation_secrets(p, f), f.name,
+                          {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name},
+                          federation_context(p, f, fed.doc))

@@ -1,0 +1,109 @@
+"""Network placement: where each namespace's NetworkPolicies are rendered (`<owner>-network`, its project)
+and what the network component of a federation or common app holds (network.py derives the policies)."""
+
+from __future__ import annotations
+
+from ..contract.params import NETWORK_COMPONENT, binding, common_network_binding
+from ..loading import LoadedFederation
+from ..model import Federation, Platform
+from ..names import SYNC_OPTIONS, network_name
+from ..network import namespace_policies
+from .argocd import (
+    ADMIN_ACTIONS,
+    ARGO,
+    FEDERATION_LABEL,
+    GENERATE_PATHS,
+    MANAGED_BY,
+    NAMESPACE_TYPE,
+    SYNC_WAVE,
+    Obj,
+    Parts,
+    app_project,
+    common_namespace_labels,
+    federation_namespace_labels,
+    generate_paths,
+    meta,
+    project_role,
+    root_source,
+    sync_policy,
+)
+
+
+def network_project(p: Platform, owner: str, server: str, namespace: str, parts: Parts | None = None) -> Obj:
+    """The project of `<owner>-network`: only admins, only NetworkPolicies, only in that one namespace.
+    Federation maintainers control nothing here. One per namespace, so adding a federation adds a project
+    and widens none."""
+    parts = parts or Parts(p)
+    name = network_name(owner)
+    return app_project(
+        parts, name, f"NetworkPolicies of namespace {namespace}, derived from the platform",
+        repos=[p.repoURL], destinations=[(server, namespace)], cluster_kinds=parts.own_namespaces([namespace]),
+        namespace_kinds=[("networking.k8s.io", "NetworkPolicy")],
+        roles=[project_role(name, "admin", f"Full access to the network policies of {namespace}", ADMIN_ACTIONS,
+                     list(p.rbac.adminGroups))],
+    )
+
+
+def network_projects(p: Platform, federations: list[LoadedFederation], parts: Parts | None = None) -> list[Obj]:
+    if not p.network.enabled:
+        return []
+    parts = parts or Parts(p)
+    projects = [network_project(p, f.model.name, p.clusters[f.model.cluster], f.model.name, parts)
+                for f in sorted(federations, key=lambda f: f.model.name)]
+    return projects + [network_project(p, name, p.clusters[a.cluster], a.namespace, parts)
+                       for name, a in p.commonApps.items()]
+
+
+def network_application(p: Platform, owner: str, server: str, namespace: str, parameters: list[dict[str, str]],
+                        namespace_labels: dict[str, str], labels: dict[str, str], revision: str,
+                        paths: str | None = None, parts: Parts | None = None) -> Obj:
+    """`<owner>-network`: renders the root again with component=network for one namespace, on its cluster,
+    in the network project, one sync wave before everything else so the namespace is closed first."""
+    annotations = {SYNC_WAVE: (parts or Parts(p)).waves["ExternalSecret"]}
+    if paths:
+        annotations[GENERATE_PATHS] = paths
+    if p.federations.onRemoval == "keep":
+        # Kept when its federation (or common app) leaves the platform, like the project: the workloads left
+        # running until an admin removes them stay closed off (pruning it would delete their policies).
+        annotations[SYNC_OPTIONS] = "Prune=false"
+    return {
+        "apiVersion": ARGO,
+        "kind": "Application",
+        "metadata": meta(network_name(owner), p.argocd.namespace, labels, annotations, finalizers=True),
+        "spec": {
+            "project": network_name(owner),
+            "source": root_source(p, revision, parameters),
+            "destination": {"server": server, "namespace": namespace},
+            "syncPolicy": sync_policy(namespace_labels),
+        },
+    }
+
+
+def network_applications(p: Platform, federations: list[LoadedFederation], revision: str,
+                         parts: Parts | None = None) -> list[Obj]:
+    if not p.network.enabled:
+        return []
+    parts = parts or Parts(p)
+    apps = [network_application(p, f.model.name, p.clusters[f.model.cluster], f.model.name,
+                                binding(f.model.name, f.directory, NETWORK_COMPONENT),
+                                federation_namespace_labels(f.model),
+                                {"app.kubernetes.io/part-of": f.model.name, FEDERATION_LABEL: f.model.name},
+                                revision, generate_paths(f.directory), parts)
+            for f in sorted(federations, key=lambda f: f.model.name)]
+    apps += [network_application(p, name, p.clusters[a.cluster], a.namespace, common_network_binding(name),
+                                 common_namespace_labels(a.namespace), {"app.kubernetes.io/part-of": name}, revision,
+                                 parts=parts)
+             for name, a in p.commonApps.items()]
+    return apps
+
+
+def federation_network(p: Platform, f: Federation) -> list[Obj]:
+    labels = {**MANAGED_BY, "app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name}
+    return namespace_policies(p.network, f.name, [(a, p.catalog[a]) for a in f.apps],
+                              [p.network.peers[n] for n in f.peers], labels)
+
+
+def common_network(p: Platform, name: str) -> list[Obj]:
+    app = p.commonApps[name]
+    labels = {**MANAGED_BY, "app.kubernetes.io/part-of": name, NAMESPACE_TYPE: "common"}
+    return namespace_policies(p.network, app.namespace, [(name, app)], [], labels)
