@@ -93,7 +93,7 @@ def kustomize_command() -> list[str]:
     kubectl = _tool("kubectl")
     if kubectl:
         return [kubectl, "kustomize"]
-    kustomize = shutil.which("kustomize")
+    kustomize = _tool("kustomize")
     if kustomize:
         return [kustomize, "build"]
     raise UsageError(f"mip-cmp import needs kustomize to build the repository as Argo CD does: {INSTALL['kubectl']}")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ...bootstrap import bootstrap_objects
-from ...expand import deep_merge
+from ...expand.argocd import deep_merge
 from ...names import ROOT_APPLICATION
 from .. import gotemplate
 from ..diff import field_changes, short

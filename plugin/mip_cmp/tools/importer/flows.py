@@ -31,6 +31,7 @@ ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}
 ACME_PORT = 8089
 WEB = "203.0.113.10"  # an address on the web (TEST-NET-3: never a cluster's)
 WEB_PORTS = (80, 443)
+INGRESS_STAND_IN = "ingress controller (stand-in)"
 
 
 @dataclass
@@ -59,21 +60,49 @@ class Side:
                     self.label(str(namespace), dict(managed))
 
 
-def endpoints(built: Built, loads: list[Workload], sides: list[Side]) -> list[Endpoint]:
-    """Every pod both sides run and every address outside either side's policies name."""
-    found: list[Endpoint] = []
+@dataclass(frozen=True)
+class Owner:
+    """Where a pod's app is declared in the imported platform: `section` of the platform mip.yaml
+    ("catalog", "commonApps", "infrastructure"), the app's name, and whether mip-cmp closes its namespace
+    (default deny: federations and common apps) so that a flow to it must be declared."""
+
+    section: str
+    app: str
+    managed: bool
+
+
+def pods(built: Built, loads: list[Workload], infrastructure: list[str],
+         ingress_namespace: str) -> dict[Endpoint, Owner | None]:
+    """Every pod both sides run, with the app of the imported platform that runs it (None: cluster DNS,
+    cert-manager's solvers, or what an old Application the platform does not carry deploys)."""
+    found: dict[Endpoint, Owner | None] = {}
     managed: set[str] = set()
     for w in loads:
         namespace = str(((w.found.obj.get("spec") or {}).get("destination") or {}).get("namespace", ""))
         managed.add(namespace)
-        found += [pod(namespace, p.name, p.labels, _ip(len(found)), p.ports)
-                  for p in chart_pods(w.repo_url, w.path, w.revision)]
+        owner: Owner | None = Owner("catalog" if w.federation else "commonApps", w.app, True)
+        for p in chart_pods(w.repo_url, w.path, w.revision):
+            found[pod(namespace, p.name, p.labels, _ip(len(found)), p.ports)] = owner
     for app, objects in sorted(built.resources.items()):
-        found += _manifest_pods(built, app, objects, len(found))
-    found.append(pod(DNS[0], "coredns", DNS[1], _ip(len(found)), (Port(53, "UDP"), Port(53, TCP))))
+        owner = Owner("infrastructure", app, False) if app in infrastructure else None
+        for endpoint in _manifest_pods(built, app, objects, len(found)):
+            found[endpoint] = owner
+    found[pod(DNS[0], "coredns", DNS[1], _ip(len(found)), (Port(53, "UDP"), Port(53, TCP)))] = None
+    if not any(e.namespace == ingress_namespace for e in found):
+        # What the repository deploys runs no ingress controller where the platform expects it (it is
+        # installed another way): one stands in, so that the flows from it are evaluated all the same.
+        built.notes[INGRESS_STAND_IN] = (f"no Application of the repository runs a pod in {ingress_namespace}, "
+                                         "where the imported platform's ingress controller is: a stand-in pod "
+                                         "there is used for the flows from it")
+        found[pod(ingress_namespace, INGRESS_STAND_IN, {}, _ip(len(found)), ())] = None
     for namespace in sorted(managed):
-        found.append(pod(namespace, "cm-acme-http-solver", ACME_SOLVER, _ip(len(found)), (Port(ACME_PORT),)))
-    found.append(outside("the web", WEB, tuple(Port(p) for p in WEB_PORTS)))
+        found[pod(namespace, "cm-acme-http-solver", ACME_SOLVER, _ip(len(found)), (Port(ACME_PORT),))] = None
+    return found
+
+
+def endpoints(found_pods: Iterable[Endpoint], sides: list[Side]) -> list[Endpoint]:
+    """The pods, the web, and an address of every range either side's policies name."""
+    found = [*found_pods, outside("the web", WEB, tuple(Port(p) for p in WEB_PORTS))]
     ranges: dict[str, set[Port]] = {}
     for side in sides:
         for cidr, ports in _ranges(side.policies).items():
@@ -82,7 +111,7 @@ def endpoints(built: Built, loads: list[Workload], sides: list[Side]) -> list[En
         network = ipaddress.ip_network(cidr, strict=False)
         if network.prefixlen == 0:
             continue  # "anywhere": the web stands for it
-        address = str(next(network.hosts(), network.network_address))
+        address = str(next(iter(network.hosts()), network.network_address))
         found.append(outside(cidr, address, tuple(sorted(ports or {Port(443)}, key=_port_order))))
     return found
 
@@ -100,7 +129,7 @@ def _manifest_pods(built: Built, app: str, objects: list[Obj], start: int) -> li
     found = built.find("Application", app)
     default_namespace = str((((found.obj if found else {}).get("spec") or {}).get("destination") or {})
                             .get("namespace", ""))
-    pods = []
+    pods: list[Endpoint] = []
     for obj in objects:
         if obj.get("kind") not in WORKLOAD_KINDS:
             continue

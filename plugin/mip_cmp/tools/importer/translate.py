@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...expand import SYNC_WAVE
+from ...expand.argocd import SYNC_WAVE
 from ...model import DEFAULT_SYNC_OPTIONS, SyncOption
 from ...names import FILE_NAME
 from ..mipinfra import ARGO_KINDS, IN_CLUSTER, KUSTOMIZATIONS, Built, Found, helm_merge
@@ -68,6 +68,8 @@ class Translation:
     carried: dict[str, str] = field(default_factory=dict)
     copies: dict[str, Path] = field(default_factory=dict)
     peers: Obj = field(default_factory=dict)
+    # federation -> its remote networks (names in `peers`), named by the federation once a flow needs them
+    remote: dict[str, list[str]] = field(default_factory=dict)
     attention: list[Attention] = field(default_factory=list)
     infrastructure: list[str] = field(default_factory=list)  # old Applications now infrastructure apps
 
@@ -261,9 +263,9 @@ def _extras(t: Translation, name: str, fed: Obj, directory: str, catalog: Obj) -
         if cidrs and fed["type"] == "hybrid":
             peer_name = f"{name}-remote"
             t.peers[peer_name] = {"cidrs": cidrs, "description": f"from mip-infra's Application {found.name}"}
-            fed["peers"] = [*fed.get("peers", []), peer_name]
+            t.remote.setdefault(name, []).append(peer_name)
             carried[found.name] = (f"{FILE_NAME}: network.peers.{peer_name} ({', '.join(cidrs)}), named in "
-                                   f"{directory}/{FILE_NAME}: peers")
+                                   f"{directory}/{FILE_NAME}: peers once a flow to it is declared")
 
 
 def _ip_blocks(objects: list[Obj]) -> set[str]:
@@ -322,9 +324,13 @@ def _infrastructure(t: Translation) -> Obj:
             project_spec = (project.obj.get("spec") or {}) if project else {}
             cluster = [dict(k) for k in project_spec.get("clusterResourceWhitelist") or []]
             namespaced = [dict(k) for k in project_spec.get("namespaceResourceWhitelist") or []]
-        destination = spec.get("destination") or {}
-        entry: Obj = {"namespace": destination.get("namespace"), "source": {"path": target},
-                      **_wave_and_sync(found, t.prune)}
+        namespace = str((spec.get("destination") or {}).get("namespace") or found.name)
+        moved = ""
+        if namespace == _argocd_namespace(built):
+            # Argo CD's own namespace is not an app's to take; where it only renders cluster-scoped objects
+            # the namespace was nominal anyway.
+            namespace, moved = found.name, f"; its destination namespace is now {found.name}, not Argo CD's"
+        entry: Obj = {"namespace": namespace, "source": {"path": target}, **_wave_and_sync(found, t.prune)}
         if spec.get("ignoreDifferences"):
             entry["ignoreDifferences"] = spec["ignoreDifferences"]
         if cluster:
@@ -332,7 +338,7 @@ def _infrastructure(t: Translation) -> Obj:
         entry["namespaceKinds"] = namespaced or [{"group": "", "kind": "ConfigMap"}]
         apps[found.name] = entry
         t.infrastructure.append(found.name)
-        carried[found.name] = f"{FILE_NAME}: infrastructure.{found.name} (its directory copied to {target})"
+        carried[found.name] = f"{FILE_NAME}: infrastructure.{found.name} (its directory copied to {target}{moved})"
     return apps
 
 
@@ -346,10 +352,16 @@ def _argocd_namespace(built: Built) -> str:
 
 
 def _federation_type(built: Built, w: Workload) -> str:
-    wrapper = built.find("Application", parent(w.found))
-    labels = ((((wrapper.obj if wrapper else {}).get("spec") or {}).get("syncPolicy") or {})
-              .get("managedNamespaceMetadata") or {}).get("labels") or {}
-    kind = next((v for k, v in labels.items() if k.endswith("federation-type")), "local")
-    return kind if kind in ("local", "hybrid") else "local"
-
-
+    """`hybrid` or `local`, as a label of the federation's namespace says (`*federation-type`), whichever
+    Application manages that namespace's labels (the federation's wrapper in the March mip-infra, its
+    network-policy Application upstream now)."""
+    for found in built.objects:
+        spec = found.obj.get("spec") or {}
+        manages = (spec.get("destination") or {}).get("namespace") == w.federation or found.name == parent(w.found)
+        if found.kind != "Application" or not manages:
+            continue
+        labels = ((spec.get("syncPolicy") or {}).get("managedNamespaceMetadata") or {}).get("labels") or {}
+        kind = next((v for k, v in labels.items() if str(k).endswith("federation-type")), None)
+        if kind in ("local", "hybrid"):
+            return str(kind)
+    return "local"

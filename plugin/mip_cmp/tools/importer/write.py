@@ -28,13 +28,16 @@ def write_platform(files: dict[str, Obj], copies: dict[str, Path], out: Path) ->
     """The mip.yaml files and the copied directories, into `out` (a directory of its own)."""
     for target, source in sorted(copies.items()):
         shutil.copytree(source, out / target)
+    write_files(files, out)
+
+
+def write_files(files: dict[str, Obj], out: Path) -> None:
+    """The mip.yaml files (again, once the flows are declared)."""
     for directory, data in sorted(files.items()):
         path = out / directory / FILE_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
         path.write_text(HEADER + text, encoding="utf-8")
-
-
 
 
 @contextmanager
