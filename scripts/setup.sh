@@ -73,9 +73,14 @@ if [[ ",$extras," == *",import,"* || ",$extras," == *",test,"* || ",$extras," ==
         step "building helm $HELM_VERSION from its Go module (once, then cached in $cache; minutes on a cold Go cache)"
         mkdir -p "$(dirname "$cache")"
         build=$(mktemp -d "$cache.building.XXXXXX")
-        # go install -v names each package as it compiles: a count every 50 shows it is moving.
+        # go install -v names each package as it compiles: a count every 50 shows it is moving; any other
+        # line (an error) is shown as it is.
         GOBIN="$build" GOFLAGS=-trimpath go install -v "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" 2>&1 \
-            | awk '/^go: downloading/ {d++; next} {n++; if (n % 50 == 0) printf "    %d packages compiled (%d modules downloaded)\n", n, d > "/dev/stderr"} END {printf "    %d packages compiled\n", n > "/dev/stderr"}'
+            | awk '/^go: downloading/ {d++; next}
+                   /^[A-Za-z0-9._~\/-]+$/ {n++; if (n % 50 == 0) printf "    %d packages compiled (%d modules downloaded)\n", n, d > "/dev/stderr"; next}
+                   {print > "/dev/stderr"}
+                   END {printf "    %d packages compiled\n", n > "/dev/stderr"}' \
+            || true
         [ -x "$build/helm" ] || { echo "setup: building helm failed (see above)" >&2; rm -rf "$build"; exit 1; }
         mkdir -p "$cache" && mv "$build/helm" "$cache/helm" && rm -rf "$build"
     fi

@@ -12,7 +12,7 @@ from ..mipinfra import Found
 from .report import BEHAVIOUR, Attention
 
 Obj = dict[str, Any]
-MIP_CMP_PRUNE: bool = SyncPolicy.model_fields["prune"].default
+DEFAULT_PRUNE: bool = SyncPolicy.model_fields["prune"].default
 ALWAYS = "* * * * *"  # a window that opens every minute and lasts a day is always open
 
 
@@ -31,7 +31,7 @@ def platform_prune(workloads: list[Found], adopt_defaults: bool) -> bool:
     """The platform's `syncPolicy.prune`: what most of the old workload Applications did (mip-infra's never
     prune), or mip-cmp's default when the operator adopts it."""
     if adopt_defaults or not workloads:
-        return MIP_CMP_PRUNE
+        return DEFAULT_PRUNE
     return Counter(prunes(f.obj) for f in workloads).most_common(1)[0][0]
 
 

@@ -21,7 +21,7 @@ from ..mipinfra import ARGO_KINDS, IN_CLUSTER, KUSTOMIZATIONS, Built, Found, hel
 from .read import Workload, parent, sources, values_file, version
 from .report import Attention
 from .secrets import STORE, FoundSecret, place
-from .sync import MIP_CMP_PRUNE, prunes
+from .sync import DEFAULT_PRUNE, prunes
 
 Obj = dict[str, Any]
 API_VERSION = "mip-cmp.io/v1alpha1"
@@ -207,7 +207,7 @@ def _platform(t: Translation, catalog: Obj, federations_path: str | list[str]) -
         platform["infrastructure"] = infrastructure
     if t.peers:
         platform["network"] = {"peers": t.peers}
-    if t.prune != MIP_CMP_PRUNE:
+    if t.prune != DEFAULT_PRUNE:
         platform["syncPolicy"] = {"prune": t.prune}
     platform["federations"] = {"path": federations_path}
     return platform
