@@ -54,11 +54,15 @@ fi
 # where we are root (elsewhere those tests skip and say so).
 if [[ ",$extras," == *",test,"* ]] && ! command -v chromedriver >/dev/null && [ "$(id -u)" = 0 ] \
         && command -v apt-get >/dev/null; then
-    step "installing Debian's chromium and chromium-driver (graph page tests)"
+    # About 300 MB and a few minutes on a fresh machine: apt's own progress lines go to stderr (one line per
+    # package), so a long pause says what it is.
+    step "installing Debian's chromium and chromium-driver (graph page tests; about 300 MB, once)"
     export DEBIAN_FRONTEND=noninteractive
-    { apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
-        || { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }; } \
+    { apt-get install -y -q -o Dpkg::Use-Pty=0 chromium chromium-driver >&2 \
+        || { step "apt-get update (chromium was not in the package lists)" \
+             && apt-get update -q >&2 && apt-get install -y -q -o Dpkg::Use-Pty=0 chromium chromium-driver >&2; }; } \
         || echo "setup: could not install chromium; the browser tests will skip" >&2
+    if command -v chromedriver >/dev/null; then step "chromium installed"; fi
 fi
 # `mip-cmp import` renders a repository's Helm charts with the real helm, as Argo CD's repo-server does (the
 # import extra and the tests need it). helm has no PyPI wheel: it is built once from its Go module, cached

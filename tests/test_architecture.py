@@ -89,3 +89,55 @@ def test_the_checker_sees_imports() -> None:
     assert {"expand.platform", "loading", "policy", "repo"} <= imports_of("pipeline")
     assert "answer" in imports_of("renderer.server")
     assert "fastyaml" in imports_of("emit")
+
+
+# --- words spelled once ----------------------------------------------------------------------------------------
+
+VOCABULARY = PACKAGE / "vocabulary.py"
+# Spelled once in the vocabulary too, but not searched for: versions ("v1" is also core Kubernetes' own), and
+# Argo CD's namespace, "argocd", which is also the name of a mip.yaml field.
+NOT_SEARCHED = ("_VERSION", "ARGOCD_NAMESPACE")
+
+
+def vocabulary_words() -> dict[str, str]:
+    """Each text the vocabulary module defines, by its name: the module's own values, not its source."""
+    from mip_cmp import vocabulary
+
+    return {name: value for name, value in vars(vocabulary).items()
+            if name.isupper() and isinstance(value, str) and not name.endswith(NOT_SEARCHED)}
+
+
+def spellings(path: Path) -> list[tuple[int, str]]:
+    """The text constants of a module that are code, not prose: docstrings and the values a `Literal[...]` type
+    lists (a type must spell its values) are left out; the parts of f-strings count."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    prose = {id(node.body[0].value) for node in ast.walk(tree)
+             if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body
+             and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    typed = {id(inner) for node in ast.walk(tree)
+             if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Literal"
+             for inner in ast.walk(node.slice)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose | typed]
+
+
+def _structured(word: str) -> bool:
+    """A word that cannot be prose (an API group, an annotation, a sync option): also found inside a text."""
+    return any(c in word for c in "./=")
+
+
+def test_the_words_of_argo_cd_external_secrets_and_kubernetes_are_spelled_once() -> None:
+    """A word of the outside (an apiVersion, an annotation, a sync option, `in-cluster`) is written in
+    vocabulary.py and imported everywhere else: a second spelling would drift when Argo CD changes."""
+    words = vocabulary_words()
+    again = [f"{path.relative_to(REPO_ROOT)}:{line}: {text!r} is vocabulary.{name}"
+             for path in MODULES.values() if path != VOCABULARY
+             for line, text in spellings(path)
+             for name, word in words.items() if text == word or (_structured(word) and word in text)]
+    assert again == []
+
+
+def test_the_spelling_check_sees_a_spelling() -> None:
+    words = vocabulary_words()
+    assert {"CREATE_NAMESPACE", "PART_OF", "IN_CLUSTER", "ARGO_API", "SYNC_OPTIONS"} <= set(words)
+    assert ("CreateNamespace=true" in [text for _, text in spellings(VOCABULARY)])

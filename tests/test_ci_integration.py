@@ -57,6 +57,7 @@ def test_hook_definition() -> None:
     assert hook["pass_filenames"] is False, "the checks are cross-file: validate the whole platform"
 
 
+@pytest.mark.network
 def test_pre_commit_runs_the_hook_as_documented_passes_on_the_sample_and_fails_on_a_broken_copy(
         tmp_path: Path) -> None:
     """The README's setup: a platform repository's .pre-commit-config.yaml naming this repository at a revision

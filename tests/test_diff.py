@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -148,19 +147,17 @@ def federations(root: Path, count: int) -> None:
         (root / "federations" / name / "mip.yaml").write_text(template.replace("federation-a", name))
 
 
-def test_diff_of_two_100_federation_platforms_within_10_seconds(tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_diff_of_two_100_federation_platforms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One chart version changed under 100 federations: each of their Applications differs, nothing else
+    (bench/tools.py measures how long it takes)."""
     old = shutil.copytree(BASE, tmp_path / "old")
     federations(old, 100)
     new = shutil.copytree(old, tmp_path / "new")
     platform = new / "mip.yaml"
     platform.write_text(platform.read_text().replace("version: 9.0.2", "version: 9.0.3"))
-    start = time.process_time()  # what this code costs, even while neighbours share the CPU
     code, out, _ = diff([str(old), str(new), "--exit-code"], capsys)
-    elapsed = time.process_time() - start
     assert code == EXIT_DIFF_CHANGES
     assert "102 object(s) differ" in out.splitlines()[0]
-    assert elapsed <= 10, f"diff of two 100-federation platforms took {elapsed:.1f} s"
 
 
 def test_the_generate_path_never_imports_the_tools() -> None:

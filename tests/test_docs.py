@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ DOCS = [REPO_ROOT / "README.md", REPO_ROOT / "docs" / "install.md"]
 IMAGE = "ghcr.io/mip-cmp/mip-cmp"
 GIT_URL = "git+https://github.com/mip-cmp/mip-cmp@v0.1.0"
 SAMPLE_NAMESPACE = yaml.safe_load((SAMPLE_REPO / "mip.yaml").read_text())["argocd"]["namespace"]
-QUICKSTART_BUDGET = 60  # seconds, downloads included (the README's promise)
 
 # Every command the docs show: run by the named test here, or why it cannot run offline.
 COMMANDS: list[tuple[str, str]] = [
@@ -65,9 +63,10 @@ def test_every_documented_command_is_run_or_says_why_not() -> None:
             assert how.split()[0] in globals(), how
 
 
+@pytest.mark.network
 def test_quickstart_from_a_fresh_copy(tmp_path: Path) -> None:
-    """The README's first command on a fresh clone with empty package caches: done within the budget,
-    showing its steps, with the rendered sample."""
+    """The README's first command on a fresh clone with empty package caches (it downloads from the package
+    index): it works, shows its steps and renders the sample. How long it takes is bench/tools.py's."""
     clone = tmp_path / "clone"
     clone.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE", "plugin", "scripts", "sample-repo"):
@@ -79,12 +78,9 @@ def test_quickstart_from_a_fresh_copy(tmp_path: Path) -> None:
     # The machine's own settings (index, certificates) stay; only the caches are new and empty.
     env = {**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache"), "PIP_CACHE_DIR": str(tmp_path / "pip-cache")}
     env.pop("VIRTUAL_ENV", None)
-    start = time.monotonic()
     done = subprocess.run(["bash", "scripts/quickstart.sh"], cwd=clone, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
-    elapsed = time.monotonic() - start
+                          timeout=900, check=False)
     assert done.returncode == 0, done.stderr
-    assert elapsed < QUICKSTART_BUDGET, f"quickstart took {elapsed:.0f} s"
     steps = [line for line in done.stderr.splitlines() if line.startswith("==> [")]
     assert any("runtime only" in s for s in steps) and any(s.endswith("applies)") for s in steps), steps
     assert sorted(p.name for p in (clone / "build" / "sample-repo").iterdir()) == [

@@ -446,20 +446,18 @@ def test_jinja2_is_imported_only_for_templates(tmp_path: Path) -> None:
         assert ("jinja2" in run.modules) is jinja2, template
 
 
-def test_the_warm_up_platform_still_renders(tmp_path: Path) -> None:
+def test_the_warm_up_platform_still_renders() -> None:
     """server.WarmUp exercises the format's features; if the format changes, keep it valid."""
-    warm = renderer.WarmUp(str(tmp_path))
-    try:
-        results = warm.run()
-        assert [code for code, _, _ in results] == [1 if '"other"' in params else 0 for params in warm.RUNS], \
-            [err.decode() for _, _, err in results]
-        for params, (_, out, _) in zip(warm.RUNS, results, strict=True):
-            run = generate(warm.root, {"ARGOCD_APP_SOURCE_PATH": ".", "ARGOCD_APP_PARAMETERS": params,
-                                       "MIP_CMP_RENDERER": "off"})
-            assert run.stdout == out  # answer() in a process of its own gives the same bytes
-    finally:
-        warm.remove()
-    assert not warm.root.exists()
+    warm = renderer.WarmUp()
+    before = sorted(p.relative_to(warm.root) for p in warm.root.rglob("*"))
+    results = warm.run()
+    assert [code for code, _, _ in results] == [1 if '"other"' in params else 0 for params in warm.RUNS], \
+        [err.decode() for _, _, err in results]
+    for params, (_, out, _) in zip(warm.RUNS, results, strict=True):
+        run = generate(warm.root, {"ARGOCD_APP_SOURCE_PATH": ".", "ARGOCD_APP_PARAMETERS": params,
+                                   "MIP_CMP_RENDERER": "off"})
+        assert run.stdout == out  # answer() in a process of its own gives the same bytes
+    assert sorted(p.relative_to(warm.root) for p in warm.root.rglob("*")) == before  # read, never written
 
 
 # --- fastyaml writes PyYAML's bytes ------------------------------------------------------------------------

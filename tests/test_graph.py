@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,11 +85,9 @@ def driver() -> Iterator[Any]:
         yield started
 
 
-def open_page(driver: Any, page: Path) -> float:
-    start = time.perf_counter()
+def open_page(driver: Any, page: Path) -> None:
     driver.get(page.as_uri())
     assert driver.execute_script("return document.body.dataset.ready") == "true"
-    return time.perf_counter() - start
 
 
 def console_errors(driver: Any) -> list[str]:
@@ -117,25 +114,12 @@ def test_html_page_in_chromium_shows_every_federation(tmp_path: Path, capsys: py
 
 
 @needs_chromium
-def test_1000_federations_fast_to_make_and_to_open(tmp_path: Path, driver: Any) -> None:
+def test_the_page_of_1000_federations_lists_them_all_and_searches(tmp_path: Path, driver: Any) -> None:
+    """What the page of a large platform does, not how fast: bench/tools.py measures making and opening it."""
     root = make_platform(tmp_path, 998)
-    # Process time: what this code costs, even while the test's neighbours share the CPU (wall time on a
-    # quiet machine is the same figure); the best of up to two runs, as any benchmark takes (a second only
-    # when the first is over).
-    times: list[float] = []
-    while len(times) < 2 and not (times and min(times) <= 5):
-        start = time.process_time()
-        text = as_html(build(take(root)))
-        times.append(time.process_time() - start)
-    assert min(times) <= 5, f"graph --format html of 1,000 federations took {min(times):.1f} s of CPU"
     page = tmp_path / "graph.html"
-    page.write_text(text)
-    # The best of up to three loads: a loaded machine (other test workers) slows a single one down.
-    loads: list[float] = []
-    while len(loads) < 3 and not (loads and min(loads) < 3):
-        loads.append(open_page(driver, page))
-    opened = min(loads)
-    assert opened < 3, f"the page of 1,000 federations took {opened:.1f} s to open"
+    page.write_text(as_html(build(take(root))))
+    open_page(driver, page)
     assert console_errors(driver) == []
     names = driver.execute_script("return Array.from(document.querySelectorAll('details.fed')).map(d => d.dataset.fed)")
     assert len(names) == 1000 == len(set(names))

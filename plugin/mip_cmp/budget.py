@@ -8,14 +8,13 @@ is enforced *while* the work is done, never on the finished result, and exceedin
 Per-file limits bound what one file can hold; the per-render counters below bound what all the files and
 templates of one render can add up to; the CPU and wall-clock limits are the backstop for whatever work
 no counter sees (a platform's own regular expression, a slow disk). The values keep a render, on the
-2-core machine the project targets, within 128 MiB of peak memory and 5 s of CPU for any input
-(tests/security/test_resources.py measures both). meter.py enforces the per-render counters and the clocks;
-this module only says the numbers, so that every layer may read them.
+2-core machine the project targets, within RENDERER_MEMORY_MIB of peak memory and MAX_RENDER_CPU_SECONDS of CPU
+for any input (tests/security/test_resources.py measures both). meter.py enforces the per-render counters and
+the clocks, renderer/server.py the process limits; this module only says the numbers, so that every layer
+(the client and `--help` too) reads them here. It imports nothing: the client of the fast path reads it.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -53,20 +52,57 @@ MAX_MESSAGE_CHARS = 1000
 # How much of a message the credential scrubber reads (it redacts before it shortens to MAX_MESSAGE_CHARS).
 SCRUB_WINDOW_CHARS = 4 * MAX_MESSAGE_CHARS
 
-# --- time ------------------------------------------------------------------------------------------------
+# --- time: the limits fire in this order -----------------------------------------------------------------
+# Argo CD's own deadline on a manifest generation (the repo-server's --repo-server-timeout-seconds); past it
+# Argo CD kills `mip-cmp generate` and the user sees "context deadline exceeded", not our message. Ours fire
+# before it, each with a message, in this order:
+ARGOCD_DEADLINE_SECONDS = 60.0
+# 1. The CPU of one render, in-process or in a renderer's worker: meter.py's CPU timer stops it with a user
+#    error located at the work in progress.
 MAX_RENDER_CPU_SECONDS = 4.0
-MAX_RENDER_SECONDS = 60.0
+# 2. The same budget as the kernel's RLIMIT_CPU on a renderer worker's request, a grace second later: the
+#    backstop for work that never returns to Python (the meter fires first; the grace covers the request's own
+#    reading and writing, and RLIMIT_CPU counts whole seconds).
+RENDERER_CPU_SECONDS = int(MAX_RENDER_CPU_SECONDS) + 1
+# 3. The wall clock of a request in the renderer: its parent kills a request past this (waiting, not
+#    computing: a slow disk, a request pushed to the lowest priority) and answers with the error itself.
+RENDERER_WALL_SECONDS = 20.0
+# 4. How long the client waits for the renderer's answer before rendering in-process: longer than (3), so
+#    the renderer's error arrives rather than a second render.
+RENDERER_WAIT_SECONDS = 30.0
+# 5. The wall clock of an in-process render, by meter.py: what is left of Argo CD's deadline after the
+#    client waited for the renderer in vain, less a margin for starting and writing.
+MAX_RENDER_SECONDS = ARGOCD_DEADLINE_SECONDS - RENDERER_WAIT_SECONDS - 5.0
+# A healthy render takes milliseconds: past this a renderer request runs at the lowest CPU priority, so it
+# cannot slow the others down.
+RENDERER_SLOW_SECONDS = 0.25
+
+# --- the warm renderer (renderer/server.py, renderer/client.py) --------------------------------------------
+# Peak memory of one request (the isolation budget): RLIMIT_AS on top of what the worker holds, less a margin
+# for what the worker allocates around the render itself.
+RENDERER_MEMORY_MIB = 128
+RENDERER_MEMORY_MARGIN_MIB = 8
+MAX_REQUEST_BYTES = 64 * MiB
+# Reading a request (the client sends it at once) and connecting to the renderer.
+RENDERER_READ_SECONDS = 10.0
+RENDERER_CONNECT_SECONDS = 2.0
+RENDERER_SPARE_WORKERS = 2  # idle workers waiting for a connection
+RENDERER_WORKERS = 16  # busy and idle; more connections wait in the listen backlog
+# A worker's caches only grow: a fresh fork after this many requests, or once it grew this much, bounds them.
+WORKER_REQUESTS = 500
+RETIRE_GROWTH_MIB = 32
+IDLE_WORKER_SECONDS = 60.0  # an idle worker leaves; the parent forks spares again (a burst's extra workers go)
+RENDERER_IDLE_SECONDS = 900.0  # an idle renderer leaves (MIP_CMP_RENDERER_IDLE; 0: never)
 
 
-@dataclass(frozen=True)
 class Limit:
-    """One row of docs/security.md's budgets table."""
+    """One row of docs/security.md's budgets table (a plain class: the client imports this module, and
+    dataclasses would cost it an import)."""
 
-    name: str
-    what: str
-    value: str
-    where: str
-    sees: str
+    __slots__ = ("name", "sees", "value", "what", "where")
+
+    def __init__(self, name: str, what: str, value: str, where: str, sees: str) -> None:
+        self.name, self.what, self.value, self.where, self.sees = name, what, value, where, sees
 
 
 def _bytes(n: int) -> str:
@@ -124,6 +160,17 @@ def limits() -> list[Limit]:
         Limit("MAX_RENDER_SECONDS", "wall-clock time of one render", f"{MAX_RENDER_SECONDS:g} s",
               "meter.py, at every counted step", "`<file>: ...: this render took more than N s "
               "...`"),
+        Limit("RENDERER_CPU_SECONDS", "CPU time of one request to the warm renderer (after the meter's)",
+              f"{RENDERER_CPU_SECONDS} s", "renderer/server.py: RLIMIT_CPU of the worker, for this request",
+              "`mip-cmp: the render was stopped: it used more than its CPU budget of N s; ...`"),
+        Limit("RENDERER_WALL_SECONDS", "wall-clock time of one request to the warm renderer",
+              f"{RENDERER_WALL_SECONDS:g} s", "renderer/server.py: the parent watches every request",
+              "`mip-cmp: the render was stopped: it took longer than its time budget of N s; ...`"),
+        Limit("RENDERER_MEMORY_MIB", "peak memory of one request to the warm renderer",
+              f"{RENDERER_MEMORY_MIB} MiB", "renderer/server.py: RLIMIT_AS of the worker, for this request",
+              "`mip-cmp: the render was stopped: it needed more than its memory budget; ...`"),
+        Limit("MAX_REQUEST_BYTES", "one request to the warm renderer", _bytes(MAX_REQUEST_BYTES),
+              "renderer/server.py, while reading it", "the client renders in-process"),
     ]
 
 

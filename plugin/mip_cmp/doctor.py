@@ -23,9 +23,19 @@ from .model import Platform
 from .names import INFRA_PROJECT, ROOT_APPLICATION
 from .pipeline import render_objects
 from .repo import Repo
+from .vocabulary import (
+    APP_NAME,
+    ARGO_GROUP,
+    ARGO_VERSION,
+    ESO_API,
+    ESO_GROUP,
+    ESO_VERSION,
+    GENERATORS_GROUP,
+    GENERATORS_VERSION,
+)
 
 REPO_SERVER = "argocd-repo-server"
-REPO_SERVER_SELECTOR = f"app.kubernetes.io/name={REPO_SERVER}"
+REPO_SERVER_SELECTOR = f"{APP_NAME}={REPO_SERVER}"
 CMP_SERVER = "/var/run/argocd/argocd-cmp-server"
 PLUGINS_DIR = "/home/argocd/cmp-server/plugins"
 # What argocd-patches/repo-server-sidecar.yaml sets up, and argocd-cmp-server needs (docs/install.md).
@@ -39,10 +49,10 @@ SERVING = re.compile(r"serving on (/\S+?\.sock)")
 LOG_BYTES = 64 * 1024
 # ESO kinds by what the platform uses, with the version mip-cmp emits.
 ESO_CRDS = {
-    "externalsecrets.external-secrets.io": "v1",
-    "passwords.generators.external-secrets.io": "v1alpha1",
-    "clustersecretstores.external-secrets.io": "v1",
-    "secretstores.external-secrets.io": "v1",
+    f"externalsecrets.{ESO_GROUP}": ESO_VERSION,
+    f"passwords.{GENERATORS_GROUP}": GENERATORS_VERSION,
+    f"clustersecretstores.{ESO_GROUP}": ESO_VERSION,
+    f"secretstores.{ESO_GROUP}": ESO_VERSION,
 }
 
 
@@ -243,11 +253,11 @@ class Doctor:
         label = f"Argo CD {version}" if version else "Argo CD"
         unknown: list[str] = []
         missing_crds: list[str] = []
-        for kind in sorted({o["kind"] for o in self.objects if o["apiVersion"].startswith("argoproj.io/")}):
-            crd = self.cluster.crd(f"{kind.lower()}s.argoproj.io")
+        for kind in sorted({o["kind"] for o in self.objects if o["apiVersion"].startswith(f"{ARGO_GROUP}/")}):
+            crd = self.cluster.crd(f"{kind.lower()}s.{ARGO_GROUP}")
             schema = _served_schema(crd, "v1alpha1") if crd else None
             if schema is None:
-                missing_crds.append(f"{kind.lower()}s.argoproj.io")
+                missing_crds.append(f"{kind.lower()}s.{ARGO_GROUP}")
                 continue
             for obj in self.objects:
                 if obj["kind"] == kind:
@@ -270,12 +280,12 @@ class Doctor:
         secrets = self.p.secrets
         needed = []
         if secrets:
-            needed.append("externalsecrets.external-secrets.io")
+            needed.append(f"externalsecrets.{ESO_GROUP}")
         if any(s.generated for s in secrets.values()):
-            needed.append("passwords.generators.external-secrets.io")
+            needed.append(f"passwords.{GENERATORS_GROUP}")
         store = self.p.secretStore
         if store is not None and any(s.fromStore for s in secrets.values()):
-            needed.append(f"{store.kind.lower()}s.external-secrets.io")
+            needed.append(f"{store.kind.lower()}s.{ESO_GROUP}")
         if not needed:
             return [Check("eso-crds", True, "the platform defines no secrets: External Secrets not needed")]
         absent = []
@@ -287,9 +297,9 @@ class Doctor:
                         "External Secrets serves " + ", ".join(needed) if not absent else
                         "not served: " + ", ".join(absent),
                         "" if not absent else "install External Secrets Operator >= 0.16 (it serves "
-                        "external-secrets.io/v1): helm install external-secrets external-secrets/external-secrets "
+                        f"{ESO_API}): helm install external-secrets external-secrets/external-secrets "
                         "-n external-secrets --create-namespace")]
-        store_crd = f"{store.kind.lower()}s.external-secrets.io" if store is not None else ""
+        store_crd = f"{store.kind.lower()}s.{ESO_GROUP}" if store is not None else ""
         if store is not None and store_crd in needed and not any(a.startswith(store_crd) for a in absent):
             checks.append(self._store(store.kind, store.name))
         return checks
@@ -298,7 +308,7 @@ class Doctor:
         if kind == "SecretStore":
             return Check("secret-store", True, f"SecretStore {name} is namespaced: check it in each federation's "
                                                "namespace (kubectl get secretstores -A)")
-        obj = self.cluster.custom("external-secrets.io", "v1", "clustersecretstores", name)
+        obj = self.cluster.custom(ESO_GROUP, ESO_VERSION, "clustersecretstores", name)
         describe = f"kubectl describe clustersecretstore {name}"
         if obj is None:
             return Check("secret-store", False, f"ClusterSecretStore {name} (secretStore in mip.yaml) does not exist",
@@ -311,8 +321,8 @@ class Doctor:
         return Check("secret-store", True, f"ClusterSecretStore {name} is Ready")
 
     def bootstrap(self) -> list[Check]:
-        project = self.cluster.custom("argoproj.io", "v1alpha1", "appprojects", INFRA_PROJECT, self.ns)
-        app = self.cluster.custom("argoproj.io", "v1alpha1", "applications", ROOT_APPLICATION, self.ns)
+        project = self.cluster.custom(ARGO_GROUP, ARGO_VERSION, "appprojects", INFRA_PROJECT, self.ns)
+        app = self.cluster.custom(ARGO_GROUP, ARGO_VERSION, "applications", ROOT_APPLICATION, self.ns)
         fix = "mip-cmp bootstrap --revision <branch> --apply (from the platform checkout; docs/install.md step 4)"
         missing = [f"AppProject {INFRA_PROJECT}" if project is None else "",
                    f"Application {ROOT_APPLICATION}" if app is None else ""]

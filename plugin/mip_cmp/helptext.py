@@ -10,6 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .budget import (
+    RENDERER_CPU_SECONDS,
+    RENDERER_IDLE_SECONDS,
+    RENDERER_MEMORY_MIB,
+    RENDERER_WAIT_SECONDS,
+    RENDERER_WALL_SECONDS,
+)
+from .contract.params import PARAMETERS
 from .errors import EXIT_BUG, EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE, EXIT_INPUT, EXIT_OK, EXIT_USAGE
 
 DEBUG = ("MIP_CMP_DEBUG", "set to anything: the traceback of an internal error (exit 3) goes to stderr")
@@ -51,15 +59,19 @@ HELP: dict[str, Help] = {
         environment=(
             ("ARGOCD_APP_SOURCE_PATH", "the app's path in the repository (locates the repository root)"),
             ("ARGOCD_APP_SOURCE_TARGET_REVISION", "the revision every source back into this repository uses"),
-            ("ARGOCD_APP_PARAMETERS", "the plugin parameters as JSON (federation, directory, component)"),
+            ("ARGOCD_APP_PARAMETERS", f"the plugin parameters as JSON ({', '.join(p.name for p in PARAMETERS)})"),
             ("PARAM_<NAME>", "one plugin parameter each, used when ARGOCD_APP_PARAMETERS is not set"),
             ("MIP_CMP_RENDERER", "'off': never use the warm renderer (default: auto)"),
-            ("MIP_CMP_RENDERER_TIMEOUT", "seconds to wait for the renderer before rendering in-process (30)"),
-            ("MIP_CMP_RENDERER_IDLE", "seconds an idle renderer lives; 0: for ever (900)"),
+            ("MIP_CMP_RENDERER_TIMEOUT",
+             f"seconds to wait for the renderer before rendering in-process ({RENDERER_WAIT_SECONDS:g})"),
+            ("MIP_CMP_RENDERER_IDLE", f"seconds an idle renderer lives; 0: for ever ({RENDERER_IDLE_SECONDS:g})"),
             ("MIP_CMP_RUNTIME_DIR", "where the renderer's private socket directory goes ($TMPDIR or /tmp)"),
-            ("MIP_CMP_RENDER_MEMORY_MIB", "lower the renderer's per-request memory limit (128; read at its start)"),
-            ("MIP_CMP_RENDER_CPU_SECONDS", "lower the renderer's per-request CPU limit (5; read at its start)"),
-            ("MIP_CMP_RENDER_WALL_SECONDS", "lower the renderer's per-request time limit (20; read at its start)"),
+            ("MIP_CMP_RENDER_MEMORY_MIB",
+             f"lower the renderer's per-request memory limit ({RENDERER_MEMORY_MIB}; read at its start)"),
+            ("MIP_CMP_RENDER_CPU_SECONDS",
+             f"lower the renderer's per-request CPU limit ({RENDERER_CPU_SECONDS}; read at its start)"),
+            ("MIP_CMP_RENDER_WALL_SECONDS",
+             f"lower the renderer's per-request time limit ({RENDERER_WALL_SECONDS:g}; read at its start)"),
             (DEBUG[0], DEBUG[1] + "; also why a call did not use the renderer"),
         ),
         exit_codes=_codes(_INPUT_ERROR, (143, "terminated by SIGTERM (Argo CD's deadline); nothing printed")),

@@ -16,7 +16,7 @@ from typing import Any
 from . import compat, meter
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
-from .model import DNS_LABEL, AppSync, Federation, Platform
+from .model import API_VERSION, DNS_LABEL, AppSync, Federation, Platform
 from .modelcheck import kind_of, to_model
 from .names import (
     FEDERATIONS_APPSET,
@@ -508,7 +508,7 @@ def _stand_in(repo: Repo, identity: _Identity, directory: str,
     apps = data.get("apps")
     known = [a for a in apps if a in p.catalog] if isinstance(apps, dict) else list(p.catalog)
     model = Federation.model_construct(
-        apiVersion="mip-cmp.io/v1alpha1", kind="Federation", name=name, cluster=cluster,
+        apiVersion=API_VERSION, kind="Federation", name=name, cluster=cluster,
         type="hybrid" if data.get("type") == "hybrid" else "local",
         state="retired" if data.get("state") == "retired" else "active", publicHost=None,
         apps=dict.fromkeys(known))

@@ -13,10 +13,12 @@ models inside it once, as part of its own, without a validator of their own (doc
 import os
 import sys
 from types import ModuleType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
+
+from .vocabulary import APPLY_OUT_OF_SYNC_ONLY, ARGOCD_NAMESPACE, CREATE_NAMESPACE, IN_CLUSTER, IN_CLUSTER_SERVER
 
 # pydantic releases whose plugin loader was read and found to do nothing but return no plugins when
 # PYDANTIC_DISABLE_PLUGINS disables them all, and whose only import of it is `get_plugins` (in
@@ -47,7 +49,7 @@ def _skip_plugin_scan() -> bool:
 
 _skip_plugin_scan()  # before the first model below is built
 
-API_VERSION = "mip-cmp.io/v1alpha1"
+API_VERSION: Final = "mip-cmp.io/v1alpha1"
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
@@ -198,7 +200,7 @@ SyncOption = Literal[
     "PrunePropagationPolicy=foreground", "PrunePropagationPolicy=background", "PrunePropagationPolicy=orphan",
 ]
 
-DEFAULT_SYNC_OPTIONS: tuple[SyncOption, ...] = ("ApplyOutOfSyncOnly=true",)
+DEFAULT_SYNC_OPTIONS: tuple[SyncOption, ...] = (APPLY_OUT_OF_SYNC_ONLY,)
 FEDERATION_SYNC_OPTIONS: tuple[SyncOption, ...] = (
     "ServerSideApply=true", "RespectIgnoreDifferences=true", "SkipDryRunOnMissingResource=true", "PruneLast=true",
     "Replace=true")
@@ -210,7 +212,7 @@ class SyncPolicy(Strict):
     prune: bool = Field(True, description="Delete resources that left the source.")
     options: list[SyncOption] = Field(
         default_factory=lambda: list(DEFAULT_SYNC_OPTIONS),
-        description="Argo CD sync options (CreateNamespace=true is always set).")
+        description=f"Argo CD sync options ({CREATE_NAMESPACE} is always set).")
 
 
 class FederationSync(Strict):
@@ -310,7 +312,7 @@ class InfrastructureApp(Strict):
     AppProject of its own that lists exactly what it may create."""
 
     namespace: Name = Field(description="The app's namespace.")
-    cluster: Name = Field("in-cluster", description="One of the platform's clusters.")
+    cluster: Name = Field(IN_CLUSTER, description="One of the platform's clusters.")
     source: Source | None = Field(None, description="Its source (or `sources`).")
     sources: list[Source] = Field(default_factory=_no_items, description="Several sources, e.g. a chart and a "
                                                                     "`ref` for its value files.")
@@ -376,7 +378,7 @@ class CommonApp(Chart):
     """An app deployed once for the whole platform, in its own namespace."""
 
     namespace: Name = Field(description="The app's own namespace.")
-    cluster: Name = Field("in-cluster", description="One of the platform's clusters.")
+    cluster: Name = Field(IN_CLUSTER, description="One of the platform's clusters.")
 
 
 class StoreSecret(Strict):
@@ -464,8 +466,8 @@ class SecretStore(Strict):
 class ArgoCD(Strict):
     """Where Argo CD runs and how it names this plugin."""
 
-    namespace: Name = Field("argocd", description="Namespace Argo CD runs in; all Applications go there.")
-    server: Url = Field("https://kubernetes.default.svc", description="API server Argo CD itself runs on.")
+    namespace: Name = Field(ARGOCD_NAMESPACE, description="Namespace Argo CD runs in; all Applications go there.")
+    server: Url = Field(IN_CLUSTER_SERVER, description="API server Argo CD itself runs on.")
     pluginName: Name = Field("mip-cmp", description="Name of this plugin as its plugin.yaml declares it.")
     version: Annotated[str, StringConstraints(strict=True, pattern=r"^v3\.[0-9]+\.[0-9]+$")] = Field(
         "v3.1.12",

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from .vocabulary import ARGOCD_NAMESPACE
+
+# What mip-cmp calls itself where it signs what it writes (the app.kubernetes.io/managed-by label).
+TOOL = "mip-cmp"
+
 # The file every mip-cmp directory holds (and Argo CD's discovery looks for).
 FILE_NAME = "mip.yaml"
 
@@ -14,7 +19,7 @@ STATIC_PROJECTS = ("default", INFRA_PROJECT, FEDERATIONS_PROJECT, COMMON_PROJECT
 INFRA_APP_PROJECT_PREFIX = "infra-"
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # Applications in the Argo CD namespace that are not `<federation>-<app>`; the root Application's name is
-# also the `app.kubernetes.io/part-of` of what the root renders.
+# also the `PART_OF` label of what the root renders.
 ROOT_APPLICATION = "mip-platform"
 FEDERATIONS_APPSET = "mip-federations"
 # Each federation's Application for its ExternalSecrets is `<federation>-secrets`.
@@ -36,12 +41,6 @@ def network_name(owner: str) -> str:
 def infra_project_name(app: str) -> str:
     return f"{INFRA_APP_PROJECT_PREFIX}{app}"
 
-# Argo CD's and External Secrets' vocabulary that the expansion writes and the output gate checks.
-SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
-# A generated password must outlive Argo CD prunes and app deletion: losing it loses the database.
-KEEP_ON_DELETE = ("Prune=false", "Delete=false")
-GENERATORS_API = "generators.external-secrets.io/v1alpha1"
-
 # A federation's name is its namespace and its AppProject, which may hold Secrets, Roles and RoleBindings in
 # that namespace: it must never be a namespace of Kubernetes itself, of the cluster's infrastructure or of the
 # platform, whatever the platform's namePattern allows (loosening the pattern must not reopen one). Beyond
@@ -49,7 +48,8 @@ GENERATORS_API = "generators.external-secrets.io/v1alpha1"
 # and their namespaces. The infrastructure list is what mip-infra runs (ingress-nginx, cert-manager,
 # monitoring, submariner, security) and what clusters commonly run; prefixes and suffixes catch families.
 SYSTEM_NAMESPACES = frozenset({
-    *RESERVED_NAMESPACES, "argocd", "cert-manager", "ingress-nginx", "monitoring", "security", "external-secrets",
+    *RESERVED_NAMESPACES, ARGOCD_NAMESPACE, "cert-manager", "ingress-nginx", "monitoring", "security",
+    "external-secrets",
     "submariner-operator", "submariner-k8s-broker", "keycloak", "vault", "velero", "kyverno", "logging",
     "prometheus", "grafana", "loki", "tigera-operator", "local-path-storage", "olm", "operators",
 })

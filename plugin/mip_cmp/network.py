@@ -11,14 +11,9 @@ Pure: models in, plain dicts out.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .model import Chart, NamespacedPeer, Network, Peer, PodPeer
+from .vocabulary import NAMESPACE_NAME, NETWORK_API, Obj
 
-Obj = dict[str, Any]
-
-API = "networking.k8s.io/v1"
-NAMESPACE_NAME = "kubernetes.io/metadata.name"  # set by Kubernetes itself on every namespace, immutable
 ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}
 DNS_PORT = 53
 DEFAULT_DENY = "default-deny"
@@ -32,7 +27,7 @@ def _policy(name: str, namespace: str, labels: dict[str, str], pods: Obj, types:
         spec["ingress"] = ingress
     if egress is not None:
         spec["egress"] = egress
-    return {"apiVersion": API, "kind": "NetworkPolicy",
+    return {"apiVersion": NETWORK_API, "kind": "NetworkPolicy",
             "metadata": {"name": name, "namespace": namespace, "labels": labels}, "spec": spec}
 
 

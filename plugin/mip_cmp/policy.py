@@ -24,18 +24,15 @@ from .names import (
     COMMON_PROJECT,
     FEDERATIONS_PROJECT,
     FILE_NAME,
-    GENERATORS_API,
     INFRA_PROJECT,
-    KEEP_ON_DELETE,
     NETWORK_APP,
     OVERLAY_APP,
     SECRETS_APP,
     STATIC_PROJECTS,
-    SYNC_OPTIONS,
     infra_project_name,
 )
-from .network import API as NETWORK_API
 from .network import DEFAULT_DENY
+from .vocabulary import GENERATORS_API, KEEP_ON_DELETE, NETWORK_API, SYNC_OPTIONS
 
 PLATFORM_KINDS = {"AppProject", "ApplicationSet", "Application", "ExternalSecret", "Password", "Namespace"}
 FEDERATION_APP_KINDS = {"Application"}
@@ -68,7 +65,7 @@ def _secret_problems(file: str, obj: dict[str, Any]) -> list[Problem]:
     spec = obj.get("spec", {})
     if obj["kind"] == "Password":
         if not _keep_on_delete(obj):
-            problems.append(_violation(file, obj, "a password generator must carry Prune=false,Delete=false"))
+            problems.append(_violation(file, obj, f"a password generator must carry {','.join(KEEP_ON_DELETE)}"))
         return problems
     target = spec.get("target", {})
     if target.get("name") != obj["metadata"]["name"]:
@@ -90,7 +87,7 @@ def _secret_problems(file: str, obj: dict[str, Any]) -> list[Problem]:
                 file, obj, "a generated secret must be CreatedOnce, refreshInterval 0s, Orphan, Retain and "
                            "immutable, so its passwords are never rotated or overwritten"))
         if not _keep_on_delete(obj):
-            problems.append(_violation(file, obj, "a generated secret must carry Prune=false,Delete=false"))
+            problems.append(_violation(file, obj, f"a generated secret must carry {','.join(KEEP_ON_DELETE)}"))
     return problems
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..vocabulary import ARGO_API
 from .params import announcements
 
 PLUGIN_NAME = "mip-cmp"
@@ -19,7 +20,7 @@ HEADER = (
 
 def plugin_config() -> dict[str, Any]:
     return {
-        "apiVersion": "argoproj.io/v1alpha1",
+        "apiVersion": ARGO_API,
         "kind": "ConfigManagementPlugin",
         "metadata": {"name": PLUGIN_NAME},
         "spec": {

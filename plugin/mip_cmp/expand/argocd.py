@@ -7,21 +7,28 @@ from typing import Any
 
 from .. import compat
 from ..model import AppSync, Chart, Federation, IgnoreDifference, Platform, Source
-from ..names import FILE_NAME, KEEP_ON_DELETE, ROOT_APPLICATION, SYNC_OPTIONS
+from ..names import FILE_NAME, ROOT_APPLICATION, TOOL
+from ..vocabulary import (
+    APPLY_OUT_OF_SYNC_ONLY,
+    ARGO_API,
+    CREATE_NAMESPACE,
+    FEDERATION_LABEL,
+    FEDERATION_TYPE,
+    FINALIZER,
+    KEEP_ON_DELETE,
+    NAMESPACE_TYPE,
+    NETWORK_GROUP,
+    PART_OF,
+    SYNC_OPTIONS,
+    SYNC_WAVE,
+    Obj,
+)
+from ..vocabulary import MANAGED_BY as MANAGED_BY_LABEL
 
-Obj = dict[str, Any]
-
-ARGO = "argoproj.io/v1alpha1"
-ESO = "external-secrets.io/v1"
-FINALIZER = "resources-finalizer.argocd.argoproj.io"
-MANAGED_BY = {"app.kubernetes.io/managed-by": "mip-cmp"}
-FEDERATION_LABEL = "mip-cmp.io/federation"
-SYNC_WAVE = "argocd.argoproj.io/sync-wave"
-# With a git webhook, Argo CD re-renders an app on a push only if these paths changed: a federation's apps
-# depend on the platform file and their own directory, nothing else.
-GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
+MANAGED_BY = {MANAGED_BY_LABEL: TOOL}
+# A federation's apps depend on the platform file and their own directory, nothing else (GENERATE_PATHS).
 KEEP_ON_DELETE_ANNOTATION = {SYNC_OPTIONS: ",".join(KEEP_ON_DELETE)}
-PLATFORM_PART_OF = {"app.kubernetes.io/part-of": ROOT_APPLICATION}
+PLATFORM_PART_OF = {PART_OF: ROOT_APPLICATION}
 # Every generated Application retries a failed sync: without it automated sync never tries the same
 # revision again, so one transient failure (a CRD or webhook not ready yet) would need a manual sync.
 # 10 tries 10s, 20s, ... capped at 3m: about 20 minutes before Argo CD gives up on a revision.
@@ -30,7 +37,6 @@ RETRY = {"limit": 10, "backoff": {"duration": "10s", "factor": 2, "maxDuration":
 # Application it creates: the projects that Applications name, then the namespaces it writes into, then
 # the password generators their ExternalSecrets read, then those ExternalSecrets.
 ROOT_ORDER = ("AppProject", "Namespace", "Password", "ExternalSecret")
-NAMESPACE_TYPE = "mip-cmp.io/namespace-type"
 
 # What workloads from the catalog's Helm charts may create inside their namespace. No NetworkPolicy: a
 # namespace's policies come from its network project only, so no chart or overlay can undo its default deny.
@@ -38,10 +44,9 @@ WORKLOAD_KINDS = [
     ("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet"), ("apps", "ReplicaSet"),
     ("", "Service"), ("", "ConfigMap"), ("", "Secret"), ("", "PersistentVolumeClaim"), ("", "ServiceAccount"),
     ("", "Pod"), ("rbac.authorization.k8s.io", "Role"), ("rbac.authorization.k8s.io", "RoleBinding"),
-    ("networking.k8s.io", "Ingress"), ("batch", "Job"),
+    (NETWORK_GROUP, "Ingress"), ("batch", "Job"),
     ("batch", "CronJob"), ("autoscaling", "HorizontalPodAutoscaler"), ("policy", "PodDisruptionBudget"),
 ]
-SECRET_KINDS = [("external-secrets.io", "ExternalSecret"), ("generators.external-secrets.io", "Password")]
 # Listed explicitly as well, so a later widening of a whitelist cannot silently grant them.
 SENSITIVE_CLUSTER_KINDS = [
     ("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
@@ -111,7 +116,7 @@ def deep_merge(base: Any, override: Any) -> Any:
 def sync_policy(namespace_labels: dict[str, str] | None, *, prune: bool = True) -> Obj:
     policy: Obj = {
         "automated": {"prune": prune, "selfHeal": True},
-        "syncOptions": ["CreateNamespace=true", "ApplyOutOfSyncOnly=true"],
+        "syncOptions": [CREATE_NAMESPACE, APPLY_OUT_OF_SYNC_ONLY],
         "retry": RETRY,
     }
     if namespace_labels is not None:
@@ -123,7 +128,7 @@ def synced(p: Platform, own: list[AppSync], namespace_labels: dict[str, str] | N
     """The platform's sync defaults, then each of `own` in order (catalog, then federation): options add up,
     the last `prune` given wins. Federations only reach this with what the platform lets them set."""
     prune = p.syncPolicy.prune
-    options = ["CreateNamespace=true", *p.syncPolicy.options]
+    options = [CREATE_NAMESPACE, *p.syncPolicy.options]
     for item in own:
         options += item.options
         if item.prune is not None:
@@ -144,7 +149,7 @@ def app_project(parts: Parts, name: str, description: str, *, repos: list[str], 
     # The resources finalizer on a project: Argo CD deletes it only once no Application names it any more, so
     # a pruned project cannot leave Applications (and their finalizers) unable to finish.
     return {
-        "apiVersion": ARGO,
+        "apiVersion": ARGO_API,
         "kind": "AppProject",
         "metadata": meta(name, parts.p.argocd.namespace, labels or {},
                           {SYNC_WAVE: parts.waves["AppProject"], **(annotations or {})}, finalizers=True),
@@ -233,4 +238,4 @@ def common_namespace_labels(namespace: str) -> dict[str, str]:
 
 
 def federation_namespace_labels(f: Federation) -> dict[str, str]:
-    return {"name": f.name, FEDERATION_LABEL: f.name, "mip-cmp.io/federation-type": f.type}
+    return {"name": f.name, FEDERATION_LABEL: f.name, FEDERATION_TYPE: f.type}

@@ -8,17 +8,24 @@ from typing import Any
 from ..contract.params import SECRETS_COMPONENT, binding
 from ..loading import LoadedFederation, LoadedPlatform
 from ..model import Federation, Overlay, Platform
-from ..names import OVERLAY_APP, SECRETS_APP, SYNC_OPTIONS
+from ..names import OVERLAY_APP, SECRETS_APP
 from ..templating import render_tree
-from ..yamlsource import Document
-from .argocd import (
-    ARGO,
+from ..vocabulary import (
+    APP_NAME,
+    APP_VERSION,
+    ARGO_API,
     FEDERATION_LABEL,
     GENERATE_PATHS,
+    PART_OF,
+    PRUNE_FALSE,
     SECRET_KINDS,
+    SYNC_OPTIONS,
     SYNC_WAVE,
-    WORKLOAD_KINDS,
     Obj,
+)
+from ..yamlsource import Document
+from .argocd import (
+    WORKLOAD_KINDS,
     Parts,
     app_project,
     chart_source,
@@ -46,7 +53,7 @@ def federation_project(p: Platform, f: Federation, parts: Parts | None = None) -
         labels={FEDERATION_LABEL: f.name},
         # Kept when its directory is deleted (onRemoval: keep): the root then shows it as needing a prune,
         # the reminder that the federation's Applications, namespace and data still await an admin.
-        annotations={SYNC_OPTIONS: "Prune=false"} if p.federations.onRemoval == "keep" else None,
+        annotations={SYNC_OPTIONS: PRUNE_FALSE} if p.federations.onRemoval == "keep" else None,
     )
 
 
@@ -70,14 +77,14 @@ def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: st
     values = render_tree(chart.values, app_context, lp.doc, ("catalog", app_name, "values"))
     if own is not None:
         values = deep_merge(values, render_tree(own.values, app_context, fed.doc, ("apps", app_name, "values")))
-    labels = {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name, "app.kubernetes.io/name": app_name}
+    labels = {PART_OF: f.name, FEDERATION_LABEL: f.name, APP_NAME: app_name}
     revision = chart.revision
     version_label: str | None = chart.version
     if own is not None and own.revision is not None:
         # The catalog's version names the catalog's revision, not this one: only the federation can say.
         revision, version_label = own.revision, own.version
     if version_label is not None:
-        labels["app.kubernetes.io/version"] = version_label
+        labels[APP_VERSION] = version_label
     spec: Obj = {
         "project": f.name,
         "source": chart_source(chart, revision, values),
@@ -88,7 +95,7 @@ def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: st
         spec["ignoreDifferences"] = ignore_differences(ignore)
     spec["syncPolicy"] = synced(p, [chart.sync, *([own.sync] if own else [])], federation_namespace_labels(f))
     return {
-        "apiVersion": ARGO,
+        "apiVersion": ARGO_API,
         "kind": "Application",
         "metadata": meta(f"{f.name}-{app_name}", p.argocd.namespace, labels,
                           {SYNC_WAVE: str(chart.syncWave), **chart.annotations}, finalizers=True),
@@ -101,10 +108,10 @@ def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Ob
     the ExternalSecrets land next to the workloads even for a federation on another cluster."""
     f = fed.model
     return {
-        "apiVersion": ARGO,
+        "apiVersion": ARGO_API,
         "kind": "Application",
         "metadata": meta(f"{f.name}-{SECRETS_APP}", p.argocd.namespace,
-                          {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name},
+                          {PART_OF: f.name, FEDERATION_LABEL: f.name},
                           {SYNC_WAVE: "-1", GENERATE_PATHS: generate_paths(fed.directory)}, finalizers=True),
         "spec": {
             "project": f.name,
@@ -127,9 +134,9 @@ def overlay_application(p: Platform, fed: LoadedFederation, app_name: str, overl
     source: Obj = {"repoURL": p.repoURL, "targetRevision": revision, "path": overlay_path(fed, overlay),
                    overlay.type: {}}
     wave = overlay.syncWave if overlay.syncWave is not None else p.catalog[app_name].syncWave + 1
-    labels = {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name, "app.kubernetes.io/name": app_name}
+    labels = {PART_OF: f.name, FEDERATION_LABEL: f.name, APP_NAME: app_name}
     return {
-        "apiVersion": ARGO,
+        "apiVersion": ARGO_API,
         "kind": "Application",
         "metadata": meta(f"{f.name}-{app_name}-{OVERLAY_APP}", p.argocd.namespace, labels,
                           {SYNC_WAVE: str(wave)}, finalizers=True),
@@ -161,5 +168,5 @@ def federation_secret_objects(lp: LoadedPlatform, fed: LoadedFederation) -> list
     """component=secrets: the ExternalSecrets (and generators) of every secret the federation's apps name."""
     p, f = lp.model, fed.model
     return secret_objects(lp, federation_secrets(p, f), f.name,
-                          {"app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name},
+                          {PART_OF: f.name, FEDERATION_LABEL: f.name},
                           federation_context(p, f, fed.doc))

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from ..model import InfrastructureApp, Platform, ResourceKind
 from ..names import ROOT_APPLICATION, infra_project_name
+from ..vocabulary import APP_VERSION, ARGO_API, NAMESPACE_TYPE, PART_OF, SYNC_WAVE, Obj
 from .argocd import (
     ADMIN_ACTIONS,
-    ARGO,
-    NAMESPACE_TYPE,
     SENSITIVE_CLUSTER_KINDS,
-    SYNC_WAVE,
-    Obj,
     Parts,
     app_project,
     app_source,
@@ -60,11 +57,11 @@ def infrastructure_application(p: Platform, name: str, app: InfrastructureApp, r
     if app.ignoreDifferences:
         spec["ignoreDifferences"] = ignore_differences(app.ignoreDifferences)
     spec["syncPolicy"] = synced(p, [app.sync], {"name": app.namespace, NAMESPACE_TYPE: "infrastructure"})
-    labels = {"app.kubernetes.io/part-of": ROOT_APPLICATION}
+    labels = {PART_OF: ROOT_APPLICATION}
     if app.version:
-        labels["app.kubernetes.io/version"] = app.version
+        labels[APP_VERSION] = app.version
     return {
-        "apiVersion": ARGO,
+        "apiVersion": ARGO_API,
         "kind": "Application",
         "metadata": meta(name, p.argocd.namespace, labels, {SYNC_WAVE: str(app.syncWave)}, finalizers=True),
         "spec": spec,

@@ -6,17 +6,23 @@ from __future__ import annotations
 from ..contract.params import NETWORK_COMPONENT, binding, common_network_binding
 from ..loading import LoadedFederation
 from ..model import Federation, Platform
-from ..names import SYNC_OPTIONS, network_name
+from ..names import network_name
 from ..network import namespace_policies
-from .argocd import (
-    ADMIN_ACTIONS,
-    ARGO,
+from ..vocabulary import (
+    ARGO_API,
     FEDERATION_LABEL,
     GENERATE_PATHS,
-    MANAGED_BY,
     NAMESPACE_TYPE,
+    NETWORK_GROUP,
+    PART_OF,
+    PRUNE_FALSE,
+    SYNC_OPTIONS,
     SYNC_WAVE,
     Obj,
+)
+from .argocd import (
+    ADMIN_ACTIONS,
+    MANAGED_BY,
     Parts,
     app_project,
     common_namespace_labels,
@@ -38,7 +44,7 @@ def network_project(p: Platform, owner: str, server: str, namespace: str, parts:
     return app_project(
         parts, name, f"NetworkPolicies of namespace {namespace}, derived from the platform",
         repos=[p.repoURL], destinations=[(server, namespace)], cluster_kinds=parts.own_namespaces([namespace]),
-        namespace_kinds=[("networking.k8s.io", "NetworkPolicy")],
+        namespace_kinds=[(NETWORK_GROUP, "NetworkPolicy")],
         roles=[project_role(name, "admin", f"Full access to the network policies of {namespace}", ADMIN_ACTIONS,
                      list(p.rbac.adminGroups))],
     )
@@ -65,9 +71,9 @@ def network_application(p: Platform, owner: str, server: str, namespace: str, pa
     if p.federations.onRemoval == "keep":
         # Kept when its federation (or common app) leaves the platform, like the project: the workloads left
         # running until an admin removes them stay closed off (pruning it would delete their policies).
-        annotations[SYNC_OPTIONS] = "Prune=false"
+        annotations[SYNC_OPTIONS] = PRUNE_FALSE
     return {
-        "apiVersion": ARGO,
+        "apiVersion": ARGO_API,
         "kind": "Application",
         "metadata": meta(network_name(owner), p.argocd.namespace, labels, annotations, finalizers=True),
         "spec": {
@@ -87,23 +93,23 @@ def network_applications(p: Platform, federations: list[LoadedFederation], revis
     apps = [network_application(p, f.model.name, p.clusters[f.model.cluster], f.model.name,
                                 binding(f.model.name, f.directory, NETWORK_COMPONENT),
                                 federation_namespace_labels(f.model),
-                                {"app.kubernetes.io/part-of": f.model.name, FEDERATION_LABEL: f.model.name},
+                                {PART_OF: f.model.name, FEDERATION_LABEL: f.model.name},
                                 revision, generate_paths(f.directory), parts)
             for f in sorted(federations, key=lambda f: f.model.name)]
     apps += [network_application(p, name, p.clusters[a.cluster], a.namespace, common_network_binding(name),
-                                 common_namespace_labels(a.namespace), {"app.kubernetes.io/part-of": name}, revision,
+                                 common_namespace_labels(a.namespace), {PART_OF: name}, revision,
                                  parts=parts)
              for name, a in p.commonApps.items()]
     return apps
 
 
 def federation_network(p: Platform, f: Federation) -> list[Obj]:
-    labels = {**MANAGED_BY, "app.kubernetes.io/part-of": f.name, FEDERATION_LABEL: f.name}
+    labels = {**MANAGED_BY, PART_OF: f.name, FEDERATION_LABEL: f.name}
     return namespace_policies(p.network, f.name, [(a, p.catalog[a]) for a in f.apps],
                               [p.network.peers[n] for n in f.peers], labels)
 
 
 def common_network(p: Platform, name: str) -> list[Obj]:
     app = p.commonApps[name]
-    labels = {**MANAGED_BY, "app.kubernetes.io/part-of": name, NAMESPACE_TYPE: "common"}
+    labels = {**MANAGED_BY, PART_OF: name, NAMESPACE_TYPE: "common"}
     return namespace_policies(p.network, app.namespace, [(name, app)], [], labels)

@@ -10,20 +10,25 @@ from ..loading import LoadedFederation, LoadedPlatform
 from ..model import CommonApp, Platform
 from ..names import COMMON_PROJECT, FEDERATIONS_APPSET, FEDERATIONS_PROJECT, INFRA_PROJECT, ROOT_APPLICATION
 from ..templating import render_tree
-from .argocd import (
-    ADMIN_ACTIONS,
-    ARGO,
+from ..vocabulary import (
+    APP_VERSION,
+    ARGO_API,
+    ARGO_GROUP,
     FEDERATION_LABEL,
     FINALIZER,
     GENERATE_PATHS,
+    PART_OF,
+    SECRET_KINDS,
+    SYNC_WAVE,
+    Obj,
+)
+from .argocd import (
+    ADMIN_ACTIONS,
     KEEP_ON_DELETE_ANNOTATION,
     MANAGED_BY,
     PLATFORM_PART_OF,
     RETRY,
-    SECRET_KINDS,
-    SYNC_WAVE,
     WORKLOAD_KINDS,
-    Obj,
     Parts,
     app_project,
     chart_source,
@@ -48,7 +53,7 @@ def default_project(p: Platform) -> Obj:
     """Argo CD's built-in `default` project, locked down so nothing can land in it."""
     deny_all = [{"group": "*", "kind": "*"}]
     return {
-        "apiVersion": ARGO,
+        "apiVersion": ARGO_API,
         "kind": "AppProject",
         "metadata": meta("default", p.argocd.namespace, {}, {SYNC_WAVE: root_wave(p, "AppProject")}),
         "spec": {"sourceRepos": [], "sourceNamespaces": [], "destinations": [],
@@ -79,7 +84,7 @@ def infrastructure_project(p: Platform, parts: Parts | None = None) -> Obj:
     return app_project(
         parts, INFRA_PROJECT, "The platform itself: projects, the federation ApplicationSet, common apps",
         repos=[p.repoURL], destinations=destinations, cluster_kinds=parts.own_namespaces(root_namespaces(p)),
-        namespace_kinds=[(ARGO.split("/")[0], k) for k in ("AppProject", "ApplicationSet", "Application")]
+        namespace_kinds=[(ARGO_GROUP, k) for k in ("AppProject", "ApplicationSet", "Application")]
         + SECRET_KINDS,
         roles=[project_role(INFRA_PROJECT, "admin", "Full access to the platform's applications", ADMIN_ACTIONS,
                      list(p.rbac.adminGroups))],
@@ -89,7 +94,7 @@ def infrastructure_project(p: Platform, parts: Parts | None = None) -> Obj:
 def root_application(p: Platform, revision: str) -> Obj:
     """The one Application an admin creates; it renders the repository root with this plugin."""
     return {
-        "apiVersion": ARGO,
+        "apiVersion": ARGO_API,
         "kind": "Application",
         "metadata": meta(ROOT_APPLICATION, p.argocd.namespace, PLATFORM_PART_OF),
         "spec": {
@@ -110,7 +115,7 @@ def federations_appset(p: Platform, federations: list[LoadedFederation], revisio
     elements = [{"name": f.model.name, "path": f.directory} for f in federations]
     keep = p.federations.onRemoval == "keep"
     return {
-        "apiVersion": ARGO,
+        "apiVersion": ARGO_API,
         "kind": "ApplicationSet",
         "metadata": meta(FEDERATIONS_APPSET, p.argocd.namespace, PLATFORM_PART_OF),
         "spec": {
@@ -120,7 +125,7 @@ def federations_appset(p: Platform, federations: list[LoadedFederation], revisio
             "template": {
                 "metadata": {
                     "name": "{{ .name }}",
-                    "labels": {**MANAGED_BY, "app.kubernetes.io/part-of": "{{ .name }}",
+                    "labels": {**MANAGED_BY, PART_OF: "{{ .name }}",
                                FEDERATION_LABEL: "{{ .name }}"},
                     "annotations": {GENERATE_PATHS: generate_paths("{{ .path }}")},
                     **({} if keep else {"finalizers": [FINALIZER]}),
@@ -159,10 +164,10 @@ def common_app(lp: LoadedPlatform, name: str, app: CommonApp) -> Obj:
         spec["ignoreDifferences"] = ignore_differences(app.ignoreDifferences)
     spec["syncPolicy"] = synced(p, [app.sync], common_namespace_labels(app.namespace))
     return {
-        "apiVersion": ARGO,
+        "apiVersion": ARGO_API,
         "kind": "Application",
         "metadata": meta(name, p.argocd.namespace,
-                          {"app.kubernetes.io/part-of": "mip-common", "app.kubernetes.io/version": app.version},
+                          {PART_OF: "mip-common", APP_VERSION: app.version},
                           {SYNC_WAVE: str(app.syncWave), **app.annotations}, finalizers=True),
         "spec": spec,
     }
@@ -183,7 +188,7 @@ def _federations_project(p: Platform, parts: Parts) -> Obj:
     return app_project(
         parts, FEDERATIONS_PROJECT, "Federation wrapper apps: each creates its federation's Applications",
         repos=[p.repoURL], destinations=[(p.argocd.server, p.argocd.namespace)], cluster_kinds=[],
-        namespace_kinds=[("argoproj.io", "Application")], roles=standard_roles(p, FEDERATIONS_PROJECT),
+        namespace_kinds=[(ARGO_GROUP, "Application")], roles=standard_roles(p, FEDERATIONS_PROJECT),
     )
 
 
@@ -202,7 +207,7 @@ def expand_platform(lp: LoadedPlatform, federations: list[LoadedFederation], rev
                 for name, app in p.infrastructure.items()]
     for name, app in p.commonApps.items():
         objects.append(common_app(lp, name, app))
-        objects += secret_objects(lp, app.secrets, app.namespace, {"app.kubernetes.io/part-of": name},
+        objects += secret_objects(lp, app.secrets, app.namespace, {PART_OF: name},
                                   common_context(p, name, app),
                                   waves=(root_wave(p, "Password"), root_wave(p, "ExternalSecret")))
     return objects

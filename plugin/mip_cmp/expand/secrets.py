@@ -7,9 +7,9 @@ from typing import Any
 
 from ..loading import LoadedPlatform
 from ..model import Secret
-from ..names import GENERATORS_API
 from ..templating import render_tree
-from .argocd import ESO, KEEP_ON_DELETE_ANNOTATION, SYNC_WAVE, Obj, meta
+from ..vocabulary import ESO_API, GENERATORS_API, SYNC_WAVE, Obj
+from .argocd import KEEP_ON_DELETE_ANNOTATION, meta
 
 
 def secret_objects(lp: LoadedPlatform, names: list[str], namespace: str, labels: dict[str, str],
@@ -48,7 +48,7 @@ def _secret(lp: LoadedPlatform, name: str, secret: Secret, namespace: str, label
         if template:
             target["template"] = template
         return [{
-            "apiVersion": ESO,
+            "apiVersion": ESO_API,
             "kind": "ExternalSecret",
             "metadata": meta(name, namespace, labels, external_wave),
             "spec": {"refreshInterval": secret.fromStore.refreshInterval, "secretStoreRef": store_ref,
@@ -78,7 +78,7 @@ def _secret(lp: LoadedPlatform, name: str, secret: Secret, namespace: str, label
     spec["dataFrom"] = [{"sourceRef": {"generatorRef": {"apiVersion": GENERATORS_API, "kind": "Password",
                                                         "name": name}}}]
     external = {
-        "apiVersion": ESO,
+        "apiVersion": ESO_API,
         "kind": "ExternalSecret",
         "metadata": meta(name, namespace, labels, {**external_wave, **KEEP_ON_DELETE_ANNOTATION}),
         "spec": spec,

@@ -17,10 +17,13 @@ does not reach it and Argo CD's pipes close when this process exits) and renders
 Settings (environment):
   MIP_CMP_RENDERER=off        never use the renderer (default: auto)
   MIP_CMP_RUNTIME_DIR=<dir>   where the private socket directory mip-cmp-<uid>/ goes (default: $TMPDIR or /tmp)
-  MIP_CMP_RENDERER_TIMEOUT=s  how long to wait for an answer before rendering in-process (default: 30)
-  MIP_CMP_RENDERER_IDLE=s     how long an idle renderer lives (default: 900; 0: for ever; read when it starts)
+  MIP_CMP_RENDERER_TIMEOUT=s  how long to wait for an answer before rendering in-process
+                              (default: budget.RENDERER_WAIT_SECONDS, which says how the time limits relate)
+  MIP_CMP_RENDERER_IDLE=s     how long an idle renderer lives (default: budget.RENDERER_IDLE_SECONDS; 0: for
+                              ever; read when it starts)
 
-Imports here are builtin modules or ones the interpreter loaded at startup: this runs on every sync.
+Imports here are builtin modules, ones the interpreter loaded at startup, and budget.py (which imports
+nothing): this runs on every sync.
 """
 # ruff: noqa: PTH100, PTH102, PTH109, PTH116, PTH117, PTH118, PTH120, SIM105
 # (pathlib and contextlib would cost more import time than this whole client takes)
@@ -32,6 +35,7 @@ import stat
 import sys
 import time
 
+from ..budget import RENDERER_CONNECT_SECONDS, RENDERER_WAIT_SECONDS
 from . import wire
 
 TYPE_CHECKING = False
@@ -40,8 +44,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
-CONNECT_TIMEOUT = 2.0
-DEFAULT_TIMEOUT = 30.0  # well inside Argo CD's default 60 s budget, leaving time to render in-process
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes
 SERVER_ENV_PREFIXES = ("PYTHON", "LC_", "MIP_CMP_", "MALLOC_")
 SERVER_ENV_NAMES = ("PATH", "HOME", "LANG", "TMPDIR")
@@ -139,7 +141,7 @@ def ask(cwd: bytes, environ: dict[bytes, bytes], timeout: float | None = None,
             return _debug("no renderer listens (yet)")
         try:  # (_socket.socket is no context manager)
             if timeout is None:
-                timeout = float(os.environ.get("MIP_CMP_RENDERER_TIMEOUT") or DEFAULT_TIMEOUT)
+                timeout = float(os.environ.get("MIP_CMP_RENDERER_TIMEOUT") or RENDERER_WAIT_SECONDS)
             answer = _exchange(conn, cwd, environ, timeout)
         finally:
             conn.close()
@@ -160,7 +162,7 @@ def _connect(sock_path: str) -> _socket.socket | None:
     import _socket
 
     conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    conn.settimeout(CONNECT_TIMEOUT)
+    conn.settimeout(RENDERER_CONNECT_SECONDS)
     try:
         conn.connect(sock_path)
     except (FileNotFoundError, ConnectionRefusedError):

@@ -8,22 +8,23 @@ and writes nothing anywhere a client reads (its stdio is /dev/null).
 
 Workers, forked from that frozen warm state (never re-warmed), stay warm across requests: each takes one
 connection at a time, checks the peer is our uid, reads the request, sets its process limits for this
-request (RLIMIT_AS: peak RSS within MEMORY_MIB; RLIMIT_CPU: CPU_SECONDS more than it has used), calls
-`answer(cwd, environ)` (answer.py) and sends the result. The parent keeps SPARE_WORKERS idle (more are
-forked while requests are busy, up to MAX_WORKERS) and watches every busy request: the worker hands it a
+request (RLIMIT_AS: peak RSS within RENDERER_MEMORY_MIB; RLIMIT_CPU: RENDERER_CPU_SECONDS more than it has
+used), calls
+`answer(cwd, environ)` (answer.py) and sends the result. The parent keeps RENDERER_SPARE_WORKERS idle (more are
+forked while requests are busy, up to RENDERER_WORKERS) and watches every busy request: the worker hands it a
 copy of the connection when it takes one, so that without the worker's help
 - a client that hangs up (Argo CD's deadline, a cancel) gets its worker killed at once;
-- a request past WALL_SECONDS, or killed by its CPU limit, is killed and its client gets a clear error
+- a request past RENDERER_WALL_SECONDS, or killed by its CPU limit, is killed and its client gets a clear error
   naming the limit (exit 1), written by the parent, not a retry in-process;
-- a request past SLOW_SECONDS runs at the lowest CPU priority, so it cannot slow the others down (its worker
-  retires afterwards, a fresh fork replacing it).
+- a request past RENDERER_SLOW_SECONDS runs at the lowest CPU priority, so it cannot slow the others down (its
+  worker retires afterwards, a fresh fork replacing it).
 A slow request never touches the socket; only the parent accepts nothing and reaps every worker. Workers
-also retire after MAX_REQUESTS, when they grew past RETIRE_GROWTH_MIB, or after IDLE_WORKER_SECONDS idle.
-The renderer leaves when idle for MIP_CMP_RENDERER_IDLE seconds (default 900; 0: never), on SIGTERM, or when
-its socket is removed or replaced; idle workers leave with it, busy ones finish their request.
+also retire after WORKER_REQUESTS, when they grew past RETIRE_GROWTH_MIB, or after IDLE_WORKER_SECONDS idle.
+The renderer leaves when idle for MIP_CMP_RENDERER_IDLE seconds (RENDERER_IDLE_SECONDS; 0: never), on SIGTERM,
+or when its socket is removed or replaced; idle workers leave with it, busy ones finish their request.
 
 The limits can be lowered (tests) with MIP_CMP_RENDER_MEMORY_MIB, MIP_CMP_RENDER_CPU_SECONDS and
-MIP_CMP_RENDER_WALL_SECONDS in the renderer's own environment.
+MIP_CMP_RENDER_WALL_SECONDS in the renderer's own environment. Every number is budget.py's.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
+import json
 import math
 import os
 import resource
@@ -43,22 +45,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..answer import answer, encode_text, stopped
+from ..budget import (
+    IDLE_WORKER_SECONDS,
+    MAX_REQUEST_BYTES,
+    RENDERER_CPU_SECONDS,
+    RENDERER_IDLE_SECONDS,
+    RENDERER_MEMORY_MARGIN_MIB,
+    RENDERER_MEMORY_MIB,
+    RENDERER_READ_SECONDS,
+    RENDERER_SLOW_SECONDS,
+    RENDERER_SPARE_WORKERS,
+    RENDERER_WALL_SECONDS,
+    RENDERER_WORKERS,
+    RETIRE_GROWTH_MIB,
+    WORKER_REQUESTS,
+)
+from ..contract.params import SECRETS_COMPONENT, binding
 from ..errors import EXIT_INPUT
 from . import client, wire
 
-DEFAULT_IDLE = 900.0
-SPARE_WORKERS = 2  # idle workers waiting for a connection
-MAX_WORKERS = 16  # busy and idle; more connections wait in the listen backlog
-MAX_REQUESTS = 500  # a worker's caches only grow: a fresh fork now and then bounds that
-RETIRE_GROWTH_MIB = 32  # ... and so does retiring a worker whose memory grew this much
-IDLE_WORKER_SECONDS = 60.0  # an idle worker leaves; the parent forks spares again (a burst's extra workers go)
-READ_TIMEOUT = 10.0
-MAX_REQUEST = 64 * 1024 * 1024
-MEMORY_MIB = 128  # peak RSS of a render (isolation budget), as RLIMIT_AS on top of what the worker holds
-MEMORY_MARGIN_MIB = 8
-CPU_SECONDS = 5  # CPU of a render, as RLIMIT_CPU on top of what the worker has used
-WALL_SECONDS = 20.0  # inside the client's 30 s timeout, so the client gets this error rather than a retry
-SLOW_SECONDS = 0.25  # a healthy render takes milliseconds; past this a request yields the CPU to the others
 TOOK, DONE = b"T", b"D"  # worker -> parent: took a connection (its copy attached), answer computed
 
 
@@ -66,9 +71,9 @@ class Limits:
     """The process limits of every render child, read once when the renderer starts."""
 
     def __init__(self, environ: dict[str, str]) -> None:
-        self.memory_mib = int(environ.get("MIP_CMP_RENDER_MEMORY_MIB") or MEMORY_MIB)
-        self.cpu_seconds = int(environ.get("MIP_CMP_RENDER_CPU_SECONDS") or CPU_SECONDS)
-        self.wall_seconds = float(environ.get("MIP_CMP_RENDER_WALL_SECONDS") or WALL_SECONDS)
+        self.memory_mib = int(environ.get("MIP_CMP_RENDER_MEMORY_MIB") or RENDERER_MEMORY_MIB)
+        self.cpu_seconds = int(environ.get("MIP_CMP_RENDER_CPU_SECONDS") or RENDERER_CPU_SECONDS)
+        self.wall_seconds = float(environ.get("MIP_CMP_RENDER_WALL_SECONDS") or RENDERER_WALL_SECONDS)
 
 
 class _Stop:
@@ -97,118 +102,26 @@ def _lock(lock_path: str, fd: int | None) -> int | None:
     return fd
 
 
-# Every feature of the format, in the idioms the documentation shows, so the warm-up walks the code a real
-# render walks. (tests/test_fast_path.py checks that it still renders.)
-WARMUP_PLATFORM = """\
-apiVersion: mip-cmp.io/v1alpha1
-kind: Platform
-repoURL: https://example.org/platform.git
-argocd: {namespace: argocd-warmup}
-clusters: {in-cluster: https://kubernetes.default.svc, remote: https://remote.example.org:6443}
-rbac: {adminGroups: [admins], developerGroups: [developers]}
-secretStore: {kind: ClusterSecretStore, name: store}
-secrets:
-  credentials: {fromStore: {key: credentials, properties: [client-id, client-secret]}}
-  passwords: {generated: {length: 24, digits: 6, symbols: 0, keys: [db.USER, db.PASSWORD]}}
-catalog:
-  engine:
-    repoURL: https://example.org/engine.git
-    path: kubernetes
-    revision: 0123456789abcdef0123456789abcdef01234567
-    version: 1.0.0
-    syncWave: 1
-    values: {namespace: "{{ federation.namespace }}", managed: true, replicas: 1, nested: {enabled: false}}
-  stack:
-    repoURL: https://example.org/stack.git
-    path: deployment/kubernetes
-    revision: 0123456789abcdef0123456789abcdef01234567
-    version: 2.0.0
-    syncWave: 2
-    annotations: {argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true}
-    secrets: [credentials, passwords]
-    ignoreDifferences: [{group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}]
-    values:
-      cluster: {namespace: "{{ federation.namespace }}", managed: true}
-      network: {publicHost: "{{ federation.publicHost }}", protocol: https}
-      ui: {ingress: {redirectRootTo: ""}}
-commonApps:
-  catalogue:
-    namespace: common-catalogue
-    repoURL: https://example.org/catalogue.git
-    path: kubernetes
-    revision: 0123456789abcdef0123456789abcdef01234567
-    version: 1.2.1
-    secrets: [credentials]
-    values: {namespace: "{{ app.namespace }}", persistence: {enabled: true, accessModes: [ReadWriteOnce]}}
-federations:
-  path: federations
-"""
-WARMUP_FEDERATIONS = {
-    "federation-warmup": """\
-apiVersion: mip-cmp.io/v1alpha1
-kind: Federation
-name: federation-warmup
-cluster: in-cluster
-publicHost: "{{ federation.name }}.example.org"
-apps:
-  engine:
-    values: {log_level: DEBUG}
-    ignoreDifferences: [{group: apps, kind: Deployment, name: engine, jsonPointers: [/spec/replicas]}]
-  stack:
-    values: {ui: {ingress: {className: nginx}}}
-""",
-    "federation-warmup-hybrid": """\
-apiVersion: mip-cmp.io/v1alpha1
-kind: Federation
-name: federation-warmup-hybrid
-cluster: remote
-type: hybrid
-publicHost: "{{ federation.name }}.example.org"
-apps:
-  engine:
-    revision: main
-  stack: {values: {network: {publicHost: "{{ federation.publicHost | lower }}"}}}
-""",
-}
-
-
 class WarmUp:
-    """A tiny platform with two federations, rendered once per kind of app before the renderer listens, so
-    that every fork starts where a second render would: lazy imports done, caches filled. Best effort:
+    """The warm-up platform (renderer/warmup-platform/: every feature of the format, in the idioms the documentation
+    shows), rendered once per kind of app before the renderer listens, so that every fork starts where a second
+    render would: lazy imports done, caches filled. Read where it is installed, never written. Best effort:
     failures only cost speed."""
 
-    # ARGOCD_APP_PARAMETERS of the apps as the platform's Applications render them, and an error.
+    root = Path(__file__).parent / "warmup-platform"
+    FEDERATIONS = ("federation-warmup", "federation-warmup-hybrid")
+    # ARGOCD_APP_PARAMETERS of the apps as the platform's Applications render them, and an error (a
+    # federation directory bound to another federation's name).
     RUNS = (
         "null",
-        '[{"name": "federation", "string": "federation-warmup"}, '
-        '{"name": "directory", "string": "federations/federation-warmup"}]',
-        '[{"name": "federation", "string": "federation-warmup-hybrid"}, '
-        '{"name": "directory", "string": "federations/federation-warmup-hybrid"}, '
-        '{"name": "component", "string": "secrets"}]',
-        '[{"name": "federation", "string": "other"}, '
-        '{"name": "directory", "string": "federations/federation-warmup"}]',
+        json.dumps(binding(FEDERATIONS[0], f"federations/{FEDERATIONS[0]}")),
+        json.dumps(binding(FEDERATIONS[1], f"federations/{FEDERATIONS[1]}", SECRETS_COMPONENT)),
+        json.dumps(binding("other", f"federations/{FEDERATIONS[0]}")),
     )
-
-    def __init__(self, directory: str) -> None:
-        self.root = Path(directory) / f"warmup-{os.getpid()}"
-        try:
-            self.root.mkdir()
-            (self.root / "mip.yaml").write_text(WARMUP_PLATFORM)
-            for name, text in WARMUP_FEDERATIONS.items():
-                (self.root / "federations" / name).mkdir(parents=True)
-                (self.root / "federations" / name / "mip.yaml").write_text(text)
-        except OSError:
-            pass
 
     def run(self) -> list[tuple[int, bytes, bytes]]:
         return [answer(str(self.root), {"ARGOCD_APP_SOURCE_PATH": ".", "ARGOCD_APP_PARAMETERS": params})
                 for params in self.RUNS]
-
-    def remove(self) -> None:
-        if self.root.exists():
-            for path in sorted(self.root.rglob("*"), reverse=True):
-                path.unlink() if path.is_file() else path.rmdir()
-            self.root.rmdir()
 
 
 def _status_kib(*keys: str) -> list[int]:
@@ -235,7 +148,7 @@ class Worker:
 
     def run(self) -> None:
         start_rss = _status_kib("VmRSS")[0]
-        for _ in range(MAX_REQUESTS):
+        for _ in range(WORKER_REQUESTS):
             conn = self._accept()
             if conn is None:
                 return
@@ -267,7 +180,7 @@ class Worker:
             conn.shutdown(socket.SHUT_WR)
 
     def _answer(self, conn: socket.socket) -> bytes:
-        conn.settimeout(READ_TIMEOUT)
+        conn.settimeout(RENDERER_READ_SECONDS)
         try:
             cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
             if int.from_bytes(cred[4:8], sys.byteorder) != os.getuid():
@@ -276,7 +189,7 @@ class Worker:
             while chunk := conn.recv(1 << 20):
                 chunks.append(chunk)
                 size += len(chunk)
-                if size > MAX_REQUEST:
+                if size > MAX_REQUEST_BYTES:
                     return b""
             cwd, environ = wire.decode_request(b"".join(chunks))
         except (OSError, ValueError):
@@ -297,7 +210,7 @@ class Worker:
             rss, size = _status_kib("VmRSS", "VmSize")
             # Address space is a ceiling of memory (untouched mappings cost address space, not memory).
             # The margin: pages already mapped but not yet resident (free heap) count as memory, not address.
-            ceiling = (size + max(((self.limits.memory_mib - MEMORY_MARGIN_MIB) << 10) - rss, 0)) << 10
+            ceiling = (size + max(((self.limits.memory_mib - RENDERER_MEMORY_MARGIN_MIB) << 10) - rss, 0)) << 10
             resource.setrlimit(resource.RLIMIT_AS, (ceiling, resource.RLIM_INFINITY))
         cpu = math.ceil(_cpu_seconds() + self.limits.cpu_seconds)  # whole seconds: the budget, rounded up
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, resource.RLIM_INFINITY))
@@ -346,7 +259,7 @@ class Pool:
         return len(self.workers) - len(self.busy)
 
     def spawn(self) -> None:
-        while self.idle < SPARE_WORKERS and len(self.workers) < MAX_WORKERS:
+        while self.idle < RENDERER_SPARE_WORKERS and len(self.workers) < RENDERER_WORKERS:
             pid = os.fork()
             if pid == 0:
                 try:
@@ -370,7 +283,8 @@ class Pool:
         act on it; true when a request came."""
         now = time.monotonic()
         for busy in self.busy.values():
-            timeout = min(timeout, max(0.0, (busy.start + SLOW_SECONDS if not busy.reniced else busy.deadline) - now))
+            until = busy.start + RENDERER_SLOW_SECONDS if not busy.reniced else busy.deadline
+            timeout = min(timeout, max(0.0, until - now))
         poller = select.poll()
         poller.register(self.ctl.fileno(), select.POLLIN)
         poller.register(self.wake_r, select.POLLIN)
@@ -394,7 +308,7 @@ class Pool:
         for pid, busy in list(self.busy.items()):
             if not busy.killed and now >= busy.deadline:
                 self._kill(pid, f"it took longer than its time budget of {self.limits.wall_seconds:g} s")
-            elif not busy.reniced and now - busy.start >= SLOW_SECONDS:
+            elif not busy.reniced and now - busy.start >= RENDERER_SLOW_SECONDS:
                 with contextlib.suppress(OSError):
                     os.setpriority(os.PRIO_PROCESS, pid, 19)
                 busy.reniced = True
@@ -482,7 +396,6 @@ def _drain(fd: int) -> bytes:
 
 
 def serve(sock_path: str, lock_fd: int | None) -> int:
-    directory = str(Path(sock_path).parent)
     lock_path = sock_path.removesuffix(".sock") + ".lock"
     os.chdir("/")
     os.umask(0o077)
@@ -493,13 +406,9 @@ def serve(sock_path: str, lock_fd: int | None) -> int:
         return 0  # the client that started us runs other code than we would: never answer for it
     os.closerange(3, fd)
     os.closerange(fd + 1, 1 << 16)
-    idle_timeout = float(os.environ.get("MIP_CMP_RENDERER_IDLE") or DEFAULT_IDLE)
+    idle_timeout = float(os.environ.get("MIP_CMP_RENDERER_IDLE") or RENDERER_IDLE_SECONDS)
     limits = Limits(dict(os.environ))
-    warm = WarmUp(directory)
-    try:
-        warm.run()
-    finally:
-        warm.remove()
+    WarmUp().run()
     signal.signal(signal.SIGTERM, _Stop.on_sigterm)
     if os.path.lexists(sock_path):
         Path(sock_path).unlink()  # left by a renderer that is gone: we hold the lock

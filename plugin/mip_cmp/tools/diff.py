@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MipError, Problem, UsageError
-from ..expand.argocd import FINALIZER, SECRET_KINDS
-from ..names import SYNC_OPTIONS
-from .snapshot import Key, Obj, Snapshot, describe, take
+from ..vocabulary import DELETE_FALSE, FINALIZER, GENERATORS_GROUP, SECRET_KINDS, SYNC_OPTIONS, Obj
+from .snapshot import Key, Snapshot, describe, take
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 # Keys that name a list item, so that lists are compared item by item rather than index by index.
@@ -176,7 +175,7 @@ def _removed_reasons(key: Key, obj: Obj) -> list[str]:
         return ["AppProject removed: the Applications in it can no longer sync"]
     if (key[0], kind) in SECRET_KINDS:
         annotations = (obj.get("metadata") or {}).get("annotations") or {}
-        if "Delete=false" in annotations.get(SYNC_OPTIONS, ""):
+        if DELETE_FALSE in annotations.get(SYNC_OPTIONS, ""):
             return []  # Argo CD leaves it (and the Secret it made) on the cluster: nothing is lost
         if ((obj.get("spec") or {}).get("target") or {}).get("creationPolicy") == "Owner":
             return [f"{kind} removed: the Secret it owns is deleted with it"]
@@ -197,7 +196,7 @@ def _changed_reasons(key: Key, old: Obj, new: Obj, old_servers: set[str]) -> lis
         if gone:
             reasons.append(f"generates no more {short(sorted(gone))}: Argo CD deletes those Applications and "
                            "prunes their workloads")
-    elif (key[0], kind) == ("generators.external-secrets.io", "Password"):
+    elif (key[0], kind) == (GENERATORS_GROUP, "Password"):
         reasons.append("password generator changed: a re-created secret gets new values")
     elif kind == "ExternalSecret":
         for field in ("target", "dataFrom"):

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from ..expand.argocd import FEDERATION_LABEL
 from ..names import ROOT_APPLICATION
-from .snapshot import Obj, Snapshot
+from ..vocabulary import FEDERATION_LABEL, IN_CLUSTER, NAMESPACE_NAME, Obj
+from .snapshot import Snapshot
 
 PLATFORM = ""  # the group of nodes that belong to no federation
 
@@ -158,7 +158,7 @@ def _cluster_of(graph: Graph, app: str) -> str:
     for edge in graph.edges:
         if edge.source == app and edge.kind == "deploys":
             return graph.nodes[edge.target].detail.removeprefix("on ")
-    return "in-cluster"
+    return IN_CLUSTER
 
 
 # --- network flows ----------------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def _peer(graph: Graph, peer: Obj, namespace: str, namespaces: dict[str, str]) -
     selector = peer.get("namespaceSelector")
     if selector is None:
         return namespaces.get(namespace, f"ns:?/{namespace}")  # pods of the policy's own namespace
-    name = (selector.get("matchLabels") or {}).get("kubernetes.io/metadata.name")
+    name = (selector.get("matchLabels") or {}).get(NAMESPACE_NAME)
     if name:
         return namespaces.get(name) or graph.add(Node(f"ns:?/{name}", "namespace", name))
     text = _selector(selector).removeprefix("pods ") or "every namespace"

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-Obj = dict[str, Any]
-NAMESPACE_NAME = "kubernetes.io/metadata.name"
+from ..vocabulary import NAMESPACE_NAME, Obj
+
 TCP = "TCP"
 
 

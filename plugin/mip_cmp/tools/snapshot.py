@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..buildenv import DEFAULT_REVISION
 from ..errors import MipError, Problem
@@ -13,9 +12,9 @@ from ..loading import LoadedFederation, LoadedPlatform, load_federations, load_p
 from ..pipeline import render_objects
 from ..repo import Repo
 from ..validate import app_renders
+from ..vocabulary import Obj
 from ..yamlsource import Document
 
-Obj = dict[str, Any]
 # (API group, kind, namespace, name): how Kubernetes tells one object from another.
 Key = tuple[str, str, str, str]
 

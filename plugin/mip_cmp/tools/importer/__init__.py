@@ -10,11 +10,11 @@ yet says so.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from ...errors import MipError
 from ...model import Network
 from ...validate import validate_repo
+from ...vocabulary import Obj
 from ..mipinfra import build
 from ..netpol import Endpoint
 from ..snapshot import Snapshot, take
@@ -28,7 +28,6 @@ from .sync import platform_prune
 from .translate import Translation, platform_files
 from .write import staged, write_files, write_platform
 
-Obj = dict[str, Any]
 __all__ = ["MigrationReport", "import_repo", "render_migration_report"]
 SECTIONS = ("catalog", "commonApps", "infrastructure")
 INGRESS_NAMESPACE = Network().ingressController.namespace  # the imported platform keeps mip-cmp's default

@@ -6,20 +6,19 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ...bootstrap import bootstrap_objects
 from ...expand.argocd import deep_merge
 from ...names import ROOT_APPLICATION
+from ...vocabulary import IN_CLUSTER_SERVER, Obj
 from .. import gotemplate
 from ..diff import field_changes, short
-from ..mipinfra import IN_CLUSTER, Built, Found
+from ..mipinfra import Built, Found
 from ..snapshot import Snapshot
 from .read import Workload, parent
 from .report import CHANGED, DROPPED, MISSING, SAME, Attention, Row
 from .sync import application_changes, window_changes
 
-Obj = dict[str, Any]
 PROJECT_PREFIX = "mip-argo-project-"
 # Why an object of the old repository is not needed any more, by what it was.
 WRAPPER = ("a wrapper that only created other Argo CD objects: mip-cmp's root Application renders their "
@@ -162,7 +161,7 @@ class _Comparison:
 
 def _destination(obj: Obj) -> tuple[str, str]:
     destination = (obj.get("spec") or {}).get("destination") or {}
-    return str(destination.get("server", IN_CLUSTER)), str(destination.get("namespace", ""))
+    return str(destination.get("server", IN_CLUSTER_SERVER)), str(destination.get("namespace", ""))
 
 
 def _network_app(found: Found, new: dict[tuple[str, str], Obj]) -> tuple[str, str] | None:

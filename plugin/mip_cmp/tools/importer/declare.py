@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
 
+from ...vocabulary import Obj
 from ..netpol import TCP, Endpoint, Flow
 from .flows import Owner
-
-Obj = dict[str, Any]
 
 
 @dataclass

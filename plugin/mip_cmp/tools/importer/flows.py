@@ -15,22 +15,21 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
+from ...model import Network
+from ...network import ACME_SOLVER, DNS_PORT
+from ...vocabulary import Obj
 from ..mipinfra import Built
 from ..netpol import TCP, Cluster, Endpoint, Flow, Port, flows, outside, pod
 from .charts import chart_pods
 from .read import Workload
 from .report import GAINED_FLOW, LOST_FLOW, STALE_SELECTOR, Attention
 
-Obj = dict[str, Any]
 POLICY = "NetworkPolicy"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
-DNS = ("kube-system", {"k8s-app": "kube-dns"})
-ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}
-ACME_PORT = 8089
+# The cluster's DNS, cert-manager's solver port and the web's ports: where the platform's defaults say they are.
+DEFAULTS = Network()
 WEB = "203.0.113.10"  # an address on the web (TEST-NET-3: never a cluster's)
-WEB_PORTS = (80, 443)
 INGRESS_STAND_IN = "ingress controller (stand-in)"
 
 
@@ -87,7 +86,8 @@ def pods(built: Built, loads: list[Workload], infrastructure: list[str],
         owner = Owner("infrastructure", app, False) if app in infrastructure else None
         for endpoint in _manifest_pods(built, app, objects, len(found)):
             found[endpoint] = owner
-    found[pod(DNS[0], "coredns", DNS[1], _ip(len(found)), (Port(53, "UDP"), Port(53, TCP)))] = None
+    dns = DEFAULTS.dns
+    found[pod(dns.namespace, "coredns", dns.pods, _ip(len(found)), (Port(DNS_PORT, "UDP"), Port(DNS_PORT, TCP)))] = None
     if not any(e.namespace == ingress_namespace for e in found):
         # What the repository deploys runs no ingress controller where the platform expects it (it is
         # installed another way): one stands in, so that the flows from it are evaluated all the same.
@@ -95,14 +95,15 @@ def pods(built: Built, loads: list[Workload], infrastructure: list[str],
                                          "where the imported platform's ingress controller is: a stand-in pod "
                                          "there is used for the flows from it")
         found[pod(ingress_namespace, INGRESS_STAND_IN, {}, _ip(len(found)), ())] = None
+    solver = (Port(DEFAULTS.acmeSolverPort),) if DEFAULTS.acmeSolverPort else ()
     for namespace in sorted(managed):
-        found[pod(namespace, "cm-acme-http-solver", ACME_SOLVER, _ip(len(found)), (Port(ACME_PORT),))] = None
+        found[pod(namespace, "cm-acme-http-solver", ACME_SOLVER, _ip(len(found)), solver)] = None
     return found
 
 
 def endpoints(found_pods: Iterable[Endpoint], sides: list[Side]) -> list[Endpoint]:
     """The pods, the web, and an address of every range either side's policies name."""
-    found = [*found_pods, outside("the web", WEB, tuple(Port(p) for p in WEB_PORTS))]
+    found = [*found_pods, outside("the web", WEB, tuple(Port(p) for p in DEFAULTS.web.ports))]
     ranges: dict[str, set[Port]] = {}
     for side in sides:
         for cidr, ports in _ranges(side.policies).items():

@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
+from ...vocabulary import Obj
 from ..mipinfra import Built, Found, helm_merge
 
-Obj = dict[str, Any]
 RENDERED_BY = "rendered by Application "
 
 

@@ -13,15 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
+from ...vocabulary import Obj
 from .charts import chart_secrets
 from .read import Workload
 from .report import SECRET, Attention
 
-Obj = dict[str, Any]
 FEDERATION = ""  # the scope of a Secret every federation namespace holds; else the namespace it lives in
 SCRIPT = "scripts/gen_secrets.sh"
 README = "README.md"

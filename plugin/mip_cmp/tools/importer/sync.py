@@ -5,13 +5,12 @@ mip-cmp's defaults; every difference left is a behaviour change in the report.""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from ...model import SyncPolicy
+from ...vocabulary import Obj
 from ..mipinfra import Found
 from .report import BEHAVIOUR, Attention
 
-Obj = dict[str, Any]
 DEFAULT_PRUNE: bool = SyncPolicy.model_fields["prune"].default
 ALWAYS = "* * * * *"  # a window that opens every minute and lasts a day is always open
 

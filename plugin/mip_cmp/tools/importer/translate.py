@@ -12,19 +12,16 @@ import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from ...expand.argocd import SYNC_WAVE
-from ...model import DEFAULT_SYNC_OPTIONS, SyncOption
+from ...model import API_VERSION, DEFAULT_SYNC_OPTIONS, SyncOption
 from ...names import FILE_NAME
-from ..mipinfra import ARGO_KINDS, IN_CLUSTER, KUSTOMIZATIONS, Built, Found, helm_merge
+from ...vocabulary import ARGOCD_NAMESPACE, IN_CLUSTER, IN_CLUSTER_SERVER, SYNC_WAVE, Obj
+from ..mipinfra import ARGO_KINDS, KUSTOMIZATIONS, Built, Found, helm_merge
 from .read import Workload, parent, sources, values_file, version
 from .report import Attention
 from .secrets import STORE, FoundSecret, place
 from .sync import DEFAULT_PRUNE, prunes
 
-Obj = dict[str, Any]
-API_VERSION = "mip-cmp.io/v1alpha1"
 FEDERATIONS_DIR = "federations"
 SYNC_OPTIONS: tuple[str, ...] = typing.get_args(SyncOption)
 # Kinds Kubernetes serves cluster-scoped (besides every `Cluster*` kind).
@@ -35,8 +32,8 @@ CLUSTER_KINDS = {"Namespace", "IngressClass", "PersistentVolume", "StorageClass"
 def _clusters(built: Built) -> dict[str, str]:
     servers = {str(((f.obj.get("spec") or {}).get("destination") or {}).get("server", ""))
                for f in built.objects if f.kind == "Application"} - {""}
-    clusters = {"in-cluster": IN_CLUSTER}
-    for server in sorted(servers - {IN_CLUSTER}):
+    clusters = {IN_CLUSTER: IN_CLUSTER_SERVER}
+    for server in sorted(servers - {IN_CLUSTER_SERVER}):
         clusters[re.sub(r"[^a-z0-9-]", "-", server.split("//")[-1].split(":")[0].lower()).strip("-")[:63]] = server
     return clusters
 
@@ -132,9 +129,9 @@ def _federations(built: Built, loads: list[Workload], catalog: Obj,
     federations: dict[str, Obj] = {}
     for w in sorted((w for w in loads if w.federation), key=lambda w: (w.federation, w.app)):
         fed = federations.setdefault(w.federation, {"apiVersion": API_VERSION, "kind": "Federation",
-                                                    "name": w.federation, "cluster": "in-cluster",
+                                                    "name": w.federation, "cluster": IN_CLUSTER,
                                                     "type": "local", "apps": {}})
-        server = (((w.found.obj.get("spec") or {}).get("destination") or {}).get("server")) or IN_CLUSTER
+        server = (((w.found.obj.get("spec") or {}).get("destination") or {}).get("server")) or IN_CLUSTER_SERVER
         fed["cluster"] = next(n for n, s in _clusters(built).items() if s == server)
         fed["type"] = _federation_type(built, w)
         fed["apps"][w.app] = _federation_app(built.root, w, catalog[w.app], shared_files[w.app])
@@ -177,8 +174,8 @@ def _common_apps(built: Built, loads: list[Workload]) -> Obj:
             continue
         destination = (w.found.obj.get("spec") or {}).get("destination") or {}
         entry: Obj = {"namespace": destination.get("namespace"), **_chart(built.root, w)}
-        cluster = next(n for n, s in _clusters(built).items() if s == destination.get("server", IN_CLUSTER))
-        if cluster != "in-cluster":
+        cluster = next(n for n, s in _clusters(built).items() if s == destination.get("server", IN_CLUSTER_SERVER))
+        if cluster != IN_CLUSTER:
             entry["cluster"] = cluster
         common[w.app] = {**entry, **_wave_and_annotations(w.found), "values": w.effective_values(built.root)}
     return common
@@ -348,7 +345,7 @@ def _bootstrap_url(built: Built) -> str:
 
 
 def _argocd_namespace(built: Built) -> str:
-    return str((built.objects[0].obj.get("metadata") or {}).get("namespace", "argocd"))
+    return str((built.objects[0].obj.get("metadata") or {}).get("namespace", ARGOCD_NAMESPACE))
 
 
 def _federation_type(built: Built, w: Workload) -> str:

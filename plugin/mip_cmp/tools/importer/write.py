@@ -12,14 +12,13 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from ...contract.schema import SCHEMA_ID
 from ...names import FILE_NAME
+from ...vocabulary import Obj
 
-Obj = dict[str, Any]
 HEADER = ("# Written by `mip-cmp import` from a mip-infra-style repository; see the migration report it printed.\n"
           f"# yaml-language-server: $schema={SCHEMA_ID}\n")
 
