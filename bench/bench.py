@@ -55,6 +55,9 @@ MIP_INFRA = ROOT.parent / "shared" / "reference" / "mip-infra"
 FEDERATION_A = Path("deployments/local/federations/federation-A")
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 REPO_URL = "https://github.com/Medical-Informatics-Platform/mip-infra.git"
+# docs/performance.md's section that bench/reposerver.py writes (it needs the real Argo CD): kept as it is when
+# this script rewrites the rest.
+REPOSERVER_SECTION = ("<!-- bench/reposerver.py: begin -->", "<!-- bench/reposerver.py: end -->")
 
 
 # --- running processes --------------------------------------------------------------------------------------
@@ -140,18 +143,27 @@ class App:
 def make_platform(dest: Path, count: int) -> Path:
     """sample-repo/ with `count` federations: alternating renamed copies of the sample's two, each a copy of
     the whole directory (federation-a's overlay lives in it: without it half the platform would be broken,
-    and the root would take the slow path of broken files)."""
+    and the root would take the slow path of broken files). A hybrid copy gets a remote peer of its own (the
+    platform assigns each peer to one federation), with addresses no other peer has."""
     repo = dest / f"platform-{count}"
     shutil.copytree(SAMPLE, repo, ignore=shutil.ignore_patterns("federations"))
     templates = sorted(path.parent for path in (SAMPLE / "federations").glob("*/mip.yaml"))
     width = max(4, len(str(count)))
+    peers = []
     for i in range(1, count + 1):
         name = f"federation-{i:0{width}d}"
         directory = repo / "federations" / name
         shutil.copytree(templates[i % len(templates)], directory)
         source = (directory / "mip.yaml").read_text()
         old = source.split("\nname: ", 1)[1].split("\n", 1)[0]
-        (directory / "mip.yaml").write_text(source.replace(f"\nname: {old}\n", f"\nname: {name}\n"))
+        source = source.replace(f"\nname: {old}\n", f"\nname: {name}\n")
+        if "\npeers: [" in source:
+            listed = source.split("\npeers: [", 1)[1].split("]", 1)[0]
+            source = source.replace(f"\npeers: [{listed}]", f"\npeers: [node-{name}]")
+            peers.append(f"    node-{name}: {{federation: {name}, cidrs: [100.{64 + i // 256}.{i % 256}.0/24]}}\n")
+        (directory / "mip.yaml").write_text(source)
+    platform = repo / "mip.yaml"
+    platform.write_text(platform.read_text().replace("\n  peers:\n", "\n  peers:\n" + "".join(peers), 1))
     return repo
 
 
@@ -875,6 +887,23 @@ HOW = """\
 """
 
 
+def with_reposerver_section(text: str, section: str | None = None) -> str:
+    """docs/performance.md's text without bench/reposerver.py's section, then that section (`section`, or the
+    one the current file holds), after a blank line."""
+    begin, end = REPOSERVER_SECTION
+
+    def cut(doc: str) -> tuple[str, str]:
+        if begin not in doc:
+            return doc, ""
+        return doc[:doc.index(begin)] + doc[doc.index(end) + len(end):], doc[doc.index(begin):doc.index(end) + len(end)]
+
+    rest, current = cut(text)
+    if section is None:
+        current = cut(DOC.read_text() if DOC.exists() else "")[1]
+    chosen = current if section is None else section.strip("\n")
+    return rest.rstrip("\n") + "\n" + (f"\n{chosen}\n" if chosen else "")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer rounds and sizes; prints only")
@@ -939,7 +968,7 @@ def main() -> int:
                   time.perf_counter() - started, concurrent, validated)
     print(text)
     if write:
-        DOC.write_text(text)
+        DOC.write_text(with_reposerver_section(text))
         print(f"\nwrote {DOC.relative_to(ROOT)}")
     return 0
 

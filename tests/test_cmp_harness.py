@@ -35,6 +35,7 @@ from cmpserver import (
     bootstrap_objects,
     default_sidecar_env,
     discover,
+    discovery_configured,
     discovery_env,
     envsubst,
     expand_appset,
@@ -124,7 +125,7 @@ def _expected_objects() -> list[tuple[str, str, str, str]]:
         expected += [(f"{f}-secrets", "ExternalSecret", f, "keycloak-credentials"),
                      (f"{f}-secrets", "Password", f, "mip-secret"),
                      (f"{f}-secrets", "ExternalSecret", f, "mip-secret")]
-        peers = ["allow-peers-exareme2"] if f == "federation-z" else []
+        peers = ["allow-submariner-cidrs", "allow-submariner-cidrs-out"] if f == "federation-z" else []
         expected += [(f"{f}-network", "NetworkPolicy", f, p) for p in (*NAMESPACE_POLICIES, "allow-ingress-to-mip-stack",
                                                                        "allow-acme-http01", "isolate-exareme2", *peers)]
     expected.append(("federation-a", "Application", ARGOCD_NS, "federation-a-exareme2-overlay"))
@@ -200,7 +201,7 @@ def test_plugin_name_with_a_version() -> None:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (lambda c: c["spec"].update(discovery=c["spec"].pop("discover")), "did you mean 'discover'"),
+    (lambda c: c["spec"].update(discovery={"fileName": "mip.yaml"}), "did you mean 'discover'"),
     (lambda c: c["spec"].update(lockRepo=True), "spec.lockRepo: unknown key"),
     (lambda c: c["spec"].update(Generate=c["spec"].pop("generate")), "did you mean 'generate'"),
     (lambda c: c["spec"]["generate"].update(command=[]), "spec.generate command should be non-empty"),
@@ -208,7 +209,7 @@ def test_plugin_name_with_a_version() -> None:
     (lambda c: c.update(kind="ConfigManagementPlugins"), "kind should be ConfigManagementPlugin"),
     (lambda c: c["spec"]["generate"].update(command="mip-cmp x"), "spec.generate.command: must be a list"),
     (lambda c: c["spec"]["parameters"]["static"][0].update(collectionType="list"), "collectionType"),
-    (lambda c: c["spec"]["discover"].update(find={"args": ["x"]}), "args: set without"),
+    (lambda c: c["spec"].update(discover={"find": {"args": ["x"]}}), "args: set without"),
 ])
 def test_plugin_config_checks_catch_what_argo_cd_would_not(tmp_path: Path, cfg: dict[str, Any],
                                                            change: Any, message: str) -> None:
@@ -262,19 +263,16 @@ def test_workspace_applies_tar_exclusions(tmp_path: Path) -> None:
     assert sorted(p.name for p in ws.iterdir()) == ["mip.yaml"]
 
 
-def test_discovery_matches_every_mip_app_dir_and_no_helm_or_kustomize_dir(
-        cfg: dict[str, Any], tmp_path: Path) -> None:
+def test_mip_cmp_claims_no_app_by_discovery(cfg: dict[str, Any], tmp_path: Path) -> None:
+    """plugin.yaml declares no `discover`: Argo CD never picks mip-cmp for an Application that does not name
+    it, not even in a directory holding a mip.yaml (mip-cmp's own Applications all name it; tests/e2e checks
+    the same on the real repo-server)."""
+    assert not discovery_configured(cfg)
     ws = workspace(SAMPLE_REPO, tmp_path)
-    app_dirs = sorted({p.parent for p in ws.rglob("mip.yaml")})
-    assert ws in app_dirs and {ws / "federations" / f for f in FEDERATIONS} <= set(app_dirs)
-    for app_dir in app_dirs:
-        assert discover(cfg, app_dir), f"{app_dir.relative_to(ws)}: Argo CD would not find the plugin"
-    (ws / "charts" / "web").mkdir(parents=True)
-    (ws / "charts" / "web" / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 1.0.0\n")
     (ws / "overlays" / "prod").mkdir(parents=True)
     (ws / "overlays" / "prod" / "kustomization.yaml").write_text("resources: []\n")
-    for other in (ws / "charts" / "web", ws / "overlays" / "prod", ws / "federations"):
-        assert not discover(cfg, other), f"{other.relative_to(ws)}: the plugin would capture a non-mip app"
+    for app_dir in sorted({p.parent for p in ws.rglob("mip.yaml")} | {ws / "overlays" / "prod"}):
+        assert not discover(cfg, app_dir), f"{app_dir.relative_to(ws)}: the plugin would claim an app"
 
 
 def test_discovery_rules_of_the_contract(tmp_path: Path) -> None:
@@ -484,8 +482,8 @@ def test_the_whole_platform_expands_from_the_bootstrap_application(platform: Pla
     assert sorted(a["metadata"]["name"] for a in platform.expansion.not_followed) == sorted(
         ["datacatalog", *INFRASTRUCTURE, "federation-a-exareme2-overlay",
          *(f"{f}-{app}" for f in FEDERATIONS for app in ("exareme2", "mip-stack"))])
-    # Apps of this repository that the plugin does not render (infrastructure, overlays) name their type, so
-    # Argo CD never asks the plugin's discovery about them.
+    # Apps of this repository that the plugin does not render (infrastructure, overlays) name their type: Argo
+    # CD renders them with that tool whatever plugins it has.
     assert all(_repo_sources(a) == [] or {"kustomize", "directory"} & set(_repo_sources(a)[0])
                for a in platform.expansion.not_followed)
     assert [(o["kind"], o["metadata"]["name"]) for o in platform.bootstrap] == [

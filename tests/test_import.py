@@ -129,11 +129,11 @@ def test_the_imported_platform_validates_and_renders(result: tuple[Path, dict[st
     federations = sorted(p.parent.relative_to(out).as_posix() for p in (out / "federations").rglob("mip.yaml"))
     assert federations == ["federations/hybrid/federation-z", "federations/local/federation-a"]
     fed_z = yaml.safe_load((out / federations[0] / "mip.yaml").read_text())
-    # Its remote network is listed for it, but not named: mip-infra's only policy towards it selects no pod
-    # (a stale selector), so no flow to it was allowed and none is declared.
+    # Its remote network is not carried over: mip-infra's only policy towards it selects no pod (a stale
+    # selector), so no flow to it was allowed and none is declared.
     assert fed_z["type"] == "hybrid" and "peers" not in fed_z
     platform = yaml.safe_load((out / "mip.yaml").read_text())
-    assert platform["network"]["peers"]["federation-z-remote"]["cidrs"] == ["10.3.0.0/16"]
+    assert "network" not in platform
     assert sorted(platform["infrastructure"]) == ["nginx-public-ingress", "submariner-broker", "submariner-operator"]
     fed_a = yaml.safe_load((out / federations[1] / "mip.yaml").read_text())
     # The overlay Application pruned in mip-infra (the only one that did): so does its counterpart.
@@ -149,9 +149,12 @@ def test_nothing_is_silently_lost(result: tuple[Path, dict[str, Any]]) -> None:
         if obj["verdict"] == "no counterpart yet":
             assert obj["why"].startswith(("carried over to ", "mip-cmp cannot express it yet: ")), obj
     carried = {o["name"] for o in result[1]["objects"] if o["why"].startswith("carried over")}
-    assert {"federation-a-exareme2-overlay", "federation-z-submariner-network-policy", "nginx-public-ingress",
-            "submariner-broker", "submariner-operator", "netpol-federation-a-local"} <= carried | {
+    assert {"federation-a-exareme2-overlay", "nginx-public-ingress", "submariner-broker", "submariner-operator",
+            "netpol-federation-a-local"} <= carried | {
         o["name"] for o in result[1]["objects"] if o["verdict"] in ("same", "changed")}
+    rows = {o["name"]: o for o in result[1]["objects"]}
+    assert rows["federation-z-submariner-network-policy"]["verdict"] == "dropped"
+    assert "they select no pod" in rows["federation-z-submariner-network-policy"]["why"]
 
 
 def old_application(name: str) -> dict[str, Any]:
@@ -356,18 +359,21 @@ def test_upstream_now_imports(upstream: tuple[Path, dict[str, Any]]) -> None:
 
 def test_upstream_now_keeps_its_remote_and_public_flows(upstream: tuple[Path, dict[str, Any]]) -> None:
     """Upstream's hybrid federation is told apart by its network-policy Application's namespace labels; its
-    exaflow pods talk to the remote workers' networks both ways, as its submariner policies allowed. Its
-    ingress controller is not in the repository (a stand-in is used) and is still let in. What mip.yaml's
-    network vocabulary cannot say yet (flows across namespaces, to the API server) is a lost flow in the
-    report, each one."""
+    exaflow pods talk to the remote workers' networks on the ports its submariner policies allowed. Its
+    ingress controller is not in the repository (a stand-in is used) and is still let in. Nothing is lost."""
     out, report = upstream
     fed_z = yaml.safe_load((out / "federations" / "hybrid" / "federation-z" / "mip.yaml").read_text())
     assert (fed_z["type"], fed_z["peers"]) == ("hybrid", ["federation-z-remote"])
     platform = yaml.safe_load((out / "mip.yaml").read_text())
-    assert platform["network"]["peers"]["federation-z-remote"]["cidrs"] == ["10.3.0.0/16", "10.4.0.0/16"]
-    assert platform["catalog"]["exareme2"]["network"]["peerPods"] == [
-        {"app": "exaflow-controller"}, {"app": "exaflow-worker", "nodeType": "globalworker"},
-        {"app": "exaflow-aggregation-server"}]
+    assert platform["network"]["peers"]["federation-z-remote"] == {
+        "federation": "federation-z", "cidrs": ["10.3.0.0/16", "10.4.0.0/16"],
+        "description": "from mip-infra's Application federation-z-submariner-network-policy"}
+    remote = [f for f in platform["catalog"]["exareme2"]["network"]["flows"] if {"remote": True} in f.values()]
+    assert sorted(remote, key=str) == sorted([
+        {"pods": {"app": "exaflow-controller"}, "from": {"remote": True}, "ports": [5000]},
+        {"pods": {"app": "exaflow-worker", "nodeType": "globalworker"}, "from": {"remote": True}, "ports": [8080]},
+        {"pods": {"app": "exaflow-aggregation-server"}, "from": {"remote": True}, "ports": [50051]},
+        {"pods": {"app": "exaflow-controller"}, "to": {"remote": True}, "ports": [5672]}], key=str)
     cluster = imported_cluster(out)
     controller = Pod("controller", "ingress-nginx", {}, "100.64.9.1")
     remote = Outside("10.3.0.7")
@@ -376,11 +382,13 @@ def test_upstream_now_keeps_its_remote_and_public_flows(upstream: tuple[Path, di
     assert cluster.can_connect(remote, pod_of(cluster, "federation-z", {"app": "exaflow-controller"}, 5000), 5000)
     assert cluster.can_connect(pod_of(cluster, "federation-z", {"app": "exaflow-controller"}, 5000), remote, 5672)
     assert "ingress controller (stand-in)" in report["notes"]
-    assert sorted(attention(report, "lost flow")) == [
-        "federation-a/hub -> 148.187.143.17/32 TCP/6443", "federation-a/hub -> 148.187.143.23/32 TCP/6443",
-        "federation-a/hub -> 148.187.143.34/32 TCP/6443",
-        "federation-a/hub -> mip-notebooks-system/notebook-api-proxy TCP/8443",
-        "federation-a/jupyter-user -> mip-athena/athena-proxy TCP/8080"]
+    # Upstream's flows across namespaces and to the API server are declared as flows of mip-stack's pods.
+    flows = platform["catalog"]["mip-stack"]["network"]["flows"]
+    assert {"pods": {"app": "jupyterhub", "component": "hub"}, "to": {"cidrs": ["148.187.143.17/32"]},
+            "ports": [6443]} in flows
+    assert {"pods": {"app": "jupyterhub", "component": "singleuser-server"},
+            "to": {"app": "athena-proxy", "pods": {"app": "athena-proxy"}}, "ports": [8080]} in flows
+    assert attention(report, "lost flow") == {}
 
 
 # What the issue names as flows no import may lose: the ingress controller to the public UIs and to

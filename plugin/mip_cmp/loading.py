@@ -16,6 +16,7 @@ from typing import Any
 from . import compat, meter
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
+from .flows import flow_problems, peer_problems
 from .model import API_VERSION, DNS_LABEL, AppSync, Federation, Platform
 from .modelcheck import kind_of, to_model
 from .names import (
@@ -100,7 +101,8 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
     for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
         for app_name, app in apps.items():
             problems += credentials_in(doc, (section, app_name, "values"), app.values)
-    return problems + _common_app_problems(p, doc) + _infrastructure_problems(p, doc) + _secret_problems(p, doc)
+    return (problems + _common_app_problems(p, doc) + _infrastructure_problems(p, doc) + _secret_problems(p, doc)
+            + flow_problems(p, doc))
 
 
 def _unknown_secrets(p: Platform, doc: Document) -> list[Problem]:
@@ -313,7 +315,7 @@ def _content_problems(p: Platform, fed: LoadedFederation) -> list[Problem]:
             problems += credentials_in(doc, ("apps", app_name, "values"), app.values)
             problems += _sync_problems(p, doc, ("apps", app_name), [app.sync, *([app.overlay.sync]
                                                                                if app.overlay else [])])
-    problems += _peer_problems(p, f, doc)
+    problems += peer_problems(p, f, doc)
     return problems
 
 
@@ -330,24 +332,6 @@ def _sync_problems(p: Platform, doc: Document, where: KeyPath, syncs: list[AppSy
         if sync.prune is not None and not allowed.prune:
             problems.append(doc.problem((*at, "prune"), "the platform does not let federations choose `prune` "
                                                         "(syncPolicy.federations.prune)"))
-    return problems
-
-
-def _peer_problems(p: Platform, f: Federation, doc: Document) -> list[Problem]:
-    """A hybrid federation names only peers the platform lists, and only if one of its apps talks to them."""
-    problems = []
-    if f.peers and f.type != "hybrid":
-        problems.append(doc.problem(("peers",), "peers are for hybrid federations: set `type: hybrid` or "
-                                                "remove `peers`"))
-    for i, peer in enumerate(f.peers):
-        if peer in f.peers[:i]:
-            problems.append(doc.problem(("peers", i), f"{peer!r} is listed twice"))
-        if peer not in p.network.peers:
-            problems.append(doc.problem(("peers", i), f"unknown peer {peer!r}; the platform's network.peers "
-                                                      f"are: {_known(p.network.peers)}"))
-    if f.peers and not any(p.catalog[a].network.peerPods for a in f.apps if a in p.catalog):
-        problems.append(doc.problem(("peers",), "none of this federation's apps talks to remote peers "
-                                                "(catalog network.peerPods); remove `peers`"))
     return problems
 
 

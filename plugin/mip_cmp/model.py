@@ -135,17 +135,77 @@ class IsolatedPods(Strict):
     egressTo: list[PodPeer] = Field(default_factory=_no_items, description="Whom they may connect to.")
 
 
+class FlowPeer(Strict):
+    """The other end of a flow: exactly one of `app`, `namespace`, `cidrs`, `apiServer`, `remote`."""
+
+    app: Name | None = Field(None, description=(
+        "A catalog app (its pods in the same federation, never another's), a common app or an infrastructure "
+        "app (its namespace)."))
+    namespace: Name | None = Field(None, description="A namespace by name that is not an app's, e.g. kube-system.")
+    pods: dict[LabelKey, LabelValue] = Field(
+        default_factory=_no_entries, description="With `app` or `namespace`: labels of the pods (all must "
+                                                 "match); empty: every pod of that namespace (a catalog app "
+                                                 "shares its federation's namespace: name its pods).")
+    cidrs: list[Cidr] = Field(default_factory=_no_items, description="Addresses outside the cluster.")
+    exceptCidrs: list[Cidr] = Field(default_factory=_no_items, description="With `cidrs`: ranges left out.")
+    apiServer: bool = Field(False, description="The Kubernetes API server (the platform's `network.apiServer`).")
+    remote: bool = Field(False, description="A hybrid federation's remote peers: the CIDRs of the peers the "
+                                            "platform assigned to it and it names in `peers` (catalog apps only).")
+
+    @model_validator(mode="after")
+    def _one_end(self) -> "FlowPeer":
+        ends = [k for k, v in (("app", self.app), ("namespace", self.namespace), ("cidrs", self.cidrs),
+                               ("apiServer", self.apiServer), ("remote", self.remote)) if v]
+        if len(ends) != 1:
+            raise ValueError("set exactly one of app, namespace, cidrs, apiServer, remote"
+                             + (f" (given: {', '.join(ends)})" if ends else ""))
+        if self.pods and self.app is None and self.namespace is None:
+            raise ValueError("`pods` selects pods of an `app` or a `namespace`")
+        if self.exceptCidrs and not self.cidrs:
+            raise ValueError("`exceptCidrs` narrows `cidrs`")
+        return self
+
+
+class Flow(Strict):
+    """Connections between some of this app's pods and one peer, on some ports: `to` (its pods open them) or
+    `from` (its pods accept them). Policies are made on both ends where mip-cmp manages the namespace."""
+
+    name: Name | None = Field(None, description="Name of the NetworkPolicy on this app's side (the peer's side "
+                                                "adds `-ingress` or `-egress`); default `<app>-flow-<n>`. "
+                                                "Unique across the platform.")
+    pods: PodLabels = Field(description="Labels of this app's pods (all must match).")
+    to: FlowPeer | None = Field(None, description="The peer these pods connect to.")
+    from_: FlowPeer | None = Field(None, alias="from", description="The peer that connects to these pods.")
+    ports: list[Port] = Field(default_factory=_no_items, description="Ports on the accepting side; empty: every "
+                                                                     "port.")
+    protocol: Literal["TCP", "UDP"] = Field("TCP", description="Protocol of `ports`.")
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> "Flow":
+        if (self.to is None) == (self.from_ is None):
+            raise ValueError("set exactly one of `to` (these pods connect) or `from` (these pods accept)")
+        return self
+
+    def peer(self) -> FlowPeer:
+        """The other end, whichever the direction."""
+        peer = self.to if self.to is not None else self.from_
+        assert peer is not None  # one of the two, by _one_direction
+        return peer
+
+
 class AppNetwork(Strict):
-    """What an app's pods need from the network, besides talking to the rest of their namespace, DNS and
-    the web (ports 80/443). Facts of the app's chart: its pod labels and ports."""
+    """What an app's pods need from the network, besides talking to the rest of their namespace and DNS.
+    Facts of the app's chart: its pod labels and ports."""
 
     public: list[PublicPods] = Field(default_factory=_no_items,
                                      description="Pods the platform's ingress controller may reach.")
     isolated: list[IsolatedPods] = Field(default_factory=_no_items,
                                          description="Pods with a narrower allowance than the namespace.")
-    peerPods: list[PodLabels] = Field(
-        default_factory=_no_items, description="Pods that talk to a hybrid federation's remote peers (e.g. "
-                                          "exareme2's controller and its remote workers).")
+    flows: list[Flow] = Field(default_factory=_no_items, description=(
+        "Connections to or from other apps, namespaces, addresses, the API server or a hybrid federation's "
+        "remote peers. A federation gets the flows of the apps it runs, nothing else."))
+    web: bool = Field(True, description="Web egress (`network.web`) for the app's namespace; false: none (a "
+                                        "common or infrastructure app in a namespace of its own only).")
 
 
 class NamespacedPeer(Strict):
@@ -157,11 +217,21 @@ class NamespacedPeer(Strict):
 
 
 class Peer(Strict):
-    """A network outside the cluster that a hybrid federation's pods may talk to, e.g. a remote node's pod
-    CIDR joined over Submariner."""
+    """A network outside the cluster that one hybrid federation's pods talk to, e.g. a remote node's pod
+    CIDR joined over Submariner. The platform assigns it to that federation; no other may name it."""
 
+    federation: FederationName = Field(description="The one federation that may name it in `peers`.")
     cidrs: list[Cidr] = Field(min_length=1, description="Its address ranges.")
     description: Text | None = None
+
+
+class ApiServer(Strict):
+    """Where the Kubernetes API server's endpoints listen, as pods see them: NetworkPolicies are evaluated
+    after the `kubernetes` Service is translated to its endpoints, so a rule for port 443 does not cover it."""
+
+    cidrs: list[Cidr] = Field(min_length=1, description="The control-plane addresses (`kubectl get "
+                                                        "endpointslices -n default -l "
+                                                        "kubernetes.io/service-name=kubernetes`).")
 
 
 class WebEgress(Strict):
@@ -174,8 +244,8 @@ class WebEgress(Strict):
 
 class Network(Strict):
     """Network isolation, generated for every federation and common namespace: deny by default, then allow
-    traffic inside the namespace, DNS, the web, the ingress controller to public pods, and a hybrid
-    federation's peers. Federations cannot change any of it except by naming peers listed here."""
+    traffic inside the namespace, DNS, the web, the ingress controller to public pods, and the flows the
+    apps declare. Federations cannot change any of it except by naming the peers assigned to them here."""
 
     enabled: bool = Field(True, description="Generate the NetworkPolicies (turn off only on a cluster "
                                             "without a NetworkPolicy implementation).")
@@ -188,8 +258,10 @@ class Network(Strict):
     web: WebEgress = Field(default_factory=WebEgress, description="Outgoing web traffic every pod may open.")
     acmeSolverPort: Port | None = Field(
         8089, description="cert-manager's HTTP-01 solver port the ingress controller may reach; null: none.")
+    apiServer: ApiServer | None = Field(None, description="The API server, for flows `to: {apiServer: true}`.")
     peers: dict[Name, Peer] = Field(default_factory=_no_entries,
-                                    description="Remote networks a hybrid federation may name in `peers`.")
+                                    description="Remote networks, each assigned to the hybrid federation that "
+                                                "may name it in `peers`.")
 
 
 # --- Argo CD sources and sync ---------------------------------------------------------------------------
@@ -323,6 +395,10 @@ class InfrastructureApp(Strict):
     clusterKinds: list[ResourceKind] = Field(default_factory=_no_items,
                                              description="Cluster-scoped kinds it may create.")
     namespaceKinds: list[ResourceKind] = Field(min_length=1, description="Kinds it may create in its namespace.")
+    network: AppNetwork | None = Field(None, description=(
+        "Set: its namespace is closed like a common app's (default deny, then what this says), by the "
+        "Application `<name>-network`. Unset: mip-cmp makes no policy there (flows of other apps may still "
+        "name it as their peer)."))
 
     @model_validator(mode="after")
     def _one_source(self) -> "InfrastructureApp":
@@ -576,8 +652,9 @@ class Federation(Strict):
     publicHost: Text | None = Field(None, description="Public host name; may use {{ federation.name }}.")
     apps: dict[Name, FederationApp | None] = Field(min_length=1, description="Catalog apps to run.")
     peers: list[Name] = Field(default_factory=_no_items,
-                              description="Remote networks (platform `network.peers`) a hybrid federation's "
-                                          "pods may talk to, e.g. its exareme2 workers on remote nodes.")
+                              description="Remote networks the platform assigned to this hybrid federation "
+                                          "(`network.peers.<name>.federation`) that its apps' `remote` flows "
+                                          "reach, e.g. its exareme2 workers on remote nodes.")
 
 
 KINDS: dict[str, type[Platform] | type[Federation]] = {"Platform": Platform, "Federation": Federation}

@@ -16,6 +16,7 @@ from .expand.platform import expand_platform
 from .loading import LoadedFederation, LoadedPlatform, load_bound_federation, load_federations, load_platform
 from .model import Platform
 from .names import FILE_NAME
+from .network import closed_apps
 from .policy import check_federation_output, check_network_output, check_platform_output
 from .redact import scrub
 from .repo import Repo, locate
@@ -82,9 +83,11 @@ def _common_network(platform: LoadedPlatform, rel: str, env: BuildEnv) -> list[d
     p = platform.model
     if rel != "." or env.directory or env.federation or env.component != NETWORK_COMPONENT:
         raise MipError("plugin parameter 'app' is for the repository root with component=network only")
-    if env.app not in p.commonApps:
-        raise MipError(scrub(f"plugin parameter 'app': {env.app!r} is not one of the platform's commonApps"))
+    closed = closed_apps(p)
+    if env.app not in closed:
+        raise MipError(scrub(f"plugin parameter 'app': {env.app!r} is not one of the platform's commonApps nor "
+                             "an infrastructure app with a `network`"))
     _network_enabled(p)
     objects = common_network(p, env.app)
-    check_network_output(p.commonApps[env.app].namespace, objects, FILE_NAME)
+    check_network_output(closed[env.app].namespace, objects, FILE_NAME)
     return objects

@@ -19,6 +19,7 @@ from .contract.params import (
     common_network_binding,
 )
 from .errors import InternalError, MipError, Problem
+from .flows import DEFAULT_DENY
 from .model import Federation, Platform
 from .names import (
     COMMON_PROJECT,
@@ -31,7 +32,7 @@ from .names import (
     STATIC_PROJECTS,
     infra_project_name,
 )
-from .network import DEFAULT_DENY
+from .network import closed_apps
 from .vocabulary import GENERATORS_API, KEEP_ON_DELETE, NETWORK_API, SYNC_OPTIONS
 
 PLATFORM_KINDS = {"AppProject", "ApplicationSet", "Application", "ExternalSecret", "Password", "Namespace"}
@@ -151,9 +152,9 @@ def _root_object_problems(p: Platform, file: str, obj: dict[str, Any],
 
 def _network_targets(p: Platform, objects: list[dict[str, Any]]) -> dict[str, tuple[str, str, list[dict[str, str]]]]:
     """`<owner>-network` Application name -> (server, namespace, plugin parameters) it must have: one per
-    federation of the ApplicationSet and per common app."""
+    federation of the ApplicationSet and per common or infrastructure app whose namespace mip-cmp closes."""
     targets = {f"{name}-{NETWORK_APP}": (p.clusters[app.cluster], app.namespace, common_network_binding(name))
-               for name, app in p.commonApps.items()}
+               for name, app in closed_apps(p).items()}
     for appset in (o for o in objects if o["kind"] == "ApplicationSet"):
         for generator in appset["spec"]["generators"]:
             for element in generator.get("list", {}).get("elements", []):

@@ -21,6 +21,7 @@ from .loading import (
     unreadable_directories,
 )
 from .names import FILE_NAME, NETWORK_APP, ROOT_APPLICATION, SECRETS_APP
+from .network import closed_apps
 from .pipeline import render_objects
 from .repo import Repo
 
@@ -91,12 +92,12 @@ def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
     if platform.model.network.enabled:
         renders += [(f"{name}-{NETWORK_APP}", BuildEnv(target_revision=revision, params={
             item["name"]: item["string"] for item in common_network_binding(name)}))
-            for name in platform.model.commonApps]
+            for name in closed_apps(platform.model)]
     return renders
 
 
 def _stray_files(repo: Repo, expected: set[str], roots: list[str]) -> list[Problem]:
-    """mip.yaml files Argo CD would discover but the platform does not know: most likely a misplaced
+    """mip.yaml files the platform does not know (no Application renders them): most likely a misplaced
     federation directory."""
     base = PurePosixPath(".")
     stray = []

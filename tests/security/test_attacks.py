@@ -339,6 +339,7 @@ ATTACKS: list[Attack] = [
     # --- network: a federation cannot widen its NetworkPolicies or use a source outside its directory -----
     Attack("network-unknown-peer", fed(federation(extra="type: hybrid\npeers: [everywhere]\n"))),
     Attack("network-peers-on-a-local-federation", fed(federation(extra="peers: [node3]\n"))),
+    Attack("network-peer-of-another-federation", fed(federation(extra="type: hybrid\npeers: [node3]\n"))),
     Attack("network-set-platform-network", fed(federation(extra="network: {web: {ports: [22]}}\n"))),
     Attack("network-set-app-network",
            fed(federation(apps="  exareme2:\n    network: {public: [{pods: {app: exaflow-worker}, ports: [5672]}]}\n"))),

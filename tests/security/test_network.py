@@ -19,29 +19,16 @@ import yaml
 from helpers import REPO_ROOT, SAMPLE_REPO
 from mip_cmp.buildenv import BuildEnv
 from mip_cmp.errors import MipError
-from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
 from mip_cmp.repo import Repo
-from mip_cmp.validate import app_renders
 from netpol_eval import Cluster, Outside, Pod, selects
+from netpols import network_policies
 
 CHART_PODS: dict[str, list[dict[str, Any]]] = yaml.safe_load(
     (REPO_ROOT / "tests" / "fixtures" / "chart-pods.yaml").read_text(encoding="utf-8"))
 WEB = Outside("93.184.216.34")
 REMOTE_WORKER = Outside("10.3.0.17")  # on federation-z's remote node (network.peers.node3: 10.3.0.0/16)
 FEDERATION_APPS = ("exareme2", "mip-stack")
-
-
-def network_policies(repo_root: Path) -> list[dict[str, Any]]:
-    """Every NetworkPolicy the platform in `repo_root` yields, through its `<name>-network` Applications."""
-    repo = Repo(repo_root)
-    platform = load_platform(repo)
-    federations = load_federations(repo, platform)
-    policies: list[dict[str, Any]] = []
-    for name, env in app_renders(platform, federations):
-        if name.endswith("-network"):
-            policies += render_objects(repo, ".", env, platform)
-    return policies
 
 
 def build_cluster(policies: list[dict[str, Any]]) -> Cluster:
@@ -354,8 +341,9 @@ def test_mip_infra_flows_are_kept() -> None:
         {("UDP", 53), ("TCP", 53)}
     web = by_name[("federation-a", "allow-web-egress")]["egress"][0]
     assert [p["port"] for p in web["ports"]] == [80, 443]
-    peers = by_name[("federation-z", "allow-peers-exareme2")]
+    accepts, opens = by_name[("federation-z", "allow-submariner-cidrs")], by_name[("federation-z",
+                                                                                   "allow-submariner-cidrs-out")]
     remote = [peer["ipBlock"]["cidr"] for peer in submariner["spec"]["ingress"][0]["from"]]
-    assert [peer["ipBlock"]["cidr"] for peer in peers["ingress"][0]["from"]] == remote
-    assert [peer["ipBlock"]["cidr"] for peer in peers["egress"][0]["to"]] == remote
-    assert submariner["spec"]["policyTypes"] == peers["policyTypes"]
+    assert [peer["ipBlock"]["cidr"] for peer in accepts["ingress"][0]["from"]] == remote
+    assert [peer["ipBlock"]["cidr"] for peer in opens["egress"][0]["to"]] == remote
+    assert [*accepts["policyTypes"], *opens["policyTypes"]] == submariner["spec"]["policyTypes"]

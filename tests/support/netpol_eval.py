@@ -8,6 +8,11 @@ peer with only `podSelector` means pods of the policy's own namespace, `namespac
 `podSelector`) pods of matching namespaces, `ipBlock` addresses in the CIDR and not in `except` (pods
 included, as most implementations do); `ports` missing or empty means every port, a port without a
 protocol is TCP. Named ports and endPort are not used by mip-cmp and are refused.
+
+Calico GlobalNetworkPolicies of a tier ordered before Kubernetes' (`Cluster.calico`) are evaluated first, as
+Calico does: for each pod a policy selects, its rules in order, the first that matches decides: Deny drops,
+Allow admits without the NetworkPolicies, Pass (or no rule: the tier's default, Pass here) hands over to
+them. Only the selector language mip-infra uses is read: `key == 'value'` terms joined by `&&`.
 """
 
 from __future__ import annotations
@@ -66,11 +71,27 @@ def _in_block(block: Mapping[str, Any], ip: str) -> bool:
     return not any(address in ipaddress.ip_network(e) for e in block.get("except", []))
 
 
+# The label Calico gives every workload endpoint (a pod); host endpoints and outside addresses lack it.
+CALICO_POD = {"projectcalico.org/orchestrator": "k8s"}
+
+
+def calico_selects(selector: str, labels: Mapping[str, str]) -> bool:
+    """A Calico selector made of `key == 'value'` terms joined by `&&` (all mip-infra writes)."""
+    for term in selector.split("&&"):
+        key, equals, value = term.strip().partition("==")
+        if not equals or not value.strip().startswith("'") or not value.strip().endswith("'"):
+            raise ValueError(f"Calico selector term not evaluated: {term!r}")
+        if labels.get(key.strip()) != value.strip()[1:-1]:
+            return False
+    return True
+
+
 @dataclass
 class Cluster:
     namespaces: dict[str, dict[str, str]] = field(default_factory=dict)
     pods: list[Pod] = field(default_factory=list)
     policies: list[Policy] = field(default_factory=list)
+    calico: list[Policy] = field(default_factory=list)  # GlobalNetworkPolicies of one tier, before Kubernetes'
 
     def add_namespace(self, name: str, labels: Mapping[str, str] | None = None) -> None:
         # Kubernetes sets this label on every namespace itself.
@@ -118,9 +139,43 @@ class Cluster:
                     return True
         return False
 
+    def _calico_end(self, end: Mapping[str, Any], other: Endpoint, port: int | None) -> bool:
+        """Whether `other` is what a Calico rule's `source` or `destination` names (port: the destination's)."""
+        if "nets" in end and not any(_in_block({"cidr": net}, other.ip) for net in end["nets"]):
+            return False
+        if "namespaceSelector" in end or "selector" in end:
+            if isinstance(other, Outside):
+                return False
+            namespace = self.namespaces[other.namespace]
+            if "namespaceSelector" in end and not calico_selects(end["namespaceSelector"], namespace):
+                return False
+            if "selector" in end and not calico_selects(end["selector"], {**CALICO_POD, **other.labels}):
+                return False
+        return port is None or "ports" not in end or port in end["ports"]
+
+    def _calico(self, pod: Pod, direction: str, other: Endpoint, port: int, protocol: str) -> str:
+        """The tier's verdict on one end: Deny, Allow or Pass."""
+        key = "ingress" if direction == "in" else "egress"
+        for gnp in self.calico:
+            if not calico_selects(gnp["spec"]["selector"], {**CALICO_POD, **pod.labels}):
+                continue
+            for rule in gnp["spec"].get(key, []):
+                source, destination = (other, pod) if direction == "in" else (pod, other)
+                if ("protocol" in rule and rule["protocol"] != protocol) or \
+                        not self._calico_end(rule.get("source", {}), source, None) or \
+                        not self._calico_end(rule.get("destination", {}), destination, port):
+                    continue
+                return str(rule["action"])
+        return "Pass"
+
     def can_connect(self, src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP") -> bool:
         """Whether `src` may open a connection to `dst` on `port`: the sender's egress and the receiver's
         ingress both allow it (an outside endpoint has no policies of its own)."""
-        if isinstance(src, Pod) and not self._allowed(src, "out", dst, port, protocol):
-            return False
-        return not isinstance(dst, Pod) or self._allowed(dst, "in", src, port, protocol)
+        if isinstance(src, Pod):
+            verdict = self._calico(src, "out", dst, port, protocol)
+            if verdict == "Deny" or (verdict == "Pass" and not self._allowed(src, "out", dst, port, protocol)):
+                return False
+        if isinstance(dst, Pod):
+            verdict = self._calico(dst, "in", src, port, protocol)
+            return verdict == "Allow" or (verdict == "Pass" and self._allowed(dst, "in", src, port, protocol))
+        return True

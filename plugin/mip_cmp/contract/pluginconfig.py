@@ -24,8 +24,10 @@ def plugin_config() -> dict[str, Any]:
         "kind": "ConfigManagementPlugin",
         "metadata": {"name": PLUGIN_NAME},
         "spec": {
-            # Only directories holding a mip.yaml: a broader rule would capture every Helm/kustomize app.
-            "discover": {"fileName": "mip.yaml"},
+            # No `discover`: every Application mip-cmp renders names the plugin, so discovery would only cost.
+            # With it, the repo-server asks the sidecar (streaming it the repository) before every render of
+            # a mip-cmp app, and before rendering any other app of the Argo CD instance that names no source
+            # type; and any directory holding a file named mip.yaml would be claimed by mip-cmp.
             # argv, no shell: a failure can never be hidden behind a pipe that exits 0.
             "generate": {"command": ["mip-cmp", "generate"]},
             "parameters": {"static": announcements()},

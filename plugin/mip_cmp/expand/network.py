@@ -7,7 +7,7 @@ from ..contract.params import NETWORK_COMPONENT, binding, common_network_binding
 from ..loading import LoadedFederation
 from ..model import Federation, Platform
 from ..names import network_name
-from ..network import namespace_policies
+from ..network import app_policies, closed_apps, federation_policies
 from ..vocabulary import (
     ARGO_API,
     FEDERATION_LABEL,
@@ -57,7 +57,7 @@ def network_projects(p: Platform, federations: list[LoadedFederation], parts: Pa
     projects = [network_project(p, f.model.name, p.clusters[f.model.cluster], f.model.name, parts)
                 for f in sorted(federations, key=lambda f: f.model.name)]
     return projects + [network_project(p, name, p.clusters[a.cluster], a.namespace, parts)
-                       for name, a in p.commonApps.items()]
+                       for name, a in closed_apps(p).items()]
 
 
 def network_application(p: Platform, owner: str, server: str, namespace: str, parameters: list[dict[str, str]],
@@ -99,17 +99,16 @@ def network_applications(p: Platform, federations: list[LoadedFederation], revis
     apps += [network_application(p, name, p.clusters[a.cluster], a.namespace, common_network_binding(name),
                                  common_namespace_labels(a.namespace), {PART_OF: name}, revision,
                                  parts=parts)
-             for name, a in p.commonApps.items()]
+             for name, a in closed_apps(p).items()]
     return apps
 
 
 def federation_network(p: Platform, f: Federation) -> list[Obj]:
     labels = {**MANAGED_BY, PART_OF: f.name, FEDERATION_LABEL: f.name}
-    return namespace_policies(p.network, f.name, [(a, p.catalog[a]) for a in f.apps],
-                              [p.network.peers[n] for n in f.peers], labels)
+    return federation_policies(p, f, labels)
 
 
 def common_network(p: Platform, name: str) -> list[Obj]:
-    app = p.commonApps[name]
+    """The policies of a common app's namespace, or an infrastructure app's that declares a `network`."""
     labels = {**MANAGED_BY, PART_OF: name, NAMESPACE_TYPE: "common"}
-    return namespace_policies(p.network, app.namespace, [(name, app)], [], labels)
+    return app_policies(p, name, labels)

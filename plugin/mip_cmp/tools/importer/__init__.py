@@ -50,6 +50,7 @@ def import_repo(source: Path, out: Path, *, adopt_defaults: bool = False) -> Mig
         # The flows the platform's defaults lose are declared where the vocabulary can say them; the
         # platform is then rendered and evaluated again: what the report says is what the files do.
         if evaluation.lost and declare(evaluation.lost, _places(files, t, owners), _sections(files)):
+            _carried_peers(files, t)
             write_files(files, stage)
             snapshot, evaluation = _rendered(t, stage, owners)
         comparison = compare(built, loads, stage, snapshot, t.carried)
@@ -85,3 +86,14 @@ def _sections(files: dict[str, Obj]) -> dict[str, Obj]:
 def _places(files: dict[str, Obj], t: Translation, owners: dict[Endpoint, Owner | None]) -> Places:
     federations = {str(fed["name"]): fed for directory, fed in files.items() if directory != "."}
     return Places(owners, INGRESS_NAMESPACE, federations, t.remote, t.peers)
+
+
+def _carried_peers(files: dict[str, Obj], t: Translation) -> None:
+    """The remote networks the federations now name: in the platform's `network.peers`, and where the old
+    Application that allowed them went."""
+    named = sorted({peer for directory, fed in files.items() if directory != "." for peer in fed.get("peers", [])})
+    if named:
+        files["."].setdefault("network", {})["peers"] = {name: t.peers[name] for name in named}
+    for name in named:
+        app, where = t.peer_apps[name]
+        t.carried[app] = where

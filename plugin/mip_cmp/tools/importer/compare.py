@@ -16,7 +16,7 @@ from ..diff import field_changes, short
 from ..mipinfra import Built, Found
 from ..snapshot import Snapshot
 from .read import Workload, parent
-from .report import CHANGED, DROPPED, MISSING, SAME, Attention, Row
+from .report import CHANGED, DROPPED, MISSING, NOTHING_CARRIED, SAME, Attention, Row
 from .sync import application_changes, window_changes
 
 PROJECT_PREFIX = "mip-argo-project-"
@@ -154,9 +154,11 @@ class _Comparison:
             row.why = (f"no Application of the platform deploys to namespace {_destination(found.obj)[1]!r}: there is "
                        "nothing there to isolate")
             return
-        if found.name in self.carried:
-            row.why = (f"carried over to {self.carried[found.name]}, but this mip-cmp renders no object for it yet "
-                       f"(the old one: {what})")
+        carried = self.carried.get(found.name, "")
+        if carried.startswith(NOTHING_CARRIED):
+            row.verdict, row.why = DROPPED, carried.removeprefix(NOTHING_CARRIED)
+        elif carried:
+            row.why = f"carried over to {carried}, but this mip-cmp renders no object for it yet (the old one: {what})"
 
 
 def _destination(obj: Obj) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 SAME, CHANGED, DROPPED, MISSING = "same", "changed", "dropped", "no counterpart yet"
 VERDICTS = (SAME, CHANGED, DROPPED, MISSING)
+NOTHING_CARRIED = "nothing: "  # where an old Application went, when nothing of it was needed: why follows
 
 # What needs the operator's attention, in the order the report lists it: what would break first.
 LOST_FLOW = "lost flow"

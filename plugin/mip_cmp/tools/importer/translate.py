@@ -18,7 +18,7 @@ from ...names import FILE_NAME
 from ...vocabulary import ARGOCD_NAMESPACE, IN_CLUSTER, IN_CLUSTER_SERVER, SYNC_WAVE, Obj
 from ..mipinfra import ARGO_KINDS, KUSTOMIZATIONS, Built, Found, helm_merge
 from .read import Workload, parent, sources, values_file, version
-from .report import Attention
+from .report import NOTHING_CARRIED, Attention
 from .secrets import STORE, FoundSecret, place
 from .sync import DEFAULT_PRUNE, prunes
 
@@ -67,6 +67,7 @@ class Translation:
     peers: Obj = field(default_factory=dict)
     # federation -> its remote networks (names in `peers`), named by the federation once a flow needs them
     remote: dict[str, list[str]] = field(default_factory=dict)
+    peer_apps: dict[str, tuple[str, str]] = field(default_factory=dict)  # peer -> (old Application, where)
     attention: list[Attention] = field(default_factory=list)
     infrastructure: list[str] = field(default_factory=list)  # old Applications now infrastructure apps
 
@@ -202,8 +203,6 @@ def _platform(t: Translation, catalog: Obj, federations_path: str | list[str]) -
     infrastructure = _infrastructure(t)
     if infrastructure:
         platform["infrastructure"] = infrastructure
-    if t.peers:
-        platform["network"] = {"peers": t.peers}
     if t.prune != DEFAULT_PRUNE:
         platform["syncPolicy"] = {"prune": t.prune}
     platform["federations"] = {"path": federations_path}
@@ -259,10 +258,15 @@ def _extras(t: Translation, name: str, fed: Obj, directory: str, catalog: Obj) -
         cidrs = sorted(_ip_blocks(built.resources.get(found.name, [])))
         if cidrs and fed["type"] == "hybrid":
             peer_name = f"{name}-remote"
-            t.peers[peer_name] = {"cidrs": cidrs, "description": f"from mip-infra's Application {found.name}"}
+            t.peers[peer_name] = {"federation": name, "cidrs": cidrs,
+                                  "description": f"from mip-infra's Application {found.name}"}
             t.remote.setdefault(name, []).append(peer_name)
-            carried[found.name] = (f"{FILE_NAME}: network.peers.{peer_name} ({', '.join(cidrs)}), named in "
-                                   f"{directory}/{FILE_NAME}: peers once a flow to it is declared")
+            # Until a flow to it is declared (declare.py), nothing is carried: a remote network no pod talks
+            # to would only narrow every pod's web egress.
+            carried[found.name] = (f"{NOTHING_CARRIED}its policies allowed no pod a flow to its remote network "
+                                   f"({', '.join(cidrs)}): they select no pod (see the stale selectors)")
+            t.peer_apps[peer_name] = (found.name, f"{FILE_NAME}: network.peers.{peer_name} ({', '.join(cidrs)}), "
+                                                  f"named in {directory}/{FILE_NAME}: peers")
 
 
 def _ip_blocks(objects: list[Obj]) -> set[str]:

@@ -1,0 +1,239 @@
+"""The sample platform as the suite serves it, and what the suite reads back from Argo CD.
+
+`PlatformRepo` is a working copy of sample-repo/ whose `repoURL` is the loopback git server's; `push()`
+publishes a change and asks Argo CD to look at once. `install()` does what docs/operations.md's first install
+says (`mip-cmp bootstrap`, applied), `Argo` reads Applications and waits for conditions on them, and
+`repo_server_manifests` reads the manifests the real repo-server produced for an Application out of its
+Redis cache.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cmpserver import bootstrap_objects, follow, root_application
+from e2e.cluster import ARGOCD_NAMESPACE, Cluster, HarnessError
+
+SAMPLE_REPO = Path(__file__).resolve().parents[2] / "sample-repo"
+BRANCH = "main"
+SYNCED = "Synced"
+PLUGIN = "mip-cmp"
+ROOT = "mip-platform"
+APPLICATIONS = "applications.argoproj.io"
+# Long enough for a first sync on a loaded two-core machine (it takes about 30 s on a quiet one).
+CONVERGE_SECONDS = 600
+# The platform's secret store, Ready with the fake provider: one entry per key the sample reads.
+STORE_KEYS = ("keycloak/federation-a", "keycloak/federation-z", "keycloak/datacatalog")
+
+Apps = dict[str, dict[str, Any]]
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise HarnessError(f"git {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+@dataclass
+class PlatformRepo:
+    """A copy of a directory (sample-repo/ by default) in a git repository the loopback server serves."""
+
+    cluster: Cluster
+    work: Path
+    name: str
+
+    @property
+    def url(self) -> str:
+        return self.cluster.repo_url(self.name)
+
+    def create(self, source: Path = SAMPLE_REPO, message: str = "the sample platform") -> PlatformRepo:
+        bare = self.cluster.git_root / f"{self.name}.git"
+        git(self.cluster.git_root, "init", "-q", "--bare", "-b", BRANCH, bare.name)
+        shutil.copytree(source, self.work)
+        platform = self.work / "mip.yaml"
+        if platform.exists():
+            platform.write_text(re.sub(r"(?m)^repoURL: .*$", f"repoURL: {self.url}", platform.read_text()))
+        git(self.work, "init", "-q", "-b", BRANCH)
+        git(self.work, "remote", "add", "origin", str(bare))
+        self.commit(message)
+        return self
+
+    def commit(self, message: str) -> str:
+        git(self.work, "add", "-A")
+        git(self.work, "-c", "user.name=e2e", "-c", "user.email=e2e@example.org", "commit", "-q",
+            "--allow-empty", "-m", message)
+        git(self.work, "push", "-q", "origin", BRANCH)
+        return self.head()
+
+    def head(self) -> str:
+        return git(self.work, "rev-parse", "HEAD")
+
+
+def store(keys: tuple[str, ...] = STORE_KEYS) -> dict[str, Any]:
+    """The platform's ClusterSecretStore `mip-central` (sample mip.yaml: secretStore), ESO's fake provider."""
+    data = [{"key": key, "value": json.dumps({"client-id": key.replace("/", "-"), "client-secret": f"s-{key}"})}
+            for key in keys]
+    return {"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": {"name": "mip-central"},
+            "spec": {"provider": {"fake": {"data": data}}}}
+
+
+@dataclass
+class Argo:
+    """What Argo CD shows: the Applications of its namespace, read with kubectl, and waits on them."""
+
+    cluster: Cluster
+    seen: dict[str, float] = field(default_factory=dict)  # app -> seconds after `began` it was first Synced
+    began: float = field(default_factory=time.monotonic)
+
+    def apps(self) -> Apps:
+        listed = self.cluster.get(APPLICATIONS, namespace=ARGOCD_NAMESPACE) or {"items": []}
+        return {a["metadata"]["name"]: a for a in listed["items"]}
+
+    def wait(self, what: str, done: Callable[[Apps], bool], timeout: float = CONVERGE_SECONDS) -> Apps:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.cluster.check_alive()
+            apps = self.apps()
+            now = time.monotonic() - self.began
+            for name, app in apps.items():
+                if sync_status(app) == SYNCED and name not in self.seen:
+                    self.seen[name] = round(now, 1)
+            if done(apps):
+                return apps
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what}: not after {timeout:.0f} s; Applications now:\n{describe(apps)}")
+            time.sleep(2)
+
+    def refresh(self, *names: str) -> None:
+        """Ask for a hard refresh (no cached manifests), as `argocd app get --hard-refresh` does: a push is
+        then seen at once, not when the repo-server's revision cache expires."""
+        for name in names:
+            self.cluster.kubectl("annotate", "--overwrite", "-n", ARGOCD_NAMESPACE, f"{APPLICATIONS}/{name}",
+                                 "argocd.argoproj.io/refresh=hard", check=False)
+
+
+def expected_apps(repo: PlatformRepo) -> set[str]:
+    """Every Application that renders through mip-cmp, following the app-of-apps from the bootstrap objects
+    as tests/cmpserver/ imitates the repo-server (the real one must make exactly these)."""
+    root = root_application(bootstrap_objects(repo.work, BRANCH))
+    return {r.app["metadata"]["name"] for r in follow(root, repo.url, repo.work).renders}
+
+
+@dataclass
+class Installed:
+    """A platform bootstrapped on the cluster: its repository, Argo CD's view, the mip-cmp Applications."""
+
+    repo: PlatformRepo
+    argo: Argo
+    expected: set[str]
+    converged_after: float = 0.0
+
+    def push(self, message: str) -> str:
+        """Commit and push the working copy; every mip-cmp Application is refreshed at once."""
+        head = self.repo.commit(message)
+        self.expected = expected_apps(self.repo)
+        self.argo.refresh(*(set(self.argo.apps()) & (self.expected | {ROOT})))
+        return head
+
+    def converge(self, what: str) -> Apps:
+        """Wait until every mip-cmp Application is Synced to the pushed commit (new ones refreshed as they
+        appear, so none waits for a reconciliation period)."""
+        head = self.repo.head()
+        refreshed: set[str] = set()
+
+        def done(apps: Apps) -> bool:
+            fresh = (self.expected & apps.keys()) - refreshed
+            self.argo.refresh(*fresh)
+            refreshed.update(fresh)
+            return all(n in apps and synced_to(apps[n], head) for n in self.expected)
+
+        return self.argo.wait(what, done)
+
+
+def install(cluster: Cluster, work: Path, name: str, keys: tuple[str, ...] = STORE_KEYS,
+            edit: Callable[[Path], None] | None = None) -> Installed:
+    """The sample platform (changed by `edit` first, if given) as docs/operations.md installs it: the store,
+    then `mip-cmp bootstrap` applied; nothing waited for."""
+    repo = PlatformRepo(cluster, work, name)
+    repo.create()
+    if edit is not None:
+        edit(repo.work)
+        repo.commit("the platform as this case starts")
+    cluster.apply([store(keys)])
+    installed = Installed(repo, Argo(cluster), expected_apps(repo))
+    cluster.apply(bootstrap_objects(repo.work, BRANCH))
+    return installed
+
+
+def sync_status(app: dict[str, Any]) -> str:
+    return str(app.get("status", {}).get("sync", {}).get("status", ""))
+
+
+def synced_to(app: dict[str, Any], revision: str) -> bool:
+    return sync_status(app) == SYNCED and app["status"]["sync"].get("revision") == revision
+
+
+def is_plugin_app(app: dict[str, Any]) -> bool:
+    sources = [app["spec"].get("source"), *(app["spec"].get("sources") or [])]
+    return any((s or {}).get("plugin", {}).get("name") == PLUGIN for s in sources)
+
+
+def conditions(app: dict[str, Any]) -> list[str]:
+    return [f"{c.get('type')}: {c.get('message')}" for c in app.get("status", {}).get("conditions") or []]
+
+
+def describe(apps: Apps) -> str:
+    lines = []
+    for name, app in sorted(apps.items()):
+        status = app.get("status", {})
+        op = status.get("operationState", {})
+        lines.append(f"  {name}: sync={sync_status(app) or '-'} health={status.get('health', {}).get('status', '-')}"
+                     f" op={op.get('phase', '-')} {str(op.get('message', ''))[:300]}"
+                     + "".join(f"\n    {c[:400]}" for c in conditions(app)))
+    return "\n".join(lines) or "  (none)"
+
+
+def resp(conn: socket.socket, *args: str) -> Any:
+    """One Redis command over RESP; enough of the protocol for KEYS and GET."""
+    conn.sendall(f"*{len(args)}\r\n".encode() + b"".join(
+        f"${len(a.encode())}\r\n".encode() + a.encode() + b"\r\n" for a in args))
+    reader = conn.makefile("rb")
+
+    def read() -> Any:
+        line = reader.readline()
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"$":
+            size = int(rest)
+            return None if size < 0 else reader.read(size + 2)[:-2]
+        if kind == b"*":
+            return [read() for _ in range(int(rest))]
+        if kind == b"-":
+            raise HarnessError(f"redis: {rest.decode()}")
+        return rest
+
+    return read()
+
+
+def repo_server_manifests(cluster: Cluster, app: str) -> list[list[dict[str, Any]]]:
+    """Every manifest set the repo-server cached for `app` (its key names the app: `mfst|…|<app>|…`)."""
+    found = []
+    with socket.create_connection(("127.0.0.1", cluster.ports["redis"]), timeout=10) as conn:
+        for key in resp(conn, "KEYS", f"mfst|*|{app}|*") or []:
+            raw = resp(conn, "GET", key.decode())
+            if raw is None:
+                continue
+            cached = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+            response = cached.get("manifestResponse") or {}
+            found.append([json.loads(m) for m in response.get("manifests") or []])
+    return found
