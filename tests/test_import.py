@@ -376,11 +376,11 @@ def test_upstream_now_keeps_its_remote_and_public_flows(upstream: tuple[Path, di
         {"pods": {"app": "exaflow-controller"}, "to": {"remote": True}, "ports": [5672]}], key=str)
     cluster = imported_cluster(out)
     controller = Pod("controller", "ingress-nginx", {}, "100.64.9.1")
-    remote = Outside("10.3.0.7")
+    worker = Outside("10.3.0.7")
     for namespace, app, port in PUBLIC:
         assert cluster.can_connect(controller, pod_of(cluster, namespace, app, port), port), (namespace, app)
-    assert cluster.can_connect(remote, pod_of(cluster, "federation-z", {"app": "exaflow-controller"}, 5000), 5000)
-    assert cluster.can_connect(pod_of(cluster, "federation-z", {"app": "exaflow-controller"}, 5000), remote, 5672)
+    assert cluster.can_connect(worker, pod_of(cluster, "federation-z", {"app": "exaflow-controller"}, 5000), 5000)
+    assert cluster.can_connect(pod_of(cluster, "federation-z", {"app": "exaflow-controller"}, 5000), worker, 5672)
     assert "ingress controller (stand-in)" in report["notes"]
     # Upstream's flows across namespaces and to the API server are declared as flows of mip-stack's pods.
     flows = platform["catalog"]["mip-stack"]["network"]["flows"]

@@ -117,7 +117,9 @@ class _Comparison:
         if found.kind == "ApplicationSet" and any(k.name in self.federation_of for k in kids):
             # The ApplicationSet that made the federation wrappers: mip-cmp's federation ApplicationSet.
             counterpart = next(((k, n) for (k, n) in self.new if k == found.kind), None)
-        if counterpart is None and found.kind == "Application" and "network" in self.carried.get(found.name, ""):
+        carried = self.carried.get(found.name, "")
+        if counterpart is None and found.kind == "Application" and "network" in carried \
+                and not carried.startswith(NOTHING_CARRIED):
             counterpart = _network_app(found, self.new)
         if counterpart is None and found.kind == "AppProject":
             counterpart = _project_of_counterparts(found, self.built, self.new, self.decide)
