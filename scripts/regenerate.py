@@ -16,16 +16,21 @@ START, END = "<!-- parameters:start -->", "<!-- parameters:end -->"
 
 
 def main() -> None:
-    (ROOT / "plugin.yaml").write_bytes(plugin_yaml())
-    (ROOT / "schema").mkdir(exist_ok=True)
-    (ROOT / "schema" / "mip.schema.json").write_text(json_schema())
-    (ROOT / "docs" / "mip-yaml.md").write_text(markdown())
     readme = ROOT / "README.md"
     text = readme.read_text()
     block = f"{START}\n{markdown_table()}{END}"
-    new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    readme.write_text(new)
-    print("regenerated plugin.yaml, schema/mip.schema.json, docs/mip-yaml.md, README.md parameter table")
+    files = {
+        ROOT / "plugin.yaml": plugin_yaml(),
+        ROOT / "schema" / "mip.schema.json": json_schema().encode(),
+        ROOT / "docs" / "mip-yaml.md": markdown().encode(),
+        readme: re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S).encode(),
+    }
+    changed = [path for path, data in files.items() if not path.is_file() or path.read_bytes() != data]
+    for path in changed:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(files[path])
+    names = ", ".join(str(path.relative_to(ROOT)) for path in changed)
+    print(f"regenerated {names}" if changed else f"unchanged: {', '.join(str(p.relative_to(ROOT)) for p in files)}")
 
 
 if __name__ == "__main__":

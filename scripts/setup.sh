@@ -97,4 +97,14 @@ if [[ ",$extras," == *",import,"* || ",$extras," == *",test,"* || ",$extras," ==
              "(https://helm.sh/docs/intro/install/)" >&2
     fi
 fi
+# The editor test drives the real yaml-language-server (tests/test_editor.py): npm's package, pinned, into
+# .venv/yaml-language-server (elsewhere, without npm, that test skips and says so).
+yls_version=1.25.0
+yls=.venv/yaml-language-server
+if [[ ",$extras," == *",test,"* ]] && command -v npm >/dev/null \
+        && ! grep -qs "\"version\": \"$yls_version\"" "$yls/node_modules/yaml-language-server/package.json"; then
+    step "installing yaml-language-server $yls_version with npm (the editor test)"
+    npm install --prefix "$yls" --no-audit --no-fund --no-save --loglevel=error "yaml-language-server@$yls_version" \
+        >/dev/null || echo "setup: could not install yaml-language-server; the editor test will skip" >&2
+fi
 step "ready: .venv/bin/mip-cmp"

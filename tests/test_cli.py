@@ -52,7 +52,7 @@ def test_schema_accepts_the_sample_files_and_rejects_a_typo() -> None:
 
 
 def test_bootstrap_prints_the_infrastructure_project_and_the_root_application() -> None:
-    result = run_cli("bootstrap", "--repo", str(SAMPLE_REPO), "--revision", "main", cwd=SAMPLE_REPO)
+    result = run_cli("bootstrap", str(SAMPLE_REPO), "--revision", "main", cwd=SAMPLE_REPO)
     assert result.code == 0, result.stderr
     project, root = yaml.safe_load_all(result.stdout)
     assert (project["kind"], project["metadata"]["name"]) == ("AppProject", "mip-infrastructure")
@@ -68,7 +68,7 @@ def test_bootstrap_prints_the_infrastructure_project_and_the_root_application() 
 
 
 def test_bootstrap_refuses_another_repo_url() -> None:
-    result = run_cli("bootstrap", "--repo", str(SAMPLE_REPO), "--repo-url", "https://example.org/x.git",
+    result = run_cli("bootstrap", str(SAMPLE_REPO), "--repo-url", "https://example.org/x.git",
                      cwd=SAMPLE_REPO)
     assert result.code == 1
     assert result.stdout == b""
@@ -77,7 +77,7 @@ def test_bootstrap_refuses_another_repo_url() -> None:
 
 def test_bootstrap_apply_without_a_cluster_is_a_clean_user_error(tmp_path: Path) -> None:
     env = {"KUBECONFIG": str(tmp_path / "missing-kubeconfig"), "HOME": str(tmp_path)}
-    result = run_cli("bootstrap", "--repo", str(SAMPLE_REPO), "--apply", cwd=SAMPLE_REPO, env=env)
+    result = run_cli("bootstrap", str(SAMPLE_REPO), "--apply", cwd=SAMPLE_REPO, env=env)
     assert result.code == 1
     assert result.stdout == b""
     assert "cannot reach a cluster" in result.stderr

@@ -208,3 +208,53 @@ def test_the_schema_link_works_outside_this_repository() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
     entry = json.loads(re.search(r'```json\n(\{"name": "mip-cmp".*?\})\n```', readme, re.S).group(1))  # type: ignore[union-attr]
     assert entry["url"] == SCHEMA_ID and entry["fileMatch"] == ["**/mip.yaml"]
+
+
+def _readme_command_rows() -> dict[str, list[str]]:
+    """The README's command table: command -> the usage cells of its row (`mip-cmp diff` has two)."""
+    rows: dict[str, list[str]] = {}
+    for line in (REPO_ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("| `mip-cmp "):
+            usage = line.split(" | ")[0]
+            for cell in re.findall(r"`(mip-cmp [^`]+)`", usage):
+                rows.setdefault(cell.split()[1], []).append(cell.replace("\\|", "|"))
+    return rows
+
+
+def test_the_readme_command_table_is_what_help_says() -> None:
+    """Every command has a row; every option a row shows is the command's; REPO is shown where the command
+    takes the repository, as the optional argument it is."""
+    import argparse
+
+    from mip_cmp.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    rows = _readme_command_rows()
+    assert sorted(rows) == sorted(sub.choices)
+    for name, cells in rows.items():
+        parser = sub.choices[name]
+        options = {o for a in parser._actions for o in a.option_strings if a.help != argparse.SUPPRESS}
+        takes_repo = any(a.metavar == "REPO" and not a.option_strings for a in parser._actions)
+        for cell in cells:
+            assert set(re.findall(r"--[a-z-]+", cell)) <= options, (name, cell)
+        assert ("[REPO]" in cells[0]) == takes_repo, (name, cells[0])
+
+
+def test_the_readmes_error_sample_is_what_mip_cmp_prints() -> None:
+    """Each line of the README's sample error output is the exact text of a golden case."""
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    sample = re.search(r"say what to do.*?\n```\n(.*?)```", text, re.S)
+    assert sample, "the README's error sample is gone"
+    printed = {line for path in (REPO_ROOT / "tests" / "golden").glob("*/stderr.txt")
+               for line in path.read_text().splitlines()}
+    assert [line for line in sample.group(1).splitlines() if line not in printed] == []
+
+
+def test_the_readmes_counts_are_the_samples() -> None:
+    files = [SAMPLE_REPO / "mip.yaml", *sorted(SAMPLE_REPO.glob("federations/*/mip.yaml"))]
+    lines = sum(len(path.read_text(encoding="utf-8").splitlines()) for path in files)
+    words = {2: "two", 3: "three", 4: "four", 5: "five"}
+    text = " ".join((REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"is {words[len(files)]} `mip.yaml` files and {lines} lines" in text
+    table = (SAMPLE_REPO / "README.md").read_text(encoding="utf-8")
+    assert re.search(rf"\n\| lines \| [\d,]+ \| {lines} \|\n", table)

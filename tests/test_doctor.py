@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,9 +22,10 @@ import pytest
 import yaml
 
 from helpers import SAMPLE_REPO, YAML_LOADER, mip_cmp, run_cli
-from kube_stub import serving
+from kube_stub import kubeconfig, serving
 from mip_cmp import __version__
-from mip_cmp.doctor import Check, Cluster, diagnose
+from mip_cmp.doctor import Check, diagnose
+from mip_cmp.kubeapi import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -73,6 +76,7 @@ def healthy_world(tmp_path: Path) -> World:
     project, root_app = bootstrap
     root_app["status"] = _load("application-status.yaml")
     world: World = {
+        "/version/": {"major": "1", "minor": "33", "gitVersion": "v1.33.1"},
         DEPLOYMENT: deployment,
         "/apis/apps/v1/deployments": {"kind": "DeploymentList", "apiVersion": "apps/v1", "items": [deployment]},
         f"/api/v1/namespaces/{NS}/pods": {"kind": "PodList", "apiVersion": "v1", "items": [pod]},
@@ -101,11 +105,12 @@ def run_doctor(world: World, tmp_path: Path, image: str | None = None) -> list[C
 
 def test_a_healthy_cluster_passes_every_check(healthy: World, tmp_path: Path) -> None:
     checks = run_doctor(healthy, tmp_path)
-    assert [c.name for c in checks] == ["argocd-namespace", "sidecar", "sidecar-image", "sidecar-uid",
+    assert [c.name for c in checks] == ["api-server", "argocd-namespace", "sidecar", "sidecar-image", "sidecar-uid",
                                         "sidecar-mounts", "plugin-socket", "argocd-version", "eso-crds",
                                         "secret-store", "bootstrap"]
     assert [c for c in checks if not c.ok] == []
     details = {c.name: c.detail for c in checks}
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+ answers, Kubernetes v1\.33\.1", details["api-server"])
     assert details["plugin-socket"] == "argocd-cmp-server serves /home/argocd/cmp-server/plugins/mip-cmp.sock"
     assert details["argocd-version"] == "Argo CD v3.5.1: its CRDs know every field mip-cmp emits"
     assert details["bootstrap"] == "AppProject mip-infrastructure and Application mip-platform exist (Synced/Healthy)"
@@ -132,19 +137,19 @@ def test_the_command_against_the_stub(healthy: World, tmp_path: Path, monkeypatc
     with serving(healthy) as stub:
         kubeconfig = str(stub.kubeconfig(tmp_path / "kubeconfig"))
         monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", kubeconfig)
-        ok = run_cli("doctor", "--repo", str(SAMPLE_REPO), cwd=tmp_path, env={"KUBECONFIG": kubeconfig})
+        ok = run_cli("doctor", str(SAMPLE_REPO), cwd=tmp_path, env={"KUBECONFIG": kubeconfig})
         broken = broken_copy(healthy)
         del broken[f"{ARGO}/applications/mip-platform"]
         stub.responses = broken
-        bad = mip_cmp("doctor", "--repo", str(SAMPLE_REPO), cwd=tmp_path, env={"KUBECONFIG": kubeconfig})
-        assert all(r.startswith(("/api", "/apis")) for r in stub.requests)
+        bad = mip_cmp("doctor", str(SAMPLE_REPO), cwd=tmp_path, env={"KUBECONFIG": kubeconfig})
+        assert all(r.startswith(("/api", "/apis", "/version/")) for r in stub.requests)
     assert ok.code == 0, ok.stderr
-    assert ok.stdout.decode().splitlines()[-1] == "mip-cmp doctor: 10 of 10 checks passed"
+    assert ok.stdout.decode().splitlines()[-1] == "mip-cmp doctor: 11 of 11 checks passed"
     assert bad.returncode == 1
     lines = bad.stdout.decode().splitlines()
     assert "FAIL  bootstrap         missing in argocd-mip-team: Application mip-platform" in lines
     assert any(line.strip().startswith("fix: mip-cmp bootstrap --revision <branch> --apply") for line in lines)
-    assert lines[-1] == "mip-cmp doctor: 9 of 10 checks passed, 1 failed"
+    assert lines[-1] == "mip-cmp doctor: 10 of 11 checks passed, 1 failed"
 
 
 def broken_copy(world: World) -> World:
@@ -288,13 +293,54 @@ def test_expected_image_can_be_named(healthy: World, tmp_path: Path) -> None:
         f"image ghcr.io/mip-cmp/mip-cmp:{__version__}, expected registry.example.org/mip/mip-cmp:0.1.0")
 
 
-def test_no_cluster_is_a_clean_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kubernetes.config import kube_config
+def _doctor_with(kubeconfig_path: str, tmp_path: Path, *args: str) -> tuple[int, list[str], str]:
+    result = mip_cmp("doctor", str(SAMPLE_REPO), *args, cwd=tmp_path,
+                     env={"KUBECONFIG": kubeconfig_path, "HOME": str(tmp_path)})
+    return result.returncode, result.stdout.decode().splitlines(), result.stderr.decode()
 
-    missing = str(tmp_path / "missing")
-    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", missing)  # KUBECONFIG, read at import
-    result = run_cli("doctor", "--repo", str(SAMPLE_REPO), cwd=tmp_path, env={"KUBECONFIG": missing,
-                                                                               "HOME": str(tmp_path)})
-    assert result.code == 1
-    assert result.stdout == b""
-    assert result.stderr.startswith("cannot reach a cluster"), result.stderr
+
+def test_an_unreachable_api_server_is_a_failed_check(tmp_path: Path) -> None:
+    """The case doctor meets most (wrong context, VPN down): exit 1, the one check that can run fails with
+    what to do, the URL as the kubeconfig spells it, no traceback."""
+    with socket.socket() as probe:  # a port nothing listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        url = f"https://127.0.0.1:{probe.getsockname()[1]}"
+    code, lines, stderr = _doctor_with(str(kubeconfig(tmp_path / "kubeconfig", url)), tmp_path)
+    assert (code, stderr) == (1, "")
+    assert lines[0] == f"FAIL  api-server  cannot reach the API server at {url}: Connection refused; " \
+                       "the other checks need it"
+    assert lines[1].split() == ["fix:", "check", "the", "kubeconfig", "context", "(`kubectl", "config",
+                                "current-context`;", "another", "one", "with", "--context),", "that", "the",
+                                "network", "or", "VPN", "to", f"{url}", "is", "up,", "and", "that", "`kubectl",
+                                "get", "namespaces`", "works"]
+    assert lines[2:] == ["mip-cmp doctor: 0 of 1 checks passed, 1 failed"]
+
+
+def test_refused_credentials_and_refused_reads_are_failed_checks(healthy: World, tmp_path: Path) -> None:
+    with serving(healthy) as stub:
+        code, lines, stderr = _doctor_with(str(stub.kubeconfig(tmp_path / "expired", token="expired")), tmp_path)
+        assert (code, stderr) == (1, "")
+        assert lines[0] == f"FAIL  api-server  the API server at {stub.url} does not accept your credentials " \
+                           "(401 Unauthorized); the other checks need it"
+        assert "fix: log in again" in lines[1]
+        world = broken_copy(healthy)
+        world[f"/api/v1/namespaces/{NS}/pods"] = 403  # may read Deployments, not pods
+        stub.responses = world
+        code, lines, stderr = _doctor_with(str(stub.kubeconfig(tmp_path / "kubeconfig")), tmp_path)
+    assert (code, stderr) == (1, "")
+    failed = [line for line in lines if line.startswith("FAIL")]
+    assert failed == [f"FAIL  plugin-socket     your user may not read this from the API server at {stub.url} "
+                      "(403 Forbidden)"]
+    assert lines[-1] == "mip-cmp doctor: 10 of 11 checks passed, 1 failed"
+
+
+def test_no_kubeconfig_or_a_mistyped_context_is_a_failed_check(tmp_path: Path) -> None:
+    code, lines, stderr = _doctor_with(str(tmp_path / "missing"), tmp_path)
+    assert (code, stderr) == (1, "")
+    assert lines[0].startswith("FAIL  api-server  no usable kubeconfig: "), lines
+    assert "fix: set KUBECONFIG or pass --context" in lines[1]
+    config = str(kubeconfig(tmp_path / "kubeconfig", "https://127.0.0.1:9", context="production"))
+    code, lines, stderr = _doctor_with(config, tmp_path, "--context", "prodcution")
+    assert (code, stderr) == (1, "")
+    assert lines[0] == ("FAIL  api-server  your kubeconfig has no context 'prodcution'; did you mean "
+                        "'production'? (contexts: production)")

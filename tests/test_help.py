@@ -6,7 +6,9 @@ import argparse
 import re
 from pathlib import Path
 
-from helpers import REPO_ROOT, mip_cmp
+import pytest
+
+from helpers import REPO_ROOT, SAMPLE_REPO, mip_cmp, run_cli
 from mip_cmp.cli import build_parser
 
 PACKAGE = REPO_ROOT / "plugin" / "mip_cmp"
@@ -46,3 +48,45 @@ def test_help_is_what_the_installed_command_prints() -> None:
     assert result.returncode == 0
     assert "exit codes:" in result.stdout.decode()
     assert "mip-cmp validate platform --format github" in result.stdout.decode()
+
+
+def test_every_command_has_a_description_and_states_its_defaults() -> None:
+    """`mip-cmp COMMAND --help` starts with what the command does (its line in `mip-cmp --help`), and every
+    option or argument that has a default says which."""
+    for name, parser in _commands().items():
+        assert parser.description and parser.description[0].isupper(), name
+        for action in parser._actions:
+            if action.default in (None, False, [], argparse.SUPPRESS) or action.help == argparse.SUPPRESS:
+                continue
+            assert f"(default: {action.default}" in (action.help or ""), (name, action.dest)
+
+
+def test_the_repository_is_one_argument_the_same_way_for_every_command() -> None:
+    takes_repo = {name: parser for name, parser in _commands().items()
+                  if any(a.dest == "repo" for a in parser._actions)}
+    assert set(takes_repo) == {"validate", "bootstrap", "doctor", "graph"}
+    for name, parser in takes_repo.items():
+        repo = next(a for a in parser._actions if a.dest == "repo")
+        assert (repo.option_strings, repo.metavar, repo.nargs) == ([], "REPO", "?"), name
+
+
+def test_the_old_repo_option_still_works_and_says_what_to_write_instead() -> None:
+    result = run_cli("bootstrap", "--repo", str(SAMPLE_REPO), "--revision", "main", cwd=SAMPLE_REPO)
+    assert result.code == 0
+    assert result.stderr == ("mip-cmp: note: --repo is deprecated; pass the directory as the argument: "
+                             f"mip-cmp bootstrap {SAMPLE_REPO}\n")
+    assert result.stdout == run_cli("bootstrap", str(SAMPLE_REPO), "--revision", "main", cwd=SAMPLE_REPO).stdout
+    twice = run_cli("doctor", ".", "--repo", "federations", cwd=SAMPLE_REPO)
+    assert (twice.code, twice.stderr) == (2, "mip-cmp doctor: REPO given twice (. and --repo federations); "
+                                             "pass it once, as the argument\n")
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["valdate"], "mip-cmp: unknown command 'valdate'; did you mean 'validate'? (commands: generate, render, "
+                  "validate, schema, plugin-config, bootstrap, doctor, diff, graph, import) (see --help)"),
+    (["graph", "--format", "mermaid2"], "mip-cmp graph: argument --format: invalid choice: 'mermaid2'; did you "
+                                        "mean 'mermaid'? (choose from mermaid, dot, html) (see --help)"),
+])
+def test_a_mistyped_command_or_choice_gets_a_suggestion(args: list[str], said: str) -> None:
+    result = run_cli(*args, cwd=SAMPLE_REPO)
+    assert (result.code, result.stdout, result.stderr) == (2, b"", said + "\n")

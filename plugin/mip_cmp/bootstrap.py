@@ -39,7 +39,7 @@ def apply(objects: list[dict[str, Any]]) -> Iterator[str]:
         from kubernetes.config.config_exception import ConfigException
         from kubernetes.dynamic.exceptions import ResourceNotFoundError
     except ImportError:
-        raise MipError("--apply needs the kubernetes client: pip install 'mip-cmp[bootstrap]'") from None
+        raise MipError("--apply needs the kubernetes client: pip install 'mip-cmp[cluster]'") from None
     try:
         # The client prints its fallback notes to stdout; stdout is reserved for manifests.
         with contextlib.redirect_stdout(io.StringIO()):

@@ -30,6 +30,17 @@ def _parser_class() -> type[argparse.ArgumentParser]:
         def error(self, message: str) -> NoReturn:
             raise UsageError(f"{self.prog}: {message} (see --help)")
 
+        def _check_value(self, action: argparse.Action, value: Any) -> None:
+            # argparse's own message lists the choices; a mistyped command or format also gets the closest.
+            if action.choices is not None and value not in action.choices:
+                from .suggest import did_you_mean
+
+                names = [str(choice) for choice in action.choices]
+                hint = f"{value!r}{did_you_mean(str(value), names)}"
+                if isinstance(action, argparse._SubParsersAction):
+                    raise argparse.ArgumentError(None, f"unknown command {hint} (commands: {', '.join(names)})")
+                raise argparse.ArgumentError(action, f"invalid choice: {hint} (choose from {', '.join(names)})")
+
     return _Parser
 
 
@@ -85,9 +96,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .errors import EXIT_INPUT, EXIT_OK, UsageError
     from .validate import notes, validate_repo
 
-    root = Path(args.repo)
+    root = Path(repository(args))
     if not root.is_dir():
-        raise UsageError(f"mip-cmp validate: {args.repo}: not a directory")
+        raise UsageError(f"mip-cmp validate: {root}: not a directory")
     problems, files = validate_repo(root)
     if args.format in ("github", "json"):
         from .ci import annotation, git_prefix, json_report
@@ -132,7 +143,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     from .emit import dump
     from .errors import EXIT_OK
 
-    objects = bootstrap_objects(Path(args.repo), args.repo_url, args.revision)
+    objects = bootstrap_objects(Path(repository(args)), args.repo_url, args.revision)
     if args.apply:
         for line in apply(objects):
             print(line, file=sys.stderr)
@@ -144,13 +155,53 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .doctor import connect, diagnose, report
+    from .doctor import doctor, report
     from .errors import EXIT_INPUT, EXIT_OK
 
-    checks = diagnose(connect(args.context), Path(args.repo), args.image)
+    checks = doctor(args.context, Path(repository(args)), args.image)
     for line in report(checks):
         print(line)
     return EXIT_OK if all(c.ok for c in checks) else EXIT_INPUT
+
+
+HELP_WIDTH = 100  # the width of a --help's own paragraphs (argparse wraps the options itself)
+REPO_HELP = "the platform repository: the directory holding the platform mip.yaml (default: .)"
+
+
+def _repository_argument(p: argparse.ArgumentParser) -> None:
+    """REPO, the same way for every command that reads a whole platform; `--repo` (bootstrap's and
+    doctor's first spelling) still works, with a note."""
+    import argparse
+
+    p.add_argument("repo", nargs="?", metavar="REPO", help=REPO_HELP)
+    p.add_argument("--repo", dest="repo_option", metavar="REPO", help=argparse.SUPPRESS)
+
+
+def repository(args: argparse.Namespace) -> str:
+    """The REPO argument, or the deprecated --repo option (with a note saying what to write instead)."""
+    from .errors import UsageError
+
+    option = getattr(args, "repo_option", None)
+    if option is None:
+        return str(args.repo or ".")
+    if args.repo is not None:
+        raise UsageError(f"mip-cmp {args.command}: REPO given twice ({args.repo} and --repo {option}); "
+                         "pass it once, as the argument")
+    print(f"mip-cmp: note: --repo is deprecated; pass the directory as the argument: "
+          f"mip-cmp {args.command} {option}", file=sys.stderr)
+    return str(option)
+
+
+def _describe(sub: Any) -> None:
+    """A command's one-line summary (its entry in `mip-cmp --help`) is also the first line of its own
+    --help, before any longer description."""
+    import textwrap
+
+    for choice in sub._choices_actions:
+        parser = sub.choices[choice.dest]
+        summary = f"{choice.help[0].upper()}{choice.help[1:]}."
+        more = f"\n\n{textwrap.fill(parser.description, HELP_WIDTH)}" if parser.description else ""
+        parser.description = textwrap.fill(summary, HELP_WIDTH) + more
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,17 +214,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("render", help="render a directory like Argo CD would, for a person")
-    p.add_argument("path", nargs="?", default=".", help="an app directory: the repository root or a federation")
+    p.add_argument("path", nargs="?", default=".",
+                   help="an app directory: the repository root or a federation (default: .)")
     p.add_argument("--revision", default="HEAD", help="the revision Argo CD would render (default: HEAD)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a plugin parameter, e.g. component=secrets (repeatable)")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("validate", help="check every mip.yaml of a repository; list all problems")
-    p.add_argument("repo", nargs="?", default=".", help="repository root (default: .)")
+    _repository_argument(p)
     p.add_argument("--format", choices=["text", "github", "json"], default="text",
                    help="text on stderr; github: GitHub Actions annotations on stdout, paths from the git root; "
-                        "json: one report object on stdout")
+                        "json: one report object on stdout (default: text)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schema", help="print the JSON Schema of mip.yaml (for editors)")
@@ -183,17 +235,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_plugin_config)
 
     p = sub.add_parser("bootstrap", help="print (or --apply) what an admin creates once")
-    p.add_argument("--repo", default=".", help="checkout holding the platform mip.yaml (default: .)")
+    _repository_argument(p)
     p.add_argument("--repo-url", help="repository URL Argo CD pulls (default: the platform's repoURL)")
-    p.add_argument("--revision", default="HEAD", help="branch, tag or commit to follow (default: HEAD)")
+    p.add_argument("--revision", default="HEAD",
+                   help="branch, tag or commit the root Application follows (default: HEAD, which Argo CD "
+                        "resolves to the repository's default branch; name the branch, e.g. main, to pin it)")
     p.add_argument("--apply", action="store_true",
                    help="server-side apply them with the current kubeconfig instead of printing")
     p.set_defaults(func=cmd_bootstrap)
 
     p = sub.add_parser("doctor", help="check a cluster is ready for the platform (admins; read-only)",
-                       description="Check, with your kubeconfig, that Argo CD, the mip-cmp sidecar, External "
-                                   "Secrets and the bootstrap objects are in place for the platform in --repo.")
-    p.add_argument("--repo", default=".", help="checkout holding the platform mip.yaml (default: .)")
+                       description="With your kubeconfig, it checks that the API server answers and that Argo "
+                                   "CD, the mip-cmp sidecar, External Secrets and the bootstrap objects are in "
+                                   "place for the platform in REPO.")
+    _repository_argument(p)
     p.add_argument("--context", help="kubeconfig context to use (default: the current one)")
     p.add_argument("--image", help="the sidecar image to expect (default: any tagged with this mip-cmp's version)")
     p.set_defaults(func=cmd_doctor)
@@ -201,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .helptext import attach
 
     attach(sub.choices)
+    _describe(sub)
     return parser
 
 
@@ -209,6 +265,9 @@ def _tool(name: str) -> Callable[[argparse.Namespace], int]:
 
     def run_tool(args: argparse.Namespace) -> int:
         from .tools import commands
+
+        if hasattr(args, "repo_option"):
+            args.repo = repository(args)
 
         code: int = getattr(commands, f"cmd_{name}")(args)
         return code
@@ -229,21 +288,24 @@ def _add_tool_commands(sub: Any) -> None:
     p.add_argument("--to", dest="rev_to", metavar="REV", help="git revision of the new side (default: REPO as it is)")
     p.add_argument("--revision", default="HEAD", help="the revision Argo CD renders on both sides (default: HEAD)")
     p.add_argument("--format", choices=["text", "json", "github", "markdown"], default="text",
-                   help="text, json, GitHub Actions annotations, or markdown for a pull-request comment")
+                   help="text, json, GitHub Actions annotations, or markdown for a pull-request comment "
+                        "(default: text)")
     p.add_argument("--exit-code", action="store_true",
                    help=f"exit {EXIT_DIFF_CHANGES} if anything changes, {EXIT_DIFF_DESTRUCTIVE} if destructively")
     p.set_defaults(func=_tool("diff"))
 
     p = sub.add_parser("graph", help="the platform's topology as Mermaid, Graphviz dot or one offline HTML page")
-    p.add_argument("repo", nargs="?", default=".", help="repository root (default: .)")
-    p.add_argument("--format", choices=["mermaid", "dot", "html"], default="mermaid", help="output format")
+    _repository_argument(p)
+    p.add_argument("--format", choices=["mermaid", "dot", "html"], default="mermaid",
+                   help="output format (default: mermaid)")
     p.add_argument("--revision", default="HEAD", help="the revision Argo CD would render (default: HEAD)")
     p.set_defaults(func=_tool("graph"))
 
     p = sub.add_parser("import", help="write the platform equivalent to a mip-infra checkout; report every object")
     p.add_argument("source", metavar="MIP_INFRA_CHECKOUT", help="a checkout of a mip-infra-style repository")
     p.add_argument("--out", required=True, metavar="DIR", help="where to write the platform (a new or empty directory)")
-    p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help="format of the report")
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text",
+                   help="format of the report (default: text)")
     p.add_argument("--adopt-defaults", action="store_true",
                    help="take mip-cmp's sync defaults (prune on) instead of keeping the old repository's; the "
                         "report lists each change either way")

@@ -46,4 +46,6 @@ def too_old(version: str) -> bool:
 
 def newer_would_add(version: str) -> list[str]:
     """One line per feature the declared version lacks, for `validate`."""
-    return [f"Argo CD {f.since} or newer would add: {f.what}" for f in FEATURES if not f.supported_by(version)]
+    return [f"Argo CD {f.since} or newer would add: {f.what}; nothing to fix: if your Argo CD is {f.since} or "
+            f"newer, set argocd.version in the platform mip.yaml to it to get this"
+            for f in FEATURES if not f.supported_by(version)]

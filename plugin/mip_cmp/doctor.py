@@ -1,12 +1,11 @@
 """`mip-cmp doctor`: is this cluster ready for this platform? For admins, with their kubeconfig.
 
-Each check reads what it needs from the API server (GET only, nothing is changed) and, when it fails, says
-what to run. The kubernetes client is imported here only: never on the generate path.
+Each check reads what it needs from the API server (GET only, nothing is changed, through kubeapi) and, when
+it fails, says what to run. A cluster that cannot be reached is a failed check too, never a traceback.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .expand.federation import federation_secrets
 from .expand.platform import infrastructure_project, root_application
+from .kubeapi import Cluster, Unreachable, connect
 from .loading import LoadedPlatform, load_federations, load_platform
 from .model import Platform
 from .names import INFRA_PROJECT, ROOT_APPLICATION
@@ -64,71 +64,6 @@ class Check:
     fix: str = ""
 
 
-class Cluster:
-    """Read-only calls through the kubernetes client's typed APIs; JSON decoded here (the raw response, so
-    no model class can trip over a field it does not know); None for 404."""
-
-    def __init__(self, api_client: Any) -> None:
-        self.api = api_client
-
-    def _call(self, api: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        import kubernetes.client
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            response = getattr(getattr(kubernetes.client, api)(self.api), method)(
-                *args, _preload_content=False, **kwargs)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        data = response.data
-        return data.decode("utf-8", "replace") if method == "read_namespaced_pod_log" else json.loads(data)
-
-    def deployment(self, namespace: str, name: str) -> Any:
-        return self._call("AppsV1Api", "read_namespaced_deployment", name, namespace)
-
-    def deployments(self, selector: str) -> Any:
-        return self._call("AppsV1Api", "list_deployment_for_all_namespaces", label_selector=selector)
-
-    def pods(self, namespace: str, selector: str) -> Any:
-        return self._call("CoreV1Api", "list_namespaced_pod", namespace, label_selector=selector)
-
-    def log(self, namespace: str, pod: str, container: str) -> str:
-        text: str = self._call("CoreV1Api", "read_namespaced_pod_log", pod, namespace, container=container,
-                               limit_bytes=LOG_BYTES) or ""
-        return text
-
-    def crd(self, name: str) -> Any:
-        return self._call("ApiextensionsV1Api", "read_custom_resource_definition", name)
-
-    def custom(self, group: str, version: str, plural: str, name: str, namespace: str | None = None) -> Any:
-        if namespace is None:
-            return self._call("CustomObjectsApi", "get_cluster_custom_object", group, version, plural, name)
-        return self._call("CustomObjectsApi", "get_namespaced_custom_object", group, version, namespace, plural, name)
-
-
-def connect(context: str | None) -> Cluster:
-    """A Cluster from the admin's kubeconfig (or the in-cluster config)."""
-    try:
-        from kubernetes import config
-        from kubernetes.config.config_exception import ConfigException
-    except ImportError:
-        raise MipError("doctor needs the kubernetes client: pip install 'mip-cmp[cluster]'") from None
-    try:
-        return Cluster(config.new_client_from_config(context=context))  # type: ignore[no-untyped-call]
-    except (ConfigException, OSError) as exc:
-        if context is None:
-            try:
-                config.load_incluster_config()  # type: ignore[no-untyped-call]
-                from kubernetes.client import ApiClient
-
-                return Cluster(ApiClient())
-            except ConfigException:
-                pass
-        raise MipError(f"cannot reach a cluster: no usable kubeconfig ({exc}); set KUBECONFIG or --context") from None
-
-
 # --- the checks -----------------------------------------------------------------------------------------
 
 
@@ -141,11 +76,29 @@ class Doctor:
         self.deployment: Any = None
 
     def run(self) -> Iterator[Check]:
-        steps: list[Callable[[], list[Check]]] = [
-            self.argocd_namespace, self.sidecar, self.plugin_socket, self.argocd_version, self.eso,
-            self.bootstrap]
-        for step in steps:
-            yield from step()
+        """Every check; a call that fails fails its step's check, with what to do. Nothing else can be read
+        from a cluster whose API server does not answer, so then that one check is the report."""
+        try:
+            yield self.api_server()
+        except Unreachable as exc:
+            yield Check("api-server", False, exc.detail + "; the other checks need it", exc.fix)
+            return
+        steps: list[tuple[str, Callable[[], list[Check]]]] = [
+            ("argocd-namespace", self.argocd_namespace), ("sidecar", self.sidecar),
+            ("plugin-socket", self.plugin_socket), ("argocd-version", self.argocd_version),
+            ("eso-crds", self.eso), ("bootstrap", self.bootstrap)]
+        for name, step in steps:
+            try:
+                checks = step()
+            except Unreachable as exc:
+                checks = [Check(name, False, exc.detail, exc.fix)]
+            yield from checks
+
+    def api_server(self) -> Check:
+        found = self.cluster.version() or {}
+        version = f", Kubernetes {found['gitVersion']}" if found.get("gitVersion") else ""
+        context = f" (context {self.cluster.context})" if self.cluster.context else ""
+        return Check("api-server", True, f"{self.cluster.host}{context} answers{version}")
 
     def argocd_namespace(self) -> list[Check]:
         name = "argocd-namespace"
@@ -232,7 +185,7 @@ class Doctor:
             return [Check(name, False, f"sidecar {container['name']} of pod {pod['metadata']['name']} is not ready "
                                        f"(restarts: {status.get('restartCount', 0)})", f"see why: {logs_cmd}")]
         expected = f"{PLUGINS_DIR}/{self.p.argocd.pluginName}.sock"
-        served = SERVING.findall(self.cluster.log(self.ns, pod["metadata"]["name"], container["name"]))
+        served = SERVING.findall(self.cluster.log(self.ns, pod["metadata"]["name"], container["name"], LOG_BYTES))
         if not served:
             return [Check(name, True, f"sidecar ready; its log's start does not show the socket (rotated?); "
                                       f"expected {expected}")]
@@ -394,13 +347,25 @@ def platform_objects(root: Path) -> tuple[LoadedPlatform, list[dict[str, Any]]]:
     return platform, objects
 
 
-def diagnose(cluster: Cluster, root: Path, image: str | None = None) -> list[Check]:
+def diagnose(cluster: Cluster | Callable[[], Cluster], root: Path, image: str | None = None) -> list[Check]:
+    """The checks of `root`'s platform against a cluster (or the cluster `connect` gives, once the platform
+    renders: a broken platform is the first thing to fix, with or without a cluster)."""
     try:
         platform, objects = platform_objects(root)
     except MipError as exc:
         advice = Problem("", 0, 0, "", "the platform does not render; fix it first (mip-cmp validate)")
         raise MipError([*exc.problems, advice]) from None
+    if not isinstance(cluster, Cluster):
+        try:
+            cluster = cluster()
+        except Unreachable as exc:
+            return [Check("api-server", False, exc.detail, exc.fix)]
     return list(Doctor(cluster, platform, objects, image).run())
+
+
+def doctor(context: str | None, root: Path, image: str | None = None) -> list[Check]:
+    """`mip-cmp doctor`: the checks, against the cluster of the kubeconfig `context`."""
+    return diagnose(lambda: connect(context), root, image)
 
 
 def report(checks: list[Check]) -> list[str]:

@@ -109,7 +109,7 @@ HELP: dict[str, Help] = {
     "doctor": Help(
         environment=(KUBECONFIG, DEBUG),
         exit_codes=_codes("a check failed (each failing check says what to run)"),
-        examples=("mip-cmp doctor", "mip-cmp doctor --repo platform --context prod"),
+        examples=("mip-cmp doctor", "mip-cmp doctor platform --context prod"),
     ),
     "diff": Help(
         environment=(DEBUG,),

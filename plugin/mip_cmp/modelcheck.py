@@ -8,7 +8,8 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import MipError, Problem
 from .model import API_VERSION, DNS_LABEL, KINDS, Federation, Platform
-from .yamlsource import Document, KeyPath
+from .suggest import did_you_mean
+from .yamlsource import Document, KeyPath, format_path
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -40,8 +41,8 @@ def _unwrap(tp: Any) -> Any:
         tp = args[0]
 
 
-def _allowed_fields(model: type[BaseModel], loc: KeyPath) -> list[str]:
-    """The field names accepted in the mapping at `loc`."""
+def _type_at(model: type[BaseModel], loc: KeyPath) -> Any:
+    """The (unwrapped) type of the value at `loc`, or None where the models say nothing."""
     current: Any = model
     for part in loc:
         current = _unwrap(current)
@@ -49,18 +50,49 @@ def _allowed_fields(model: type[BaseModel], loc: KeyPath) -> list[str]:
         if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
             field = current.model_fields.get(part)
             if field is None:
-                return []
+                return None
             current = field.annotation
         elif origin is dict:
             current = current.__args__[1]
         elif origin is list:
             current = current.__args__[0]
         else:
-            return []
-    current = _unwrap(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
+            return None
+    return _unwrap(current)
+
+
+def _fields(tp: Any) -> list[str]:
+    return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
+
+
+def _allowed_fields(model: type[BaseModel], loc: KeyPath) -> list[str]:
+    """The field names accepted in the mapping at `loc`."""
+    return _fields(_type_at(model, loc))
+
+
+def _read_as_name(model: type[BaseModel], loc: KeyPath) -> KeyPath | None:
+    """The part of `loc` that sits where a mapping names its entries (the apps of `apps`) but is a field of
+    such an entry (`values`): a line indented one level too little, so a field was read as a name."""
+    for i in range(1, len(loc)):
+        if getattr(_type_at(model, loc[:i]), "__origin__", None) is dict and \
+                str(loc[i]) in _allowed_fields(model, loc[: i + 1]):
+            return loc[: i + 1]
+    return None
+
+
+def _indentation_message(data: Any, name_at: KeyPath) -> str:
+    *parent, name = name_at
+    entries = list(_mapping_at(data, tuple(parent)))
+    above = entries[: entries.index(name)] if name in entries else []
+    hint = f" ('{above[-1]}', above it?)" if above else ""
+    return (f"'{name}' is indented as an entry of {format_path(tuple(parent))} (a name), not as a field of one; "
+            f"indent it under the entry it belongs to{hint}")
+
+
+def _mapping_at(data: Any, path: KeyPath) -> dict[Any, Any]:
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else {}
 
 
 def _message(error: Any, model: type[BaseModel], loc: KeyPath) -> str:
@@ -68,10 +100,7 @@ def _message(error: Any, model: type[BaseModel], loc: KeyPath) -> str:
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
         allowed = _allowed_fields(model, loc[:-1])
-        import difflib  # only on the error path
-
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(str(loc[-1]), allowed)
         return f"unknown field{hint} (allowed: {', '.join(allowed)})" if allowed else "unknown field"
     if kind == "missing":
         return "required field is missing"
@@ -112,8 +141,7 @@ def _explained_by_typo(errors: list[Any], missing: KeyPath) -> bool:
 def to_model(doc: Document, model: type[M]) -> M:
     """Validate `doc` as `model`, or raise one MipError listing every problem with its position."""
     if not isinstance(doc.data, dict):
-        what = "empty" if doc.data is None else _describe(doc.data)
-        raise MipError([doc.problem((), f"expected a mapping at the top level, found {what}")])
+        raise _not_a_mapping(doc)
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
@@ -123,10 +151,19 @@ def to_model(doc: Document, model: type[M]) -> M:
             loc: KeyPath = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
             if error["type"] == "missing" and _explained_by_typo(errors, loc):
                 continue
+            misplaced = _read_as_name(model, loc)
+            if misplaced is not None:  # one mistake, however many errors pydantic found under it
+                problems.append(doc.problem(misplaced, _indentation_message(doc.data, misplaced), key=True))
+                continue
             problems.append(
                 doc.problem(loc, _message(error, model, loc), key=error["type"] == "extra_forbidden")
             )
         raise MipError(sorted(set(problems), key=lambda p: (p.line, p.col, p.path))) from None
+
+
+def _not_a_mapping(doc: Document) -> MipError:
+    what = "empty" if doc.data is None else _describe(doc.data)
+    return MipError([doc.problem((), f"expected a mapping at the top level, found {what}")])
 
 
 def kind_of(doc: Document) -> type[Platform] | type[Federation]:
@@ -135,13 +172,20 @@ def kind_of(doc: Document) -> type[Platform] | type[Federation]:
         raise MipError([Problem(doc.file, 1, 1, "", "the file is empty (no YAML, only blank lines or comments); a "
                                                     f"mip.yaml starts with apiVersion: {API_VERSION} and a kind "
                                                     f"({', '.join(KINDS)})")])
-    data = doc.data if isinstance(doc.data, dict) else {}
+    if not isinstance(doc.data, dict):
+        raise _not_a_mapping(doc)
+    data = doc.data
     api_version = data.get("apiVersion")
+    if "apiVersion" not in data:
+        raise MipError([doc.problem(("apiVersion",), f"required field is missing: a mip.yaml starts with "
+                                                     f"apiVersion: {API_VERSION}")])
     if api_version != API_VERSION:
-        got = "missing" if api_version is None else repr(api_version)
-        raise MipError([doc.problem(("apiVersion",), f"must be {API_VERSION} (found {got})")])
+        raise MipError([doc.problem(("apiVersion",), f"must be {API_VERSION} (found {api_version!r})")])
     kind = data.get("kind")
+    if "kind" not in data:
+        raise MipError([doc.problem(("kind",), f"required field is missing: one of {', '.join(KINDS)}")])
     if not isinstance(kind, str) or kind not in KINDS:  # a list or mapping here is unhashable
-        raise MipError([doc.problem(("kind",), f"must be one of {', '.join(KINDS)} (found {kind!r})")])
+        hint = did_you_mean(kind, KINDS) if isinstance(kind, str) else ""
+        raise MipError([doc.problem(("kind",), f"must be one of {', '.join(KINDS)} (found {kind!r}){hint}")])
     return KINDS[kind]
 

@@ -277,6 +277,9 @@ def load(text: str, file: str) -> Document:
     return builder.doc
 
 
+MAPPING_IN_VALUE = "mapping values are not allowed in this context"  # libyaml's words (PyYAML's: "here")
+
+
 def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
     """PyYAML's syntax error, said so that an author knows what to change, at the place to change it."""
     mark = exc.problem_mark or exc.context_mark
@@ -291,12 +294,45 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
     if 0 < line <= len(lines) and "\t" in _indentation(lines[line - 1]):
         return Problem(file, line, 1, "", "invalid YAML: this line is indented with a tab; YAML indents with "
                                           "spaces only: use spaces")
+    said = _indentation_problem(exc, lines, line)
+    if said:  # at the line's first character: the indentation is what to change
+        return Problem(file, line, len(_indentation(lines[line - 1])) + 1, "", f"invalid YAML: {said}")
     reason = exc.problem or exc.context or "invalid YAML"
+    if reason == MAPPING_IN_VALUE:
+        reason = "a second ': ' in one line (after the key's); quote a value that holds ': '"
     return Problem(file, line, col, "", f"invalid YAML: {reason}")
+
+
+def _indentation_problem(exc: yaml.MarkedYAMLError, lines: list[str], line: int) -> str:
+    """PyYAML's words for a line indented unlike its neighbours, said as what to change ("" for any other
+    syntax error)."""
+    if not 0 < line <= len(lines):
+        return ""
+    depth = len(_indentation(lines[line - 1]))
+    if exc.problem == MAPPING_IN_VALUE:
+        above = next((n for n in range(line - 1, 0, -1) if lines[n - 1].strip()
+                      and not lines[n - 1].lstrip().startswith("#")), 0)
+        if above and depth > len(_indentation(lines[above - 1])):
+            return (f"this line is indented deeper than line {above}, whose key already has a value there; "
+                    f"line it up with its sibling keys, or move line {above}'s value below it to nest this line")
+        return ""
+    block = exc.context_mark
+    if block is None or exc.context not in ("while parsing a block mapping", "while parsing a block collection"):
+        return ""
+    start, indent = block.line + 1, _spaces(block.column)
+    if exc.context.endswith("collection"):
+        return (f"this line continues the list started on line {start} (its items at {indent}) but is not a "
+                f"'- ' item: start it with '- ', or indent it less to make it a key of the mapping above")
+    return (f"this line is indented {_spaces(depth)}, unlike the keys of the mapping it is part of (started on "
+            f"line {start}, its keys at {indent}): the keys of one mapping start in the same column")
 
 
 def _indentation(line: str) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _spaces(count: int) -> str:
+    return f"{count} space{'' if count == 1 else 's'}"
 
 
 # --- speed: the data first, the positions only when a problem needs them ---------------------------------

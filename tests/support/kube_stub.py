@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ TOKEN = "doctor-test-token"
 
 class KubeStub:
     def __init__(self, responses: dict[str, Any]) -> None:
-        self.responses = responses  # path -> JSON-able body, or str for text (pod logs)
+        self.responses = responses  # path -> JSON-able body, str for text (pod logs), int for a status
         self.requests: list[str] = []
         stub = self
 
@@ -36,6 +37,8 @@ class KubeStub:
                 body = stub.responses.get(path)
                 if body is None:
                     return self._send(404, _status(404, "NotFound", f"{path} not found"))
+                if isinstance(body, int):  # a refusal, e.g. 403 for a user without read access there
+                    return self._send(body, _status(body, HTTPStatus(body).phrase.replace(" ", "")))
                 return self._send(200, body)
 
             def _send(self, code: int, body: Any) -> None:
@@ -56,14 +59,19 @@ class KubeStub:
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def kubeconfig(self, path: Path, context: str = "stub") -> Path:
-        path.write_text(yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config", "current-context": context,
-            "clusters": [{"name": context, "cluster": {"server": self.url}}],
-            "users": [{"name": context, "user": {"token": TOKEN}}],
-            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
-        }))
-        return path
+    def kubeconfig(self, path: Path, context: str = "stub", token: str = TOKEN) -> Path:
+        return kubeconfig(path, self.url, context, token)
+
+
+def kubeconfig(path: Path, server: str, context: str = "stub", token: str = TOKEN) -> Path:
+    """A kubeconfig with one context, `context`, for the API server at `server`."""
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": context,
+        "clusters": [{"name": context, "cluster": {"server": server}}],
+        "users": [{"name": context, "user": {"token": token}}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+    }))
+    return path
 
 
 def _status(code: int, reason: str, message: str = "") -> dict[str, Any]:

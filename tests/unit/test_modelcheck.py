@@ -32,13 +32,18 @@ def test_a_valid_federation() -> None:
           "apiVersion: mip-cmp.io/v1alpha1 and a kind (Platform, Federation)"]),
     ("# nothing yet\n", ["f/mip.yaml:1:1: the file is empty (no YAML, only blank lines or comments); a mip.yaml "
                          "starts with apiVersion: mip-cmp.io/v1alpha1 and a kind (Platform, Federation)"]),
-    ("~\n", ["f/mip.yaml:1:1: apiVersion: must be mip-cmp.io/v1alpha1 (found missing)"]),
-    ("kind: Federation\n", ["f/mip.yaml:1:1: apiVersion: must be mip-cmp.io/v1alpha1 (found missing)"]),
+    ("~\n", ["f/mip.yaml:1:1: expected a mapping at the top level, found empty"]),
+    ("kind: Federation\n", ["f/mip.yaml:1:1: apiVersion: required field is missing: a mip.yaml starts with "
+                            "apiVersion: mip-cmp.io/v1alpha1"]),
+    ("apiVersion: mip-cmp.io/v1alpha1\nname: x\n",
+     ["f/mip.yaml:1:1: kind: required field is missing: one of Platform, Federation"]),
     ("apiVersion: v1\n", ["f/mip.yaml:1:13: apiVersion: must be mip-cmp.io/v1alpha1 (found 'v1')"]),
     ("apiVersion: mip-cmp.io/v1alpha1\nkind: [x]\n",
      ["f/mip.yaml:2:7: kind: must be one of Platform, Federation (found ['x'])"]),
     ("apiVersion: mip-cmp.io/v1alpha1\nkind: Fed\n",
      ["f/mip.yaml:2:7: kind: must be one of Platform, Federation (found 'Fed')"]),
+    ("apiVersion: mip-cmp.io/v1alpha1\nkind: Platfrom\n",
+     ["f/mip.yaml:2:7: kind: must be one of Platform, Federation (found 'Platfrom'); did you mean 'Platform'?"]),
     (HEAD + "name: federation-a\nclustr: in-cluster\napps: {exareme2: {}}\n",
      ["f/mip.yaml:4:1: clustr: unknown field; did you mean 'cluster'? (allowed: apiVersion, kind, name, cluster, "
       "type, state, publicHost, apps, peers)"]),
@@ -67,7 +72,14 @@ def test_a_valid_federation() -> None:
     (HEAD + "name: federation-a\ncluster: c\napps: {exareme2: {values: {a: 1}, valuez: {}}}\n",
      ["f/mip.yaml:5:35: apps.exareme2.valuez: unknown field; did you mean 'values'? (allowed: values, revision, "
       "version, ignoreDifferences, sync, overlay)"]),
-    ("- a\n", ["f/mip.yaml:1:1: apiVersion: must be mip-cmp.io/v1alpha1 (found missing)"]),
+    ("- a\n", ["f/mip.yaml:1:1: expected a mapping at the top level, found a list"]),
+    # A field indented as a name of the mapping above it (`values` as an app): one problem, said as such.
+    (HEAD + "name: federation-a\ncluster: c\napps:\n  exareme2:\n  values:\n    a: 1\n    b: 2\n",
+     ["f/mip.yaml:7:3: apps.values: 'values' is indented as an entry of apps (a name), not as a field of one; "
+      "indent it under the entry it belongs to ('exareme2', above it?)"]),
+    (HEAD + "name: federation-a\ncluster: c\napps:\n  revision: v1\n",
+     ["f/mip.yaml:6:3: apps.revision: 'revision' is indented as an entry of apps (a name), not as a field of "
+      "one; indent it under the entry it belongs to"]),
 ])
 def test_messages(text: str, expected: list[str]) -> None:
     assert problems(text) == expected

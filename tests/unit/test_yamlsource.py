@@ -53,7 +53,19 @@ def test_data(text: str, data: Any) -> None:
                     "is text"),
     ("a: 1\n---\nb: 2\n", "f/mip.yaml:2:1: only one YAML document is allowed per file; remove the extra '---'"),
     ("a: [1, 2\n", "f/mip.yaml:2:1: invalid YAML: did not find expected ',' or ']'"),
-    ("a: b: c\n", "f/mip.yaml:1:5: invalid YAML: mapping values are not allowed in this context"),
+    ("a: b: c\n", "f/mip.yaml:1:5: invalid YAML: a second ': ' in one line (after the key's); quote a value that "
+                  "holds ': '"),
+    # Indentation, in mip-cmp's words and at the line's first character (PyYAML's: "mapping values are not
+    # allowed", "did not find expected key", "did not find expected '-' indicator").
+    ("a: 1\n  b: 2\n", "f/mip.yaml:2:3: invalid YAML: this line is indented deeper than line 1, whose key already "
+                      "has a value there; line it up with its sibling keys, or move line 1's value below it to "
+                      "nest this line"),
+    ("a:\n  b: 1\n c: 2\n", "f/mip.yaml:3:2: invalid YAML: this line is indented 1 space, unlike the keys of the "
+                          "mapping it is part of (started on line 1, its keys at 0 spaces): the keys of one mapping "
+                          "start in the same column"),
+    ("a:\n  - x\n  b: 1\n", "f/mip.yaml:3:3: invalid YAML: this line continues the list started on line 2 (its "
+                          "items at 2 spaces) but is not a '- ' item: start it with '- ', or indent it less to make "
+                          "it a key of the mapping above"),
 ])
 def test_refused(text: str, message: str) -> None:
     assert error(text) == message

@@ -50,8 +50,10 @@ def markdown() -> str:
     order = ["Platform", "Federation", *sorted(set(schema["$defs"]) - {"Platform", "Federation"})]
     for name in order:
         model = schema["$defs"][name]
-        out += [f"## {name}", "", model.get("description", "").split("\n\n")[0].replace("\n", " "), "",
-                "| field | type | default | meaning |", "|---|---|---|---|"]
+        out += [f"## {name}", "", model.get("description", "").split("\n\n")[0].replace("\n", " "), ""]
+        if "properties" not in model:  # a value, not a mapping with fields (JsonValue)
+            continue
+        out += ["| field | type | default | meaning |", "|---|---|---|---|"]
         required = model.get("required", [])
         for field, prop in model.get("properties", {}).items():
             meaning = prop.get("description", "").replace("|", "\\|").replace("\n", " ")

@@ -167,9 +167,9 @@ def _app_key(app: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def bootstrap_objects(repo_dir: Path, revision: str) -> list[dict[str, Any]]:
-    """What an admin applies once, from `mip-cmp bootstrap --repo <repo_dir> --revision <revision>` (run as the
+    """What an admin applies once, from `mip-cmp bootstrap <repo_dir> --revision <revision>` (run as the
     CLI runs it, in this process: the bootstrap command's process is tests/test_cli.py's)."""
-    result = run_cli("bootstrap", "--repo", str(repo_dir), "--revision", revision, cwd=repo_dir)
+    result = run_cli("bootstrap", str(repo_dir), "--revision", revision, cwd=repo_dir)
     if result.code != 0:
         raise HarnessError(f"mip-cmp bootstrap failed: {result.stderr}")
     return parse_output(result.stdout.decode())
