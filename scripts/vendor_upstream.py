@@ -17,7 +17,8 @@ Writes:
   for the oldest Argo CD mip-cmp supports, from ``argo-cd-v3.1.12/crds/*.yaml``.
 * ``tests/fixtures/mip-infra/`` -- a byte-for-byte copy of the mip-infra checkout ``REFERENCE_DIR/mip-infra``
   (without ``.git``), the input of the ``mip-cmp import`` tests and the facts the sample platform is compared
-  with;
+  with; and ``tests/fixtures/mip-infra-upstream/`` the same of ``REFERENCE_DIR/mip-infra-upstream`` (upstream
+  as it is now, reconstructed: its PROVENANCE.md says how);
 * ``sample-repo/common/...`` and ``sample-repo/federations/federation-a/overlays/...`` -- the manifests and
   kustomize directories of mip-infra the sample platform deploys as they are (nginx-public ingress,
   Submariner broker and operator, federation-A's exareme2 overlay), byte-for-byte.
@@ -39,8 +40,10 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
 
-# The mip-infra checkout `mip-cmp import` is tested on.
+# The mip-infra checkouts `mip-cmp import` is tested on: the March copy, and upstream as it is now.
 MIP_INFRA_FIXTURE = "tests/fixtures/mip-infra"
+MIP_INFRA_UPSTREAM_FIXTURE = "tests/fixtures/mip-infra-upstream"
+MIP_INFRA_COPIES = {"mip-infra": MIP_INFRA_FIXTURE, "mip-infra-upstream": MIP_INFRA_UPSTREAM_FIXTURE}
 # mip-infra files the sample platform deploys unchanged: source -> path in sample-repo/ (the same layout, so
 # an Application's source path stays what it was).
 MIP_INFRA_SAMPLE = {
@@ -151,11 +154,12 @@ def render(reference: Path) -> dict[str, str]:
     install = (reference / "argo-cd/install.yaml").read_text(encoding="utf-8")
     for name, text in install_documents(install).items():
         files[f"{INSTALL_DOCS_DIR}/{name}"] = text
-    mip_infra = reference / "mip-infra"
-    for path in sorted(mip_infra.rglob("*")):
-        rel = path.relative_to(mip_infra)
-        if path.is_file() and ".git" not in rel.parts[:1]:
-            files[f"{MIP_INFRA_FIXTURE}/{rel.as_posix()}"] = path.read_text(encoding="utf-8")
+    for source, fixture in MIP_INFRA_COPIES.items():
+        checkout = reference / source
+        for path in sorted(checkout.rglob("*")):
+            rel = path.relative_to(checkout)
+            if path.is_file() and ".git" not in rel.parts[:1]:
+                files[f"{fixture}/{rel.as_posix()}"] = path.read_text(encoding="utf-8")
     for src, dst in MIP_INFRA_SAMPLE.items():
         files[f"sample-repo/{dst}"] = (reference / "mip-infra" / src).read_text(encoding="utf-8")
     return files
@@ -226,7 +230,7 @@ def main(argv: list[str]) -> int:
     files = render(reference)
     # Drop outputs that are no longer produced.
     for managed in ("tests/schemas", "tests/fixtures/crds", f"tests/fixtures/argo-cd-{OLDEST_ARGOCD_TAG}",
-                    MIP_INFRA_FIXTURE):
+                    *MIP_INFRA_COPIES.values()):
         for old in sorted((REPO_ROOT / managed).rglob("*")):
             if old.is_file() and str(old.relative_to(REPO_ROOT)) not in files:
                 old.unlink()

@@ -72,7 +72,7 @@ def root_namespace(p: Platform, namespace: str) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": namespace, "labels": {**MANAGED_BY, **common_namespace_labels(namespace)},
+        "metadata": {"name": namespace, "labels": {**MANAGED_BY, **common_namespace_labels(p, namespace)},
                      "annotations": {SYNC_WAVE: root_wave(p, "Namespace"), **KEEP_ON_DELETE_ANNOTATION}},
     }
 
@@ -162,7 +162,7 @@ def common_app(lp: LoadedPlatform, name: str, app: CommonApp) -> Obj:
     }
     if app.ignoreDifferences:
         spec["ignoreDifferences"] = ignore_differences(app.ignoreDifferences)
-    spec["syncPolicy"] = synced(p, [app.sync], common_namespace_labels(app.namespace))
+    spec["syncPolicy"] = synced(p, [app.sync], common_namespace_labels(p, app.namespace))
     return {
         "apiVersion": ARGO_API,
         "kind": "Application",
