@@ -310,6 +310,9 @@ def _add_tool_commands(sub: Any) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="where to write the platform (a new or empty directory)")
     p.add_argument("--format", choices=FORMATS["import"], default=FORMATS["import"][0],
                    help=f"format of the report (default: {FORMATS['import'][0]})")
+    p.add_argument("--adopt-defaults", action="store_true",
+                   help="take mip-cmp's sync defaults (prune on) instead of keeping the old repository's; the "
+                        "report lists each change either way")
     p.set_defaults(func=_tool("import"))
 
 
@@ -356,6 +359,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     from .answer import on_sigterm
     from .errors import EXIT_BUG, report
+    from .names import TOOL
 
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
@@ -364,8 +368,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         return code
     except (Exception, KeyboardInterrupt) as exc:  # the one handler: errors.report() says what to print
         code, lines = report(exc)
+        # One rule for how a line starts: a located problem with its file (file:line:col: ...), every other
+        # line with the tool's name, so a reader of a CI log can tell whose line it is.
+        located = {str(p) for p in getattr(exc, "problems", ()) if p.file}
         for line in lines:
-            print(line, file=sys.stderr)
+            print(line if line in located or line.startswith(TOOL) else f"{TOOL}: {line}", file=sys.stderr)
         if code == EXIT_BUG and os.environ.get("MIP_CMP_DEBUG"):
             import traceback
 

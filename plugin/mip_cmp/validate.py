@@ -6,10 +6,10 @@ from pathlib import Path, PurePosixPath
 
 from . import compat, meter
 from .buildenv import BuildEnv
+from .crosscheck import directory_name_warnings
 from .errors import MipError, Problem
 from .loading import (
     LoadedPlatform,
-    directory_name_warnings,
     federation_dirs,
     load_federation,
     load_federations,
@@ -61,7 +61,8 @@ def notes(root: Path) -> list[str]:
     federation directories named otherwise than their federation."""
     repo = Repo(root)
     platform = load_platform(repo)
-    named = [str(w) for fed in load_federations(repo, platform) for w in directory_name_warnings(fed)]
+    named = [str(w) for fed in load_federations(repo, platform)
+             for w in directory_name_warnings(fed.model, fed.doc, fed.directory)]
     return [*named, *compat.newer_would_add(platform.model.argocd.version)]
 
 

@@ -1,4 +1,4 @@
-"""The output gate (policy.py) on its own: whatever the expansion might one day produce by mistake, an object
+"""The output gate (gate.py) on its own: whatever the expansion might one day produce by mistake, an object
 outside the federation's tenancy, a plaintext Secret, a password that could rotate or an empty output never
 reaches Argo CD. Each case takes the real objects of sample-repo/ and breaks one thing."""
 
@@ -15,8 +15,8 @@ from mip_cmp.errors import MipError
 from mip_cmp.expand.federation import federation_apps, federation_secret_objects
 from mip_cmp.expand.platform import expand_platform
 from mip_cmp.expand.secrets import secret_objects
+from mip_cmp.gate import check_federation_output, check_platform_output
 from mip_cmp.loading import load_federation, load_federations, load_platform
-from mip_cmp.policy import check_federation_output, check_platform_output
 from mip_cmp.repo import Repo
 
 Obj = dict[str, Any]

@@ -9,9 +9,10 @@ import pytest
 
 from mip_cmp.cli import build_parser
 from mip_cmp.reporter import FORMATS, writer
-from mip_cmp.tools import diff, graph, importer
+from mip_cmp.tools import diff, graph
+from mip_cmp.tools.importer import report as import_report
 
-TOOLS: dict[str, ModuleType] = {"diff": diff, "graph": graph, "import": importer}
+TOOLS: dict[str, ModuleType] = {"diff": diff, "graph": graph, "import": import_report}
 
 
 @pytest.mark.parametrize("command", sorted(TOOLS))

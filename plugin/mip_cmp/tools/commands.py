@@ -56,13 +56,14 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from . import importer
+    from .importer import import_repo, report
+    from .mipinfra import require_tools
 
     source = _directory(args.source, "import")
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"mip-cmp import: --out {args.out}: must be a new or empty directory")
-    report = importer.import_repo(source, out)
-    sys.stdout.write(writer(importer, args.format)(report))
+    require_tools()
+    sys.stdout.write(writer(report, args.format)(import_repo(source, out, adopt_defaults=args.adopt_defaults)))
     sys.stdout.flush()
     return EXIT_OK
