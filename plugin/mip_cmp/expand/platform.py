@@ -7,7 +7,8 @@ from typing import Any
 
 from ..contract.params import APPSET_BINDING
 from ..loading import LoadedFederation, LoadedPlatform
-from ..model import CommonApp, Platform
+from ..model.apps import CommonApp
+from ..model.platform import Platform
 from ..names import COMMON_PROJECT, FEDERATIONS_APPSET, FEDERATIONS_PROJECT, INFRA_PROJECT, ROOT_APPLICATION
 from ..templating import render_tree
 from ..vocabulary import (
