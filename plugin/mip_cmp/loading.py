@@ -17,7 +17,7 @@ from . import compat, meter
 from .buildenv import BuildEnv
 from .errors import MipError, Problem
 from .flows import flow_problems, peer_problems
-from .model import API_VERSION, DNS_LABEL, AppSync, Federation, Platform
+from .model import API_VERSION, DNS_LABEL, AppSync, Federation, Overlay, Platform
 from .modelcheck import kind_of, to_model
 from .names import (
     FEDERATIONS_APPSET,
@@ -27,6 +27,7 @@ from .names import (
     RESERVED_APP_NAMES,
     RESERVED_NAMESPACES,
     ROOT_APPLICATION,
+    SECRETS_APP,
     STATIC_PROJECTS,
     infra_project_name,
     is_system_namespace,
@@ -142,11 +143,6 @@ def _common_app_problems(p: Platform, doc: Document) -> list[Problem]:
             problems.append(doc.problem(("commonApps", app_name, "cluster"),
                                         f"unknown cluster {app.cluster!r}; the platform's clusters are: "
                                         f"{_known(p.clusters)}"))
-        elif app.secrets and p.clusters[app.cluster] != p.argocd.server:
-            # The root Application writes a common app's secrets, and it deploys to Argo CD's own cluster.
-            problems.append(doc.problem(("commonApps", app_name, "cluster"),
-                                        "a common app with `secrets` must run on Argo CD's own cluster "
-                                        f"({p.argocd.server}): the root Application creates its secrets there"))
         if app.namespace == p.argocd.namespace or app.namespace in RESERVED_NAMESPACES:
             problems.append(doc.problem(("commonApps", app_name, "namespace"),
                                         f"namespace {app.namespace!r} is reserved; pick the app its own "
@@ -154,11 +150,16 @@ def _common_app_problems(p: Platform, doc: Document) -> list[Problem]:
     return problems
 
 
+def _common_apps_applications(p: Platform) -> set[str]:
+    """The Applications of the common apps: each app's own, its `-network` and `-secrets` ones."""
+    return {name for a in p.commonApps for name in (a, f"{a}-{NETWORK_APP}", f"{a}-{SECRETS_APP}")}
+
+
 def _infrastructure_problems(p: Platform, doc: Document) -> list[Problem]:
     """Platform components: a known cluster, a namespace of their own, a name no other Application has, and
     `$ref/` value files that name one of their sources."""
     problems = []
-    taken = {*p.commonApps, *(f"{a}-{NETWORK_APP}" for a in p.commonApps), ROOT_APPLICATION, FEDERATIONS_APPSET}
+    taken = {*_common_apps_applications(p), ROOT_APPLICATION, FEDERATIONS_APPSET}
     for name, app in p.infrastructure.items():
         where = ("infrastructure", name)
         if name in taken:
@@ -246,7 +247,33 @@ def _overlay_problems(repo: Repo, fed: LoadedFederation) -> list[Problem]:
         elif repo.source_overrides(rel):
             problems.append(fed.doc.problem(where, f"{repo.source_overrides(rel)[0]} is not allowed in an "
                                                    "overlay: Argo CD merges it into the overlay's source"))
+        else:
+            problems += _overlay_type_problems(repo, fed, app_name, app.overlay, rel)
     return problems
+
+
+# What Argo CD's repo-server looks for to tell a source's type (its type block is not emitted: Argo CD would
+# remove an empty one, names.SOURCE_TYPE_BLOCKS).
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+HELM_CHART_FILE = "Chart.yaml"
+
+
+def _overlay_type_problems(repo: Repo, fed: LoadedFederation, app_name: str, overlay: Overlay,
+                           rel: str) -> list[Problem]:
+    """The overlay directory is what its `type` says, as Argo CD detects it: kustomize with a kustomization
+    file, plain manifests with neither that nor a Helm chart."""
+    names = set(repo.file_names(rel))
+    kustomization = names & set(KUSTOMIZATION_FILES)
+    if overlay.type == "kustomize" and not kustomization:
+        return [fed.doc.problem(("apps", app_name, "overlay", "type"),
+                                f"type kustomize, but {rel} holds no kustomization.yaml: add one, or set "
+                                "type: directory")]
+    if overlay.type == "directory" and (kustomization or HELM_CHART_FILE in names):
+        found = sorted(kustomization | ({HELM_CHART_FILE} & names))[0]
+        return [fed.doc.problem(("apps", app_name, "overlay", "type"),
+                                f"type directory, but {rel} holds {found}, so Argo CD would not render it as "
+                                "plain manifests: remove it, or set type: kustomize")]
+    return []
 
 
 def check_federation(platform: LoadedPlatform, fed: LoadedFederation) -> list[Problem]:
@@ -267,8 +294,7 @@ class _Identity:
                          *(infra_project_name(a) for a in p.infrastructure),
                          *(a.namespace for a in p.infrastructure.values())}
         self.suffixes = [f"-{suffix}" for suffix in sorted({*p.catalog, *RESERVED_APP_NAMES})]
-        self.platform_apps = {*p.commonApps, *(f"{a}-{NETWORK_APP}" for a in p.commonApps), *p.infrastructure,
-                              ROOT_APPLICATION}
+        self.platform_apps = {*_common_apps_applications(p), *p.infrastructure, ROOT_APPLICATION}
 
     def problems(self, f: Federation, doc: Document) -> list[Problem]:
         p = self.p

@@ -18,7 +18,14 @@ from typing import Annotated, Any, Final, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
-from .vocabulary import APPLY_OUT_OF_SYNC_ONLY, ARGOCD_NAMESPACE, CREATE_NAMESPACE, IN_CLUSTER, IN_CLUSTER_SERVER
+from .vocabulary import (
+    APPLY_OUT_OF_SYNC_ONLY,
+    ARGOCD_NAMESPACE,
+    CREATE_NAMESPACE,
+    IN_CLUSTER,
+    IN_CLUSTER_SERVER,
+    PRUNE_LAST,
+)
 
 # pydantic releases whose plugin loader was read and found to do nothing but return no plugins when
 # PYDANTIC_DISABLE_PLUGINS disables them all, and whose only import of it is `get_plugins` (in
@@ -274,7 +281,7 @@ SyncOption = Literal[
 
 DEFAULT_SYNC_OPTIONS: tuple[SyncOption, ...] = (APPLY_OUT_OF_SYNC_ONLY,)
 FEDERATION_SYNC_OPTIONS: tuple[SyncOption, ...] = (
-    "ServerSideApply=true", "RespectIgnoreDifferences=true", "SkipDryRunOnMissingResource=true", "PruneLast=true",
+    "ServerSideApply=true", "RespectIgnoreDifferences=true", "SkipDryRunOnMissingResource=true", PRUNE_LAST,
     "Replace=true")
 
 

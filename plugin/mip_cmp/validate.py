@@ -6,7 +6,7 @@ from pathlib import Path, PurePosixPath
 
 from . import compat, meter
 from .buildenv import DEFAULT_REVISION, BuildEnv
-from .contract.params import NETWORK_COMPONENT, SECRETS_COMPONENT, common_network_binding
+from .contract.params import NETWORK_COMPONENT, SECRETS_COMPONENT, common_binding
 from .errors import MipError, Problem
 from .expand.federation import federation_secrets
 from .loading import (
@@ -91,8 +91,11 @@ def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
                             BuildEnv(target_revision=revision, params={**bound, "component": NETWORK_COMPONENT})))
     if platform.model.network.enabled:
         renders += [(f"{name}-{NETWORK_APP}", BuildEnv(target_revision=revision, params={
-            item["name"]: item["string"] for item in common_network_binding(name)}))
+            item["name"]: item["string"] for item in common_binding(name, NETWORK_COMPONENT)}))
             for name in closed_apps(platform.model)]
+    renders += [(f"{name}-{SECRETS_APP}", BuildEnv(target_revision=revision, params={
+        item["name"]: item["string"] for item in common_binding(name, SECRETS_COMPONENT)}))
+        for name, app in platform.model.commonApps.items() if app.secrets]
     return renders
 
 

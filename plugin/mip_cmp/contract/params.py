@@ -31,13 +31,13 @@ COMPONENT = Parameter(
     title="Component",
     tooltip="What a federation directory renders: empty for its Applications, 'secrets' for its "
     "ExternalSecrets, 'network' for its namespace's NetworkPolicies (with 'app' at the root: a common app's "
-    "namespace). Set by mip-cmp's own output.",
+    "secrets or namespace). Set by mip-cmp's own output.",
 )
 APP = Parameter(
     name="app",
     title="Common app",
-    tooltip="With component=network and no directory: the common app whose namespace's NetworkPolicies the "
-    "repository root renders. Set by mip-cmp's own output.",
+    tooltip="With component=network or secrets and no directory: the common app whose namespace's "
+    "NetworkPolicies or secrets the repository root renders. Set by mip-cmp's own output.",
 )
 PARAMETERS: tuple[Parameter, ...] = (FEDERATION, DIRECTORY, COMPONENT, APP)
 SECRETS_COMPONENT = "secrets"
@@ -57,9 +57,10 @@ def binding(federation: str, directory: str, component: str = "") -> list[dict[s
     return [string_parameter(name, value) for name, value in values.items() if value]
 
 
-def common_network_binding(app: str) -> list[dict[str, str]]:
-    """The `plugin.parameters` of `<common app>-network`: the root renders that app's NetworkPolicies."""
-    return [{"name": COMPONENT.name, "string": NETWORK_COMPONENT}, {"name": APP.name, "string": app}]
+def common_binding(app: str, component: str) -> list[dict[str, str]]:
+    """The `plugin.parameters` of `<common app>-network` and `<common app>-secrets`: the root renders that
+    app's NetworkPolicies or its secrets."""
+    return [string_parameter(COMPONENT.name, component), string_parameter(APP.name, app)]
 
 
 # The platform's ApplicationSet binds each wrapper Application to its list element's name and path.
