@@ -4,6 +4,7 @@ row says on the real objects (Applications, projects, namespaces, Secrets)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -82,7 +83,9 @@ def test_add_a_federation(empty_cluster: Cluster, tmp_path: Path) -> None:
 
 
 def test_rename_a_federation_directory(empty_cluster: Cluster, tmp_path: Path) -> None:
-    """Row 'rename its directory': only the wrapper's `directory` parameter follows; nothing is re-created."""
+    """Row 'rename its directory': the `directory` parameter follows, in the wrapper and in the secrets and
+    network Applications that also render from that directory, and nothing else changes; nothing is
+    re-created."""
     installed = first_sync(empty_cluster, tmp_path, "rename-dir")
     apps_before = uids(empty_cluster, "applications.argoproj.io")
     specs_before = installed.argo.apps()
@@ -93,8 +96,11 @@ def test_rename_a_federation_directory(empty_cluster: Cluster, tmp_path: Path) -
     params = {p["name"]: p.get("string") for p in apps[REMOVED]["spec"]["source"]["plugin"]["parameters"]}
     assert params == {"federation": REMOVED, "directory": "federations/zeta"}
     assert uids(empty_cluster, "applications.argoproj.io") == apps_before, "an Application was re-created"
-    changed = {n for n in apps if n != REMOVED and apps[n]["spec"] != specs_before[n]["spec"]}
-    assert not changed, f"Applications other than the wrapper changed: {changed}"
+    changed = {n for n in apps if apps[n]["spec"] != specs_before[n]["spec"]}
+    assert changed == {REMOVED, f"{REMOVED}-secrets", f"{REMOVED}-network"}
+    for name in changed:
+        renamed_back = json.dumps(apps[name]["spec"]).replace('"federations/zeta"', f'"federations/{REMOVED}"')
+        assert json.loads(renamed_back) == specs_before[name]["spec"], f"{name}: more than its directory changed"
 
 
 def test_retire_a_federation(empty_cluster: Cluster, tmp_path: Path) -> None:
