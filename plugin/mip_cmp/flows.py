@@ -5,12 +5,12 @@ renders them without checking again."""
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 from collections.abc import Iterable
 
 from .errors import Problem
 from .model import AppNetwork, Federation, Flow, Platform
+from .suggest import did_you_mean
 from .yamlsource import Document, KeyPath
 
 # Names network.py gives its own policies: a flow may not take them (nor a name it derives from an app's).
@@ -49,11 +49,6 @@ def flow_name(app: str, index: int, flow: Flow) -> str:
 
 def _listed(names: Iterable[str]) -> str:
     return ", ".join(sorted(names)) or "(none)"
-
-
-def _hint(name: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1)
-    return f"did you mean '{close[0]}'? " if close else ""
 
 
 def _sections(p: Platform) -> dict[str, str]:
@@ -125,8 +120,8 @@ def _app_problems(p: Platform, doc: Document, at: KeyPath, section: str, network
         peer = flow.peer()
         if peer.app is not None:
             if peer.app not in sections:
-                problems.append(doc.problem((*end, "app"), f"unknown app {peer.app!r}; {_hint(peer.app, sections)}"
-                                                           f"the platform's apps are: {_listed(sections)}"))
+                problems.append(doc.problem((*end, "app"), f"unknown app {peer.app!r} (the platform's apps are: "
+                                                           f"{_listed(sections)}){did_you_mean(peer.app, sections)}"))
             elif sections[peer.app] == "catalog" and not peer.pods:
                 problems.append(doc.problem((*end, "app"), f"{peer.app!r} shares each federation's namespace "
                                                            "with other apps: name its pods (`pods`)"))
@@ -174,11 +169,11 @@ def peer_problems(p: Platform, f: Federation, doc: Document) -> list[Problem]:
         if name in f.peers[:i]:
             problems.append(doc.problem(("peers", i), f"{name!r} is listed twice"))
         elif name not in p.network.peers:
-            problems.append(doc.problem(("peers", i), f"unknown peer {name!r}; {_hint(name, assigned)}{yours}"))
+            problems.append(doc.problem(("peers", i), f"unknown peer {name!r} ({yours}){did_you_mean(name, assigned)}"))
         elif name not in assigned:
             problems.append(doc.problem(("peers", i), f"peer {name!r} is assigned to federation "
                                                       f"{p.network.peers[name].federation!r}, not to this one; "
-                                                      f"{_hint(name, assigned)}{yours}"))
+                                                      f"{yours}{did_you_mean(name, assigned)}"))
     reaches_remote = any(flow.peer().remote for a in f.apps if a in p.catalog for flow in p.catalog[a].network.flows)
     if f.peers and not reaches_remote:
         problems.append(doc.problem(("peers",), "none of this federation's apps has a flow to remote peers "

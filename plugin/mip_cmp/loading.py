@@ -175,6 +175,10 @@ def _infrastructure_problems(p: Platform, doc: Document) -> list[Problem]:
                 app.namespace in {a.namespace for a in p.commonApps.values()}:
             problems.append(doc.problem((*where, "namespace"), f"namespace {app.namespace!r} is reserved or "
                                                                "taken; pick the app its own namespace"))
+        platform_keys = {p.namespaceLabels.namespaceType, p.namespaceLabels.federationType}
+        for label in sorted(platform_keys & set(app.namespaceMetadata.labels)):
+            problems.append(doc.problem((*where, "namespaceMetadata", "labels", label),
+                                        "this key is the platform's (namespaceLabels): mip-cmp sets it", key=True))
         refs = {s.ref for s in app.all_sources() if s.ref}
         for i, src in enumerate(app.all_sources()):
             key: tuple[str | int, ...] = (*where, "source") if app.source else (*where, "sources", i)

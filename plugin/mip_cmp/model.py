@@ -20,10 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints,
 
 from .vocabulary import (
     APPLY_OUT_OF_SYNC_ONLY,
+    ARGO_GROUP,
     ARGOCD_NAMESPACE,
     CREATE_NAMESPACE,
+    ESO_GROUP,
+    FEDERATION_TYPE,
+    GENERATORS_GROUP,
     IN_CLUSTER,
     IN_CLUSTER_SERVER,
+    NAMESPACE_TYPE,
+    NETWORK_GROUP,
     PRUNE_LAST,
 )
 
@@ -73,6 +79,9 @@ RepoPath = Annotated[
 SecretKey = Annotated[str, StringConstraints(strict=True, pattern=r"^[-._a-zA-Z0-9]+$", max_length=253)]
 Group = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_.@:/-]+$", max_length=256)]
 Values = dict[str, JsonValue]
+# A Helm value by its keys joined with dots (keys holding a dot cannot be named this way).
+ValuePath = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+                                            max_length=512)]
 
 
 # Empty lists and mappings come from these functions, not from the builtins `list` and `dict`: pydantic asks
@@ -321,6 +330,8 @@ class HelmSource(Strict):
     """Helm settings of a source."""
 
     releaseName: Name | None = None
+    skipCrds: bool = Field(False, description="Leave out the chart's `crds/` directory (CRDs installed "
+                                              "another way, e.g. by an operator's own release).")
     valueFiles: list[Text] = Field(default_factory=_no_items, description="May start with `$<ref>/`.")
     values: Values = Field(default_factory=_no_entries, description="Helm values (Argo CD's valuesObject).")
 
@@ -386,6 +397,22 @@ class ResourceKind(Strict):
                                            max_length=253)] | None = None
 
 
+class NamespaceMetadata(Strict):
+    """Labels and annotations an app's namespace gets from its Application (managedNamespaceMetadata), e.g.
+    Pod Security levels. `name` and the platform's `namespaceLabels` keys are mip-cmp's: set here, they are
+    refused (the platform's keys say what the namespace is; no app may say otherwise)."""
+
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=_no_entries)
+    annotations: dict[LabelKey, Annotated[str, StringConstraints(strict=True, max_length=4096)]] = Field(
+        default_factory=_no_entries)
+
+    @model_validator(mode="after")
+    def _not_the_name(self) -> "NamespaceMetadata":
+        if "name" in self.labels:
+            raise ValueError("the label `name` holds the namespace's own name; mip-cmp sets it")
+        return self
+
+
 class InfrastructureApp(Strict):
     """A platform component outside the federations (an ingress controller, Submariner, ...), each in an
     AppProject of its own that lists exactly what it may create."""
@@ -399,6 +426,9 @@ class InfrastructureApp(Strict):
     syncWave: int = Field(0, description="Argo CD sync wave of its Application in the root.")
     sync: AppSync = Field(default_factory=AppSync, description="Sync options and prune, over the defaults.")
     ignoreDifferences: list[IgnoreDifference] = Field(default_factory=_no_items)
+    namespaceMetadata: NamespaceMetadata = Field(
+        default_factory=NamespaceMetadata, description="Labels and annotations of its namespace, e.g. "
+                                                       "`pod-security.kubernetes.io/enforce: privileged`.")
     clusterKinds: list[ResourceKind] = Field(default_factory=_no_items,
                                              description="Cluster-scoped kinds it may create.")
     namespaceKinds: list[ResourceKind] = Field(min_length=1, description="Kinds it may create in its namespace.")
@@ -430,6 +460,43 @@ class Overlay(Strict):
     sync: AppSync = Field(default_factory=AppSync, description="Within what the platform allows.")
 
 
+ApiVersion = Annotated[str, StringConstraints(
+    strict=True, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+"
+                         r"((alpha|beta)[0-9]+)?$", max_length=253)]
+FederationType = Literal["local", "hybrid"]
+FEDERATION_TYPES: tuple[FederationType, ...] = ("local", "hybrid")
+# Kinds only mip-cmp writes (Argo CD's, External Secrets', NetworkPolicies) and Secrets (they come from
+# `secrets`, never from git): an object beside a chart is none of these.
+NOT_BESIDE_GROUPS = (ARGO_GROUP, ESO_GROUP, GENERATORS_GROUP)
+NOT_BESIDE_KINDS = ((NETWORK_GROUP, "NetworkPolicy"), ("", "Secret"))
+
+
+class ObjectBeside(Strict):
+    """An object a catalog app needs in its federation's namespace beside its chart, e.g. a ServiceExport
+    that makes one of the chart's Services reachable over Submariner from a hybrid federation's remote
+    nodes. Applied by the federation's `<name>-objects` Application, in its project, which may create these
+    kinds and nothing more."""
+
+    apiVersion: ApiVersion = Field(description="`<group>/<version>`, or `v1` for the core group.")
+    kind: KindName
+    name: Name = Field(description="metadata.name; the namespace is always the federation's.")
+    spec: Values | None = Field(None, description="Its spec, if the kind has one.")
+    federationTypes: list[FederationType] = Field(
+        default_factory=lambda: list(FEDERATION_TYPES), min_length=1,
+        description="Federations of these types get it (e.g. only `hybrid` for a ServiceExport).")
+
+    @model_validator(mode="after")
+    def _not_mip_cmps(self) -> "ObjectBeside":
+        group = self.group()
+        if group in NOT_BESIDE_GROUPS or (group, self.kind) in NOT_BESIDE_KINDS:
+            raise ValueError(f"{self.kind} ({group or 'core'}) is not an object beside a chart: mip-cmp writes "
+                             "those itself (Secrets come from `secrets`)")
+        return self
+
+    def group(self) -> str:
+        return self.apiVersion.rpartition("/")[0]
+
+
 class Chart(Strict):
     """A Helm chart in a git repository, pinned to a commit."""
 
@@ -451,10 +518,30 @@ class Chart(Strict):
     secrets: list[Name] = Field(
         default_factory=_no_items, description="Names of platform `secrets` this app needs in its namespace."
     )
+    objects: list[ObjectBeside] = Field(
+        default_factory=_no_items, description="Objects it needs beside its chart in a federation's namespace.")
+    publicHostValues: list[ValuePath] = Field(
+        default_factory=_no_items,
+        description="Helm values that receive a federation's `publicHost`, as dotted paths (e.g. "
+                    "`global.publicHost`): set from it wherever the federation sets one (its own `values` "
+                    "still win), so a federation needs nothing but `publicHost`. Not for common apps (they "
+                    "have no federation).")
     sync: AppSync = Field(default_factory=AppSync, description="Sync options and prune, over the "
                                                                          "platform's defaults.")
     network: AppNetwork = Field(default_factory=AppNetwork,
                                 description="Pod labels and ports its NetworkPolicies need (chart facts).")
+
+    @model_validator(mode="after")
+    def _host_paths_apart(self) -> "Chart":
+        paths = set(self.publicHostValues)
+        inside = sorted(p for p in paths if any(p.startswith(f"{q}.") for q in paths))
+        if inside:
+            raise ValueError(f"publicHostValues: {inside[0]} lies inside another of its paths (one value "
+                             "cannot be both the host and a mapping)")
+        named = [(o.group(), o.kind, o.name) for o in self.objects]
+        if len(set(named)) != len(named):
+            raise ValueError("objects: each kind and name once")
+        return self
 
 
 class CommonApp(Chart):
@@ -559,6 +646,26 @@ class ArgoCD(Strict):
     )
 
 
+class NamespaceLabels(Strict):
+    """The label keys mip-cmp writes on every namespace it manages (besides `name`). Other tools of the
+    platform may select namespaces by them, e.g. a Calico tier that confines remote networks to the hybrid
+    federations: name their keys here and those tools work unchanged."""
+
+    namespaceType: LabelKey = Field(
+        NAMESPACE_TYPE,
+        description="Key whose value says what a namespace holds: `federation`, `common` or `infrastructure`.")
+    federationType: LabelKey = Field(
+        FEDERATION_TYPE, description="Key whose value is a federation's `type` (`local`, `hybrid`).")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "NamespaceLabels":
+        if self.namespaceType == self.federationType:
+            raise ValueError("namespaceType and federationType must be two different keys")
+        if "name" in (self.namespaceType, self.federationType):
+            raise ValueError("`name` is the label that holds a namespace's own name: choose another key")
+        return self
+
+
 class Rbac(Strict):
     """SSO groups given roles in every project (federations add `<name>-admins`/`<name>-developers`)."""
 
@@ -593,6 +700,8 @@ class Platform(Strict):
     apiVersion: Literal["mip-cmp.io/v1alpha1"]
     kind: Literal["Platform"]
     argocd: ArgoCD = Field(default_factory=ArgoCD, description="Argo CD's namespace, server and plugin name.")
+    namespaceLabels: NamespaceLabels = Field(default_factory=NamespaceLabels,
+                                             description="Label keys on the namespaces mip-cmp manages.")
     repoURL: Url = Field(description="URL of this repository, as Argo CD knows it.")
     clusters: dict[Name, Url] = Field(min_length=1, description="Cluster name -> API server URL.")
     rbac: Rbac = Field(default_factory=Rbac, description="Groups given admin/developer roles in every project.")
@@ -651,12 +760,16 @@ class Federation(Strict):
         description="DNS label; also the namespace, the AppProject and the prefix of its Applications."
     )
     cluster: Name = Field(description="One of the platform's clusters.")
-    type: Literal["local", "hybrid"] = Field("local", description="Shown as a namespace label.")
+    type: FederationType = Field("local", description="Shown as a namespace label (`namespaceLabels`); "
+                                                      "decides which of its apps' `objects` it gets.")
     state: Literal["active", "retired"] = Field(
         "active",
         description="`retired`: its workloads are removed; project, namespace, secrets and volumes are kept.",
     )
-    publicHost: Text | None = Field(None, description="Public host name; may use {{ federation.name }}.")
+    publicHost: Text | None = Field(None, description=(
+        "Public host name; may use {{ federation.name }}. Written into each app's Helm values at the paths its "
+        "catalog entry's `publicHostValues` names (e.g. mip-stack's `global.publicHost`), and available to "
+        "values as {{ federation.publicHost }}; nothing else reads it."))
     apps: dict[Name, FederationApp | None] = Field(min_length=1, description="Catalog apps to run.")
     peers: list[Name] = Field(default_factory=_no_items,
                               description="Remote networks the platform assigned to this hybrid federation "

@@ -24,12 +24,14 @@ ROOT_APPLICATION = "mip-platform"
 FEDERATIONS_APPSET = "mip-federations"
 # Each federation's Application for its ExternalSecrets is `<federation>-secrets`.
 SECRETS_APP = "secrets"
+# Each federation's Application for the objects its apps need beside their charts is `<federation>-objects`.
+OBJECTS_APP = "objects"
 # `<federation>-network` and `<common app>-network` apply a namespace's NetworkPolicies (from the root);
 # `<federation>-<app>-overlay` applies a federation's overlay directory for one of its apps.
 NETWORK_APP = "network"
 OVERLAY_APP = "overlay"
 # Suffixes mip-cmp itself appends to Application names: no catalog app may be named so or end so.
-RESERVED_APP_NAMES = (SECRETS_APP, NETWORK_APP, OVERLAY_APP)
+RESERVED_APP_NAMES = (SECRETS_APP, OBJECTS_APP, NETWORK_APP, OVERLAY_APP)
 
 
 def network_name(owner: str) -> str:

@@ -8,9 +8,9 @@ from typing import Any
 
 from . import buildenv, emit, meter
 from .buildenv import BuildEnv
-from .contract.params import NETWORK_COMPONENT, SECRETS_COMPONENT
+from .contract.params import NETWORK_COMPONENT, OBJECTS_COMPONENT, SECRETS_COMPONENT
 from .errors import MipError
-from .expand.federation import federation_apps, federation_secret_objects
+from .expand.federation import federation_apps, federation_objects, federation_secret_objects
 from .expand.network import common_network, federation_network
 from .expand.platform import common_secrets, expand_platform
 from .loading import LoadedFederation, LoadedPlatform, load_bound_federation, load_federations, load_platform
@@ -67,6 +67,8 @@ def _federation_component(platform: LoadedPlatform, fed: LoadedFederation, env: 
         return objects
     if env.component == SECRETS_COMPONENT:
         objects = federation_secret_objects(platform, fed)
+    elif env.component == OBJECTS_COMPONENT:
+        objects = federation_objects(platform, fed)
     else:
         objects = federation_apps(platform, fed, env.target_revision)
     check_federation_output(platform.model, fed.model, fed.directory, env.component, objects)

@@ -14,6 +14,7 @@ from typing import Any
 from .contract.params import (
     APPSET_BINDING,
     NETWORK_COMPONENT,
+    OBJECTS_COMPONENT,
     SECRETS_COMPONENT,
     binding,
     common_binding,
@@ -27,6 +28,7 @@ from .names import (
     FILE_NAME,
     INFRA_PROJECT,
     NETWORK_APP,
+    OBJECTS_APP,
     OVERLAY_APP,
     SECRETS_APP,
     STATIC_PROJECTS,
@@ -291,15 +293,17 @@ def _federation_app_problems(p: Platform, f: Federation, directory: str, obj: di
         problems.append(_violation(file, obj, "multi-source Applications are not allowed"))
     problems += _source_block_problems(file, obj)
     name = meta.get("name")
-    if name == f"{f.name}-{SECRETS_APP}":
-        # The only plugin source: the repository root rendering this same federation's secrets, bound to it.
+    components = {f"{f.name}-{SECRETS_APP}": SECRETS_COMPONENT, f"{f.name}-{OBJECTS_APP}": OBJECTS_COMPONENT}
+    if name in components:
+        # The only plugin sources: the repository root rendering one component of this same federation,
+        # bound to it.
         expected_plugin = {"name": p.argocd.pluginName,
-                           "parameters": binding(f.name, directory, SECRETS_COMPONENT)}
+                           "parameters": binding(f.name, directory, components[name])}
         if source.get("repoURL") != p.repoURL or source.get("path") != "." or \
                 source.get("plugin") != expected_plugin or \
                 set(source) - {"repoURL", "targetRevision", "path", "plugin"}:
-            problems.append(_violation(file, obj,
-                                       "the secrets Application must render this directory's secrets"))
+            problems.append(_violation(file, obj, f"the {components[name]} Application must render this "
+                                                  f"directory's {components[name]}"))
         return problems
     app = name[len(f.name) + 1:] if isinstance(name, str) and name.startswith(f"{f.name}-") else None
     overlays = {f"{a}-{OVERLAY_APP}" for a, own in f.apps.items() if own is not None and own.overlay is not None}
@@ -316,11 +320,28 @@ def _federation_app_problems(p: Platform, f: Federation, directory: str, obj: di
     return problems
 
 
+def _check_besides(p: Platform, f: Federation, file: str, objects: list[dict[str, Any]]) -> None:
+    """component=objects: exactly the objects its apps declare for a federation of its type, in its namespace."""
+    _not_empty(objects, file, f"none of federation {f.name}'s apps needs an object beside its chart "
+                              "(component=objects)")
+    declared = {(o.apiVersion, o.kind, o.name) for app in f.apps if app in p.catalog
+                for o in p.catalog[app].objects if f.type in o.federationTypes}
+    problems = [_violation(file, obj, f"only the objects its apps declare, in namespace {f.name!r}")
+                for obj in objects
+                if (obj.get("apiVersion"), obj.get("kind"), obj.get("metadata", {}).get("name")) not in declared
+                or obj.get("metadata", {}).get("namespace") != f.name]
+    if problems:
+        raise InternalError(problems)
+
+
 def check_federation_output(p: Platform, f: Federation, directory: str, component: str,
                             objects: list[dict[str, Any]]) -> None:
     """Everything the federation in `directory` yields stays in its own project, namespace and cluster. A
     refusal is a bug in the expansion (InternalError); only an empty output is the author's to fix."""
     file = f"{directory}/{FILE_NAME}"
+    if component == OBJECTS_COMPONENT:
+        _check_besides(p, f, file, objects)
+        return
     if component == SECRETS_COMPONENT:
         _not_empty(objects, file, f"none of federation {f.name}'s apps needs a platform secret "
                                   "(component=secrets)")

@@ -6,9 +6,9 @@ from pathlib import Path, PurePosixPath
 
 from . import compat, meter
 from .buildenv import DEFAULT_REVISION, BuildEnv
-from .contract.params import NETWORK_COMPONENT, SECRETS_COMPONENT, common_binding
+from .contract.params import NETWORK_COMPONENT, OBJECTS_COMPONENT, SECRETS_COMPONENT, common_binding
 from .errors import MipError, Problem
-from .expand.federation import federation_secrets
+from .expand.federation import federation_besides, federation_secrets
 from .loading import (
     LoadedFederation,
     LoadedPlatform,
@@ -20,7 +20,7 @@ from .loading import (
     roots_text,
     unreadable_directories,
 )
-from .names import FILE_NAME, NETWORK_APP, ROOT_APPLICATION, SECRETS_APP
+from .names import FILE_NAME, NETWORK_APP, OBJECTS_APP, ROOT_APPLICATION, SECRETS_APP
 from .network import closed_apps
 from .pipeline import render_objects
 from .repo import Repo
@@ -38,8 +38,7 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
     problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.roots())
     # Every app exactly as Argo CD renders it: the root (which fails only on what it cannot read at all, such
     # as a directory without a mip.yaml), and each federation from the root, bound by the ApplicationSet's
-    # parameters, which shows that federation's own problems; its secrets component only where its apps
-    # need a secret (else there is no such Application).
+    # parameters, which shows that federation's own problems; its other components where it has them.
     problems += _render(repo, BuildEnv(), platform)
     for directory in directories:
         try:
@@ -49,10 +48,22 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
             continue
         bound = {"federation": fed.model.name, "directory": fed.directory}
         own = _render(repo, BuildEnv(params=bound), platform)
-        if not own and federation_secrets(platform.model, fed.model):
-            own = _render(repo, BuildEnv(params={**bound, "component": SECRETS_COMPONENT}), platform)
+        for component in _components(platform, fed):
+            own = own or _render(repo, BuildEnv(params={**bound, "component": component}), platform)
         problems += own
     return sorted(set(problems)), 1 + len(directories) + len(unreadable)
+
+
+APP_OF = {SECRETS_COMPONENT: SECRETS_APP, OBJECTS_COMPONENT: OBJECTS_APP}
+
+
+def _components(platform: LoadedPlatform, fed: LoadedFederation) -> list[str]:
+    """A federation's components besides its Applications: secrets where its apps need one, objects where
+    they need some beside their charts (else there is no such Application)."""
+    components = [SECRETS_COMPONENT] if federation_secrets(platform.model, fed.model) else []
+    if fed.model.state == "active" and federation_besides(platform.model, fed.model):
+        components.append(OBJECTS_COMPONENT)
+    return components
 
 
 def _render(repo: Repo, env: BuildEnv, platform: LoadedPlatform) -> list[Problem]:
@@ -76,16 +87,17 @@ def notes(root: Path) -> list[str]:
 def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
                 revision: str = DEFAULT_REVISION) -> list[tuple[str, BuildEnv]]:
     """Every app exactly as Argo CD renders it, with the name of the Application that renders it: the root,
-    and each federation from the root, bound by the ApplicationSet's parameters; its secrets component only
-    where its apps need a secret (else there is no such Application). `validate`, `diff` and `graph` use
+    and each federation from the root, bound by the ApplicationSet's parameters; its secrets and objects
+    components only where its apps need a secret or an object beside their charts (else there is no such
+    Application). `validate`, `diff` and `graph` use
     this one list."""
     renders = [(ROOT_APPLICATION, BuildEnv(target_revision=revision))]
     for fed in federations:
         bound = {"federation": fed.model.name, "directory": fed.directory}
         renders.append((fed.model.name, BuildEnv(target_revision=revision, params=bound)))
-        if federation_secrets(platform.model, fed.model):
-            renders.append((f"{fed.model.name}-{SECRETS_APP}",
-                            BuildEnv(target_revision=revision, params={**bound, "component": SECRETS_COMPONENT})))
+        renders += [(f"{fed.model.name}-{APP_OF[component]}",
+                     BuildEnv(target_revision=revision, params={**bound, "component": component}))
+                    for component in _components(platform, fed)]
         if platform.model.network.enabled:
             renders.append((f"{fed.model.name}-{NETWORK_APP}",
                             BuildEnv(target_revision=revision, params={**bound, "component": NETWORK_COMPONENT})))

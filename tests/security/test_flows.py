@@ -274,6 +274,19 @@ def test_every_difference_from_upstream_is_deliberate(flows: Compared, wider: bo
     assert [why for why, rule in rules.items() if not any(rule(f) for f in found)] == []
 
 
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
+def test_each_namespace_has_its_metadata_managed_by_one_application_or_identically(sample: str) -> None:
+    """A closed infrastructure namespace has two Applications (the app and `<app>-network`): only one may
+    manage its labels, or each sync of one would undo the other's."""
+    managed: dict[str, list[Any]] = {}
+    for obj in render_objects(Repo(SAMPLES[sample].repo), ".", BuildEnv()):
+        if obj["kind"] == "Application" and "managedNamespaceMetadata" in obj["spec"].get("syncPolicy", {}):
+            managed.setdefault(obj["spec"]["destination"]["namespace"], []).append(
+                obj["spec"]["syncPolicy"]["managedNamespaceMetadata"])
+    assert {ns: found for ns, found in managed.items() if any(m != found[0] for m in found)} == {}
+    assert "ingress-nginx" in managed
+
+
 def test_the_documented_vocabulary_is_the_models() -> None:
     """docs/network.md's two examples of the vocabulary are valid as the model reads them: an app's `network`
     with a flow to another app, and the platform's `network` with assigned peers plus a catalog app's remote

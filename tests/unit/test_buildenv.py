@@ -51,8 +51,8 @@ def test_without_the_json_the_param_variables_count() -> None:
     (params(string_parameter("federation", "a"), string_parameter("federation", "b")),
      "plugin parameter 'federation' is given more than once"),
     (params(string_parameter("component", "projects")),
-     "plugin parameter 'component' must be one of '', 'secrets', 'network', not 'projects'"),
-    ({"PARAM_COMPONENT": "x"}, "plugin parameter 'component' must be one of '', 'secrets', 'network', not 'x'"),
+     "plugin parameter 'component' must be one of '', 'secrets', 'objects', 'network', not 'projects'"),
+    ({"PARAM_COMPONENT": "x"}, "plugin parameter 'component' must be one of '', 'secrets', 'objects', 'network', not 'x'"),
 ])
 def test_refused(environ: dict[str, str], message: str) -> None:
     with pytest.raises(MipError) as caught:

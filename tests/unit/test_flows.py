@@ -71,7 +71,7 @@ def platform(tmp_path: Path, change: dict[str, Any] | None = None) -> Any:
 
 REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     "unknown app": ({"catalog.engine.network.flows.0.to": {"app": "proxi", "pods": {"app": "proxy"}}},
-                    "unknown app 'proxi'; did you mean 'proxy'?"),
+                    "unknown app 'proxi' (the platform's apps are: engine, portal, proxy); did you mean 'proxy'?"),
     "catalog peer without pods": ({"catalog.engine.network.flows.0.to": {"app": "portal"}},
                                   "'portal' shares each federation's namespace with other apps: name its pods"),
     "an app's namespace by name": ({"commonApps.proxy.network.flows.1.to": {"namespace": "common-proxy"}},

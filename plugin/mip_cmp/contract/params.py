@@ -30,8 +30,9 @@ COMPONENT = Parameter(
     name="component",
     title="Component",
     tooltip="What a federation directory renders: empty for its Applications, 'secrets' for its "
-    "ExternalSecrets, 'network' for its namespace's NetworkPolicies (with 'app' at the root: a common app's "
-    "secrets or namespace). Set by mip-cmp's own output.",
+    "ExternalSecrets, 'objects' for the objects its apps need beside their charts, 'network' for its "
+    "namespace's NetworkPolicies (with 'app' at the root: a common app's secrets or namespace). Set by "
+    "mip-cmp's own output.",
 )
 APP = Parameter(
     name="app",
@@ -41,8 +42,9 @@ APP = Parameter(
 )
 PARAMETERS: tuple[Parameter, ...] = (FEDERATION, DIRECTORY, COMPONENT, APP)
 SECRETS_COMPONENT = "secrets"
+OBJECTS_COMPONENT = "objects"
 NETWORK_COMPONENT = "network"
-COMPONENTS = ("", SECRETS_COMPONENT, NETWORK_COMPONENT)
+COMPONENTS = ("", SECRETS_COMPONENT, OBJECTS_COMPONENT, NETWORK_COMPONENT)
 
 
 def string_parameter(name: str, value: str) -> dict[str, str]:

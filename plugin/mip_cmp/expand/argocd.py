@@ -13,10 +13,8 @@ from ..vocabulary import (
     ARGO_API,
     CREATE_NAMESPACE,
     FEDERATION_LABEL,
-    FEDERATION_TYPE,
     FINALIZER,
     KEEP_ON_DELETE,
-    NAMESPACE_TYPE,
     NETWORK_GROUP,
     PART_OF,
     PRUNE_FALSE,
@@ -123,7 +121,8 @@ def deep_merge(base: Any, override: Any) -> Any:
     return override
 
 
-def sync_policy(namespace_labels: dict[str, str] | None, *, prune: bool = True) -> Obj:
+def sync_policy(namespace_labels: dict[str, str] | None, *, prune: bool = True,
+                namespace_annotations: dict[str, str] | None = None) -> Obj:
     policy: Obj = {
         "automated": {"prune": prune, "selfHeal": True},
         "syncOptions": [CREATE_NAMESPACE, APPLY_OUT_OF_SYNC_ONLY],
@@ -131,10 +130,13 @@ def sync_policy(namespace_labels: dict[str, str] | None, *, prune: bool = True) 
     }
     if namespace_labels is not None:
         policy["managedNamespaceMetadata"] = {"labels": namespace_labels}
+        if namespace_annotations:
+            policy["managedNamespaceMetadata"]["annotations"] = namespace_annotations
     return policy
 
 
-def synced(p: Platform, own: list[AppSync], namespace_labels: dict[str, str] | None) -> Obj:
+def synced(p: Platform, own: list[AppSync], namespace_labels: dict[str, str] | None,
+           namespace_annotations: dict[str, str] | None = None) -> Obj:
     """The platform's sync defaults, then each of `own` in order (catalog, then federation): options add up,
     the last `prune` given wins. Federations only reach this with what the platform lets them set."""
     prune = p.syncPolicy.prune
@@ -143,7 +145,7 @@ def synced(p: Platform, own: list[AppSync], namespace_labels: dict[str, str] | N
         options += item.options
         if item.prune is not None:
             prune = item.prune
-    policy = sync_policy(namespace_labels, prune=prune)
+    policy = sync_policy(namespace_labels, prune=prune, namespace_annotations=namespace_annotations)
     policy["syncOptions"] = list(dict.fromkeys(options))
     return policy
 
@@ -231,6 +233,8 @@ def app_source(p: Platform, src: Source, revision: str) -> Obj:
         helm: Obj = {}
         if src.helm.releaseName:
             helm["releaseName"] = src.helm.releaseName
+        if src.helm.skipCrds:
+            helm["skipCrds"] = True
         if src.helm.valueFiles:
             helm["valueFiles"] = list(src.helm.valueFiles)
         if src.helm.values:
@@ -262,9 +266,15 @@ def generate_paths(directory: str) -> str:
     return f"/{FILE_NAME};/{directory}"
 
 
-def common_namespace_labels(namespace: str) -> dict[str, str]:
-    return {"name": namespace, NAMESPACE_TYPE: "common"}
+def common_namespace_labels(p: Platform, namespace: str) -> dict[str, str]:
+    return {"name": namespace, p.namespaceLabels.namespaceType: "common"}
 
 
-def federation_namespace_labels(f: Federation) -> dict[str, str]:
-    return {"name": f.name, FEDERATION_LABEL: f.name, FEDERATION_TYPE: f.type}
+def infrastructure_namespace_labels(p: Platform, namespace: str, own: dict[str, str]) -> dict[str, str]:
+    """`own`: the app's namespaceMetadata labels; the platform's keys come last, so they always hold."""
+    return {**own, "name": namespace, p.namespaceLabels.namespaceType: "infrastructure"}
+
+
+def federation_namespace_labels(p: Platform, f: Federation) -> dict[str, str]:
+    keys = p.namespaceLabels
+    return {"name": f.name, FEDERATION_LABEL: f.name, keys.namespaceType: "federation", keys.federationType: f.type}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from ..contract.params import SECRETS_COMPONENT, binding
+from ..contract.params import OBJECTS_COMPONENT, SECRETS_COMPONENT, binding
 from ..loading import LoadedFederation, LoadedPlatform
-from ..model import Federation, Overlay, Platform
-from ..names import OVERLAY_APP, SECRETS_APP
+from ..model import Federation, ObjectBeside, Overlay, Platform
+from ..names import OBJECTS_APP, OVERLAY_APP, SECRETS_APP
 from ..templating import render_tree
 from ..vocabulary import (
     APP_NAME,
@@ -47,7 +47,7 @@ def federation_project(p: Platform, f: Federation, parts: Parts | None = None) -
     return app_project(
         parts, f.name, f"Federation {f.name} ({f.type}): its workloads, in namespace {f.name} only",
         repos=repos, destinations=[(p.clusters[f.cluster], f.name)], cluster_kinds=parts.own_namespaces([f.name]),
-        namespace_kinds=WORKLOAD_KINDS + SECRET_KINDS,
+        namespace_kinds=WORKLOAD_KINDS + SECRET_KINDS + beside_kinds(p, f),
         roles=standard_roles(p, f.name, (f"{f.name}-admins",), (f"{f.name}-developers",)),
         labels={FEDERATION_LABEL: f.name},
         # Kept when its directory is deleted (onRemoval: keep): the root then shows it as needing a prune,
@@ -67,6 +67,30 @@ def federation_secrets(p: Platform, f: Federation) -> list[str]:
     return sorted({s for app in f.apps for s in p.catalog[app].secrets})
 
 
+def federation_besides(p: Platform, f: Federation) -> list[ObjectBeside]:
+    """The objects this federation's apps need beside their charts, for a federation of its type."""
+    return [o for app in f.apps if app in p.catalog for o in p.catalog[app].objects if f.type in o.federationTypes]
+
+
+def beside_kinds(p: Platform, f: Federation) -> list[tuple[str, str]]:
+    """What its project must allow for them, beyond the workload kinds (in the order first named)."""
+    known = set(WORKLOAD_KINDS + SECRET_KINDS)
+    return [kind for kind in dict.fromkeys((o.group(), o.kind) for o in federation_besides(p, f))
+            if kind not in known]
+
+
+def _host_values(paths: list[str], host: str) -> dict[str, Any]:
+    """The Helm values a catalog app's `publicHostValues` name, each set to the federation's host."""
+    values: dict[str, Any] = {}
+    for path in paths:
+        *parents, leaf = path.split(".")
+        node = values
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = host
+    return values
+
+
 def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: str,
                          context: dict[str, Any]) -> Obj:
     p, f = lp.model, fed.model
@@ -74,6 +98,8 @@ def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: st
     own = f.apps[app_name]
     app_context = {**context, "app": {"name": app_name, "version": chart.version}}
     values = render_tree(chart.values, app_context, lp.doc, ("catalog", app_name, "values"))
+    if context["federation"]["publicHost"]:
+        values = deep_merge(values, _host_values(chart.publicHostValues, context["federation"]["publicHost"]))
     if own is not None:
         values = deep_merge(values, render_tree(own.values, app_context, fed.doc, ("apps", app_name, "values")))
     labels = {PART_OF: f.name, FEDERATION_LABEL: f.name, APP_NAME: app_name}
@@ -92,7 +118,7 @@ def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: st
     ignore = [*chart.ignoreDifferences, *(own.ignoreDifferences if own else [])]
     if ignore:
         spec["ignoreDifferences"] = ignore_differences(ignore)
-    spec["syncPolicy"] = synced(p, [chart.sync, *([own.sync] if own else [])], federation_namespace_labels(f))
+    spec["syncPolicy"] = synced(p, [chart.sync, *([own.sync] if own else [])], federation_namespace_labels(p, f))
     return {
         "apiVersion": ARGO_API,
         "kind": "Application",
@@ -117,9 +143,48 @@ def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Ob
             "source": root_source(p, revision, binding(f.name, fed.directory, SECRETS_COMPONENT)),
             "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
             # Never prune: removing a secret from the catalog must not delete live credentials.
-            "syncPolicy": sync_policy(federation_namespace_labels(f), prune=False),
+            "syncPolicy": sync_policy(federation_namespace_labels(p, f), prune=False),
         },
     }
+
+
+def objects_application(p: Platform, fed: LoadedFederation, revision: str) -> Obj:
+    """`<federation>-objects`: renders this federation again with component=objects, on its own cluster and
+    in its project, like its secrets Application; one wave before its apps, so what they need is there."""
+    f = fed.model
+    return {
+        "apiVersion": ARGO_API,
+        "kind": "Application",
+        "metadata": meta(f"{f.name}-{OBJECTS_APP}", p.argocd.namespace,
+                          {PART_OF: f.name, FEDERATION_LABEL: f.name},
+                          {SYNC_WAVE: "-1", GENERATE_PATHS: generate_paths(fed.directory)}, finalizers=True),
+        "spec": {
+            "project": f.name,
+            "source": root_source(p, revision, binding(f.name, fed.directory, OBJECTS_COMPONENT)),
+            "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
+            "syncPolicy": synced(p, [], federation_namespace_labels(p, f)),
+        },
+    }
+
+
+def federation_objects(lp: LoadedPlatform, fed: LoadedFederation) -> list[Obj]:
+    """component=objects: every object the federation's apps need beside their charts, in its namespace; a
+    spec's strings may use the federation's {{ }} context, as the app's values do."""
+    p, f = lp.model, fed.model
+    context = federation_context(p, f, fed.doc)
+    labels = {PART_OF: f.name, FEDERATION_LABEL: f.name}
+    objects = []
+    for app in f.apps:
+        for i, beside in enumerate(p.catalog[app].objects):
+            if f.type not in beside.federationTypes:
+                continue
+            obj: Obj = {"apiVersion": beside.apiVersion, "kind": beside.kind,
+                        "metadata": meta(beside.name, f.name, labels)}
+            if beside.spec is not None:
+                app_context = {**context, "app": {"name": app, "version": p.catalog[app].version}}
+                obj["spec"] = render_tree(beside.spec, app_context, lp.doc, ("catalog", app, "objects", i, "spec"))
+            objects.append(obj)
+    return objects
 
 
 def overlay_path(fed: LoadedFederation, overlay: Overlay) -> str:
@@ -144,7 +209,7 @@ def overlay_application(p: Platform, fed: LoadedFederation, app_name: str, overl
             "project": f.name,
             "source": source,
             "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
-            "syncPolicy": synced(p, [overlay.sync], federation_namespace_labels(f)),
+            "syncPolicy": synced(p, [overlay.sync], federation_namespace_labels(p, f)),
         },
     }
 
@@ -161,6 +226,8 @@ def federation_apps(lp: LoadedPlatform, fed: LoadedFederation, revision: str) ->
     objects += [overlay_application(p, fed, app, overlay, revision) for app, overlay in overlays if app in apps]
     if federation_secrets(p, f):
         objects.append(secrets_application(p, fed, revision))
+    if apps and federation_besides(p, f):
+        objects.append(objects_application(p, fed, revision))
     return objects
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..model import InfrastructureApp, Platform, ResourceKind
 from ..names import ROOT_APPLICATION, infra_project_name
-from ..vocabulary import APP_VERSION, ARGO_API, NAMESPACE_TYPE, PART_OF, SYNC_WAVE, Obj
+from ..vocabulary import APP_VERSION, ARGO_API, PART_OF, SYNC_WAVE, Obj
 from .argocd import (
     ADMIN_ACTIONS,
     SENSITIVE_CLUSTER_KINDS,
@@ -13,6 +13,7 @@ from .argocd import (
     app_project,
     app_source,
     ignore_differences,
+    infrastructure_namespace_labels,
     meta,
     project_role,
     synced,
@@ -56,7 +57,9 @@ def infrastructure_application(p: Platform, name: str, app: InfrastructureApp, r
     spec["destination"] = {"server": p.clusters[app.cluster], "namespace": app.namespace}
     if app.ignoreDifferences:
         spec["ignoreDifferences"] = ignore_differences(app.ignoreDifferences)
-    spec["syncPolicy"] = synced(p, [app.sync], {"name": app.namespace, NAMESPACE_TYPE: "infrastructure"})
+    spec["syncPolicy"] = synced(p, [app.sync],
+                                infrastructure_namespace_labels(p, app.namespace, app.namespaceMetadata.labels),
+                                app.namespaceMetadata.annotations)
     labels = {PART_OF: ROOT_APPLICATION}
     if app.version:
         labels[APP_VERSION] = app.version

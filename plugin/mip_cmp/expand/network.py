@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from ..contract.params import NETWORK_COMPONENT, binding, common_binding
 from ..loading import LoadedFederation
-from ..model import Federation, Platform
+from ..model import CommonApp, Federation, InfrastructureApp, Platform
 from ..names import network_name
 from ..network import app_policies, closed_apps, federation_policies
 from ..vocabulary import (
     ARGO_API,
     FEDERATION_LABEL,
     GENERATE_PATHS,
-    NAMESPACE_TYPE,
     NETWORK_GROUP,
     PART_OF,
     PRUNE_FALSE,
@@ -28,6 +27,7 @@ from .argocd import (
     common_namespace_labels,
     federation_namespace_labels,
     generate_paths,
+    infrastructure_namespace_labels,
     kept_on_removal,
     meta,
     project_role,
@@ -64,7 +64,8 @@ def network_projects(p: Platform, federations: list[LoadedFederation], parts: Pa
 
 def network_application(p: Platform, owner: str, server: str, namespace: str, parameters: list[dict[str, str]],
                         namespace_labels: dict[str, str], labels: dict[str, str], revision: str,
-                        paths: str | None = None, parts: Parts | None = None) -> Obj:
+                        paths: str | None = None, parts: Parts | None = None,
+                        namespace_annotations: dict[str, str] | None = None) -> Obj:
     """`<owner>-network`: renders the root again with component=network for one namespace, on its cluster,
     in the network project, one sync wave before everything else so the namespace is closed first."""
     annotations = {SYNC_WAVE: (parts or Parts(p)).waves["Application"]}
@@ -82,7 +83,7 @@ def network_application(p: Platform, owner: str, server: str, namespace: str, pa
             "project": network_name(owner),
             "source": root_source(p, revision, parameters),
             "destination": {"server": server, "namespace": namespace},
-            "syncPolicy": sync_policy(namespace_labels),
+            "syncPolicy": sync_policy(namespace_labels, namespace_annotations=namespace_annotations),
         },
     }
 
@@ -94,13 +95,13 @@ def network_applications(p: Platform, federations: list[LoadedFederation], revis
     parts = parts or Parts(p)
     apps = [network_application(p, f.model.name, p.clusters[f.model.cluster], f.model.name,
                                 binding(f.model.name, f.directory, NETWORK_COMPONENT),
-                                federation_namespace_labels(f.model),
+                                federation_namespace_labels(p, f.model),
                                 {PART_OF: f.model.name, FEDERATION_LABEL: f.model.name},
                                 revision, generate_paths(f.directory), parts)
             for f in sorted(federations, key=lambda f: f.model.name)]
     apps += [network_application(p, name, p.clusters[a.cluster], a.namespace, common_binding(name, NETWORK_COMPONENT),
-                                 common_namespace_labels(a.namespace), {PART_OF: name}, revision,
-                                 parts=parts)
+                                 closed_namespace_labels(p, a), {PART_OF: name}, revision, parts=parts,
+                                 namespace_annotations=closed_namespace_annotations(a))
              for name, a in closed_apps(p).items()]
     return apps
 
@@ -110,7 +111,23 @@ def federation_network(p: Platform, f: Federation) -> list[Obj]:
     return federation_policies(p, f, labels)
 
 
+def closed_namespace_labels(p: Platform, app: CommonApp | InfrastructureApp) -> dict[str, str]:
+    """What the app's own Application says of its namespace: the network Application says the same."""
+    if isinstance(app, InfrastructureApp):
+        return infrastructure_namespace_labels(p, app.namespace, app.namespaceMetadata.labels)
+    return common_namespace_labels(p, app.namespace)
+
+
+def closed_namespace_annotations(app: CommonApp | InfrastructureApp) -> dict[str, str] | None:
+    return app.namespaceMetadata.annotations if isinstance(app, InfrastructureApp) else None
+
+
+def _namespace_type(p: Platform, name: str) -> dict[str, str]:
+    """The namespace-type label of a closed app's policies, as its namespace has it."""
+    return {p.namespaceLabels.namespaceType: "infrastructure" if name in p.infrastructure else "common"}
+
+
 def common_network(p: Platform, name: str) -> list[Obj]:
     """The policies of a common app's namespace, or an infrastructure app's that declares a `network`."""
-    labels = {**MANAGED_BY, PART_OF: name, NAMESPACE_TYPE: "common"}
+    labels = {**MANAGED_BY, PART_OF: name, **_namespace_type(p, name)}
     return app_policies(p, name, labels)

@@ -164,7 +164,7 @@ def common_app(lp: LoadedPlatform, name: str, app: CommonApp) -> Obj:
     }
     if app.ignoreDifferences:
         spec["ignoreDifferences"] = ignore_differences(app.ignoreDifferences)
-    spec["syncPolicy"] = synced(p, [app.sync], common_namespace_labels(app.namespace))
+    spec["syncPolicy"] = synced(p, [app.sync], common_namespace_labels(p, app.namespace))
     return {
         "apiVersion": ARGO_API,
         "kind": "Application",
@@ -229,7 +229,7 @@ def common_secrets_application(p: Platform, name: str, app: CommonApp, revision:
             "source": root_source(p, revision, common_binding(name, SECRETS_COMPONENT)),
             "destination": {"server": p.clusters[app.cluster], "namespace": app.namespace},
             # Never prune: removing a secret from the platform must not delete live credentials.
-            "syncPolicy": sync_policy(common_namespace_labels(app.namespace), prune=False),
+            "syncPolicy": sync_policy(common_namespace_labels(p, app.namespace), prune=False),
         },
     }
 

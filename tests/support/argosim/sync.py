@@ -224,8 +224,10 @@ def _namespace_task(cluster: Cluster, policy: Obj, server: str, dest_ns: str, ta
         return None
     if cluster.namespace_exists(server, dest_ns) and "managedNamespaceMetadata" not in policy:
         return None
-    labels = (policy.get("managedNamespaceMetadata") or {}).get("labels") or {}
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest_ns, "labels": dict(labels)}}
+    managed = policy.get("managedNamespaceMetadata") or {}
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": dest_ns, "labels": dict(managed.get("labels") or {}),
+                         "annotations": dict(managed.get("annotations") or {})}}
 
 
 def _create_namespace(cluster: Cluster, server: str, namespace_task: Obj) -> None:
@@ -233,7 +235,8 @@ def _create_namespace(cluster: Cluster, server: str, namespace_task: Obj) -> Non
     if live is not None:
         # managedNamespaceMetadata is merged into a namespace that exists; the rest of it stays
         merged = copy.deepcopy(live.obj)
-        merged["metadata"].setdefault("labels", {}).update(namespace_task["metadata"]["labels"])
+        for part in ("labels", "annotations"):
+            merged["metadata"].setdefault(part, {}).update(namespace_task["metadata"][part])
         cluster.apply(server, merged)
     else:
         # sync_context.go: created before the dry run, outside the waves; it is never tracked
