@@ -36,16 +36,27 @@ fi
 if [ "${INPUT_DIFF:-true}" = "true" ] && [ "$status" -eq 0 ] && [ -n "$base" ]; then
     if "$mip" diff --help >/dev/null 2>&1; then
         report="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/mip-cmp-diff.md"
+        errors="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/mip-cmp-diff.err"
         diff_status=0
-        "$mip" diff "$path" --from "$base" --format markdown > "$report" || diff_status=$?
+        "$mip" diff "$path" --from "$base" --format markdown > "$report" 2> "$errors" || diff_status=$?
         if [ "$diff_status" -eq 0 ]; then
+            echo "::group::mip-cmp diff against $base"
+            cat "$report"
+            echo "::endgroup::"
             cat "$report" >> "$summary"
             if [ "${INPUT_COMMENT:-false}" = "true" ] && [ -n "${PR_NUMBER:-}" ]; then
                 gh pr comment "$PR_NUMBER" --edit-last --body-file "$report" 2>/dev/null \
                     || gh pr comment "$PR_NUMBER" --body-file "$report"
             fi
         else
-            echo "::warning::mip-cmp diff against $base failed (exit $diff_status); is the base fetched (actions/checkout with fetch-depth: 0)?"
+            cat "$errors" >&2
+            # Say what went wrong; only an unknown base revision is a matter of checkout depth.
+            reason=$(head -n 1 "$errors")
+            hint=
+            if grep -qiE "unknown revision|bad revision|not a valid object|ambiguous argument" "$errors"; then
+                hint=" Is the base fetched (actions/checkout with fetch-depth: 0)?"
+            fi
+            echo "::warning::mip-cmp diff against $base failed (exit $diff_status): ${reason}${hint}"
         fi
     else
         echo "mip-cmp: this version has no \`diff\` command; skipping the diff." >&2

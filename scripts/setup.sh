@@ -3,6 +3,7 @@
 #   bash scripts/setup.sh              # runtime only: what validate/render/generate need (seconds)
 #   bash scripts/setup.sh test         # + the test tools (what scripts/test.sh runs with)
 #   bash scripts/setup.sh test lint    # + ruff, mypy and checkov (what .ci/run adds)
+#   bash scripts/setup.sh import       # + what `mip-cmp import` runs: kubectl (kustomize) and helm
 # Uses uv when it is on PATH (much faster), else the venv's pip. Idempotent: a second run only adds what is
 # missing. Needs Python >= 3.11 with its venv module (Debian/Ubuntu: apt-get install python3-venv); set
 # PYTHON to pick an interpreter.
@@ -40,7 +41,7 @@ fi
 if [ -n "$extras" ]; then
     step "installing mip-cmp with extras: $extras"
 else
-    step "installing mip-cmp, runtime only (pyyaml, pydantic, jinja2)"
+    step "installing mip-cmp, runtime only (pyyaml, pydantic, jinja2, deepdiff)"
 fi
 if [ -n "$uv" ]; then
     uv pip install --python .venv/bin/python -e "$target"
@@ -62,6 +63,39 @@ if [[ ",$extras," == *",test,"* ]] && ! command -v chromedriver >/dev/null && [ 
              && apt-get update -q >&2 && apt-get install -y -q -o Dpkg::Use-Pty=0 chromium chromium-driver >&2; }; } \
         || echo "setup: could not install chromium; the browser tests will skip" >&2
     if command -v chromedriver >/dev/null; then step "chromium installed"; fi
+fi
+# `mip-cmp import` renders a repository's Helm charts with the real helm, as Argo CD's repo-server does (the
+# import extra and the tests need it). helm has no PyPI wheel: it is built once from its Go module, cached
+# per version under ~/.cache/mip-cmp/tools, and linked into the venv, where mip-cmp looks first.
+HELM_VERSION=v3.21.4
+if [[ ",$extras," == *",import,"* || ",$extras," == *",test,"* || ",$extras," == *",dev,"* ]] \
+        && [ ! -x .venv/bin/helm ]; then
+    cache="${XDG_CACHE_HOME:-$HOME/.cache}/mip-cmp/tools/helm-$HELM_VERSION"
+    if [ -x "$cache/helm" ]; then
+        step "helm $HELM_VERSION from the cache ($cache)"
+    elif command -v go >/dev/null; then
+        step "building helm $HELM_VERSION from its Go module (once, then cached in $cache; minutes on a cold Go cache)"
+        mkdir -p "$(dirname "$cache")"
+        build=$(mktemp -d "$cache.building.XXXXXX")
+        # go install -v names each package as it compiles: a count every 50 shows it is moving; any other
+        # line (an error) is shown as it is.
+        GOBIN="$build" GOFLAGS=-trimpath go install -v "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" 2>&1 \
+            | awk '/^go: downloading/ {d++; next}
+                   /^[A-Za-z0-9._~\/-]+$/ {n++; if (n % 50 == 0) printf "    %d packages compiled (%d modules downloaded)\n", n, d > "/dev/stderr"; next}
+                   {print > "/dev/stderr"}
+                   END {printf "    %d packages compiled\n", n > "/dev/stderr"}' \
+            || true
+        [ -x "$build/helm" ] || { echo "setup: building helm failed (see above)" >&2; rm -rf "$build"; exit 1; }
+        mkdir -p "$cache" && mv "$build/helm" "$cache/helm" && rm -rf "$build"
+    fi
+    if [ -x "$cache/helm" ]; then
+        ln -sf "$cache/helm" .venv/bin/helm
+    elif command -v helm >/dev/null; then
+        step "using $(command -v helm)"
+    else
+        echo "setup: no helm and no Go to build it: \`mip-cmp import\` and its tests need helm 3 on PATH" \
+             "(https://helm.sh/docs/intro/install/)" >&2
+    fi
 fi
 # The editor test drives the real yaml-language-server (tests/test_editor.py): npm's package, pinned, into
 # .venv/yaml-language-server (elsewhere, without npm, that test skips and says so).

@@ -16,10 +16,14 @@ Writes:
   for the oldest Argo CD mip-cmp supports, from ``argo-cd-v3.1.12/crds/*.yaml``.
 * ``tests/fixtures/mip-infra/`` -- a byte-for-byte copy of the mip-infra checkout ``REFERENCE_DIR/mip-infra``
   (without ``.git``), the input of the ``mip-cmp import`` tests and the facts the sample platform is compared
-  with;
+  with; and ``tests/fixtures/mip-infra-upstream/`` the same of ``REFERENCE_DIR/mip-infra-upstream`` (upstream
+  as it is now, reconstructed: its PROVENANCE.md says how);
 * ``sample-repo/common/...`` and ``sample-repo/federations/federation-a/overlays/...`` -- the manifests and
   kustomize directories of mip-infra the sample platform deploys as they are (nginx-public ingress,
   Submariner broker and operator, federation-A's exareme2 overlay), byte-for-byte.
+
+* ``tests/schemas/multicluster.x-k8s.io/...`` and ``tests/fixtures/crds/serviceexports...`` -- the ServiceExport
+  CRD, from the Go module ``sigs.k8s.io/mcs-api`` (``go mod download``: the one input not in REFERENCE_DIR).
 
 Running it twice gives identical bytes; the tests never read REFERENCE_DIR.
 """
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,8 +43,10 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
 
-# The mip-infra checkout `mip-cmp import` is tested on.
+# The mip-infra checkouts `mip-cmp import` is tested on: the March copy, and upstream as it is now.
 MIP_INFRA_FIXTURE = "tests/fixtures/mip-infra"
+MIP_INFRA_UPSTREAM_FIXTURE = "tests/fixtures/mip-infra-upstream"
+MIP_INFRA_COPIES = {"mip-infra": MIP_INFRA_FIXTURE, "mip-infra-upstream": MIP_INFRA_UPSTREAM_FIXTURE}
 # mip-infra files the sample platform deploys unchanged: source -> path in sample-repo/ (the same layout, so
 # an Application's source path stays what it was).
 MIP_INFRA_SAMPLE = {
@@ -61,6 +68,12 @@ OLDEST_ARGOCD_TAG = "v3.1.12"
 OLDEST_CRD_FILES = tuple(f"argo-cd-{OLDEST_ARGOCD_TAG}/crds/{name}-crd.yaml"
                          for name in ("application", "applicationset", "appproject"))
 ESO_TAG, ESO_COMMIT = "v2.9.0", "378bdb622e"
+
+# The ServiceExport CRD (Multi-Cluster Services API), which Submariner's Lighthouse serves: a catalog app's
+# `objects` may be ServiceExports. Its one source is the Go module; `go mod download` fetches it from the Go
+# module proxy into go's module cache.
+MCS_API_MODULE, MCS_API_VERSION = "sigs.k8s.io/mcs-api", "v0.5.2"
+MCS_CRD = "config/crd/multicluster.x-k8s.io_serviceexports.yaml"
 
 CRD_FILES = (
     "argo-cd/crds/application-crd.yaml",
@@ -141,19 +154,32 @@ def install_documents(install_yaml: str) -> dict[str, str]:
     return found
 
 
+def go_module_dir(module: str, version: str) -> Path:
+    """Where go keeps a module's files after downloading it (from the Go module proxy, or its cache)."""
+    try:
+        done = subprocess.run(["go", "mod", "download", "-json", f"{module}@{version}"], capture_output=True,
+                              text=True, check=True, timeout=300)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SystemExit(f"cannot download the Go module {module}@{version} (needs go and the Go module proxy): "
+                         f"{exc}") from exc
+    return Path(json.loads(done.stdout)["Dir"])
+
+
 def render(reference: Path) -> dict[str, str]:
     """Every output file (path relative to the repository root) with its content."""
-    files = _crds(reference, CRD_FILES, "tests/fixtures/crds", "tests/schemas")
+    mcs_crd = str(go_module_dir(MCS_API_MODULE, MCS_API_VERSION) / MCS_CRD)  # absolute: `reference /` keeps it
+    files = _crds(reference, (*CRD_FILES, mcs_crd), "tests/fixtures/crds", "tests/schemas")
     oldest = f"argo-cd-{OLDEST_ARGOCD_TAG}"
     files |= _crds(reference, OLDEST_CRD_FILES, f"tests/fixtures/{oldest}/crds", f"tests/schemas/{oldest}")
     install = (reference / "argo-cd/install.yaml").read_text(encoding="utf-8")
     for name, text in install_documents(install).items():
         files[f"tests/fixtures/{name}"] = text
-    mip_infra = reference / "mip-infra"
-    for path in sorted(mip_infra.rglob("*")):
-        rel = path.relative_to(mip_infra)
-        if path.is_file() and ".git" not in rel.parts[:1]:
-            files[f"{MIP_INFRA_FIXTURE}/{rel.as_posix()}"] = path.read_text(encoding="utf-8")
+    for source, fixture in MIP_INFRA_COPIES.items():
+        checkout = reference / source
+        for path in sorted(checkout.rglob("*")):
+            rel = path.relative_to(checkout)
+            if path.is_file() and ".git" not in rel.parts[:1]:
+                files[f"{fixture}/{rel.as_posix()}"] = path.read_text(encoding="utf-8")
     for src, dst in MIP_INFRA_SAMPLE.items():
         files[f"sample-repo/{dst}"] = (reference / "mip-infra" / src).read_text(encoding="utf-8")
     return files
@@ -199,6 +225,7 @@ Generated by `python scripts/vendor_upstream.py [REFERENCE_DIR]`; do not edit by
 | argoproj/argo-cd | `{ARGOCD_TAG}` | `{ARGOCD_COMMIT}` | `manifests/crds/*.yaml`, `manifests/install.yaml` |
 | external-secrets/external-secrets | `{ESO_TAG}` | `{ESO_COMMIT}` | `config/crds/bases/*.yaml` |
 | argoproj/argo-cd, oldest supported | `{OLDEST_ARGOCD_TAG}` | | `manifests/crds/*.yaml` |
+| kubernetes-sigs/mcs-api (Go module `{MCS_API_MODULE}`) | `{MCS_API_VERSION}` | | `{MCS_CRD}` |
 
 - `tests/schemas/<group>/<Kind>_<version>.json`: `openAPIV3Schema` of each **served** CRD version with every
   `description` keyword removed (properties that are named `description` are kept). `index.json` maps
@@ -224,7 +251,7 @@ def main(argv: list[str]) -> int:
     files = render(reference)
     # Drop outputs that are no longer produced.
     for managed in ("tests/schemas", "tests/fixtures/crds", f"tests/fixtures/argo-cd-{OLDEST_ARGOCD_TAG}",
-                    MIP_INFRA_FIXTURE):
+                    *MIP_INFRA_COPIES.values()):
         for old in sorted((REPO_ROOT / managed).rglob("*")):
             if old.is_file() and str(old.relative_to(REPO_ROOT)) not in files:
                 old.unlink()

@@ -41,7 +41,9 @@ def imports_of(name: str) -> set[str]:
             target = [*base, *(node.module.split(".") if node.module else [])]
             for alias in node.names:
                 sub = ".".join([*target, alias.name])
-                found.add(sub if sub in MODULES else (".".join(target) or "__init__"))
+                package_init = ".".join([*target, "__init__"])
+                found.add(sub if sub in MODULES else package_init if package_init in MODULES
+                          else (".".join(target) or "__init__"))
         elif isinstance(node, ast.ImportFrom | ast.Import):
             for alias in getattr(node, "names", []):
                 full = getattr(node, "module", None) or alias.name

@@ -109,10 +109,12 @@ def test_action_is_a_composite_that_runs_the_tested_script() -> None:
 
 
 def run_action(checkout: Path, tmp_path: Path, **inputs: str) -> tuple[subprocess.CompletedProcess[str], str, str]:
+    """The action's script; keyword arguments in lower case are its inputs, in upper case what GitHub sets."""
     summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "MIP_CMP": str(MIP_CMP), "RUNNER_TEMP": str(tmp_path),
            "GITHUB_ACTION_PATH": str(REPO_ROOT), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output),
-           "MIP_CMP_RENDERER": "off", **{f"INPUT_{k.upper()}": v for k, v in inputs.items()}}
+           "MIP_CMP_RENDERER": "off",
+           **{k if k.isupper() else f"INPUT_{k.upper()}": v for k, v in inputs.items()}}
     done = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "github-action.sh")], cwd=checkout, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
     return done, summary.read_text() if summary.exists() else "", output.read_text() if output.exists() else ""
@@ -148,3 +150,28 @@ def test_action_posts_the_diff_as_markdown(tmp_path: Path) -> None:
     assert summary.startswith("mip-cmp: every mip.yaml under `deploy` is valid.\n")
     diff_part = summary.split("\n", 1)[1]
     assert "federation-a" in diff_part and "WARNING" in diff_part, summary
+
+
+def test_on_a_pull_request_the_action_prints_the_diff_against_its_base(tmp_path: Path) -> None:
+    """A pull-request event as GitHub gives it: a clone whose `origin` has the base branch, GITHUB_BASE_REF
+    naming it, no `base` input. The markdown diff is printed in the log and goes to the job summary."""
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
+    shutil.copytree(SAMPLE_REPO, upstream / "deploy")
+    git(upstream, "init", "-q", "-b", "main")
+    git(upstream, "add", "-A")
+    git(upstream, "commit", "-qm", "base")
+    checkout = tmp_path / "checkout"
+    subprocess.run(["git", "clone", "-q", str(upstream), str(checkout)], check=True)
+    git(checkout, "checkout", "-qb", "change")
+    fed = checkout / "deploy" / FED_A
+    fed.write_text(fed.read_text().replace("log_level: DEBUG", "log_level: WARNING"))
+    git(checkout, "commit", "-qam", "quieter federation-a")
+    done, summary, _ = run_action(checkout, tmp_path, path="deploy", GITHUB_EVENT_NAME="pull_request",
+                                  GITHUB_BASE_REF="main")
+    assert done.returncode == 0, done.stderr
+    assert "::group::mip-cmp diff against origin/main" in done.stdout
+    printed = done.stdout.split("::group::mip-cmp diff against origin/main\n", 1)[1].split("::endgroup::")[0]
+    assert "federation-a" in printed and "WARNING" in printed
+    assert printed in summary
+    assert "::warning::" not in done.stdout

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from helpers import REPO_ROOT, copy_sample
+from k8s_validation import validate_object
 from mip_cmp.buildenv import BuildEnv
 from mip_cmp.errors import InternalError, MipError
 from mip_cmp.loading import load_federations, load_platform
@@ -190,6 +191,8 @@ def test_objects_beside_a_chart_go_to_the_federations_of_their_type(tmp_path: Pa
     export = {"group": "multicluster.x-k8s.io", "kind": "ServiceExport"}
     assert export in projects["federation-z"]["spec"]["namespaceResourceWhitelist"]
     assert export not in projects["federation-a"]["spec"]["namespaceResourceWhitelist"]
+    for obj in (*rendered["federation-z-objects"], app, projects["federation-z"]):  # the CRDs' schemas
+        assert validate_object(obj) == [], obj["metadata"]["name"]
 
 
 @pytest.mark.parametrize("kind", [("networking.k8s.io/v1", "NetworkPolicy"), ("v1", "Secret"),

@@ -306,6 +306,9 @@ def _add_tool_commands(sub: Any) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="where to write the platform (a new or empty directory)")
     p.add_argument("--format", choices=["text", "json", "markdown"], default="text",
                    help="format of the report (default: text)")
+    p.add_argument("--adopt-defaults", action="store_true",
+                   help="take mip-cmp's sync defaults (prune on) instead of keeping the old repository's; the "
+                        "report lists each change either way")
     p.set_defaults(func=_tool("import"))
 
 

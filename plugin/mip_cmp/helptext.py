@@ -41,11 +41,12 @@ class Help:
         return "\n".join(lines)
 
 
-def _codes(user_error: str, *extra: tuple[int, str]) -> tuple[tuple[int, str], ...]:
+def _codes(user_error: str, *extra: tuple[int, str],
+           usage: str = "bad usage (unknown option, missing argument, not a directory)") -> tuple[tuple[int, str], ...]:
     return (
         (EXIT_OK, "success"),
         (EXIT_INPUT, user_error),
-        (EXIT_USAGE, "bad usage (unknown option, missing argument, not a directory)"),
+        (EXIT_USAGE, usage),
         (EXIT_BUG, "a bug in mip-cmp (please report it, with MIP_CMP_DEBUG=1 output)"),
         *extra,
     )
@@ -123,8 +124,11 @@ HELP: dict[str, Help] = {
     ),
     "import": Help(
         environment=(DEBUG,),
-        exit_codes=_codes("the source is not a mip-infra-style checkout, or --out is not empty"),
-        examples=("mip-cmp import ../mip-infra --out platform",),
+        exit_codes=_codes("the source is not a mip-infra-style checkout (--out is left as it was)",
+                          usage="bad usage (unknown option, not a directory), --out not empty, or helm or "
+                                "kubectl/kustomize missing (the message says what to install)"),
+        examples=("mip-cmp import ../mip-infra --out platform",
+                  "mip-cmp import ../mip-infra --out platform --adopt-defaults --format markdown"),
     ),
 }
 

@@ -55,12 +55,14 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from .importer import import_repo, render_migration_report
+    from .mipinfra import require_tools
 
     source = _directory(args.source, "import")
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"mip-cmp import: --out {args.out}: must be a new or empty directory")
-    report = import_repo(source, out)
+    require_tools()
+    report = import_repo(source, out, adopt_defaults=args.adopt_defaults)
     sys.stdout.write(render_migration_report(report, args.format))
     sys.stdout.flush()
     return EXIT_OK

