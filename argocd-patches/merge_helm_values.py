@@ -19,9 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 PATCH = Path(__file__).resolve().parent / "helm-values.yaml"
+USAGE = "usage: merge_helm_values.py YOUR-VALUES.yaml > MERGED.yaml"
 
 
 def merge(mine: Any, ours: Any) -> Any:
@@ -42,10 +41,31 @@ def _named(items: list[Any]) -> bool:
 
 
 def main(argv: list[str]) -> int:
+    if argv in (["-h"], ["--help"]):
+        print(f"{USAGE}\n\n{(__doc__ or '').strip()}")
+        return 0
     if len(argv) != 1:
-        print("usage: merge_helm_values.py YOUR-VALUES.yaml > MERGED.yaml", file=sys.stderr)
+        print(f"merge_helm_values.py: expected one argument, your values file\n{USAGE}", file=sys.stderr)
         return 2
-    mine = yaml.safe_load(Path(argv[0]).read_text(encoding="utf-8")) or {}
+    try:
+        import yaml
+    except ImportError:
+        print("merge_helm_values.py: needs PyYAML: pip install pyyaml (or run it with mip-cmp's Python, "
+              "which has it)", file=sys.stderr)
+        return 1
+    try:
+        mine = yaml.safe_load(Path(argv[0]).read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        print(f"merge_helm_values.py: cannot read {argv[0]}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        print(f"merge_helm_values.py: {argv[0]}{where}: invalid YAML: {exc.problem or exc.context}", file=sys.stderr)
+        return 1
+    if not isinstance(mine, dict):
+        print(f"merge_helm_values.py: {argv[0]} must hold a mapping of Helm values", file=sys.stderr)
+        return 1
     ours = yaml.safe_load(PATCH.read_text(encoding="utf-8"))
     sys.stdout.write(yaml.safe_dump(merge(mine, ours), sort_keys=False))
     return 0

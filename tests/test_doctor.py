@@ -49,7 +49,7 @@ def _repo_server_with_sidecar(tmp_path: Path) -> dict[str, Any]:
 
     build = tmp_path / "overlay"
     build.mkdir()
-    shutil.copy(FIXTURES / "argocd-repo-server.yaml", build)
+    shutil.copy(ROOT / "examples" / "argocd-preview" / "argocd-repo-server.yaml", build)
     (build / "kustomization.yaml").write_text(yaml.safe_dump({
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "namespace": NS,
         "resources": ["argocd-repo-server.yaml"],

@@ -355,6 +355,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     from .answer import on_sigterm
     from .errors import EXIT_BUG, report
+    from .names import TOOL
 
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
@@ -363,8 +364,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         return code
     except (Exception, KeyboardInterrupt) as exc:  # the one handler: errors.report() says what to print
         code, lines = report(exc)
+        # One rule for how a line starts: a located problem with its file (file:line:col: ...), every other
+        # line with the tool's name, so a reader of a CI log can tell whose line it is.
+        located = {str(p) for p in getattr(exc, "problems", ()) if p.file}
         for line in lines:
-            print(line, file=sys.stderr)
+            print(line if line in located or line.startswith(TOOL) else f"{TOOL}: {line}", file=sys.stderr)
         if code == EXIT_BUG and os.environ.get("MIP_CMP_DEBUG"):
             import traceback
 

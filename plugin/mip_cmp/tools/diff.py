@@ -342,8 +342,8 @@ def _field_line(f: FieldChange) -> str:
 def _summary(report: Report) -> str:
     c = report.counts()
     if not report.changes:
-        return f"mip-cmp diff {report.old_label}..{report.new_label}: no changes"
-    return (f"mip-cmp diff {report.old_label}..{report.new_label}: {len(report.changes)} object(s) differ "
+        return f"mip-cmp diff {report.old_label} -> {report.new_label}: no changes"
+    return (f"mip-cmp diff {report.old_label} -> {report.new_label}: {len(report.changes)} object(s) differ "
             f"({c[ADDED]} added, {c[REMOVED]} removed, {c[CHANGED]} changed), {c['destructive']} destructive")
 
 
