@@ -437,7 +437,7 @@ COLD_STAGES = [
      "the mip.yaml models: their classes, and the schemas and validators of Platform and Federation (built on "
      "first use)"),
     ("stage-modules", "import mip_cmp.cli, mip_cmp.answer, mip_cmp.renderer.client, mip_cmp.pipeline",
-     "the rest of the generate path's modules (loading, expand, policy, emit, ...)"),
+     "the rest of the generate path's modules (loading, expand, gate, emit, ...)"),
 ]
 
 

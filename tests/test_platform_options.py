@@ -13,9 +13,9 @@ from helpers import REPO_ROOT, copy_sample
 from k8s_validation import validate_object
 from mip_cmp.buildenv import BuildEnv
 from mip_cmp.errors import InternalError, MipError
+from mip_cmp.gate import check_federation_output
 from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
-from mip_cmp.policy import check_federation_output
 from mip_cmp.repo import Repo
 from mip_cmp.validate import app_renders
 

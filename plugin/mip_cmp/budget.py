@@ -28,8 +28,12 @@ MAX_NODES = 50_000
 MAX_TOTAL_BYTES = 8 * MiB
 MAX_TOTAL_NODES = 250_000
 MAX_FEDERATIONS = 2000
-# Files and directories looked at for Argo CD's `.argocd-source*.yaml` overrides (repo.py).
+# Files and directories looked at for Argo CD's `.argocd-source*.yaml` overrides (repo.py): outside the
+# federations' directories (what admins write), and in one federation's directory (only for its own renders),
+# and the characters of the paths one such walk looks at (its memory, however deep or long-named the tree).
 MAX_REPO_ENTRIES = 100_000
+MAX_FEDERATION_ENTRIES = 10_000
+MAX_WALK_CHARS = 4 * MiB
 
 # --- templates -------------------------------------------------------------------------------------------
 MAX_TEMPLATE_CHARS = 4096
@@ -51,6 +55,10 @@ MAX_OUTPUT_BYTES = 16 * MiB
 MAX_MESSAGE_CHARS = 1000
 # How much of a message the credential scrubber reads (it redacts before it shortens to MAX_MESSAGE_CHARS).
 SCRUB_WINDOW_CHARS = 4 * MAX_MESSAGE_CHARS
+# What a failed render prints on stderr (errors.bounded): the first problems, then a count of the rest. A line
+# is at most a scrubbed file, field and message (3 x MAX_MESSAGE_CHARS), so the first always fits.
+MAX_REPORTED_PROBLEMS = 20
+MAX_REPORT_BYTES = 8 * KiB
 
 # --- time: the limits fire in this order -----------------------------------------------------------------
 # Argo CD's own deadline on a manifest generation (the repo-server's --repo-server-timeout-seconds); past it
@@ -70,9 +78,11 @@ RENDERER_WALL_SECONDS = 20.0
 # 4. How long the client waits for the renderer's answer before rendering in-process: longer than (3), so
 #    the renderer's error arrives rather than a second render.
 RENDERER_WAIT_SECONDS = 30.0
-# 5. The wall clock of an in-process render, by meter.py: what is left of Argo CD's deadline after the
-#    client waited for the renderer in vain, less a margin for starting and writing.
-MAX_RENDER_SECONDS = ARGOCD_DEADLINE_SECONDS - RENDERER_WAIT_SECONDS - 5.0
+# 5. The wall clock of an in-process render, by meter.py: Argo CD's own deadline, the last resort for what no
+#    CPU limit sees (a stalled disk) where no Argo CD stops the render (validate, render, CI). Not less: on a
+#    loaded machine a render that stays well within its CPU budget can wait far longer than it computes, and
+#    that is no reason to fail it (the CPU budget above is what bounds its work).
+MAX_RENDER_SECONDS = ARGOCD_DEADLINE_SECONDS
 # A healthy render takes milliseconds: past this a renderer request runs at the lowest CPU priority, so it
 # cannot slow the others down.
 RENDERER_SLOW_SECONDS = 0.25
@@ -125,8 +135,14 @@ def limits() -> list[Limit]:
               "together ...`"),
         Limit("MAX_FEDERATIONS", "federation directories", f"{MAX_FEDERATIONS:,}", "repo.py, while listing",
               "`<federations.path>: more than N federation directories`"),
-        Limit("MAX_REPO_ENTRIES", "files and directories searched for `.argocd-source*`",
-              f"{MAX_REPO_ENTRIES:,}", "repo.py, while walking", "`.: more than N files and directories ...`"),
+        Limit("MAX_REPO_ENTRIES", "files and directories searched for `.argocd-source*` outside the federations' "
+              "directories", f"{MAX_REPO_ENTRIES:,}", "repo.py, while walking",
+              "`.: more than N files and directories ...`"),
+        Limit("MAX_FEDERATION_ENTRIES", "files and directories searched for `.argocd-source*` in one federation's "
+              "directory (its own renders only)", f"{MAX_FEDERATION_ENTRIES:,}", "repo.py, while walking",
+              "`<federation directory>: more than N files and directories ...`"),
+        Limit("MAX_WALK_CHARS", "characters of the paths one such search looks at", f"{MAX_WALK_CHARS:,}",
+              "repo.py, while walking", "`<directory>: ... or more than N characters of their paths ...`"),
         Limit("MAX_TEMPLATE_CHARS", "one template's source", f"{MAX_TEMPLATE_CHARS:,} characters",
               "templating.py, before parsing", "`<file>:<line>:<col>: <field>: template error: ...`"),
         Limit("MAX_TEMPLATE_NODES / MAX_TEMPLATE_DEPTH", "one template's syntax tree",
@@ -154,6 +170,9 @@ def limits() -> list[Limit]:
         Limit("MAX_MESSAGE_CHARS", "one error message", f"{MAX_MESSAGE_CHARS:,} characters, one line",
               f"redact.py (it reads at most {SCRUB_WINDOW_CHARS:,} characters)", "the message, shortened with "
               "`...`"),
+        Limit("MAX_REPORTED_PROBLEMS / MAX_REPORT_BYTES", "stderr of a failed render",
+              f"{MAX_REPORTED_PROBLEMS} problems / {_bytes(MAX_REPORT_BYTES)}", "errors.py, when reporting",
+              "the first problems, then `mip-cmp: ... and N more problem(s) not shown ...`"),
         Limit("MAX_RENDER_CPU_SECONDS", "CPU time of one render", f"{MAX_RENDER_CPU_SECONDS:g} s",
               "meter.py: a CPU timer, and at every counted step", "`<file>: ...: this render used more "
               "than N s of CPU time ...`"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import __version__
+from . import __version__, budget
 from .redact import scrub
 
 EXIT_OK = 0
@@ -83,9 +83,26 @@ class InternalError(MipError):
 def report(exc: BaseException) -> tuple[int, list[str]]:
     """The exit code and the stderr lines for an exception that ended a command: the CLI's one handler."""
     if isinstance(exc, MipError):
-        return exc.exit_code, exc.lines()
+        return exc.exit_code, bounded(exc.lines())
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED, []
     if isinstance(exc, BrokenPipeError):  # the reader went away (e.g. `| head`): nothing left to say
         return EXIT_USAGE, []
     return report(InternalError(f"{type(exc).__name__}: {exc}"))
+
+
+def bounded(lines: list[str]) -> list[str]:
+    """The first of `lines`, within budget.MAX_REPORTED_PROBLEMS lines and budget.MAX_REPORT_BYTES, and a count
+    of the rest: Argo CD caches a failed render's stderr and writes it into the Application's status, so one
+    file with thousands of mistakes must not become megabytes there. The first ones are what to fix first."""
+    shown: list[str] = []
+    size = 0
+    for line in lines:
+        size += len(line.encode("utf-8", "backslashreplace")) + 1
+        if len(shown) == budget.MAX_REPORTED_PROBLEMS or (shown and size > budget.MAX_REPORT_BYTES):
+            break
+        shown.append(line)
+    if len(shown) < len(lines):
+        shown.append(f"mip-cmp: ... and {len(lines) - len(shown)} more problem(s) not shown; fix these first "
+                     "(`mip-cmp validate` lists them all)")
+    return shown

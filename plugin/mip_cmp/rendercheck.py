@@ -13,11 +13,10 @@ from pathlib import Path
 
 from . import buildenv, emit, pipeline
 from .buildenv import BuildEnv
+from .crosscheck import check_unique, directory_name_warnings
 from .errors import MipError, Problem
 from .loading import (
     LoadedFederation,
-    check_unique,
-    directory_name_warnings,
     federation_dirs,
     load_federation,
     load_platform,
@@ -64,7 +63,8 @@ def render_checked(app_dir: Path, environ: Mapping[str, str]) -> tuple[bytes, st
     rendered = FILE_NAME if target == "." else f"{target}/{FILE_NAME}"
     warnings: list[str] = []
     if target != ".":
-        warnings = [str(w) for w in directory_name_warnings(load_federation(repo, target))]
+        fed = load_federation(repo, target)
+        warnings = [str(w) for w in directory_name_warnings(fed.model, fed.doc, fed.directory)]
     return emit.dump(objects), rendered, [f for f in repo.files_read if f != rendered], warnings
 
 
@@ -89,7 +89,7 @@ def _extra_checks(repo: RecordingRepo, target: str, env: BuildEnv) -> list[Probl
         except MipError:
             continue  # that directory's own problem: `validate` reports it, this render does not depend on it
     # Listed last, this federation is the one a duplicate name is reported on.
-    return [p for p in check_unique([*others, this]) if p.file == this.doc.file]
+    return [p for p in check_unique((f.model.name, f.doc) for f in [*others, this]) if p.file == this.doc.file]
 
 
 def read_note(rendered: str, others: list[str]) -> str:

@@ -1,21 +1,23 @@
 """Reading the repository: every path stays inside the repository root, symlinks included."""
 # Paths inside are strings and os calls, not pathlib: the root resolves and reads thousands of them per render,
 # and pathlib's objects cost more than the system calls.
-# ruff: noqa: PTH112, PTH116, PTH118
+# ruff: noqa: PTH112, PTH113, PTH116, PTH118
 
 from __future__ import annotations
 
 import errno
 import os
+import posixpath
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import budget, meter
 from .errors import MipError, Problem
 from .names import FILE_NAME
-from .yamlsource import Document, decode, load_fast
+from .yamlsource import Document, decode, load_fast, unreadable
 
 MAX_ANCESTORS = 32
 # Argo CD merges `.argocd-source.yaml` and `.argocd-source-<app name>.yaml` from an Application's source
@@ -52,7 +54,9 @@ class Repo:
         # every app) checks each federation file once; the checkout does not change meanwhile.
         self.loaded: dict[str, Any] = {}
         self.bytes_read = 0
-        self._overrides: list[str] | None = None  # source_overrides(): the checkout does not change meanwhile
+        # admin_overrides() and source_overrides(), once per render: the checkout does not change meanwhile.
+        self._admin_overrides: list[str] | None = None
+        self._overrides: dict[str, list[str]] = {}
         self._listings: dict[str, list[os.DirEntry[str]]] = {}  # speed only, see _directories
         self._file_modes: dict[str, int | None] = {}  # speed only, see _file_mode
 
@@ -110,7 +114,10 @@ class Repo:
 
     def read(self, rel_dir: str) -> Document:
         """Parse `<rel_dir>/mip.yaml`."""
-        rel = FILE_NAME if rel_dir in ("", ".") else f"{rel_dir}/{FILE_NAME}"
+        return self.read_yaml(FILE_NAME if rel_dir in ("", ".") else f"{rel_dir}/{FILE_NAME}")
+
+    def read_yaml(self, rel: str) -> Document:
+        """Parse the YAML file `rel`, within the limits of a mip.yaml (each file's, and all files' together)."""
         raw = _read_file(self._inside(rel), rel)
         self.bytes_read += len(raw)
         if self.bytes_read > budget.MAX_TOTAL_BYTES:
@@ -120,39 +127,60 @@ class Repo:
                                                          f"{budget.MAX_TOTAL_BYTES} bytes (budget.MAX_TOTAL_BYTES)")])
         return load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
 
-    def source_overrides(self, rel_dir: str = ".") -> list[str]:
-        """Relative paths of every `.argocd-source*` entry in `rel_dir` or below it (`.git` aside), symlinks
-        included and not followed. The repository is walked once per render, looking at no more than
-        budget.MAX_REPO_ENTRIES entries."""
-        if self._overrides is None:
-            self._overrides = self._walk_for_overrides()
-        if rel_dir in ("", "."):
-            return list(self._overrides)
-        prefix = rel_dir.rstrip("/") + "/"
-        return [path for path in self._overrides if path.startswith(prefix)]
+    def is_file(self, rel: str) -> bool:
+        return os.path.isfile(self._inside(rel))
 
-    def _walk_for_overrides(self) -> list[str]:
+    def admin_overrides(self, federation_roots: list[str]) -> list[str]:
+        """Relative paths of every `.argocd-source*` entry outside the federations' directories (`.git` aside),
+        symlinks included and not followed: in what only admins write. The walk enters no directory directly
+        under a federation root (a federation's: what it holds costs that federation's renders only, see
+        source_overrides) and looks at no more than budget.MAX_REPO_ENTRIES entries."""
+        if self._admin_overrides is None:
+            roots = {posixpath.normpath(r).strip("/").removeprefix(".") for r in federation_roots}
+            self._admin_overrides = self._walk(".", budget.MAX_REPO_ENTRIES, "MAX_REPO_ENTRIES",
+                                               lambda path: posixpath.dirname(path) in roots)
+        return list(self._admin_overrides)
+
+    def source_overrides(self, directory: str) -> list[str]:
+        """Relative paths of every `.argocd-source*` entry in the federation directory `directory` or below it,
+        symlinks included and not followed, looking at no more than budget.MAX_FEDERATION_ENTRIES entries:
+        more fails this federation's renders, named, and no one else's (no other render walks here)."""
+        if directory not in self._overrides:
+            self._overrides[directory] = self._walk(directory, budget.MAX_FEDERATION_ENTRIES,
+                                                    "MAX_FEDERATION_ENTRIES", lambda path: False)
+        return list(self._overrides[directory])
+
+    def _walk(self, start: str, most: int, limit: str, skip: Callable[[str], bool]) -> list[str]:
+        """The `.argocd-source*` entries in `start` or below. Bounded in memory as well as in entries: the
+        paths it keeps (one per directory still to visit) and looks at come to at most budget.MAX_WALK_CHARS
+        characters, however deep and long-named the tree; `limit` names the entry budget in the error."""
         found: list[str] = []
-        seen = 0
-        stack = [(str(self.root), "")]
+        seen = chars = 0
+        stack = [(self._inside(start), "" if start in ("", ".") else start)]
         while stack:
             directory, rel = stack.pop()
             try:
                 with os.scandir(directory) as entries:
                     for entry in entries:
-                        seen += 1
-                        if seen > budget.MAX_REPO_ENTRIES:
-                            raise file_error(".", f"more than {budget.MAX_REPO_ENTRIES} files and directories "
-                                                  "(budget.MAX_REPO_ENTRIES); mip-cmp looks at every one for "
-                                                  f"{SOURCE_OVERRIDE_PREFIX}* files")
                         path = f"{rel}/{entry.name}" if rel else entry.name
+                        seen += 1
+                        chars += len(path)
+                        if seen > most or chars > budget.MAX_WALK_CHARS:
+                            raise self._too_many(start or ".", most, limit)
                         if entry.name.startswith(SOURCE_OVERRIDE_PREFIX):
                             found.append(path)
-                        elif entry.name != ".git" and entry.is_dir(follow_symlinks=False):
+                        elif entry.name != ".git" and entry.is_dir(follow_symlinks=False) and not skip(path):
                             stack.append((entry.path, path))
             except OSError:
-                continue  # unreadable: Argo CD could not read an override there either
+                continue  # unreadable (or a path too long to open): Argo CD could not read an override there either
         return sorted(found)
+
+    @staticmethod
+    def _too_many(where: str, most: int, limit: str) -> MipError:
+        return file_error(where, f"more than {most:,} files and directories (budget.{limit}), or more than "
+                                 f"{budget.MAX_WALK_CHARS:,} characters of their paths (budget.MAX_WALK_CHARS): "
+                                 f"mip-cmp looks at every one for {SOURCE_OVERRIDE_PREFIX}* files; keep only what "
+                                 "the apps need here")
 
     def _directories(self, base: str) -> list[os.DirEntry[str]]:
         """The directories in `base` (none if it is missing), hidden ones left out, in the order the system lists
@@ -181,9 +209,11 @@ class Repo:
         return sorted(e.name for e in self._directories(base))
 
     def file_names(self, rel_dir: str) -> list[str]:
-        """Sorted names of the files (and dangling symlinks) in `rel_dir`."""
+        """Sorted names of the files (and dangling symlinks) among the first budget.MAX_FEDERATION_ENTRIES
+        entries of `rel_dir`: the root asks of a federation's directory, whose size is that federation's own."""
         with os.scandir(self._inside(rel_dir)) as entries:
-            return sorted(e.name for e in entries if not e.is_dir())
+            return sorted(e.name for _, e in zip(range(budget.MAX_FEDERATION_ENTRIES), entries, strict=False)
+                          if not e.is_dir())
 
     def holds_file(self, rel_dir: str) -> bool:
         """Whether FILE_NAME is among file_names(rel_dir), asking the system at most once per directory."""
@@ -202,6 +232,9 @@ class Repo:
             rel = f"{base}/{entry.name}" if base not in ("", ".") else entry.name
             if self._file_mode(entry.path) is None:
                 continue
+            if char := unreadable(entry.name):
+                raise file_error(rel, f"the directory name holds {char}, a character Argo CD cannot read back "
+                                      "(the root's output names every federation directory); rename it")
             if entry.is_symlink():
                 self._inside(rel)  # a symlinked directory must not lead outside either
             else:

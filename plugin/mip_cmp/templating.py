@@ -22,7 +22,8 @@ from typing import Any
 
 from . import budget, meter
 from .errors import MipError
-from .yamlsource import Document, KeyPath
+from .redact import credential_value
+from .yamlsource import Document, KeyPath, unreadable
 
 _MARKERS = ("{{", "{%", "{#")
 _FILTERS = ("lower", "upper", "trim", "replace", "default", "string", "int", "title", "capitalize",
@@ -320,6 +321,12 @@ def render_string(value: str, context: Mapping[str, Any]) -> str:
         except UnicodeEncodeError as exc:
             raise TemplateError(f"the result holds U+{ord(result[exc.start]):04X}, which is not text (a lone "
                                 "surrogate); write the character itself") from None
+        if char := unreadable(result):
+            raise TemplateError(f"the result holds {char}, a character Argo CD cannot read back; remove it")
+    # What the file says is checked where it is read (crosscheck); what a template assembles only here.
+    if credential_value("", result):
+        raise TemplateError("the result looks like a credential; mip.yaml must never hold secret values: have the "
+                            "app use a platform `secrets` entry (an ExternalSecret) instead")
     return result
 
 

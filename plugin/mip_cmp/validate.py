@@ -7,12 +7,12 @@ from pathlib import Path, PurePosixPath
 from . import compat, meter
 from .buildenv import DEFAULT_REVISION, BuildEnv
 from .contract.params import NETWORK_COMPONENT, OBJECTS_COMPONENT, SECRETS_COMPONENT, common_binding
+from .crosscheck import directory_name_warnings
 from .errors import MipError, Problem
 from .expand.federation import federation_besides, federation_secrets
 from .loading import (
     LoadedFederation,
     LoadedPlatform,
-    directory_name_warnings,
     federation_dirs,
     load_federation,
     load_federations,
@@ -80,7 +80,8 @@ def notes(root: Path) -> list[str]:
     federation directories named otherwise than their federation."""
     repo = Repo(root)
     platform = load_platform(repo)
-    named = [str(w) for fed in load_federations(repo, platform) for w in directory_name_warnings(fed)]
+    named = [str(w) for fed in load_federations(repo, platform)
+             for w in directory_name_warnings(fed.model, fed.doc, fed.directory)]
     return [*named, *compat.newer_would_add(platform.model.argocd.version)]
 
 

@@ -28,6 +28,8 @@ SECRET_KINDS = [(ESO_GROUP, "ExternalSecret"), (GENERATORS_GROUP, "Password")]
 # The cluster Argo CD itself runs on, by the name and the server Argo CD gives it.
 IN_CLUSTER = "in-cluster"
 IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
+# The file by which Argo CD's repo-server tells a Helm chart directory from plain manifests.
+HELM_CHART_FILE = "Chart.yaml"
 # Where Argo CD is installed unless the platform says otherwise.
 ARGOCD_NAMESPACE = "argocd"
 FINALIZER = f"resources-finalizer.argocd.{ARGO_GROUP}"

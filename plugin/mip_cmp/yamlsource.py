@@ -9,6 +9,7 @@ messages.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, AnyStr
 
@@ -41,6 +42,10 @@ _MERGE = "tag:yaml.org,2002:merge"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _STR = "tag:yaml.org,2002:str"
+# Characters Argo CD cannot read back: it re-reads a plugin's output as JSON with go-yaml, and Go's JSON writes
+# DEL, the C1 controls and U+FFFE/U+FFFF unescaped, which go-yaml then refuses (the Application becomes
+# unreadable) or, for NEL (U+0085), silently turns into a space. Refused in every key, value and directory name.
+_UNREADABLE = re.compile("[\x7f-\x9f\ufffe\uffff]")
 _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
 
@@ -104,6 +109,14 @@ def _position(text: AnyStr, offset: int, newline: AnyStr) -> Mark:
     return text.count(newline, 0, offset) + 1, offset - (text.rfind(newline, 0, offset) + 1) + 1
 
 
+def unreadable(text: str) -> str | None:
+    """The first character of `text` Argo CD cannot read back, as `U+XXXX`; None if there is none."""
+    if text.isascii() and "\x7f" not in text:
+        return None  # speed only: nearly every string
+    found = _UNREADABLE.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
 def _mark(m: Any) -> Mark:
     return (m.line + 1, m.column + 1)
 
@@ -113,7 +126,15 @@ class _ScalarError(ValueError):
 
 
 def _construct(event: Any) -> Any:
-    """The Python value of a scalar: core YAML tags only, and only values Kubernetes and Helm can hold."""
+    """The Python value of a scalar (a key or a value): text Argo CD can read back, core YAML tags only, and
+    only values Kubernetes and Helm can hold."""
+    if char := unreadable(event.value):
+        raise _ScalarError(f"holds {char}, a character Argo CD cannot read back (it would drop or refuse the app); "
+                           "remove it, or write the text without it")
+    return _typed(event)
+
+
+def _typed(event: Any) -> Any:
     tag = event.tag
     if tag is None:
         value: Any = event.value

@@ -135,6 +135,17 @@ def overlay_with_argocd_source(repo: Path) -> None:
     fed(federation(apps="  exareme2:\n    overlay: {path: overlays/x}\n"))(repo)
 
 
+def overlay_kustomization(text: str, at: str = "overlays/x") -> Callable[[Path], None]:
+    """federation-a's overlay, whose kustomization (in `at`, inside the overlay) is `text`."""
+    def setup(repo: Path) -> None:
+        write(f"{FED_A}/overlays/x/kustomization.yaml", "resources: [inner]\n" if at != "overlays/x" else text)(repo)
+        if at != "overlays/x":
+            write(f"{FED_A}/{at}/kustomization.yaml", text)(repo)
+        fed(federation(apps="  exareme2:\n    overlay: {path: overlays/x}\n"))(repo)
+
+    return setup
+
+
 @dataclass(frozen=True)
 class Attack:
     id: str
@@ -313,7 +324,24 @@ ATTACKS: list[Attack] = [
            fed(federation(extra='"x\\nfederations/federation-z/mip.yaml:1:1: all good": 1\n'))),
     Attack("encoding-forged-directory-name",
            write("federations/evil\nmip.yaml:1:1: all good\n/mip.yaml", "apiVersion: v1\nkind: Federation\n"), app=".", params=None),
+    # Characters Argo CD cannot read back (its JSON re-read by go-yaml): in a value, a key, a directory name.
+    Attack("encoding-nel-in-a-value", fed(federation(apps='  exareme2:\n    values: {motd: "a\\u0085b"}\n'))),
+    Attack("encoding-del-in-a-key", fed(federation(apps='  exareme2:\n    values: {"k\\x7f": 1}\n'))),
+    Attack("encoding-c1-control-in-a-value", fed(federation(apps='  exareme2:\n    values: {x: "\\x9b31m"}\n'))),
+    Attack("encoding-noncharacter-in-a-value", fed(federation(apps='  exareme2:\n    values: {x: "\\uFFFE"}\n'))),
+    Attack("encoding-noncharacter-from-a-template", fed(host("{{ federation.name ~ '\\uffff' }}"))),
+    Attack("encoding-unreadable-directory-name", write("federations/fed\x85z/mip.yaml", federation("fed-z")),
+           app=".", params=None),
     # --- secrets: never in the output, never in an error ---------------------------------------------------
+    Attack("secrets-token-in-revision", fed(federation(apps=f"  exareme2:\n    revision: {GITHUB_TOKEN}\n")),
+           secrets=(GITHUB_TOKEN,)),
+    Attack("secrets-token-in-public-host", fed(host(f"{GITHUB_TOKEN}.example.org")), secrets=(GITHUB_TOKEN,)),
+    Attack("secrets-url-password-in-public-host", fed(host("https://admin:hunter2xyz@example.org")),
+           secrets=("hunter2xyz",)),
+    Attack("secrets-token-assembled-by-a-template", fed(host(f"{{{{ '{GITHUB_TOKEN[:4]}' ~ '{GITHUB_TOKEN[4:]}' }}}}")),
+           secrets=(GITHUB_TOKEN,)),
+    Attack("secrets-url-password-echoed-through-a-cluster", fed(federation(cluster="https://admin:hunter2xyz@x.org")),
+           secrets=("hunter2xyz",)),
     Attack("secrets-federation-defines-secrets",
            fed(federation(extra="secrets:\n  mip-secret: {generated: {keys: [password], length: 8}}\n"))),
     Attack("secrets-app-asks-for-a-secret", fed(federation(apps="  exareme2:\n    secrets: [mip-secret]\n"))),
@@ -357,6 +385,21 @@ ATTACKS: list[Attack] = [
     Attack("tenancy-overlay-absolute-path", fed(federation(apps="  exareme2:\n    overlay: {path: /etc}\n"))),
     Attack("tenancy-overlay-symlink-to-another-federation", overlay_symlink_to_federation_z),
     Attack("tenancy-overlay-with-argocd-source-file", overlay_with_argocd_source),
+    # What kustomize reads for an overlay: only files of the federation's own directory.
+    Attack("tenancy-overlay-kustomization-reaches-another-federation",
+           overlay_kustomization("resources:\n  - ../../../federation-z/overlays/private\n")),
+    Attack("tenancy-overlay-kustomization-remote-base",
+           overlay_kustomization("resources:\n  - https://github.com/example/bases//private?ref=main\n")),
+    Attack("tenancy-overlay-kustomization-remote-shorthand",
+           overlay_kustomization("resources:\n  - github.com/example/bases/private\n")),
+    Attack("tenancy-overlay-kustomization-patch-outside",
+           overlay_kustomization("patches:\n  - path: ../../../federation-z/mip.yaml\n")),
+    Attack("tenancy-overlay-kustomization-generator-file-outside",
+           overlay_kustomization("configMapGenerator:\n  - name: x\n    files: [k=../../../federation-z/mip.yaml]\n")),
+    Attack("tenancy-overlay-kustomization-helm-chart",
+           overlay_kustomization("helmCharts:\n  - {name: x, repo: https://example.org/charts}\n")),
+    Attack("tenancy-overlay-nested-kustomization-outside",
+           overlay_kustomization("resources:\n  - ../../../../federation-z\n", at="overlays/x/inner")),
     Attack("tenancy-sync-option-not-allowed",
            fed(federation(apps="  exareme2:\n    sync: {options: [Validate=false]}\n"))),
     Attack("tenancy-name-network-project", loosen_name_pattern(fed(federation("datacatalog-network"))),

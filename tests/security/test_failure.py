@@ -184,14 +184,23 @@ def test_output_is_written_once_at_the_end(tmp_path: Path) -> None:
 
 def test_total_output_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     """Output beyond the cap (budget.MAX_OUTPUT_BYTES; Argo CD's gRPC limit is 100 MiB) is an error, not a
-    truncated print, found while writing: at the first object past the cap."""
-    from mip_cmp import budget
+    truncated print, found while writing: at the first object that takes the running total past the cap.
+    The cap is set at the largest single object, so every object fits on its own: a cap per object would let
+    this render through."""
+    from mip_cmp import budget, emit
+    from mip_cmp.buildenv import BuildEnv
     from mip_cmp.errors import MipError
-    from mip_cmp.pipeline import generate
+    from mip_cmp.pipeline import generate, render_objects
+    from mip_cmp.repo import Repo
 
-    monkeypatch.setattr(budget, "MAX_OUTPUT_BYTES", 1000)
-    with pytest.raises(MipError, match=r"^mip\.yaml: output: AppProject mip-infrastructure: the output exceeds "
-                                       r"1000 bytes \(budget\.MAX_OUTPUT_BYTES\) at this object; render less$"):
+    objects = render_objects(Repo(SAMPLE_REPO), ".", BuildEnv())
+    sizes = [len(emit.dump([obj])) for obj in objects]
+    cap = max(sizes)
+    past = next(i for i in range(len(sizes)) if sum(sizes[: i + 1]) > cap)
+    monkeypatch.setattr(budget, "MAX_OUTPUT_BYTES", cap)
+    name = f"{objects[past]['kind']} {objects[past]['metadata']['name']}"
+    with pytest.raises(MipError, match=rf"^mip\.yaml: output: {name}: the output exceeds {cap} bytes "
+                                       r"\(budget\.MAX_OUTPUT_BYTES\) at this object; render less$"):
         generate(SAMPLE_REPO, argo_env("."))
 
 

@@ -1,4 +1,4 @@
-"""The output gate (policy.py) on its own: whatever the expansion might one day produce by mistake, an object
+"""The output gate (gate.py) on its own: whatever the expansion might one day produce by mistake, an object
 outside the federation's tenancy, a plaintext Secret, a password that could rotate or an empty output never
 reaches Argo CD. Each case takes the real objects of sample-repo/ and breaks one thing."""
 
@@ -14,8 +14,8 @@ from helpers import SAMPLE_REPO
 from mip_cmp.errors import MipError
 from mip_cmp.expand.federation import federation_apps, federation_secret_objects
 from mip_cmp.expand.platform import common_secrets, expand_platform
+from mip_cmp.gate import check_common_secrets_output, check_federation_output, check_platform_output
 from mip_cmp.loading import load_federation, load_federations, load_platform
-from mip_cmp.policy import check_common_secrets_output, check_federation_output, check_platform_output
 from mip_cmp.repo import Repo
 
 Obj = dict[str, Any]

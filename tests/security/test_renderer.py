@@ -260,3 +260,15 @@ def test_a_stopped_renderer_leaves_no_process_behind() -> None:
         time.sleep(0.02)
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
     shutil.rmtree(served.runtime, ignore_errors=True)
+
+
+def test_a_private_runtime_directory_of_another_uid_is_not_used(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mode 0700 is not enough: a directory of that name owned by another uid (planted on a shared /tmp, where
+    a lock-file symlink in it would then be truncated by a root client) is not used."""
+    monkeypatch.setenv("MIP_CMP_RUNTIME_DIR", str(tmp_path))
+    assert client.runtime_dir() == str(tmp_path / f"mip-cmp-{os.getuid()}"), "its own directory is used"
+    other = os.getuid() + 1
+    (tmp_path / f"mip-cmp-{other}").mkdir(mode=0o700)  # private, but owned by this (another) uid
+    monkeypatch.setattr(os, "getuid", lambda: other)
+    assert client.runtime_dir() is None

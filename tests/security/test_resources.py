@@ -199,6 +199,7 @@ class Usage:
     rss_mib: float
     cpu_s: float
     wall_s: float
+    stdout: bytes = b""
 
 
 # A process's peak RSS counts the pages it had before exec: a child forked from this (large) test process
@@ -228,7 +229,7 @@ def measure(cwd: Path, env: dict[str, str], timeout: float = 120) -> Usage:
     *lines, last = result.stderr.decode(errors="replace").splitlines()
     code, maxrss_kib, cpu = json.loads(last)
     stderr = "".join(line + "\n" for line in lines)
-    return Usage(code, len(result.stdout), stderr, maxrss_kib / 1024, cpu, wall)
+    return Usage(code, len(result.stdout), stderr, maxrss_kib / 1024, cpu, wall, result.stdout)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

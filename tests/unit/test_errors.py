@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mip_cmp import __version__
+from mip_cmp import __version__, budget
 from mip_cmp.errors import (
     EXIT_BUG,
     EXIT_INPUT,
@@ -57,3 +57,22 @@ def test_report(exc: BaseException, code: int, lines: list[str]) -> None:
 def test_an_internal_error_is_a_mip_error_with_exit_3() -> None:
     assert issubclass(InternalError, MipError)
     assert InternalError("x").exit_code == EXIT_BUG == 3
+
+
+def test_a_report_is_bounded_whatever_the_number_of_problems() -> None:
+    """Argo CD caches a failed render's stderr and writes it into the Application's status: 15,000 problems
+    (one 30 KB file can hold them) are the first few and a count of the rest, within budget.MAX_REPORT_BYTES."""
+    many = MipError([Problem("f/mip.yaml", i, 1, f"k{i}", "must be a string, not an integer")
+                     for i in range(1, 15_001)])
+    code, lines = report(many)
+    assert code == EXIT_INPUT
+    assert lines[:-1] == [f"f/mip.yaml:{i}:1: k{i}: must be a string, not an integer"
+                          for i in range(1, budget.MAX_REPORTED_PROBLEMS + 1)]
+    assert lines[-1] == (f"mip-cmp: ... and {15_000 - budget.MAX_REPORTED_PROBLEMS} more problem(s) not shown; "
+                         "fix these first (`mip-cmp validate` lists them all)")
+    long = MipError([Problem("f/mip.yaml", i, 1, "", "x" * budget.MAX_MESSAGE_CHARS) for i in range(1, 30)])
+    lines = report(long)[1]
+    assert sum(len(line) + 1 for line in lines[:-1]) <= budget.MAX_REPORT_BYTES < sum(
+        len(line) + 1 for line in report(MipError(long.problems[: len(lines)]))[1])
+    assert lines[-1].startswith(f"mip-cmp: ... and {29 - len(lines) + 1} more problem(s) not shown")
+    assert report(MipError(many.problems[:3]))[1] == [str(p) for p in many.problems[:3]], "a few: all shown"

@@ -102,7 +102,7 @@ def test_federation_problems(tmp_path: Path, federations: dict[str, str], expect
     r = repo(tmp_path, **federations)
     with pytest.raises(MipError) as caught:
         load_federations(r, load_platform(r))
-    assert expected in caught.value.lines()
+    assert any(line.startswith(expected) for line in caught.value.lines()), caught.value.lines()
 
 
 def test_a_federation_directory_must_not_hold_argo_cd_overrides(tmp_path: Path) -> None:
@@ -114,7 +114,6 @@ def test_a_federation_directory_must_not_hold_argo_cd_overrides(tmp_path: Path) 
     # The root keeps the federation (its project and wrapper); its own render shows the problem.
     (fed,) = load_federations(r, load_platform(r))
     assert fed.model.name == "federation-a"
-    assert str(fed.problems[0]).startswith("feds/a/.argocd-source.yaml: not allowed")
 
 
 def test_overrides_outside_federation_directories_stop_every_render(tmp_path: Path) -> None:
@@ -146,11 +145,12 @@ def test_binding(tmp_path: Path, rel: str, federation: str, expected: str) -> No
 
 
 def test_a_directory_named_otherwise_is_a_warning_not_an_error(tmp_path: Path) -> None:
-    from mip_cmp.loading import directory_name_warnings
+    from mip_cmp.crosscheck import directory_name_warnings
 
     r = repo(tmp_path, a=FED.format(name="federation-a"), **{"federation-b": FED.format(name="federation-b")})
     feds = {f.directory: f for f in load_federations(r, load_platform(r))}
-    assert [str(w) for w in directory_name_warnings(feds["feds/a"])] == [
+    a, b = feds["feds/a"], feds["feds/federation-b"]
+    assert [str(w) for w in directory_name_warnings(a.model, a.doc, a.directory)] == [
         "feds/a/mip.yaml:3:7: name: 'federation-a' differs from its directory name 'a'; rename the directory "
         "(git mv feds/a feds/federation-a) or set `name: a`"]
-    assert directory_name_warnings(feds["feds/federation-b"]) == []
+    assert directory_name_warnings(b.model, b.doc, b.directory) == []

@@ -33,7 +33,9 @@ def test_read_and_list(tmp_path: Path) -> None:
     assert repo.read("feds/a").file == "feds/a/mip.yaml"
     assert repo.federation_dirs("feds") == ["feds/a"]
     assert repo.federation_dirs("missing") == []
-    assert repo.source_overrides() == ["feds/a/.argocd-source.yaml"]  # anywhere in the repository
+    assert repo.source_overrides("feds/a") == ["feds/a/.argocd-source.yaml"]
+    assert repo.admin_overrides(["feds"]) == []  # a federation's own is not the admins' ...
+    assert Repo(root).admin_overrides(["other"]) == ["feds/a/.argocd-source.yaml"]  # ... anywhere else it is
     assert repo.bytes_read == len(PLATFORM) + len("x: 1\n")
 
 
@@ -71,7 +73,10 @@ def test_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         Repo(root).read(".")
     monkeypatch.setattr(budget, "MAX_REPO_ENTRIES", 3)
     with pytest.raises(MipError, match=r"^\.: more than 3 files and directories \(budget.MAX_REPO_ENTRIES\)"):
-        Repo(root).source_overrides()
+        Repo(root).admin_overrides(["elsewhere"])
+    monkeypatch.setattr(budget, "MAX_FEDERATION_ENTRIES", 0)
+    with pytest.raises(MipError, match=r"^feds/a: more than 0 files and directories \(budget.MAX_FEDERATION_ENTRIES\)"):
+        Repo(root).source_overrides("feds/a")
 
 
 def test_locate_with_argo_cds_source_path(tmp_path: Path) -> None:
@@ -94,3 +99,19 @@ def test_locate_for_a_person_walks_up_to_the_platform(tmp_path: Path) -> None:
     with pytest.raises(MipError) as caught:
         locate(tmp_path / "elsewhere/sub", None)
     assert message(caught) == "mip.yaml: no platform mip.yaml (kind: Platform) found at or above 'sub'"
+
+
+def test_a_deep_long_named_tree_is_bounded_in_characters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk keeps a path per directory still to visit: counting entries alone would let a chain of long
+    directory names hold hundreds of MiB (issue 20). Its paths' characters are bounded too."""
+    root = tree(tmp_path, {"mip.yaml": PLATFORM, "feds/a/mip.yaml": ""})
+    deep = root / "feds/a"
+    for _ in range(12):
+        deep = deep / ("d" * 200)
+        deep.mkdir()
+    chain = sum(len("feds/a") + 201 * n for n in range(1, 13)) + len("feds/a/mip.yaml")
+    monkeypatch.setattr(budget, "MAX_WALK_CHARS", chain)
+    assert Repo(root).source_overrides("feds/a") == []
+    monkeypatch.setattr(budget, "MAX_WALK_CHARS", chain - 1)
+    with pytest.raises(MipError, match=r"^feds/a: more than 10,000 files and directories .* or more than "):
+        Repo(root).source_overrides("feds/a")

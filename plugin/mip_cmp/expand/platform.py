@@ -139,7 +139,7 @@ def federations_appset(p: Platform, federations: list[LoadedFederation], revisio
                     "source": root_source(p, revision, APPSET_BINDING),
                     "destination": in_argocd(p),
                     # allowEmpty: a retired federation without secrets renders no Application at all, and
-                    # that must prune its workloads (policy.py refuses empty output for anything else).
+                    # that must prune its workloads (gate.py refuses empty output for anything else).
                     "syncPolicy": {"automated": {"prune": True, "selfHeal": True, "allowEmpty": True},
                                    "retry": RETRY},
                 },

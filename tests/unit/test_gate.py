@@ -1,4 +1,4 @@
-"""policy on its own: who is to blame when the gate refuses. A refused object is a bug in the expansion
+"""The gate on its own: who is to blame when the gate refuses. A refused object is a bug in the expansion
 (InternalError, exit 3, "please report it"); an empty render is the author's to fix (exit 1).
 tests/security/test_gate.py breaks the sample's real output in every way the gate must catch."""
 
@@ -11,8 +11,8 @@ import pytest
 from helpers import SAMPLE_REPO
 from mip_cmp.errors import EXIT_BUG, EXIT_INPUT, InternalError, MipError
 from mip_cmp.expand.federation import federation_apps
+from mip_cmp.gate import check_federation_output, check_platform_output
 from mip_cmp.loading import load_federation, load_platform
-from mip_cmp.policy import check_federation_output, check_platform_output
 from mip_cmp.repo import Repo
 
 REPO = Repo(SAMPLE_REPO)
