@@ -18,12 +18,13 @@ from . import kustomization, meter
 from .buildenv import BuildEnv
 from .crosscheck import Identity, check_federation, check_platform, check_unique
 from .errors import MipError, Problem
+from .keypath import KeyPath
 from .model import Federation, Overlay, Platform
 from .modelcheck import kind_of, to_model
 from .names import FILE_NAME
 from .repo import Repo, source_override_problems
 from .vocabulary import HELM_CHART_FILE
-from .yamlsource import Document, KeyPath, LazyDocument
+from .yamlsource import Document, LazyDocument
 
 
 @dataclass(frozen=True, slots=True)
