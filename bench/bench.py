@@ -432,8 +432,8 @@ COLD_STAGES = [
     ("stage-yaml", "import yaml", "PyYAML (its C parser and emitter)"),
     ("stage-pydantic", "import yaml; from pydantic import BaseModel, ConfigDict, Field, JsonValue, "
      "StringConstraints, model_validator",
-     "pydantic and pydantic-core: what mip_cmp.model imports, before any model is built"),
-    ("stage-models", "import yaml, mip_cmp.model as m; m.Platform.model_rebuild(); m.Federation.model_rebuild()",
+     "pydantic and pydantic-core: what the modules of mip_cmp.model import, before any model is built"),
+    ("stage-models", "import yaml; from mip_cmp.model import KINDS; [kind.model_rebuild() for kind in KINDS.values()]",
      "the mip.yaml models: their classes, and the schemas and validators of Platform and Federation (built on "
      "first use)"),
     ("stage-modules", "import mip_cmp.cli, mip_cmp.answer, mip_cmp.renderer.client, mip_cmp.pipeline",

@@ -12,6 +12,7 @@ from pydantic import Field, StringConstraints, model_validator
 from ..vocabulary import (
     APPLY_OUT_OF_SYNC_ONLY,
     CREATE_NAMESPACE,
+    PRUNE_LAST,
 )
 from .fields import (
     GroupName,
@@ -48,7 +49,7 @@ SyncOption = Literal[
 
 DEFAULT_SYNC_OPTIONS: tuple[SyncOption, ...] = (APPLY_OUT_OF_SYNC_ONLY,)
 FEDERATION_SYNC_OPTIONS: tuple[SyncOption, ...] = (
-    "ServerSideApply=true", "RespectIgnoreDifferences=true", "SkipDryRunOnMissingResource=true", "PruneLast=true",
+    "ServerSideApply=true", "RespectIgnoreDifferences=true", "SkipDryRunOnMissingResource=true", PRUNE_LAST,
     "Replace=true")
 
 
