@@ -29,6 +29,8 @@ from typing import Any
 import yaml
 
 ARGOCD_NAMESPACE = "argocd-mip-team"  # the sample platform's argocd.namespace
+# The Argo CD release the suite runs (scripts/e2e_build.sh; its binary is named after it).
+ARGOCD_VERSION = Path(os.environ.get("E2E_ARGOCD", "argocd-v3.1.12")).name.removeprefix("argocd-")
 KEPT_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", ARGOCD_NAMESPACE})
 PLUGIN_UID = 999  # the image's user (Dockerfile): argocd-cmp-server and mip-cmp run as this uid
 E2E_DIR = Path(__file__).resolve().parent
@@ -380,10 +382,23 @@ class Cluster:
             shutil.copy2(self.bins.kustomize, bindir / "kustomize")
         return bindir
 
+    def restart_cmp_server(self, plugin: Path = PROJECT / "plugin.yaml") -> None:
+        """Replace the sidecar, as a new image does: argocd-cmp-server stopped, then started with `plugin`."""
+        proc = self.procs.pop("argocd-cmp-server")
+        for stop in (signal.SIGTERM, signal.SIGKILL):  # as a pod's grace period ends
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, stop)
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+                break
+        self.start_cmp_server(plugin)
+
     def plugin_venv(self) -> Path:
         """A venv like the image's (runtime dependencies and mip-cmp, not editable) from the system python,
         under the run directory: uid 999 cannot run an interpreter that lives in root's home."""
         venv = self.run / "venv"
+        if (venv / "bin" / "mip-cmp").exists():
+            return venv
         python = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin") or "python3"
         subprocess.run([python, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
@@ -396,13 +411,15 @@ class Cluster:
         plugins = self.run / "plugins"
         return {"ARGOCD_PLUGINSOCKFILEPATH": str(plugins)}
 
-    def start_cmp_server(self) -> None:
+    def start_cmp_server(self, plugin: Path = PROJECT / "plugin.yaml") -> None:
         bindir = self.argocd_binaries()
         venv = self.plugin_venv()
         config, plugins, home = self.run / "cmp-config", self.run / "plugins", self.run / "cmp-home"
         for d in (config, plugins, home):
-            d.mkdir()
-        shutil.copy2(PROJECT / "plugin.yaml", config / "plugin.yaml")
+            d.mkdir(exist_ok=True)
+        for socket_file in plugins.glob("*.sock"):
+            socket_file.unlink()
+        shutil.copy2(plugin, config / "plugin.yaml")
         os.chown(plugins, PLUGIN_UID, PLUGIN_UID)
         os.chown(home, PLUGIN_UID, PLUGIN_UID)
         # The image's environment (Dockerfile ENV), with HOME and the temporary directory in the run's.

@@ -16,13 +16,16 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cmpserver import bootstrap_objects, follow, root_application
-from e2e.cluster import ARGOCD_NAMESPACE, Cluster, HarnessError
+import cmpserver
+from cmpserver import Expansion, bootstrap_objects, follow, root_application
+from e2e.cluster import ARGOCD_NAMESPACE, ARGOCD_VERSION, Cluster, HarnessError
+from helpers import run_cli, yaml_documents
 
 SAMPLE_REPO = Path(__file__).resolve().parents[2] / "sample-repo"
 BRANCH = "main"
@@ -32,8 +35,8 @@ ROOT = "mip-platform"
 APPLICATIONS = "applications.argoproj.io"
 # Long enough for a first sync on a loaded two-core machine (it takes about 30 s on a quiet one).
 CONVERGE_SECONDS = 600
-# The platform's secret store, Ready with the fake provider: one entry per key the sample reads.
-STORE_KEYS = ("keycloak/federation-a", "keycloak/federation-z", "keycloak/datacatalog")
+# Store keys and the properties read from each (the fake provider's entries hold a JSON object of them).
+Keys = dict[str, set[str]]
 
 Apps = dict[str, dict[str, Any]]
 
@@ -63,7 +66,10 @@ class PlatformRepo:
         shutil.copytree(source, self.work)
         platform = self.work / "mip.yaml"
         if platform.exists():
-            platform.write_text(re.sub(r"(?m)^repoURL: .*$", f"repoURL: {self.url}", platform.read_text()))
+            text = re.sub(r"(?m)^repoURL: .*$", f"repoURL: {self.url}", platform.read_text())
+            # The platform declares the Argo CD it runs (docs/operations.md, "Upgrade Argo CD"): the suite's.
+            text = re.sub(r"(?m)^(argocd:\n(?:  .*\n)*?  version:) *v[0-9.]+", rf"\g<1> {ARGOCD_VERSION}", text)
+            platform.write_text(text)
         git(self.work, "init", "-q", "-b", BRANCH)
         git(self.work, "remote", "add", "origin", str(bare))
         self.commit(message)
@@ -80,10 +86,11 @@ class PlatformRepo:
         return git(self.work, "rev-parse", "HEAD")
 
 
-def store(keys: tuple[str, ...] = STORE_KEYS) -> dict[str, Any]:
-    """The platform's ClusterSecretStore `mip-central` (sample mip.yaml: secretStore), ESO's fake provider."""
-    data = [{"key": key, "value": json.dumps({"client-id": key.replace("/", "-"), "client-secret": f"s-{key}"})}
-            for key in keys]
+def store(keys: Keys) -> dict[str, Any]:
+    """The platform's ClusterSecretStore `mip-central` (sample mip.yaml: secretStore), ESO's fake provider,
+    holding `keys`, each a JSON object with the properties read from it."""
+    data = [{"key": key, "value": json.dumps({p: f"{p}-of-{key}" for p in sorted(properties)})}
+            for key, properties in sorted(keys.items())]
     return {"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": {"name": "mip-central"},
             "spec": {"provider": {"fake": {"data": data}}}}
 
@@ -123,11 +130,29 @@ class Argo:
                                  "argocd.argoproj.io/refresh=hard", check=False)
 
 
+def expansion(repo: PlatformRepo) -> Expansion:
+    """The platform followed from the bootstrap objects as tests/cmpserver/ imitates the repo-server."""
+    return follow(root_application(bootstrap_objects(repo.work, BRANCH)), repo.url, repo.work)
+
+
 def expected_apps(repo: PlatformRepo) -> set[str]:
-    """Every Application that renders through mip-cmp, following the app-of-apps from the bootstrap objects
-    as tests/cmpserver/ imitates the repo-server (the real one must make exactly these)."""
-    root = root_application(bootstrap_objects(repo.work, BRANCH))
-    return {r.app["metadata"]["name"] for r in follow(root, repo.url, repo.work).renders}
+    """Every Application that renders through mip-cmp (the real repo-server must make exactly these)."""
+    return {r.app["metadata"]["name"] for r in expansion(repo).renders}
+
+
+def store_keys(objects: Iterable[dict[str, Any]]) -> Keys:
+    """What the ExternalSecrets among `objects` read from the store: key -> properties."""
+    keys: Keys = {}
+    for obj in objects:
+        if obj.get("kind") == "ExternalSecret":
+            for item in obj["spec"].get("data") or []:
+                keys.setdefault(item["remoteRef"]["key"], set()).add(item["remoteRef"].get("property", "value"))
+    return keys
+
+
+def platform_keys(repo: PlatformRepo, app: str | None = None) -> Keys:
+    """The store keys the platform reads (only those of the Application `app`, if given)."""
+    return store_keys(r.obj for r in expansion(repo).objects if app in (None, r.app))
 
 
 @dataclass
@@ -140,9 +165,11 @@ class Installed:
     converged_after: float = 0.0
 
     def push(self, message: str) -> str:
-        """Commit and push the working copy; every mip-cmp Application is refreshed at once."""
+        """Commit and push the working copy; every mip-cmp Application is refreshed at once. The expected
+        Applications follow the change, unless it breaks a render: Argo CD then keeps the ones it has."""
         head = self.repo.commit(message)
-        self.expected = expected_apps(self.repo)
+        with suppress(cmpserver.HarnessError):  # what the imitation raises for a failed render
+            self.expected = expected_apps(self.repo)
         self.argo.refresh(*(set(self.argo.apps()) & (self.expected | {ROOT})))
         return head
 
@@ -161,19 +188,36 @@ class Installed:
         return self.argo.wait(what, done)
 
 
-def install(cluster: Cluster, work: Path, name: str, keys: tuple[str, ...] = STORE_KEYS,
-            edit: Callable[[Path], None] | None = None) -> Installed:
-    """The sample platform (changed by `edit` first, if given) as docs/operations.md installs it: the store,
-    then `mip-cmp bootstrap` applied; nothing waited for."""
+def install(cluster: Cluster, work: Path, name: str, edit: Callable[[Path], None] | None = None,
+            missing_for: str | None = None, extra: Keys | None = None) -> Installed:
+    """The sample platform (changed by `edit` first, if given) as docs/operations.md installs it: the store
+    holding every key the platform reads (but those the Application `missing_for` reads; and `extra`), then
+    `mip-cmp bootstrap` applied; nothing waited for."""
     repo = PlatformRepo(cluster, work, name)
     repo.create()
     if edit is not None:
         edit(repo.work)
         repo.commit("the platform as this case starts")
-    cluster.apply([store(keys)])
+    missing = platform_keys(repo, missing_for) if missing_for else {}
+    assert missing or not missing_for, f"{missing_for} reads no store key"
+    keys = platform_keys(repo)
+    for key, properties in (extra or {}).items():
+        keys.setdefault(key, set()).update(properties)
+    cluster.apply([store({k: v for k, v in keys.items() if k not in missing})])
     installed = Installed(repo, Argo(cluster), expected_apps(repo))
     cluster.apply(bootstrap_objects(repo.work, BRANCH))
     return installed
+
+
+def render(installed: Installed, app: dict[str, Any]) -> list[dict[str, Any]]:
+    """`mip-cmp render` of the Application's source, with its parameters, in the platform's checkout."""
+    source = app["spec"]["source"]
+    params = [f"{p['name']}={p.get('string', '')}" for p in source["plugin"].get("parameters") or []]
+    cli = run_cli("render", source.get("path", "."), "--revision", source["targetRevision"],
+                  *(a for p in params for a in ("--param", p)), cwd=installed.repo.work)
+    assert cli.code == 0, f"{app['metadata']['name']}: mip-cmp render failed: {cli.stderr}"
+    documents: list[dict[str, Any]] = yaml_documents(cli.stdout)
+    return documents
 
 
 def sync_status(app: dict[str, Any]) -> str:

@@ -23,10 +23,10 @@ from e2e.platform_repo import (
     Installed,
     install,
     is_plugin_app,
+    render,
     repo_server_manifests,
     sync_status,
 )
-from helpers import run_cli, yaml_documents
 
 # How long the converged platform is watched for a re-sync: a self-heal loop shows within one reconciliation
 # period (15 s here); scripts/e2e.sh watches 5 minutes.
@@ -79,16 +79,6 @@ def test_first_sync_stays_synced(platform: Installed) -> None:
     after = operations(platform.argo.apps())
     resynced = {n: (before[n], after[n]) for n in platform.expected if before[n] != after[n]}
     assert not resynced, f"synced again with no change in git (a self-heal loop): {resynced}"
-
-
-def render(platform: Installed, app: dict[str, Any]) -> list[dict[str, Any]]:
-    """`mip-cmp render` of the Application's source, with its parameters, in the platform's checkout."""
-    source = app["spec"]["source"]
-    params = [f"{p['name']}={p.get('string', '')}" for p in source["plugin"].get("parameters") or []]
-    cli = run_cli("render", source.get("path", "."), "--revision", source["targetRevision"],
-                  *(a for p in params for a in ("--param", p)), cwd=platform.repo.work)
-    assert cli.code == 0, f"{app['metadata']['name']}: mip-cmp render failed: {cli.stderr}"
-    return yaml_documents(cli.stdout)
 
 
 def identity(obj: dict[str, Any]) -> tuple[str, str, str, str]:

@@ -15,17 +15,19 @@ import pytest
 from e2e.cluster import ARGOCD_NAMESPACE, Cluster
 from e2e.platform_repo import (
     ROOT,
-    STORE_KEYS,
     SYNCED,
     Apps,
     Installed,
     conditions,
     install,
+    platform_keys,
+    store,
     synced_to,
 )
 
 FEDERATIONS = ("federation-a", "federation-z")
 REMOVED = "federation-z"  # the federation each case changes; federation-a is the one that must not notice
+RENAMED = "federation-y"  # federation-z's new name in the rename case
 WORKLOADS = ("exareme2", "mip-stack")  # the sample catalog's apps, each a `<federation>-<app>` Application
 NEW_FEDERATION = """\
 apiVersion: mip-cmp.io/v1alpha1
@@ -38,9 +40,8 @@ apps:
 """
 
 
-def first_sync(cluster: Cluster, tmp_path: Path, name: str, keys: tuple[str, ...] = STORE_KEYS,
-               edit: Callable[[Path], None] | None = None) -> Installed:
-    installed = install(cluster, tmp_path / "platform", name, keys, edit)
+def first_sync(cluster: Cluster, tmp_path: Path, name: str, edit: Callable[[Path], None] | None = None) -> Installed:
+    installed = install(cluster, tmp_path / "platform", name, edit)
     installed.converge("first sync")
     return installed
 
@@ -66,6 +67,20 @@ def owned_by(federation: str) -> set[str]:
 
 def absent(names: set[str]) -> Callable[[Apps], bool]:
     return lambda apps: not names & apps.keys()
+
+
+def removed_and_synced(installed: Installed, head: str, removed: set[str], synced: set[str]) -> Callable[[Apps], bool]:
+    """The root synced `head` (it stays OutOfSync under `onRemoval: keep`, for what it keeps), the Applications
+    `removed` are gone and those `synced` are Synced to it."""
+    refreshed: set[str] = set()
+
+    def done(apps: Apps) -> bool:
+        root = apps[ROOT]["status"].get("operationState", {}).get("syncResult", {}).get("revision")
+        fresh = (synced & apps.keys()) - refreshed
+        installed.argo.refresh(*fresh)  # new ones at once, not after a reconciliation period
+        refreshed.update(fresh)
+        return root == head and not removed & apps.keys() and all(n in apps and synced_to(apps[n], head) for n in synced)
+    return done
 
 
 def test_add_a_federation(empty_cluster: Cluster, tmp_path: Path) -> None:
@@ -102,6 +117,29 @@ def test_rename_a_federation_directory(empty_cluster: Cluster, tmp_path: Path) -
     for name in changed:
         renamed_back = json.dumps(apps[name]["spec"]).replace('"federations/zeta"', f'"federations/{REMOVED}"')
         assert json.loads(renamed_back) == specs_before[name]["spec"], f"{name}: more than its directory changed"
+
+
+def test_rename_a_federation(empty_cluster: Cluster, tmp_path: Path) -> None:
+    """Row 'rename the federation': a new federation (its namespace, project, wrapper and apps), and the old one
+    removed as by default (its wrapper deleted; its Applications, project and namespace, with its data, stay)."""
+    installed = first_sync(empty_cluster, tmp_path, "rename")
+    namespace = uids(empty_cluster, "namespaces", None)[REMOVED]
+    secrets = uids(empty_cluster, "secrets", REMOVED)
+    path = federation_file(installed, REMOVED)
+    path.write_text(path.read_text().replace(f"name: {REMOVED}\n", f"name: {RENAMED}\n"))
+    platform = installed.repo.work / "mip.yaml"  # the peers the platform assigned to it follow the name
+    platform.write_text(platform.read_text().replace(f"federation: {REMOVED}", f"federation: {RENAMED}"))
+    empty_cluster.apply([store(platform_keys(installed.repo))])  # the store holds the new name's keys
+    head = installed.push(f"{REMOVED} renamed {RENAMED}")
+    added = owned_by(RENAMED) - {f"{RENAMED}-{w}" for w in WORKLOADS}
+    assert added <= installed.expected
+    apps = installed.argo.wait("the renamed federation synced, the old one's wrapper deleted", removed_and_synced(
+        installed, head, removed={REMOVED}, synced=added))
+    assert owned_by(REMOVED) - {REMOVED} <= apps.keys(), "the old name's Applications were deleted"
+    assert {REMOVED, RENAMED} <= uids(empty_cluster, "appprojects.argoproj.io").keys()
+    assert uids(empty_cluster, "namespaces", None)[REMOVED] == namespace, "the old namespace was re-created"
+    assert uids(empty_cluster, "secrets", REMOVED) == secrets, "the old namespace's Secrets changed"
+    assert RENAMED in uids(empty_cluster, "namespaces", None)
 
 
 def test_retire_a_federation(empty_cluster: Cluster, tmp_path: Path) -> None:
@@ -141,12 +179,7 @@ def test_remove_a_federation_keeps_its_apps_by_default(empty_cluster: Cluster, t
     new.write_text(NEW_FEDERATION)
     head = installed.push("add federation-b after removing federation-z")
     added = {"federation-b", "federation-b-secrets", "federation-b-network"}
-
-    def later_change_synced(apps: Apps) -> bool:
-        root = apps[ROOT]["status"].get("operationState", {}).get("syncResult", {}).get("revision")
-        return root == head and all(n in apps and synced_to(apps[n], head) for n in added)
-
-    apps = installed.argo.wait("a change after the removal synced", later_change_synced)
+    apps = installed.argo.wait("a change after the removal synced", removed_and_synced(installed, head, set(), added))
     # The reminder the docs describe: the root is OutOfSync only for what it would prune and keeps.
     pending = {(r["kind"], r["name"]) for r in apps[ROOT]["status"].get("resources") or []
                if r.get("status") != SYNCED}
@@ -220,8 +253,7 @@ def test_a_missing_or_misnamed_federation_file_fails_the_root(
 def test_a_store_missing_a_key_holds_back_only_the_app_that_needs_it(empty_cluster: Cluster, tmp_path: Path) -> None:
     """First install with the store lacking the datacatalog's key: that app's secret cannot be made, and
     every federation still syncs."""
-    keys = tuple(k for k in STORE_KEYS if k != "keycloak/datacatalog")
-    installed = install(empty_cluster, tmp_path / "platform", "missing-key", keys)
+    installed = install(empty_cluster, tmp_path / "platform", "missing-key", missing_for="datacatalog-secrets")
     federations = {n for n in installed.expected if n.startswith(FEDERATIONS)}
     head = installed.repo.head()
     installed.argo.wait("every federation's Applications Synced with the datacatalog's key missing",

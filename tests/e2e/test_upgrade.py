@@ -1,0 +1,104 @@
+"""docs/operations.md's row 'upgrade mip-cmp' on the real Argo CD: the sample installed by the previous
+release's sidecar, then that sidecar replaced by this release's, as a new image tag does.
+
+The previous release runs as its recorded render (tests/releases/<version>/sample.yaml, replayed by
+previous_release.py for the Application Argo CD asks about): what that release's sidecar gave Argo CD for the
+sample, without building that release. The repository is this release's sample throughout: an upgrade
+changes the sidecar, not the repository.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from e2e.cluster import ARGOCD_NAMESPACE, Cluster
+from e2e.platform_repo import ROOT, SAMPLE_REPO, Apps, install, render, store_keys
+from e2e.previous_release import plugin_yaml, recorded_repo_url, sections
+from releases import RELEASES
+
+REPO = "upgrade"  # the case's repository on the git server
+IN_CLUSTER = "https://kubernetes.default.svc"
+
+
+def previous_release() -> Path:
+    """The last release's recorded render of the sample."""
+    versions = [p for p in RELEASES.iterdir() if re.fullmatch(r"\d+\.\d+\.\d+", p.name)]
+    return max(versions, key=lambda p: tuple(int(n) for n in p.name.split("."))) / "sample.yaml"
+
+
+def made_secrets(rendered: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(namespace, name) of every Secret the rendered ExternalSecrets make."""
+    return {(o["metadata"]["namespace"], o["spec"].get("target", {}).get("name") or o["metadata"]["name"])
+            for o in rendered if o["kind"] == "ExternalSecret"}
+
+
+def made_here(renders: dict[str, list[dict[str, Any]]]) -> set[tuple[str, str]]:
+    """The Secrets made by Applications that deploy to Argo CD's own cluster (the suite's only one; the root
+    does, as bootstrap makes it)."""
+    servers = {o["metadata"]["name"]: o["spec"]["destination"].get("server")
+               for rendered in renders.values() for o in rendered if o["kind"] == "Application"}
+    return {secret for app, rendered in renders.items() if servers.get(app, IN_CLUSTER) == IN_CLUSTER
+            for secret in made_secrets(rendered)}
+
+
+def uid(cluster: Cluster, kind: str, name: str, namespace: str | None = None) -> str | None:
+    found = cluster.get(kind, name, namespace)
+    return None if found is None else str(found["metadata"]["uid"])
+
+
+def start_previous_sidecar(cluster: Cluster, recorded: Path) -> None:
+    """argocd-cmp-server replaced by the previous release's stand-in (files where uid 999 can read them)."""
+    stand_in = cluster.run / "previous-release"
+    stand_in.mkdir(exist_ok=True)
+    shutil.copy2(recorded, stand_in / "sample.yaml")
+    shutil.copy2(Path(__file__).with_name("previous_release.py"), stand_in / "previous_release.py")
+    (stand_in / "plugin.yaml").write_text(plugin_yaml(
+        cluster.run / "venv" / "bin" / "python", stand_in / "previous_release.py", stand_in / "sample.yaml",
+        cluster.repo_url(REPO), recorded_repo_url(SAMPLE_REPO / "mip.yaml")))
+    cluster.restart_cmp_server(stand_in / "plugin.yaml")
+
+
+def test_upgrade_from_the_previous_release(empty_cluster: Cluster, tmp_path: Path) -> None:
+    """Row 'upgrade mip-cmp' (data: never deleted by an upgrade; Argo CD objects: changed objects synced):
+    once the sidecar is replaced, every Application of this release's render is Synced to the same commit;
+    every Application that outlives the upgrade is the same object (updated in place, not re-created), no
+    namespace is re-created, and every Secret both releases' ExternalSecrets make is the same Secret."""
+    recorded = previous_release()
+    old = {app: [o for o in yaml.safe_load_all(text) if o] for app, text in sections(recorded.read_text()).items()}
+    old_objects = [o for rendered in old.values() for o in rendered]
+    made = made_here(old)
+    start_previous_sidecar(empty_cluster, recorded)
+    try:
+        # That release's root wrote a common app's secrets into a namespace nothing had made yet, so an admin
+        # made it by hand (fixed since: CHANGELOG, "Changed output (lifecycle)").
+        empty_cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+                             for namespace in {o["metadata"].get("namespace") for o in old[ROOT]} - {None, ARGOCD_NAMESPACE}])
+        installed = install(empty_cluster, tmp_path / "platform", REPO, extra=store_keys(old_objects))
+
+        def previous_release_installed(apps: Apps) -> bool:
+            return old.keys() <= apps.keys() and all(uid(empty_cluster, "secrets", n, ns) for ns, n in made)
+
+        installed.argo.wait(f"the sample installed by mip-cmp {recorded.parent.name}", previous_release_installed)
+        apps_before = {n: a["metadata"]["uid"] for n, a in installed.argo.apps().items()}
+        namespaces_before = {ns: uid(empty_cluster, "namespaces", ns) for ns, _ in made}
+        secrets_before = {s: uid(empty_cluster, "secrets", s[1], s[0]) for s in made}
+    finally:
+        empty_cluster.restart_cmp_server()
+
+    installed.argo.refresh(*apps_before)
+    apps = installed.converge("this release's render synced after the upgrade")
+    outlived = apps_before.keys() & apps.keys()
+    assert installed.expected & outlived, "no mip-cmp Application outlived the upgrade"
+    assert {n: apps[n]["metadata"]["uid"] for n in outlived} == {n: apps_before[n] for n in outlived}, \
+        "an Application was re-created by the upgrade"
+    assert {ns: uid(empty_cluster, "namespaces", ns) for ns in namespaces_before} == namespaces_before, \
+        "a namespace was deleted or re-created by the upgrade"
+    both = made & made_secrets([o for name in installed.expected for o in render(installed, apps[name])])
+    assert both, "the two releases make no Secret in common"
+    assert {s: uid(empty_cluster, "secrets", s[1], s[0]) for s in both} == {s: secrets_before[s] for s in both}, \
+        "a Secret both releases make was deleted or re-created by the upgrade"
