@@ -8,41 +8,101 @@
 #   bash scripts/e2e.sh build           # only build
 #   bash scripts/e2e.sh bench [--quick] # bench/reposerver.py: round trips through the real repo-server
 #   bash scripts/e2e.sh -k first_sync   # extra arguments go to pytest
+#   bash scripts/e2e.sh ci              # CI's step (.ci/run): the same, within CI's deadline (below)
 # E2E_ARGOCD_VERSIONS (default: v3.1.16, see scripts/e2e_build.sh for why no newer one) chooses the Argo CD
 # builds the suite runs on, one run each; E2E_STABLE_SECONDS how long the first sync is watched for a re-sync
 # (default 300). Every process the suite starts is stopped when it ends, whatever the
 # outcome (tests/e2e/conftest.py; the trap below ends whatever is left of its process groups).
+#
+# CI (`ci`): a cold build takes longer than CI's 90 minutes allow on two cores (docs/testing.md), so the step
+# works to a deadline, E2E_DEADLINE (seconds since the epoch; .ci/run sets it). The builds get whatever is
+# left before it, less E2E_SUITE_SECONDS for the suite; a build that cannot finish by then, or a machine that
+# cannot build or run the suite (no Go, not root, no etcd/Redis package), ends the step with a loud E2E NOT
+# RUN banner saying why, and success: CI then stands on the other tests. What Go compiled stays in its build
+# cache, so a CI machine that keeps ~/.cache gets further each run and, once built, runs the suite. The
+# suite itself, once started, fails the step when a case fails, and is interrupted at the deadline (a
+# failure: it is measured to take well under its reserve).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/e2e_build.sh
 
+ci=
+if [[ "${1:-}" == ci ]]; then
+  shift
+  ci=1
+  : "${E2E_DEADLINE:=$(($(date +%s) + 80 * 60))}"
+  # The whole suite at E2E_STABLE_SECONDS=300 takes about 45 min on this machine kind, loaded (docs/testing.md).
+  E2E_BUILD_DEADLINE=$((E2E_DEADLINE - ${E2E_SUITE_SECONDS:-50 * 60}))
+  export E2E_BUILD_DEADLINE
+fi
+
+# Why the suite cannot run here. In CI: a banner, and success (see above); elsewhere: an error.
+cannot_run() {
+  if [[ -z "$ci" ]]; then e2e_log "$*"; exit 1; fi
+  local rule='#####################################################################################'
+  printf '%s\n# E2E SUITE NOT RUN: %s\n# CI passes on the other tests; run `bash scripts/e2e.sh` where it can.\n%s\n' \
+    "$rule" "$*" "$rule" >&2
+  exit 0
+}
+
+if [[ -n "$ci" && "$(id -u)" != 0 ]]; then
+  cannot_run "it runs argocd-cmp-server as uid 999 and installs Debian packages: it needs root"
+fi
 missing=()
 for tool in etcd redis-server git openssl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if ((${#missing[@]})); then
   e2e_log "installing etcd-server and redis-server (Debian packages; missing: ${missing[*]})"
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -q etcd-server redis-server git openssl >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null && apt-get install -y -q etcd-server redis-server git openssl >/dev/null; }
+    || { apt-get update -q >/dev/null && apt-get install -y -q etcd-server redis-server git openssl >/dev/null; } \
+    || cannot_run "apt-get could not install etcd-server, redis-server, git and openssl"
   # The packages start their own services; the suite runs its own instances on ports of its own.
   for service in etcd redis-server; do
     systemctl disable --now "$service" >/dev/null 2>&1 || service "$service" stop >/dev/null 2>&1 || true
   done
 fi
-command -v go >/dev/null || { e2e_log "Go is needed to build the components (https://go.dev/dl/)"; exit 1; }
+command -v go >/dev/null || cannot_run "Go is needed to build the components (https://go.dev/dl/)"
 
 read -r -a versions <<<"${E2E_ARGOCD_VERSIONS:-$ARGOCD_VERSION}"
-for version in "${versions[@]}"; do ARGOCD_VERSION=$version e2e_build_all; done
+for version in "${versions[@]}"; do
+  if [[ -n "$ci" ]]; then
+    if ! ARGOCD_VERSION=$version e2e_built; then
+      e2e_log "building within CI's budget: $(( $(e2e_build_seconds_left) / 60 )) min left for it (a cold build took 80 to 100 min here)"
+    fi
+    set +e
+    (set -e; ARGOCD_VERSION=$version e2e_build_all)
+    built=$?
+    set -e
+    # A download cut short at the deadline fails in its own way: past the deadline, any failure is the time.
+    if ((built != 0 && $(e2e_build_seconds_left) <= 0)); then built=124; fi
+    case $built in
+      0) ;;
+      124) cannot_run "the build of the components (Argo CD $version, Kubernetes, ESO) did not finish within CI's" \
+             "budget (a cold build takes longer than CI allows on two cores; a machine that keeps ~/.cache resumes it)" ;;
+      *) cannot_run "the build of the components failed (exit $built; its log is above): not the project's code" ;;
+    esac
+  else
+    ARGOCD_VERSION=$version e2e_build_all
+  fi
+done
 if [[ "${1:-}" == build ]]; then exit 0; fi
 
 bash scripts/setup.sh test
 # The suite writes the id of each process group it starts here; whatever is still running at exit (pytest
-# killed, say) is ended by those ids.
+# killed, say) is ended by those ids. Its run directories are made under E2E_RUNS: the warm renderer leaves
+# its process group (as in the image), and is found by that path in its command line.
 E2E_PIDFILE=$(mktemp)
-export E2E_PIDFILE
+E2E_RUNS=$(mktemp -d "${TMPDIR:-/tmp}/mip-cmp-e2e-runs.XXXXXX")
+chmod 755 "$E2E_RUNS"
+export E2E_PIDFILE E2E_RUNS
 stop_leftovers() {
   local pid
   while read -r pid; do kill -KILL -- "-$pid" 2>/dev/null || true; done <"$E2E_PIDFILE"
   rm -f "$E2E_PIDFILE"
+  for pid in $(grep -l -F "$E2E_RUNS/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  rmdir "$E2E_RUNS" 2>/dev/null || true  # kept when it holds a failed run's logs
 }
 trap stop_leftovers EXIT
 
@@ -56,8 +116,24 @@ fi
 
 # A missing binary fails the run here instead of skipping the suite (tests/e2e/conftest.py).
 export E2E_REQUIRED=1 E2E_STABLE_SECONDS="${E2E_STABLE_SECONDS:-300}"
+suite=(.venv/bin/pytest -n 0 -p no:cacheprovider -m e2e tests/e2e -v --durations=0 "$@")
 for version in "${versions[@]}"; do
   ARGOCD_VERSION=$version e2e_export_paths
   e2e_log "running the e2e suite on $E2E_VERSIONS"
-  .venv/bin/pytest -n 0 -p no:cacheprovider -m e2e tests/e2e -v "$@"
+  if [[ -z "$ci" ]]; then
+    "${suite[@]}"
+    continue
+  fi
+  left=$((E2E_DEADLINE - $(date +%s)))
+  ((left > 0)) || { e2e_log "E2E FAILED: no time left before CI's deadline to run the suite"; exit 1; }
+  # At the deadline pytest is interrupted (SIGTERM, which tests/e2e/conftest.py turns into an interrupt: its
+  # fixtures stop the cluster; SIGINT may be ignored in a background job), killed 2 minutes later.
+  began=$SECONDS
+  status=0
+  timeout -s TERM -k 120 "$left" "${suite[@]}" || status=$?
+  e2e_log "the e2e suite took $((SECONDS - began)) s (exit $status)"
+  if ((status == 124)); then
+    e2e_log "E2E FAILED: the suite was still running at CI's deadline ($((left / 60)) min after it started)"
+  fi
+  ((status == 0)) || exit "$status"
 done

@@ -27,21 +27,41 @@ e2e_module_copy() {
   local module=$1 version=$2 dest=$3 dir
   if [[ -f "$dest/go.mod" ]]; then return; fi
   e2e_log "downloading $module@$version"
-  dir=$(go mod download -json "$module@$version" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  local left
+  left=$(e2e_build_seconds_left)
+  ((left > 0)) || return 124
+  dir=$(timeout "$left" go mod download -json "$module@$version" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') || return
   rm -rf "$dest.tmp" && mkdir -p "$(dirname "$dest")"
   cp -r "$dir" "$dest.tmp" && chmod -R u+w "$dest.tmp" && mv "$dest.tmp" "$dest"
 }
 
-# Runs a build with its output in a log file, showing its last line every 30 s; fails with the log's tail.
+# Seconds left before E2E_BUILD_DEADLINE (seconds since the epoch; unset: no deadline, a large number).
+e2e_build_seconds_left() {
+  if [[ -z "${E2E_BUILD_DEADLINE:-}" ]]; then echo 999999; else echo $((E2E_BUILD_DEADLINE - $(date +%s))); fi
+}
+
+# Runs a build with its output in a log file, showing its progress every 30 s; fails with the log's tail.
+# Past E2E_BUILD_DEADLINE the build is stopped (its whole process group) and the function returns 124: what
+# it compiled stays in Go's build cache, so the next run starts from there.
 e2e_go_build() {
   local what=$1 log=$2; shift 2
   e2e_log "building $what (log: $log)"
   local start=$SECONDS
-  ( nice -n 10 "$@" >"$log" 2>&1; echo "rc=$?" >>"$log" ) &
+  # A session of its own (setsid execs in place: $! is its id), so that a deadline ends every compiler.
+  setsid bash -c 'nice -n 10 "${@:2}" >"$1" 2>&1; echo "rc=$?" >>"$1"' _ "$log" "$@" &
   local pid=$!
   while kill -0 "$pid" 2>/dev/null; do
-    sleep 30
-    kill -0 "$pid" 2>/dev/null && e2e_log "  $what: $((SECONDS - start)) s, $(grep -c '' "$log") log lines"
+    sleep 5
+    if (($(e2e_build_seconds_left) <= 0)); then
+      kill -TERM -- "-$pid" 2>/dev/null; sleep 2; kill -KILL -- "-$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null || true
+      e2e_log "stopped building $what after $((SECONDS - start)) s: its deadline passed (Go's build cache keeps what was compiled)"
+      return 124
+    fi
+    if (((SECONDS - start) % 30 < 5)) && kill -0 "$pid" 2>/dev/null; then
+      e2e_log "  $what: $((SECONDS - start)) s, $(grep -c '' "$log") log lines"
+    fi
   done
   wait "$pid" || true
   if ! tail -n1 "$log" | grep -qx 'rc=0'; then
@@ -58,7 +78,7 @@ e2e_go_build() {
 e2e_build_argocd() {
   local out="$E2E_BIN/argocd-$ARGOCD_VERSION" src="$E2E_CACHE/src/argo-cd-$ARGOCD_VERSION"
   if [[ -x "$out" ]]; then return; fi
-  e2e_module_copy github.com/argoproj/argo-cd/v3 "$ARGOCD_VERSION" "$src"
+  e2e_module_copy github.com/argoproj/argo-cd/v3 "$ARGOCD_VERSION" "$src" || return
   mkdir -p "$E2E_BIN"
   e2e_go_build "Argo CD $ARGOCD_VERSION" "$E2E_CACHE/build-argocd-$ARGOCD_VERSION.log" \
     bash -c "cd '$src' && go build -o '$out.tmp' ./cmd && mv '$out.tmp' '$out'"
@@ -69,7 +89,7 @@ e2e_build_argocd() {
 e2e_build_kube() {
   local dir="$E2E_BIN/kube-$KUBE_VERSION" src="$E2E_CACHE/src/kubernetes-$KUBE_VERSION"
   if [[ -x "$dir/kube-apiserver" && -x "$dir/kube-controller-manager" ]]; then return; fi
-  e2e_module_copy k8s.io/kubernetes "$KUBE_VERSION" "$src"
+  e2e_module_copy k8s.io/kubernetes "$KUBE_VERSION" "$src" || return
   local staging="v0.${KUBE_VERSION#v1.}" edits=()
   if grep -q '=> ./staging/' "$src/go.mod"; then
     local module
@@ -94,7 +114,7 @@ e2e_build_kube() {
 e2e_build_eso() {
   local out="$E2E_BIN/external-secrets-$ESO_VERSION-fake-password" src="$E2E_CACHE/src/external-secrets-$ESO_VERSION"
   if [[ -x "$out" ]]; then return; fi
-  e2e_module_copy github.com/external-secrets/external-secrets "$ESO_VERSION" "$src"
+  e2e_module_copy github.com/external-secrets/external-secrets "$ESO_VERSION" "$src" || return
   sed -i '/^\s*_ "github.com\/external-secrets\/external-secrets\/pkg\/provider\//{/provider\/fake"/!d}' \
     "$src/pkg/provider/register/register.go"
   sed -i '/^\s*_ "github.com\/external-secrets\/external-secrets\/pkg\/generator\//{/generator\/password"/!d}' \
@@ -131,10 +151,17 @@ e2e_build_reposerver_bench() {
 }
 
 e2e_build_all() {
-  e2e_build_argocd
-  e2e_build_kube
-  e2e_build_kustomize
+  e2e_build_argocd || return
+  e2e_build_kube || return
+  e2e_build_kustomize || return
   e2e_build_eso
+}
+
+# Whether every binary of the current versions is in the cache (nothing to build).
+e2e_built() {
+  [[ -x "$E2E_BIN/argocd-$ARGOCD_VERSION" && -x "$E2E_BIN/kube-$KUBE_VERSION/kube-apiserver" \
+     && -x "$E2E_BIN/kube-$KUBE_VERSION/kube-controller-manager" && -x "$E2E_BIN/kustomize-$KUSTOMIZE_VERSION" \
+     && -x "$E2E_BIN/external-secrets-$ESO_VERSION-fake-password" ]]
 }
 
 # What the suite reads to find them (tests/e2e/cluster.py, Binaries.from_environ).

@@ -7,15 +7,28 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
 from e2e.cluster import Binaries, Cluster, HarnessError
 
 HERE = Path(__file__).resolve().parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("E2E_REQUIRED"):
+        # scripts/e2e.sh's deadline ends the suite with SIGTERM: as an interrupt, so that the session's
+        # finalizers stop every process the environment started.
+        signal.signal(signal.SIGTERM, interrupted)
+
+
+def interrupted(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}: the e2e suite's deadline (scripts/e2e.sh)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -40,7 +53,7 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
         if reporter is not None:
             reporter.write_line(f"[e2e] {line}")
 
-    run = Path(tempfile.mkdtemp(prefix="mip-cmp-e2e-"))
+    run = Path(tempfile.mkdtemp(prefix="mip-cmp-e2e-", dir=os.environ.get("E2E_RUNS")))
     env = Cluster(Binaries.from_environ(), run)
     failed = True
     try:
