@@ -1,4 +1,4 @@
-"""The admin docs match the product: every shell command in README.md and docs/install.md is either run here
+"""The admin docs match the product: every shell command in README.md, docs/install.md and docs/testing.md is run here
 (its offline part) or named as needing a cluster, a registry or Docker; names, namespaces and URLs agree."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import yaml
 from helpers import REPO_ROOT, SAMPLE_REPO, mip_cmp
 from mip_cmp.contract.schema import SCHEMA_ID
 
-DOCS = [REPO_ROOT / "README.md", REPO_ROOT / "docs" / "install.md"]
+DOCS = [REPO_ROOT / "README.md", REPO_ROOT / "docs" / "install.md", REPO_ROOT / "docs" / "testing.md"]
 IMAGE = "ghcr.io/mip-cmp/mip-cmp"
 GIT_URL = "git+https://github.com/mip-cmp/mip-cmp@main"
 SAMPLE_NAMESPACE = yaml.safe_load((SAMPLE_REPO / "mip.yaml").read_text())["argocd"]["namespace"]
@@ -27,6 +27,8 @@ SAMPLE_NAMESPACE = yaml.safe_load((SAMPLE_REPO / "mip.yaml").read_text())["argoc
 COMMANDS: list[tuple[str, str]] = [
     (r"bash scripts/quickstart\.sh", "test_quickstart_from_a_fresh_copy"),
     (r"bash scripts/test\.sh", "run by .ci/run: the test suite cannot run itself"),
+    (r"bash scripts/e2e\.sh( ci)?", "builds and runs the real Argo CD and Kubernetes (tests/e2e), too long for the suite"),
+    (r"export E2E_DEADLINE=.*", "a line of .ci/run's e2e step (docs/testing.md)"),
     (r'pip install "mip-cmp\[cluster\] @ git\+https://github\.com/mip-cmp/mip-cmp@main"',
      "test_install_from_git_line_builds"),
     (r"docker (build|push) .*", "needs Docker and a registry"),
