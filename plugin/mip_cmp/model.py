@@ -11,12 +11,13 @@ models inside it once, as part of its own, without a validator of their own (doc
 """
 
 import os
+import re
 import sys
 from types import ModuleType
 from typing import Annotated, Any, Final, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator, model_validator
 
 from .vocabulary import (
     APPLY_OUT_OF_SYNC_ONLY,
@@ -522,9 +523,10 @@ class Chart(Strict):
     publicHostValues: list[ValuePath] = Field(
         default_factory=_no_items,
         description="Helm values that receive a federation's `publicHost`, as dotted paths (e.g. "
-                    "`global.publicHost`): set from it wherever the federation sets one (its own `values` "
-                    "still win), so a federation needs nothing but `publicHost`. Not for common apps (they "
-                    "have no federation).")
+                    "`global.publicHost`): set from it wherever the federation sets one, so a federation "
+                    "needs nothing but `publicHost`; a federation's own `values` may not set them (its host is "
+                    "bound by the platform's `federations.publicHosts`). Not for common apps (they have no "
+                    "federation).")
     sync: AppSync = Field(default_factory=AppSync, description="Sync options and prune, over the "
                                                                          "platform's defaults.")
     network: AppNetwork = Field(default_factory=AppNetwork,
@@ -672,6 +674,50 @@ class Rbac(Strict):
     developerGroups: list[Group] = Field(default_factory=_no_items, description="May view and sync apps.")
 
 
+# Where a host pattern puts the federation's own name (the spelling a template would use).
+NAME_IN_HOST = re.compile(r"\{\{ *federation\.name *\}\}")
+_HOST_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+HostName = Annotated[str, StringConstraints(strict=True, pattern=rf"^{_HOST_LABEL}(\.{_HOST_LABEL})*$",
+                                            max_length=253)]
+_PATTERN_LABEL = r"(\*|([-a-z0-9]|\{\{ *federation\.name *\}\})+)"
+HostPattern = Annotated[str, StringConstraints(strict=True, pattern=rf"^{_PATTERN_LABEL}(\.{_PATTERN_LABEL})*$",
+                                               max_length=253)]
+
+
+class PublicHosts(Strict):
+    """The host names federations may claim as their `publicHost`."""
+
+    pattern: HostPattern = Field(description=(
+        "Every federation's `publicHost` must match it: a host name in which `{{ federation.name }}` stands "
+        "for the federation's own name (required: so no federation can claim another's host) and a label `*` "
+        "for any one DNS label, e.g. `{{ federation.name }}.mip.example.org`."))
+    reserved: list[HostName] = Field(default_factory=_no_items, description=(
+        "Hosts no federation may claim although the pattern would allow them, e.g. the data catalogue's."))
+
+    @field_validator("pattern")
+    @classmethod
+    def _holds_the_name(cls, pattern: str) -> str:
+        if not NAME_IN_HOST.search(pattern):
+            raise ValueError("must hold {{ federation.name }}, so that each federation's hosts are its own: "
+                             "without it one federation could claim another's host")
+        bad = [label for label in NAME_IN_HOST.sub("a", pattern).split(".")
+               if label != "*" and not re.fullmatch(_HOST_LABEL, label)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a DNS label (a-z, 0-9 and '-' inside, at most 63)")
+        return pattern
+
+    def example(self, federation: str) -> str:
+        """The pattern as it reads for one federation (its `*` labels kept)."""
+        return NAME_IN_HOST.sub(lambda _: federation, self.pattern)
+
+    def allows(self, federation: str, host: str) -> bool:
+        """Whether `federation` may claim `host`: the pattern with its name, `*` one DNS label, not reserved.
+        The name sits at a fixed place between fixed text, so no host matches for two names."""
+        labels = [_HOST_LABEL if label == "*" else re.escape(label)
+                  for label in self.example(federation).split(".")]
+        return re.fullmatch(r"\.".join(labels), host) is not None and host not in self.reserved
+
+
 class FederationsDir(Strict):
     """Where federation directories live and what their names must look like."""
 
@@ -682,6 +728,8 @@ class FederationsDir(Strict):
         r"^federation-[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         description="Regular expression every federation name must match.",
     )
+    publicHosts: PublicHosts | None = Field(None, description=(
+        "The hosts federations may claim as `publicHost`; without it, no federation may set one."))
     onRemoval: Literal["keep", "delete"] = Field(
         "keep",
         description="When a federation directory is deleted: `keep` its Applications, workloads, project and "
@@ -766,9 +814,10 @@ class Federation(Strict):
         description="`retired`: its workloads are removed; project, namespace, secrets and volumes are kept.",
     )
     publicHost: Text | None = Field(None, description=(
-        "Public host name; may use {{ federation.name }}. Written into each app's Helm values at the paths its "
-        "catalog entry's `publicHostValues` names (e.g. mip-stack's `global.publicHost`), and available to "
-        "values as {{ federation.publicHost }}; nothing else reads it."))
+        "Public host name, one the platform's `federations.publicHosts` allows this federation; may use "
+        "{{ federation.name }}. Written into each app's Helm values at the paths its catalog entry's "
+        "`publicHostValues` names (e.g. mip-stack's `global.publicHost`), and available to values as "
+        "{{ federation.publicHost }}; nothing else reads it."))
     apps: dict[Name, FederationApp | None] = Field(min_length=1, description="Catalog apps to run.")
     peers: list[Name] = Field(default_factory=_no_items,
                               description="Remote networks the platform assigned to this hybrid federation "

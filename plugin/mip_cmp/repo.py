@@ -53,6 +53,9 @@ class Repo:
         # Speed only: what loading.load_federation made of a directory, so that one run (validate renders
         # every app) checks each federation file once; the checkout does not change meanwhile.
         self.loaded: dict[str, Any] = {}
+        # Speed only, for such a run too: each file parsed once (the root reads every federation file for its
+        # identity, then each federation's own renders read it again); a file that failed is not kept.
+        self._documents: dict[str, Document] = {}
         self.bytes_read = 0
         # admin_overrides() and source_overrides(), once per render: the checkout does not change meanwhile.
         self._admin_overrides: list[str] | None = None
@@ -118,6 +121,8 @@ class Repo:
 
     def read_yaml(self, rel: str) -> Document:
         """Parse the YAML file `rel`, within the limits of a mip.yaml (each file's, and all files' together)."""
+        if rel in self._documents:
+            return self._documents[rel]
         raw = _read_file(self._inside(rel), rel)
         self.bytes_read += len(raw)
         if self.bytes_read > budget.MAX_TOTAL_BYTES:
@@ -125,7 +130,10 @@ class Repo:
             # report every later federation file as broken.
             raise meter.Exceeded([Problem(rel, 0, 0, "", f"the mip.yaml files read together exceed "
                                                          f"{budget.MAX_TOTAL_BYTES} bytes (budget.MAX_TOTAL_BYTES)")])
-        return load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
+        doc = load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
+        if self.remember:
+            self._documents[rel] = doc
+        return doc
 
     def is_file(self, rel: str) -> bool:
         return os.path.isfile(self._inside(rel))

@@ -22,6 +22,7 @@ from typing import Any
 
 from . import budget, meter
 from .errors import MipError
+from .model import Federation, Platform
 from .redact import credential_value
 from .yamlsource import Document, KeyPath, unreadable
 
@@ -366,3 +367,12 @@ def _explain(exc: Exception, context: Mapping[str, Any]) -> str:
     return text
 
 
+
+
+def federation_context(p: Platform, f: Federation, doc: Document) -> dict[str, Any]:
+    """What a federation's templates read: its identity, its rendered `publicHost`, the platform's Argo CD
+    namespace. One function for the expansion and for the check of what the host may be."""
+    federation = {"name": f.name, "namespace": f.name, "cluster": f.cluster, "type": f.type}
+    context = {"federation": federation, "platform": {"argocdNamespace": p.argocd.namespace}}
+    federation["publicHost"] = render_tree(f.publicHost, context, doc, ("publicHost",)) if f.publicHost else ""
+    return context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from . import compat, meter
@@ -39,19 +40,28 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
     # Every app exactly as Argo CD renders it: the root (which fails only on what it cannot read at all, such
     # as a directory without a mip.yaml), and each federation from the root, bound by the ApplicationSet's
     # parameters, which shows that federation's own problems; its other components where it has them.
-    problems += _render(repo, BuildEnv(), platform)
+    root = _render(repo, BuildEnv(), platform)
+    problems += root
     for directory in directories:
         try:
             fed = load_federation(repo, directory)
         except MipError as exc:
-            problems += exc.problems
+            problems += _not_said(exc.problems, root)
             continue
         bound = {"federation": fed.model.name, "directory": fed.directory}
         own = _render(repo, BuildEnv(params=bound), platform)
         for component in _components(platform, fed):
             own = own or _render(repo, BuildEnv(params={**bound, "component": component}), platform)
-        problems += own
+        problems += _not_said(own, root)
     return sorted(set(problems)), 1 + len(directories) + len(unreadable)
+
+
+def _not_said(problems: Iterable[Problem], root: list[Problem]) -> list[Problem]:
+    """A federation's own problems but those the root has said already: of a file whose identity it cannot
+    read, the root reports each mistake once, the first with what it costs the root (loading.py), and the
+    federation's own render then finds the same mistakes. One mistake, one problem."""
+    said = {(p.file, p.line, p.col, p.path): p.message for p in root}
+    return [p for p in problems if not said.get((p.file, p.line, p.col, p.path), "\0").startswith(p.message)]
 
 
 APP_OF = {SECRETS_COMPONENT: SECRETS_APP, OBJECTS_COMPONENT: OBJECTS_APP}

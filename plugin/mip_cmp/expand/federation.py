@@ -9,7 +9,7 @@ from ..contract.params import OBJECTS_COMPONENT, SECRETS_COMPONENT, binding
 from ..loading import LoadedFederation, LoadedPlatform
 from ..model import Federation, ObjectBeside, Overlay, Platform
 from ..names import OBJECTS_APP, OVERLAY_APP, SECRETS_APP
-from ..templating import render_tree
+from ..templating import federation_context, render_tree
 from ..vocabulary import (
     APP_NAME,
     APP_VERSION,
@@ -23,7 +23,6 @@ from ..vocabulary import (
     SYNC_WAVE,
     Obj,
 )
-from ..yamlsource import Document
 from .argocd import (
     WORKLOAD_KINDS,
     Parts,
@@ -55,13 +54,6 @@ def federation_project(p: Platform, f: Federation, parts: Parts | None = None) -
         # the reminder that the federation's Applications, namespace and data still await an admin.
         annotations={SYNC_OPTIONS: PRUNE_FALSE} if p.federations.onRemoval == "keep" else None,
     )
-
-
-def federation_context(p: Platform, f: Federation, doc: Document) -> dict[str, Any]:
-    federation = {"name": f.name, "namespace": f.name, "cluster": f.cluster, "type": f.type}
-    context = {"federation": federation, "platform": {"argocdNamespace": p.argocd.namespace}}
-    federation["publicHost"] = render_tree(f.publicHost, context, doc, ("publicHost",)) if f.publicHost else ""
-    return context
 
 
 def federation_secrets(p: Platform, f: Federation) -> list[str]:
