@@ -13,6 +13,7 @@ from typing import Any
 from . import compat, meter
 from .errors import MipError, Problem
 from .flows import flow_problems, peer_problems
+from .keypath import KeyPath
 from .model import AppSync, Federation, Platform
 from .names import (
     FEDERATIONS_APPSET,
@@ -27,7 +28,7 @@ from .names import (
 )
 from .redact import credential_value
 from .templating import federation_context
-from .yamlsource import Document, KeyPath
+from .yamlsource import Document
 
 
 def check_platform(p: Platform, doc: Document) -> list[Problem]:

@@ -46,16 +46,16 @@ class Repo:
     def __init__(self, root: Path, *, remember: bool = False) -> None:
         self.root = root.resolve()
         self._root = str(self.root)
-        # `loaded` is filled only for a run that renders several apps (validate, the tools): one render for Argo
-        # CD reads each file once, and keeping every federation's data would cost the root its memory budget.
+        # `remember`: a run that renders several apps of a checkout that does not change meanwhile (validate,
+        # render, the tools) reads and checks each file once: `documents` (in the order first read) and `loaded`
+        # keep them. One render for Argo CD reads each file once anyway, and keeping every federation's data
+        # would cost the root its memory budget.
         self.remember = remember
+        self.documents: dict[str, Document] = {}
         self._inside_memo: dict[str, str] = {}  # speed only, see _inside
         # Speed only: what loading.load_federation made of a directory, so that one run (validate renders
         # every app) checks each federation file once; the checkout does not change meanwhile.
         self.loaded: dict[str, Any] = {}
-        # Speed only, for such a run too: each file parsed once (the root reads every federation file for its
-        # identity, then each federation's own renders read it again); a file that failed is not kept.
-        self._documents: dict[str, Document] = {}
         self.bytes_read = 0
         # admin_overrides() and source_overrides(), once per render: the checkout does not change meanwhile.
         self._admin_overrides: list[str] | None = None
@@ -120,9 +120,10 @@ class Repo:
         return self.read_yaml(FILE_NAME if rel_dir in ("", ".") else f"{rel_dir}/{FILE_NAME}")
 
     def read_yaml(self, rel: str) -> Document:
-        """Parse the YAML file `rel`, within the limits of a mip.yaml (each file's, and all files' together)."""
-        if rel in self._documents:
-            return self._documents[rel]
+        """Parse the YAML file `rel`, within the limits of a mip.yaml (each file's, and all files' together);
+        once, if the repository remembers (a file that failed fails again)."""
+        if rel in self.documents:
+            return self.documents[rel]
         raw = _read_file(self._inside(rel), rel)
         self.bytes_read += len(raw)
         if self.bytes_read > budget.MAX_TOTAL_BYTES:
@@ -132,7 +133,7 @@ class Repo:
                                                          f"{budget.MAX_TOTAL_BYTES} bytes (budget.MAX_TOTAL_BYTES)")])
         doc = load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
         if self.remember:
-            self._documents[rel] = doc
+            self.documents[rel] = doc
         return doc
 
     def is_file(self, rel: str) -> bool:
