@@ -272,11 +272,12 @@ def test_the_text_report_leads_with_what_needs_attention(tmp_path: Path, capsys:
     assert code == EXIT_OK
     lines = out.splitlines()
     assert lines[2].startswith("needs your attention: ")
-    topics = [line.strip().removesuffix("s:") for line in lines if line.startswith("  ") and line.endswith(":")
+    topics = [line.strip().removesuffix(":") for line in lines if line.startswith("  ") and line.endswith(":")
               and not line.startswith("    ")]
-    order = ["lost flow", "secret to fill in", "behaviour change", "without a counterpart", "stale selector",
-             "gained flow"]
-    assert topics == [t for t in order if t in topics] and "secret to fill in" in topics
+    order = ["lost flows", "secrets to fill in", "behaviour changes", "without a counterpart", "stale selectors",
+             "gained flows"]
+    assert topics == [t for t in order if t in topics] and "secrets to fill in" in topics
+    assert lines[2].startswith("needs your attention: 4 secrets to fill in, "), lines[2]
     assert lines.index("object by object:") > max(i for i, line in enumerate(lines) if line.startswith("    - "))
 
 
