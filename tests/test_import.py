@@ -251,6 +251,9 @@ def test_workload_applications_keep_mip_infras_prune(result: tuple[Path, dict[st
         assert rendered[name]["spec"]["syncPolicy"]["automated"] == {"prune": False, "selfHeal": True}, name
     changes = attention(report, "behaviour change")
     assert not any(f"Application {name}" in changes for name in WORKLOADS), changes
+    rows = {o["name"]: o for o in report["objects"]}
+    for name in WORKLOADS:  # and the report says so of each
+        assert "sync (automated, no prune, self-heal): same" in rows[name]["facts"], rows[name]["facts"]
     # What mip-cmp does differently all the same is said: the hand-made bootstrap Applications synced by hand,
     # the federation wrappers and the network Applications, which prune in mip-cmp.
     assert "was synced by hand" in changes["Application main-argo-projects"]
