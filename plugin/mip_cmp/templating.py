@@ -23,7 +23,8 @@ from typing import Any
 from . import budget, meter
 from .errors import MipError
 from .keypath import KeyPath
-from .model import Federation, Platform
+from .model.federation import Federation
+from .model.platform import Platform
 from .redact import credential_value
 from .yamlsource import Document, unreadable
 

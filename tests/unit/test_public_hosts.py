@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from mip_cmp.model import PublicHosts
+from mip_cmp.model.platform import PublicHosts
 
 names = st.from_regex(r"\A[a-z0-9](?:[-a-z0-9]{0,20}[a-z0-9])?\Z", fullmatch=True)
 labels = st.from_regex(r"\A[a-z0-9](?:[-a-z0-9]{0,6}[a-z0-9])?\Z", fullmatch=True)
