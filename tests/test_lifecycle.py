@@ -51,7 +51,8 @@ def test_a_running_federation_has_workloads_and_data(tmp_path: Path) -> None:
     _, sim = running(tmp_path)
     assert workloads(sim, "federation-a") == WORKLOADS_A
     assert data(sim, "federation-a") == ["data-federation-a-exareme2-0", "data-federation-a-exareme2-overlay-0",
-                                         "data-federation-a-mip-stack-0", "keycloak-credentials", "mip-secret"]
+                                         "data-federation-a-mip-stack-0", "jupyterhub-crypt", "keycloak-credentials",
+                                         "mip-secret"]
 
 
 def test_adding_a_federation_touches_no_other(tmp_path: Path) -> None:

@@ -366,8 +366,8 @@ ATTACKS: list[Attack] = [
     Attack("secrets-nothing-to-render", fed(federation()), params=SECRETS),
     # --- network: a federation cannot widen its NetworkPolicies or use a source outside its directory -----
     Attack("network-unknown-peer", fed(federation(extra="type: hybrid\npeers: [everywhere]\n"))),
-    Attack("network-peers-on-a-local-federation", fed(federation(extra="peers: [node3]\n"))),
-    Attack("network-peer-of-another-federation", fed(federation(extra="type: hybrid\npeers: [node3]\n"))),
+    Attack("network-peers-on-a-local-federation", fed(federation(extra="peers: [node1]\n"))),
+    Attack("network-peer-of-another-federation", fed(federation(extra="type: hybrid\npeers: [node1]\n"))),
     Attack("network-set-platform-network", fed(federation(extra="network: {web: {ports: [22]}}\n"))),
     Attack("network-set-app-network",
            fed(federation(apps="  exareme2:\n    network: {public: [{pods: {app: exaflow-worker}, ports: [5672]}]}\n"))),

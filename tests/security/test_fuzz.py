@@ -42,7 +42,7 @@ CLUSTERS = {"in-cluster": "https://kubernetes.default.svc",
             "mip-public": "https://mip-public.mip-tds.chuv.cscs.ch:6443"}
 CATALOG = {"exareme2": ("https://github.com/madgik/exareme2", ()),
            "mip-stack": ("https://github.com/Medical-Informatics-Platform/mip",
-                         ("keycloak-credentials", "mip-secret"))}
+                         ("keycloak-credentials", "mip-secret", "jupyterhub-crypt"))}
 NAME_PATTERN = re.compile(r"federation-[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 # Examples per property in CI (fixed, derandomized: the same examples every run). Their sum is the CI fuzz
@@ -129,7 +129,7 @@ def assert_confined(objects: list[dict[str, Any]], name: str, cluster: str, comp
         if component == "secrets":
             assert obj["kind"] in ("ExternalSecret", "Password")
             assert meta["namespace"] == name
-            assert meta["name"] in ("keycloak-credentials", "mip-secret")
+            assert meta["name"] in ("keycloak-credentials", "mip-secret", "jupyterhub-crypt")
         else:
             assert obj["kind"] == "Application"
             assert meta["namespace"] == ARGOCD_NS
