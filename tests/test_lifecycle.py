@@ -174,7 +174,7 @@ def test_a_broken_federation_file_stops_only_that_federation(tmp_path: Path) -> 
     sim.commit()
     sim.run()
     error = ("ComparisonError: rpc error: Manifest generation error: `mip-cmp generate` failed exit status 1: "
-             "federations/federation-a/mip.yaml:16:1: replicas: unknown field (allowed: apiVersion, kind, name, "
+             "federations/federation-a/mip.yaml:14:1: replicas: unknown field (allowed: apiVersion, kind, name, "
              "cluster, type, state, publicHost, apps, peers)")
     # its wrapper, and its secrets Application, which renders the same file
     assert sim.problems() == [f"{app}: Unknown, last sync Succeeded: {error}"

@@ -169,8 +169,8 @@ def assert_project_confined(objects: list[dict[str, Any]], name: str, cluster: s
     project = next(o for o in objects if o["kind"] == "AppProject" and o["metadata"]["name"] == name)
     spec = project["spec"]
     assert spec["destinations"] == [{"server": CLUSTERS[cluster], "namespace": name}]
-    # The sample declares Argo CD v3.1.12, which cannot name the namespace (tests/test_lifecycle.py: v3.3+ does).
-    assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+    # The sample declares Argo CD v3.3.11: the project names the one namespace it may create.
+    assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace", "name": name}]
     platform_repo = "https://github.com/Medical-Informatics-Platform/mip-infra.git"
     assert set(spec["sourceRepos"]) == {platform_repo} | {CATALOG[a][0] for a in apps}
     assert "sourceNamespaces" not in spec
