@@ -828,7 +828,7 @@ HOW = """\
   renderer. MIP_CMP_RENDERER=off turns it off.
 - **A lean cold path** (no renderer: one Python process imports, renders and exits). What it does not do:
   scan installed packages for pydantic plugins (PYDANTIC_DISABLE_PLUGINS; and for the pydantic releases
-  checked in `model.PLUGIN_LOADER_CHECKED`, pydantic's plugin loader is not even loaded, so neither are
+  checked in `coldstart.PLUGIN_LOADER_CHECKED`, pydantic's plugin loader is not even loaded, so neither are
   importlib.metadata, email and zipfile); import jinja2 for templates that are only text and plain lookups
   (`{{ federation.name }}.example.org`: rendered by templating.py with jinja2's result, checks and budget
   charges); let pydantic parse the text signature of `list` and `dict` for every empty default; run the

@@ -141,3 +141,107 @@ def test_the_spelling_check_sees_a_spelling() -> None:
     words = vocabulary_words()
     assert {"CREATE_NAMESPACE", "PART_OF", "IN_CLUSTER", "ARGO_API", "SYNC_OPTIONS"} <= set(words)
     assert ("CreateNamespace=true" in [text for _, text in spellings(VOCABULARY)])
+
+
+# --- docs/architecture.md's other claims ---------------------------------------------------------------------
+
+NAMES = r"((?:`[\w./]+`(?:,? and |, | )?)+)"
+# "imports nothing" (of mip-cmp); "imports nothing of `x`"; "imports `x`, `y` only"; "may import `x`, `y`": the
+# list ends at the end of the sentence (a dot inside `contract.params` does not end it).
+CLAIM = re.compile(rf"(?i)\bimports? nothing of {NAMES}|\b(imports? nothing)\b|\bimports {NAMES} only|"
+                   r"\bmay import ((?:[^.;]|\.(?=\w))*)")
+
+
+def module_paragraphs() -> list[tuple[list[str], str]]:
+    """The paragraphs of the "Modules" section: the modules each names in bold (`a/b` written for `a.b`,
+    `a/` for a package) and its text."""
+    text = DOC.read_text(encoding="utf-8").split("\n## Modules\n")[1].split("\n## ")[0]
+    return [([name.replace("/", ".") for name in re.findall(r"\*\*`([\w./]+)`\*\*", para)], para)
+            for para in text.split("\n\n") if "**`" in para]
+
+
+def covered(name: str, bold: list[str]) -> bool:
+    return name in bold or any(b.endswith(".") and name.startswith(b) for b in bold)
+
+
+def test_every_module_has_a_paragraph() -> None:
+    bold = [name for names, _ in module_paragraphs() for name in names]
+    missing = [m for m in MODULES if not m.endswith("__init__") and not covered(m, bold)]
+    assert missing == []
+
+
+def claims(para: str) -> list[tuple[list[str], str, set[str]]]:
+    """(modules, kind, named modules) for each claim of a paragraph: a sentence is about the modules it names
+    in bold, else about those of the last sentence that did ("Both ...": the last two named; "They ...": all
+    named so far)."""
+    found: list[tuple[list[str], str, set[str]]] = []
+    subjects: list[str] = []
+    named: list[str] = []
+    for sentence in re.split(r"(?<=[.)])\s+(?=\*\*|[A-Z])", " ".join(para.split())):
+        bold = [n.replace("/", ".") for n in re.findall(r"\*\*`([\w./]+)`\*\*", sentence)]
+        named += bold
+        subjects = bold or (named[-2:] if sentence.startswith("Both") else named if sentence.startswith("They")
+                            else subjects)
+        for match in CLAIM.finditer(sentence):
+            none_of, nothing, only, may = match.groups()
+            listed = {m.replace("/", ".").rstrip(".") for m in re.findall(r"`([\w./]+)`", none_of or only or may or "")}
+            kind = "none of" if none_of else "exactly" if (nothing or only) else "at most"
+            if kind == "at most" and not listed & set(MODULES):
+                continue  # "may import the layers below": no list to check
+            found.append((subjects, kind, listed))
+    return found
+
+
+def test_what_each_paragraph_says_a_module_imports_is_what_it_imports() -> None:
+    """"Imports nothing", "imports `x` only", "may import `x`, `y`" and "imports nothing of `x`" are held to
+    the import graph for the modules their sentence is about."""
+    wrong = []
+    checked = 0
+    for _, para in module_paragraphs():
+        for subjects, kind, listed in claims(para):
+            for subject in (s for s in subjects if s in MODULES):
+                actual = imports_of(subject)
+                checked += 1
+                if (kind == "exactly" and actual != listed) or (kind == "at most" and not actual <= listed):
+                    wrong.append(f"{subject}: the page says {kind} {sorted(listed)}, it imports {sorted(actual)}")
+                elif kind == "none of" and any(a == x or a.startswith(f"{x}.") for a in actual for x in listed):
+                    wrong.append(f"{subject}: the page says none of {sorted(listed)}, it imports {sorted(actual)}")
+    assert wrong == []
+    assert checked >= 25, "the claims were not found: the pattern is broken"
+
+
+def test_the_claim_reader_reads_each_kind() -> None:
+    para = ("**`a`** does this. Imports nothing. **`b/c`** does that; it may import `budget`, `contract.params` and "
+            "`names`. **`g`** too. Both import nothing of `expand/`. **`i`** imports `budget` only. They may import "
+            "the layers below.")
+    assert [(s, k, sorted(x)) for s, k, x in claims(para)] == [
+        (["a"], "exactly", []), (["b.c"], "at most", ["budget", "contract.params", "names"]),
+        (["b.c", "g"], "none of", ["expand"]), (["i"], "exactly", ["budget"])]
+
+
+def test_the_parameters_the_page_lists_are_the_contracts() -> None:
+    from mip_cmp.contract.params import PARAMETERS
+
+    para = next(p for names, p in module_paragraphs() if "contract.params" in names)
+    listed = re.findall(r"`(\w+)`", para.split("(", 1)[1].split(")", 1)[0])
+    assert listed == [p.name for p in PARAMETERS]
+
+
+def test_every_test_file_a_document_or_the_code_cites_exists() -> None:
+    cited = {(path.relative_to(REPO_ROOT), ref)
+             for path in [*REPO_ROOT.glob("*.md"), *(REPO_ROOT / "docs").glob("*.md"), REPO_ROOT / "plugin.yaml",
+                          *PACKAGE.rglob("*.py")] if path.name != "CHANGELOG.md"  # history names old paths
+             for ref in re.findall(r"\btests/[\w/]+\.py\b", path.read_text(encoding="utf-8"))}
+    assert cited, "the pattern finds nothing"
+    assert [f"{source}: {ref}" for source, ref in sorted(cited) if not (REPO_ROOT / ref).is_file()] == []
+
+
+# Core modules whose rules are tested on their own, in-process: each has its file in tests/unit/ (a package by
+# its name). The rest is tested through them and by the golden cases.
+UNIT_TESTED = ("buildenv", "emit", "errors", "expand", "helm", "keypath", "loading", "meter", "modelcheck", "pipeline",
+               "redact", "renders", "repo", "reporter", "templating", "validate", "yamlsource")
+
+
+def test_each_core_module_has_its_unit_test_file() -> None:
+    assert [m for m in UNIT_TESTED if not (REPO_ROOT / "tests" / "unit" / f"test_{m}.py").is_file()] == []
+    assert all(m in MODULES or f"{m}.__init__" in MODULES for m in UNIT_TESTED)

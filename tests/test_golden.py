@@ -1,11 +1,11 @@
 """Golden cases: one folder per case, inputs -> the exact bytes Argo CD would get (or the exact error).
 
-A case folder holds `case.yaml` (which app directory to render, with what revision and parameters, the
-`command` when it is not `generate`, the expected exit code, files to `delete` or to `grow` to a size), an
-optional `repo/` overlay laid over a copy of sample-repo/ (or over nothing, with `base: none`), and the
-expectation: `stdout.yaml` (generate's manifests) or `stdout.txt` (another command's output) and
-`stderr.txt`; a stream without its file must be empty. The expected error texts of the whole suite live
-here (tests/golden/attacks.yaml holds the security suite's).
+A case folder holds `case.yaml` (first a comment saying why the case exists; which app directory to render,
+with what revision and parameters, the `command` when it is not `generate`, the expected exit code, files to
+`delete` or to `grow` to a size), an optional `repo/` overlay laid over a copy of sample-repo/ (or over
+nothing, with `base: none`), and the expectation: `stdout.yaml` (generate's manifests) or `stdout.txt`
+(another command's output) and `stderr.txt`; a stream without its file must be empty. The expected error texts
+of the whole suite live here (tests/golden/attacks.yaml holds the security suite's).
 Regenerate after an intended change with `MIP_UPDATE_GOLDEN=1 pytest tests/test_golden.py`, then
 read the diff: the expected files are the specification.
 """
@@ -87,3 +87,10 @@ def test_every_case_has_its_expectation() -> None:
             assert (GOLDEN / case / expected).is_file(), f"{case} has no {expected}"
         else:
             assert any((GOLDEN / case / name).is_file() for name in ("stdout.txt", "stderr.txt")), case
+
+
+def test_every_case_says_why() -> None:
+    """A case's first lines are a comment saying what it pins down and why it matters: an expectation file
+    alone says what, not what a reviewer of a changed output must keep."""
+    silent = [case for case in CASES if not (GOLDEN / case / "case.yaml").read_text().startswith("# ")]
+    assert silent == []

@@ -16,11 +16,11 @@ import pytest
 import yaml
 
 from helpers import MARCH_PLATFORM, REPO_ROOT
-from mip_cmp.expand.argocd import deep_merge
+from mip_cmp.helm import merge_values
 from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
+from mip_cmp.renders import app_renders
 from mip_cmp.repo import Repo
-from mip_cmp.validate import app_renders
 
 FACTS = REPO_ROOT / "tests" / "fixtures" / "mip-infra"
 GOLDEN = REPO_ROOT / "tests" / "golden"
@@ -59,7 +59,7 @@ def application(rendered: dict[str, list[dict[str, Any]]], name: str) -> dict[st
 def test_each_chart_gets_mip_infras_values(rendered: dict[str, list[dict[str, Any]]], federation: str,
                                            root: str, app: str) -> None:
     """What Helm merges in mip-infra (the shared values, then the federation's) is exactly the valuesObject."""
-    expected = deep_merge(fact(f"deployments/shared-apps/{app}/values.yaml"), fact(f"{root}/{app}-values.yaml"))
+    expected = merge_values(fact(f"deployments/shared-apps/{app}/values.yaml"), fact(f"{root}/{app}-values.yaml"))
     source = application(rendered, f"{federation}-{app}")["spec"]["source"]
     assert source["helm"]["valuesObject"] == expected
     assert source["helm"]["valueFiles"] == ["values.yaml"]

@@ -16,8 +16,8 @@ from mip_cmp.errors import InternalError, MipError
 from mip_cmp.gate import check_federation_output
 from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
+from mip_cmp.renders import app_renders
 from mip_cmp.repo import Repo
-from mip_cmp.validate import app_renders
 
 Objects = dict[str, list[dict[str, Any]]]
 

@@ -92,7 +92,7 @@ def test_render_says_which_other_files_it_read() -> None:
     assert fed.code == 0, fed.stderr
     assert fed.stderr == (
         "mip-cmp: rendered federations/federation-a/mip.yaml; also read mip.yaml, "
-        "federations/federation-z/mip.yaml\n")
+        "federations/federation-a/overlays/exareme2/kustomization.yaml, federations/federation-z/mip.yaml\n")
     root = run_cli("render", ".", cwd=SAMPLE_REPO)
     assert root.stderr == (
         "mip-cmp: rendered mip.yaml; also read federations/federation-a/mip.yaml, "

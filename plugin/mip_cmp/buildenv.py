@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .contract.params import COMPONENTS, PARAMETERS
+from .contract.params import COMPONENT, COMPONENTS, PARAMETERS
 from .errors import MipError
 
 DEFAULT_REVISION = "HEAD"
@@ -73,9 +73,9 @@ def _parameters(environ: Mapping[str, str]) -> dict[str, str]:
             value = environ.get(f"PARAM_{_escaped(p.name)}")
             if value is not None:
                 values[p.name] = value
-    if values.get("component", "") not in COMPONENTS:
-        raise MipError(f"plugin parameter 'component' must be one of {', '.join(repr(c) for c in COMPONENTS)}, "
-                       f"not {values['component']!r}")
+    if values.get(COMPONENT.name, "") not in COMPONENTS:
+        raise MipError(f"plugin parameter {COMPONENT.name!r} must be one of "
+                       f"{', '.join(repr(c) for c in COMPONENTS)}, not {values[COMPONENT.name]!r}")
     return values
 
 

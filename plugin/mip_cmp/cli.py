@@ -1,4 +1,5 @@
-"""The command line: all I/O happens here; the core below never prints.
+"""The command line: arguments, stdout, stderr and exit codes; the core below never prints (what `import` writes,
+`bootstrap --apply` applies and `doctor` reads from a cluster is their modules' own).
 
 Exit codes (errors.py): 0 success, 1 a problem in the input, 2 bad usage, 3 a bug in mip-cmp; `diff --exit-code`
 adds 10 (changes) and 11 (destructive changes).
@@ -101,7 +102,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError(f"mip-cmp validate: {root}: not a directory")
     problems, files = validate_repo(root)
     if args.format in ("github", "json"):
-        from .ci import annotation, git_prefix, json_report
+        from .reporter import annotation, git_prefix, json_report
 
         prefix = git_prefix(root)
         if args.format == "json":
@@ -205,6 +206,8 @@ def _describe(sub: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .reporter import FORMATS
+
     _Parser = _parser_class()
     parser = _Parser(prog="mip-cmp", description="Expand mip.yaml files into the MIP platform for Argo CD.")
     parser.add_argument("--version", action="version", version=f"mip-cmp {__version__}")
@@ -223,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check every mip.yaml of a repository; list all problems")
     _repository_argument(p)
-    p.add_argument("--format", choices=["text", "github", "json"], default="text",
+    p.add_argument("--format", choices=FORMATS["validate"], default=FORMATS["validate"][0],
                    help="text on stderr; github: GitHub Actions annotations on stdout, paths from the git root; "
                         "json: one report object on stdout (default: text)")
     p.set_defaults(func=cmd_validate)
@@ -277,6 +280,7 @@ def _tool(name: str) -> Callable[[argparse.Namespace], int]:
 
 def _add_tool_commands(sub: Any) -> None:
     from .errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE
+    from .reporter import FORMATS
 
     p = sub.add_parser("diff", help="what a change does to the cluster: both sides rendered as Argo CD does",
                        description="Compare the whole platform rendered at two points: --from/--to git revisions "
@@ -287,25 +291,25 @@ def _add_tool_commands(sub: Any) -> None:
     p.add_argument("--from", dest="rev_from", metavar="REV", help="git revision of the old side (default: HEAD)")
     p.add_argument("--to", dest="rev_to", metavar="REV", help="git revision of the new side (default: REPO as it is)")
     p.add_argument("--revision", default="HEAD", help="the revision Argo CD renders on both sides (default: HEAD)")
-    p.add_argument("--format", choices=["text", "json", "github", "markdown"], default="text",
+    p.add_argument("--format", choices=FORMATS["diff"], default=FORMATS["diff"][0],
                    help="text, json, GitHub Actions annotations, or markdown for a pull-request comment "
-                        "(default: text)")
+                        f"(default: {FORMATS['diff'][0]})")
     p.add_argument("--exit-code", action="store_true",
                    help=f"exit {EXIT_DIFF_CHANGES} if anything changes, {EXIT_DIFF_DESTRUCTIVE} if destructively")
     p.set_defaults(func=_tool("diff"))
 
     p = sub.add_parser("graph", help="the platform's topology as Mermaid, Graphviz dot or one offline HTML page")
     _repository_argument(p)
-    p.add_argument("--format", choices=["mermaid", "dot", "html"], default="mermaid",
-                   help="output format (default: mermaid)")
+    p.add_argument("--format", choices=FORMATS["graph"], default=FORMATS["graph"][0],
+                   help=f"output format (default: {FORMATS['graph'][0]})")
     p.add_argument("--revision", default="HEAD", help="the revision Argo CD would render (default: HEAD)")
     p.set_defaults(func=_tool("graph"))
 
     p = sub.add_parser("import", help="write the platform equivalent to a mip-infra checkout; report every object")
     p.add_argument("source", metavar="MIP_INFRA_CHECKOUT", help="a checkout of a mip-infra-style repository")
     p.add_argument("--out", required=True, metavar="DIR", help="where to write the platform (a new or empty directory)")
-    p.add_argument("--format", choices=["text", "json", "markdown"], default="text",
-                   help="format of the report (default: text)")
+    p.add_argument("--format", choices=FORMATS["import"], default=FORMATS["import"][0],
+                   help=f"format of the report (default: {FORMATS['import'][0]})")
     p.add_argument("--adopt-defaults", action="store_true",
                    help="take mip-cmp's sync defaults (prune on) instead of keeping the old repository's; the "
                         "report lists each change either way")

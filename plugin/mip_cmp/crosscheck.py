@@ -13,6 +13,7 @@ from typing import Any
 from . import compat, meter
 from .errors import Problem
 from .flows import flow_problems, peer_problems
+from .keypath import KeyPath
 from .model import AppSync, Federation, Platform
 from .names import (
     FEDERATIONS_APPSET,
@@ -26,7 +27,7 @@ from .names import (
     is_system_namespace,
 )
 from .redact import credential_value
-from .yamlsource import Document, KeyPath
+from .yamlsource import Document
 
 
 def check_platform(p: Platform, doc: Document) -> list[Problem]:

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .buildenv import BuildEnv
+from .buildenv import DEFAULT_REVISION
 from .errors import MipError, Problem
-from .expand.federation import federation_secrets
 from .expand.platform import infrastructure_project, root_application
 from .kubeapi import Cluster, Unreachable, connect
 from .loading import LoadedPlatform, load_federations, load_platform
 from .model import Platform
 from .names import INFRA_PROJECT, ROOT_APPLICATION
 from .pipeline import render_objects
+from .renders import app_renders
 from .repo import Repo
 from .vocabulary import (
     APP_NAME,
@@ -334,16 +334,12 @@ def _older(version: str, than: str) -> bool:
 
 def platform_objects(root: Path) -> tuple[LoadedPlatform, list[dict[str, Any]]]:
     """The platform and every object its apps emit (as `validate` renders them), plus the bootstrap objects."""
-    repo = Repo(root)
+    repo = Repo(root, remember=True)
     platform = load_platform(repo)
     p: Platform = platform.model
-    objects = [infrastructure_project(p), root_application(p, "HEAD")]
-    objects += render_objects(repo, ".", BuildEnv(), platform)
-    for fed in load_federations(repo, platform):
-        bound = {"federation": fed.model.name, "directory": fed.directory}
-        objects += render_objects(repo, ".", BuildEnv(params=bound), platform)
-        if federation_secrets(p, fed.model):
-            objects += render_objects(repo, ".", BuildEnv(params={**bound, "component": "secrets"}), platform)
+    objects = [infrastructure_project(p), root_application(p, DEFAULT_REVISION)]
+    for _, env in app_renders(platform, load_federations(repo, platform)):
+        objects += render_objects(repo, ".", env, platform)
     return platform, objects
 
 

@@ -13,6 +13,7 @@ import yaml
 
 from . import budget, fastyaml, meter
 from .errors import MipError, Problem
+from .keypath import format_path
 
 try:
     from yaml import CSafeDumper as _BaseDumper
@@ -56,10 +57,6 @@ def _describe(obj: Any) -> str:
     return f"output: {kind or 'object'} {name or '(unnamed)'}"
 
 
-def _output_path(path: tuple[str | int, ...]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-
-
 def _not_text(obj: Any) -> tuple[str, str] | None:
     """The path and character of the first string in `obj` that UTF-8 cannot encode (a lone surrogate,
     e.g. from an environment variable that was not UTF-8), or None."""
@@ -71,11 +68,11 @@ def _not_text(obj: Any) -> tuple[str, str] | None:
             for key, item in value.items():
                 items.append((key, item))
                 if isinstance(key, str) and (char := _bad_char(key)):
-                    return _output_path((*path, key)), char
+                    return format_path((*path, key)), char
         elif isinstance(value, list):
             items = list(enumerate(value))
         elif isinstance(value, str) and (char := _bad_char(value)):
-            return _output_path(path), char
+            return format_path(path), char
         stack.extend(((*path, k), v) for k, v in reversed(items))
     return None
 

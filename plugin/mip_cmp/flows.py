@@ -9,9 +9,10 @@ import ipaddress
 from collections.abc import Iterable
 
 from .errors import Problem
+from .keypath import KeyPath
 from .model import AppNetwork, Federation, Flow, Platform
 from .suggest import did_you_mean
-from .yamlsource import Document, KeyPath
+from .yamlsource import Document
 
 # Names network.py gives its own policies: a flow may not take them (nor a name it derives from an app's).
 DEFAULT_DENY = "default-deny"

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .yamlsource import Document, KeyPath
+from .keypath import KeyPath
+from .yamlsource import Document
 
 # The names kustomize looks for in a directory, in its order.
 FILE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")

@@ -18,11 +18,12 @@ from . import kustomization, meter
 from .buildenv import BuildEnv
 from .crosscheck import Identity, check_federation, check_platform, check_unique
 from .errors import MipError, Problem
+from .keypath import KeyPath
 from .model import Federation, Platform
 from .modelcheck import kind_of, to_model
 from .names import FILE_NAME
 from .repo import Repo, source_override_problems
-from .yamlsource import Document, KeyPath, LazyDocument
+from .yamlsource import Document, LazyDocument
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,11 @@ validator is built when it is first used (defer_build): validating a Platform bu
 models inside it once, as part of its own, without a validator of their own (docs/performance.md).
 """
 
-import os
-import sys
-from types import ModuleType
 from typing import Annotated, Any, Final, Literal
 
-import pydantic
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
+from .coldstart import skip_plugin_scan
 from .vocabulary import (
     APPLY_OUT_OF_SYNC_ONLY,
     ARGO_GROUP,
@@ -32,34 +29,7 @@ from .vocabulary import (
     NETWORK_GROUP,
 )
 
-# pydantic releases whose plugin loader was read and found to do nothing but return no plugins when
-# PYDANTIC_DISABLE_PLUGINS disables them all, and whose only import of it is `get_plugins` (in
-# pydantic/plugin/_schema_validator.py). Check a new release the same way before adding it here.
-PLUGIN_LOADER_CHECKED = ("2.14.",)
-PLUGINS_ALL_DISABLED = ("__all__", "1", "true")  # pydantic's own spelling of "every plugin off"
-_LOADER = "pydantic.plugin._loader"
-
-
-def _no_plugins() -> tuple[()]:
-    return ()
-
-
-def _skip_plugin_scan() -> bool:
-    """With every plugin disabled (cli.main sets PYDANTIC_DISABLE_PLUGINS, the image too), pydantic still
-    imports its plugin loader when the first model is built, and the loader imports importlib.metadata (with
-    email, zipfile, csv: 15-25 ms of a cold `generate`) only to return no plugins. Where that is all it
-    would do (a checked release, every plugin disabled, the loader not loaded yet), a loader that returns no
-    plugins stands in for it. Anything else keeps pydantic's own loader: slower, never wrong."""
-    if (os.environ.get("PYDANTIC_DISABLE_PLUGINS") not in PLUGINS_ALL_DISABLED or _LOADER in sys.modules
-            or not pydantic.VERSION.startswith(PLUGIN_LOADER_CHECKED)):
-        return False
-    loader = ModuleType(_LOADER, "No pydantic plugins (mip_cmp.model._skip_plugin_scan).")
-    loader.get_plugins = _no_plugins  # type: ignore[attr-defined]
-    sys.modules[_LOADER] = loader
-    return True
-
-
-_skip_plugin_scan()  # before the first model below is built
+skip_plugin_scan()  # before the first model below is built (coldstart.py says why)
 
 API_VERSION: Final = "mip-cmp.io/v1alpha1"
 

@@ -7,9 +7,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .errors import MipError, Problem
+from .keypath import KeyPath, format_path
 from .model import API_VERSION, DNS_LABEL, KINDS, Federation, Platform
 from .suggest import did_you_mean
-from .yamlsource import Document, KeyPath, format_path
+from .yamlsource import Document
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -24,24 +24,8 @@ from .loading import (
 from .names import FILE_NAME
 from .repo import Repo, locate
 from .validate import _stray_files
-from .yamlsource import Document
 
 MAX_LISTED = 10
-
-
-class RecordingRepo(Repo):
-    """A Repo that remembers which files it read, and reads each once (the checks re-read nothing)."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.files_read: list[str] = []
-        self._docs: dict[str, Document] = {}
-
-    def read(self, rel_dir: str) -> Document:
-        if rel_dir not in self._docs:
-            self._docs[rel_dir] = super().read(rel_dir)
-            self.files_read.append(self._docs[rel_dir].file)
-        return self._docs[rel_dir]
 
 
 def render_checked(app_dir: Path, environ: Mapping[str, str]) -> tuple[bytes, str, list[str], list[str]]:
@@ -49,7 +33,7 @@ def render_checked(app_dir: Path, environ: Mapping[str, str]) -> tuple[bytes, st
     and warnings. Raises MipError with the problems of both the render and the extra checks, all at once."""
     env = buildenv.from_environ(environ)
     located, rel = locate(app_dir, env.source_path)
-    repo = RecordingRepo(located.root)
+    repo = Repo(located.root, remember=True)  # the checks re-read nothing; what was read is said
     target = env.directory or rel
     problems: list[Problem] = []
     objects = []
@@ -65,10 +49,10 @@ def render_checked(app_dir: Path, environ: Mapping[str, str]) -> tuple[bytes, st
     if target != ".":
         fed = load_federation(repo, target)
         warnings = [str(w) for w in directory_name_warnings(fed.model, fed.doc, fed.directory)]
-    return emit.dump(objects), rendered, [f for f in repo.files_read if f != rendered], warnings
+    return emit.dump(objects), rendered, [f for f in repo.documents if f != rendered], warnings
 
 
-def _extra_checks(repo: RecordingRepo, target: str, env: BuildEnv) -> list[Problem]:
+def _extra_checks(repo: Repo, target: str, env: BuildEnv) -> list[Problem]:
     try:
         platform = load_platform(repo)
     except MipError:

@@ -46,9 +46,12 @@ class Repo:
     def __init__(self, root: Path, *, remember: bool = False) -> None:
         self.root = root.resolve()
         self._root = str(self.root)
-        # `loaded` is filled only for a run that renders several apps (validate, the tools): one render for Argo
-        # CD reads each file once, and keeping every federation's data would cost the root its memory budget.
+        # `remember`: a run that renders several apps of a checkout that does not change meanwhile (validate,
+        # render, the tools) reads and checks each file once: `documents` (in the order first read) and `loaded`
+        # keep them. One render for Argo CD reads each file once anyway, and keeping every federation's data
+        # would cost the root its memory budget.
         self.remember = remember
+        self.documents: dict[str, Document] = {}
         self._inside_memo: dict[str, str] = {}  # speed only, see _inside
         # Speed only: what loading.load_federation made of a directory, so that one run (validate renders
         # every app) checks each federation file once; the checkout does not change meanwhile.
@@ -117,7 +120,10 @@ class Repo:
         return self.read_yaml(FILE_NAME if rel_dir in ("", ".") else f"{rel_dir}/{FILE_NAME}")
 
     def read_yaml(self, rel: str) -> Document:
-        """Parse the YAML file `rel`, within the limits of a mip.yaml (each file's, and all files' together)."""
+        """Parse the YAML file `rel`, within the limits of a mip.yaml (each file's, and all files' together);
+        once, if the repository remembers (a file that failed fails again)."""
+        if rel in self.documents:
+            return self.documents[rel]
         raw = _read_file(self._inside(rel), rel)
         self.bytes_read += len(raw)
         if self.bytes_read > budget.MAX_TOTAL_BYTES:
@@ -125,7 +131,10 @@ class Repo:
             # report every later federation file as broken.
             raise meter.Exceeded([Problem(rel, 0, 0, "", f"the mip.yaml files read together exceed "
                                                          f"{budget.MAX_TOTAL_BYTES} bytes (budget.MAX_TOTAL_BYTES)")])
-        return load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
+        doc = load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
+        if self.remember:
+            self.documents[rel] = doc
+        return doc
 
     def is_file(self, rel: str) -> bool:
         return os.path.isfile(self._inside(rel))

@@ -22,8 +22,9 @@ from typing import Any
 
 from . import budget, meter
 from .errors import MipError
+from .keypath import KeyPath
 from .redact import credential_value
-from .yamlsource import Document, KeyPath, unreadable
+from .yamlsource import Document, unreadable
 
 _MARKERS = ("{{", "{%", "{#")
 _FILTERS = ("lower", "upper", "trim", "replace", "default", "string", "int", "title", "capitalize",

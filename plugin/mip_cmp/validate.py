@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from . import compat, meter
-from .buildenv import DEFAULT_REVISION, BuildEnv
-from .contract.params import NETWORK_COMPONENT, OBJECTS_COMPONENT, SECRETS_COMPONENT, common_network_binding
+from .buildenv import BuildEnv
 from .crosscheck import directory_name_warnings
 from .errors import MipError, Problem
-from .expand.federation import federation_besides, federation_secrets
 from .loading import (
-    LoadedFederation,
     LoadedPlatform,
     federation_dirs,
     load_federation,
@@ -20,9 +17,9 @@ from .loading import (
     roots_text,
     unreadable_directories,
 )
-from .names import FILE_NAME, NETWORK_APP, OBJECTS_APP, ROOT_APPLICATION, SECRETS_APP
-from .network import closed_apps
+from .names import FILE_NAME
 from .pipeline import render_objects
+from .renders import app_renders
 from .repo import Repo
 
 
@@ -36,34 +33,18 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
     directories = federation_dirs(repo, platform.model)
     unreadable = unreadable_directories(repo, platform.model)
     problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.roots())
-    # Every app exactly as Argo CD renders it: the root (which fails only on what it cannot read at all, such
-    # as a directory without a mip.yaml), and each federation from the root, bound by the ApplicationSet's
-    # parameters, which shows that federation's own problems; its other components where it has them.
-    problems += _render(repo, BuildEnv(), platform)
+    federations = []
     for directory in directories:
         try:
-            fed = load_federation(repo, directory)
+            federations.append(load_federation(repo, directory))
         except MipError as exc:
-            problems += exc.problems
-            continue
-        bound = {"federation": fed.model.name, "directory": fed.directory}
-        own = _render(repo, BuildEnv(params=bound), platform)
-        for component in _components(platform, fed):
-            own = own or _render(repo, BuildEnv(params={**bound, "component": component}), platform)
-        problems += own
+            problems += exc.problems  # its own problems; its apps are not rendered (Argo CD's would fail so)
+    # Every app exactly as Argo CD renders it (app_renders): the root, which fails only on what it cannot read
+    # at all, such as a directory without a mip.yaml, then each federation's Applications, which show that
+    # federation's own problems. A problem several renders share is said once.
+    for _, env in app_renders(platform, federations):
+        problems += _render(repo, env, platform)
     return sorted(set(problems)), 1 + len(directories) + len(unreadable)
-
-
-APP_OF = {SECRETS_COMPONENT: SECRETS_APP, OBJECTS_COMPONENT: OBJECTS_APP}
-
-
-def _components(platform: LoadedPlatform, fed: LoadedFederation) -> list[str]:
-    """A federation's components besides its Applications: secrets where its apps need one, objects where
-    they need some beside their charts (else there is no such Application)."""
-    components = [SECRETS_COMPONENT] if federation_secrets(platform.model, fed.model) else []
-    if fed.model.state == "active" and federation_besides(platform.model, fed.model):
-        components.append(OBJECTS_COMPONENT)
-    return components
 
 
 def _render(repo: Repo, env: BuildEnv, platform: LoadedPlatform) -> list[Problem]:
@@ -83,30 +64,6 @@ def notes(root: Path) -> list[str]:
     named = [str(w) for fed in load_federations(repo, platform)
              for w in directory_name_warnings(fed.model, fed.doc, fed.directory)]
     return [*named, *compat.newer_would_add(platform.model.argocd.version)]
-
-
-def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
-                revision: str = DEFAULT_REVISION) -> list[tuple[str, BuildEnv]]:
-    """Every app exactly as Argo CD renders it, with the name of the Application that renders it: the root,
-    and each federation from the root, bound by the ApplicationSet's parameters; its secrets and objects
-    components only where its apps need a secret or an object beside their charts (else there is no such
-    Application). `validate`, `diff` and `graph` use
-    this one list."""
-    renders = [(ROOT_APPLICATION, BuildEnv(target_revision=revision))]
-    for fed in federations:
-        bound = {"federation": fed.model.name, "directory": fed.directory}
-        renders.append((fed.model.name, BuildEnv(target_revision=revision, params=bound)))
-        renders += [(f"{fed.model.name}-{APP_OF[component]}",
-                     BuildEnv(target_revision=revision, params={**bound, "component": component}))
-                    for component in _components(platform, fed)]
-        if platform.model.network.enabled:
-            renders.append((f"{fed.model.name}-{NETWORK_APP}",
-                            BuildEnv(target_revision=revision, params={**bound, "component": NETWORK_COMPONENT})))
-    if platform.model.network.enabled:
-        renders += [(f"{name}-{NETWORK_APP}", BuildEnv(target_revision=revision, params={
-            item["name"]: item["string"] for item in common_network_binding(name)}))
-            for name in closed_apps(platform.model)]
-    return renders
 
 
 def _stray_files(repo: Repo, expected: set[str], roots: list[str]) -> list[Problem]:

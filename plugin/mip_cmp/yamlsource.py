@@ -18,6 +18,7 @@ import yaml
 from . import budget, meter
 from .errors import MipError, Problem
 from .fastyaml import MAYBE_NOT_TEXT
+from .keypath import KeyPath, format_path
 
 try:  # libyaml's parser is several times faster; the pure-Python one yields the same events.
     from yaml import CSafeLoader as _Loader
@@ -27,7 +28,6 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 # Kubernetes and Helm (via Go's JSON) cannot represent integers outside int64.
 MAX_INT = 2**63 - 1
 
-KeyPath = tuple[str | int, ...]
 Mark = tuple[int, int]
 
 _CORE_TAGS = {
@@ -75,16 +75,6 @@ class Document:
         """A located problem (errors.Problem makes its text safe to print)."""
         line, col = self.mark(path, key=key) or (0, 0)
         return Problem(self.file, line, col, format_path(path), message)
-
-
-def format_path(path: KeyPath) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 def decode(raw: bytes, file: str) -> str:

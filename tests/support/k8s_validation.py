@@ -23,6 +23,8 @@ from typing import Any
 
 import jsonschema
 
+from mip_cmp import keypath
+
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 KUBERNETES_VERSION = "1.30"
 _MAX_MESSAGE = 300
@@ -31,7 +33,6 @@ _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 DNS1123_LABEL = re.compile(rf"^{_LABEL}$")
 DNS1123_SUBDOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _SCHEMA_VALUED = frozenset({"additionalProperties", "items", "not", "allOf", "anyOf", "oneOf"})
 
 # Core kinds that are cluster-scoped (namespace must not be set); everything else there is namespaced.
@@ -96,16 +97,9 @@ def _crd_validator(api_version: str, kind: str, schema_dir: Path = SCHEMA_DIR) -
 
 
 def format_path(path: Iterable[Any]) -> str:
-    """``["spec", "sources", 0, "repoURL"]`` -> ``spec.sources[0].repoURL``; odd keys are quoted."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif _SIMPLE_KEY.match(str(part)):
-            text += f".{part}" if text else str(part)
-        else:
-            text += f"[{json.dumps(str(part))}]"
-    return text or "<root>"
+    """``["spec", "sources", 0, "repoURL"]`` -> ``spec.sources[0].repoURL`` (mip-cmp's own formatter; odd keys
+    are quoted)."""
+    return keypath.format_path([p if isinstance(p, int) else str(p) for p in path]) or "<root>"
 
 
 def _short(message: str) -> str:

@@ -7,8 +7,8 @@ from typing import Any
 
 from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
+from mip_cmp.renders import app_renders
 from mip_cmp.repo import Repo
-from mip_cmp.validate import app_renders
 
 
 def network_policies(repo_root: Path) -> list[dict[str, Any]]:

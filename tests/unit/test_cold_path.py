@@ -11,14 +11,14 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from mip_cmp import model
+from mip_cmp import coldstart
 
 
 def test_the_plugin_loader_stand_in_is_checked_for_this_pydantic() -> None:
-    assert pydantic.VERSION.startswith(model.PLUGIN_LOADER_CHECKED), (
+    assert pydantic.VERSION.startswith(coldstart.PLUGIN_LOADER_CHECKED), (
         f"pydantic {pydantic.VERSION} is new: read pydantic/plugin/_loader.py and every import of it; if "
         "get_plugins() still returns no plugins when PYDANTIC_DISABLE_PLUGINS disables them all and nothing "
-        "else is imported from it, add its release to model.PLUGIN_LOADER_CHECKED")
+        "else is imported from it, add its release to coldstart.PLUGIN_LOADER_CHECKED")
 
 
 def test_pydantic_imports_only_get_plugins_from_its_loader() -> None:
@@ -28,7 +28,7 @@ def test_pydantic_imports_only_get_plugins_from_its_loader() -> None:
     assert uses == [("plugin/_schema_validator.py", "from ._loader import get_plugins")]
 
 
-@pytest.mark.parametrize("disabled", model.PLUGINS_ALL_DISABLED)
+@pytest.mark.parametrize("disabled", coldstart.PLUGINS_ALL_DISABLED)
 def test_pydantic_loader_returns_no_plugins_when_all_are_disabled(disabled: str,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """pydantic's own loader, loaded under another name, answers what the stand-in answers."""
@@ -38,7 +38,7 @@ def test_pydantic_loader_returns_no_plugins_when_all_are_disabled(disabled: str,
     real = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(real)
     monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", disabled)
-    assert list(real.get_plugins()) == list(model._no_plugins()) == []
+    assert list(real.get_plugins()) == list(coldstart._no_plugins()) == []
 
 
 PROBE = """\

@@ -11,7 +11,8 @@ import yaml
 from mip_cmp import fastyaml
 from mip_cmp.budget import MAX_FILE_BYTES
 from mip_cmp.errors import MipError
-from mip_cmp.yamlsource import Document, decode, format_path, load
+from mip_cmp.keypath import format_path
+from mip_cmp.yamlsource import Document, decode, load
 
 FILE = "f/mip.yaml"
 

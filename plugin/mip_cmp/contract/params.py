@@ -52,16 +52,30 @@ def string_parameter(name: str, value: str) -> dict[str, str]:
     return {"name": name, "string": value}
 
 
-def binding(federation: str, directory: str, component: str = "") -> list[dict[str, str]]:
-    """The `plugin.parameters` of an Application that renders the repository root for one federation
-    directory."""
+def bound(federation: str, directory: str, component: str = "") -> dict[str, str]:
+    """The parameters, by name, of an Application that renders the repository root for one federation
+    directory (what `BuildEnv.params` holds when Argo CD renders it)."""
     values = {FEDERATION.name: federation, DIRECTORY.name: directory, COMPONENT.name: component}
-    return [string_parameter(name, value) for name, value in values.items() if value]
+    return {name: value for name, value in values.items() if value}
+
+
+def common_network_bound(app: str) -> dict[str, str]:
+    """The parameters of `<common app>-network`: the root renders that app's NetworkPolicies."""
+    return {COMPONENT.name: NETWORK_COMPONENT, APP.name: app}
+
+
+def _as_binding(values: dict[str, str]) -> list[dict[str, str]]:
+    return [string_parameter(name, value) for name, value in values.items()]
+
+
+def binding(federation: str, directory: str, component: str = "") -> list[dict[str, str]]:
+    """`bound(...)` as the `plugin.parameters` of that Application."""
+    return _as_binding(bound(federation, directory, component))
 
 
 def common_network_binding(app: str) -> list[dict[str, str]]:
-    """The `plugin.parameters` of `<common app>-network`: the root renders that app's NetworkPolicies."""
-    return [{"name": COMPONENT.name, "string": NETWORK_COMPONENT}, {"name": APP.name, "string": app}]
+    """`common_network_bound(app)` as the `plugin.parameters` of `<common app>-network`."""
+    return _as_binding(common_network_bound(app))
 
 
 # The platform's ApplicationSet binds each wrapper Application to its list element's name and path.

@@ -101,16 +101,6 @@ def meta(name: str, namespace: str, labels: dict[str, str], annotations: dict[st
     return meta
 
 
-def deep_merge(base: Any, override: Any) -> Any:
-    """Helm's rule: mappings merge key by key, anything else in `override` replaces."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for key, value in override.items():
-            merged[key] = deep_merge(base.get(key), value) if key in base else value
-        return merged
-    return override
-
-
 def sync_policy(namespace_labels: dict[str, str] | None, *, prune: bool = True,
                 namespace_annotations: dict[str, str] | None = None) -> Obj:
     policy: Obj = {

@@ -6,6 +6,7 @@ import posixpath
 from typing import Any
 
 from ..contract.params import OBJECTS_COMPONENT, SECRETS_COMPONENT, binding
+from ..helm import merge_values
 from ..loading import LoadedFederation, LoadedPlatform
 from ..model import Federation, ObjectBeside, Overlay, Platform
 from ..names import OBJECTS_APP, OVERLAY_APP, SECRETS_APP
@@ -29,7 +30,6 @@ from .argocd import (
     Parts,
     app_project,
     chart_source,
-    deep_merge,
     federation_namespace_labels,
     generate_paths,
     ignore_differences,
@@ -100,9 +100,9 @@ def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: st
     app_context = {**context, "app": {"name": app_name, "version": chart.version}}
     values = render_tree(chart.values, app_context, lp.doc, ("catalog", app_name, "values"))
     if context["federation"]["publicHost"]:
-        values = deep_merge(values, _host_values(chart.publicHostValues, context["federation"]["publicHost"]))
+        values = merge_values(values, _host_values(chart.publicHostValues, context["federation"]["publicHost"]))
     if own is not None:
-        values = deep_merge(values, render_tree(own.values, app_context, fed.doc, ("apps", app_name, "values")))
+        values = merge_values(values, render_tree(own.values, app_context, fed.doc, ("apps", app_name, "values")))
     labels = {PART_OF: f.name, FEDERATION_LABEL: f.name, APP_NAME: app_name}
     revision = chart.revision
     version_label: str | None = chart.version

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE, EXIT_OK, UsageError
+from ..reporter import writer
 
 
 def _directory(path: str, command: str) -> Path:
@@ -16,7 +17,8 @@ def _directory(path: str, command: str) -> Path:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .diff import compare, render_report, snapshot_at
+    from . import diff
+    from .diff import compare, snapshot_at
 
     paths: list[str] = args.paths
     if len(paths) > 2:
@@ -35,7 +37,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         old = snapshot_at(repo, old_label, old_label, args.revision)
         new = snapshot_at(repo, args.rev_to, new_label, args.revision)
     report = compare(old, new, old_label, new_label)
-    sys.stdout.write(render_report(report, args.format))
+    sys.stdout.write(writer(diff, args.format)(report))
     sys.stdout.flush()
     if not args.exit_code or not report.changes:
         return EXIT_OK
@@ -43,18 +45,18 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from .graph import build, render_graph
+    from . import graph as graphs
     from .snapshot import take
 
-    graph = build(take(_directory(args.repo, "graph"), args.revision))
-    sys.stdout.write(render_graph(graph, args.format))
+    graph = graphs.build(take(_directory(args.repo, "graph"), args.revision))
+    sys.stdout.write(writer(graphs, args.format)(graph))
     sys.stdout.flush()
     return EXIT_OK
 
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importer import import_repo, render_migration_report
+    from .importer import import_repo, report
     from .mipinfra import require_tools
 
     source = _directory(args.source, "import")
@@ -62,7 +64,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"mip-cmp import: --out {args.out}: must be a new or empty directory")
     require_tools()
-    report = import_repo(source, out, adopt_defaults=args.adopt_defaults)
-    sys.stdout.write(render_migration_report(report, args.format))
+    sys.stdout.write(writer(report, args.format)(import_repo(source, out, adopt_defaults=args.adopt_defaults)))
     sys.stdout.flush()
     return EXIT_OK

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MipError, Problem, UsageError
+from ..keypath import format_path
 from ..vocabulary import DELETE_FALSE, FINALIZER, GENERATORS_GROUP, SECRET_KINDS, SYNC_OPTIONS, Obj
 from .snapshot import Key, Snapshot, describe, take
 
@@ -123,22 +124,10 @@ def _field_changes(tree: Any) -> Iterator[FieldChange]:
             continue  # a consequence of an insertion or removal, reported as such
         change = REMOVED if "removed" in report_type else ADDED if "added" in report_type else CHANGED
         for level in levels:
-            path = _path(level.path(output_format="list"))
+            path = format_path(level.path(output_format="list"))
             old = None if change == ADDED else level.t1
             new = None if change == REMOVED else level.t2
             yield FieldChange(path, change, old, new)
-
-
-def _path(parts: list[Any]) -> str:
-    text = ""
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif isinstance(part, str) and part.replace("-", "_").replace("_", "a").isalnum():
-            text += f".{part}" if text else part
-        else:
-            text += f"[{json.dumps(part)}]"
-    return text
 
 
 def _servers(snapshot: Snapshot) -> set[str]:
@@ -422,10 +411,3 @@ def as_markdown(report: Report) -> str:
             out.append("")
         out.append("</details>")
     return "\n".join(out) + "\n"
-
-
-RENDERERS = {"text": as_text, "json": as_json, "github": as_github, "markdown": as_markdown}
-
-
-def render_report(report: Report, fmt: str) -> str:
-    return RENDERERS[fmt](report)

@@ -307,10 +307,3 @@ def as_html(graph: Graph, title: str = "MIP platform") -> str:
             .replace("{{count}}", str(len(graph.federations)))
             .replace("{{cards}}", cards)
             .replace("{{data}}", data))
-
-
-RENDERERS = {"mermaid": as_mermaid, "dot": as_dot, "html": as_html}
-
-
-def render_graph(graph: Graph, fmt: str) -> str:
-    return RENDERERS[fmt](graph)

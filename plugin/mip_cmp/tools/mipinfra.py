@@ -20,11 +20,11 @@ import tempfile
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 import yaml
 
 from ..errors import MipError, UsageError
+from ..helm import merge_values
 from ..vocabulary import ARGO_API, ARGO_GROUP, ARGOCD_NAMESPACE, IN_CLUSTER_SERVER, Obj
 from . import gotemplate
 
@@ -133,22 +133,6 @@ def kustomize(directory: Path) -> list[Obj]:
     return _run([*kustomize_command(), str(directory)], str(directory))
 
 
-def helm_merge(base: Any, override: Any) -> Any:
-    """Helm's coalescing of values files: maps merge key by key, a null deletes the key, anything else in
-    the later file replaces."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for key, value in override.items():
-            if value is None:
-                merged.pop(key, None)
-            elif key in merged:
-                merged[key] = helm_merge(merged[key], value)
-            else:
-                merged[key] = value
-        return merged
-    return override
-
-
 class Builder:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
@@ -244,8 +228,8 @@ class Builder:
         for name in helm.get("valueFiles") or ["values.yaml"]:
             path = chart / name
             if path.is_file():
-                values = helm_merge(values, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-        values = helm_merge(values, helm.get("valuesObject") or yaml.safe_load(helm.get("values") or "{}") or {})
+                values = merge_values(values, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        values = merge_values(values, helm.get("valuesObject") or yaml.safe_load(helm.get("values") or "{}") or {})
         for param in helm.get("parameters") or []:
             target = values
             *parents, last = re.split(r"\.(?![^\[]*\])", str(param["name"]))

@@ -10,10 +10,9 @@ from ..buildenv import DEFAULT_REVISION
 from ..errors import MipError, Problem
 from ..loading import LoadedFederation, LoadedPlatform, load_federations, load_platform
 from ..pipeline import render_objects
+from ..renders import app_renders
 from ..repo import Repo
-from ..validate import app_renders
 from ..vocabulary import Obj
-from ..yamlsource import Document
 
 # (API group, kind, namespace, name): how Kubernetes tells one object from another.
 Key = tuple[str, str, str, str]
@@ -46,23 +45,9 @@ class Snapshot:
     objects: dict[Key, Rendered]
 
 
-class _ReadOnce(Repo):
-    """A checkout that does not change while it is rendered: each mip.yaml is parsed (and each directory
-    listed) once, although the root's render and each federation's renders all read it."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root, remember=True)
-        self._documents: dict[str, Document] = {}
-
-    def read(self, rel_dir: str) -> Document:
-        if rel_dir not in self._documents:
-            self._documents[rel_dir] = super().read(rel_dir)
-        return self._documents[rel_dir]
-
-
 def take(root: Path, revision: str = DEFAULT_REVISION) -> Snapshot:
     """Render every app of the platform at `root`; every problem of every app is reported together."""
-    repo = _ReadOnce(root)
+    repo = Repo(root, remember=True)  # each mip.yaml parsed once, although every render reads the root's
     platform = load_platform(repo)
     federations = load_federations(repo, platform)
     objects: dict[Key, Rendered] = {}

@@ -22,13 +22,13 @@ from .compare import compare
 from .declare import Places, declare
 from .flows import Evaluation, Owner, Side, endpoints, evaluate, pods
 from .read import workloads
-from .report import MigrationReport, render_migration_report
+from .report import MigrationReport
 from .secrets import find_secrets
 from .sync import platform_prune
 from .translate import Translation, platform_files
 from .write import staged, write_files, write_platform
 
-__all__ = ["MigrationReport", "import_repo", "render_migration_report"]
+__all__ = ["MigrationReport", "import_repo"]
 SECTIONS = ("catalog", "commonApps", "infrastructure")
 INGRESS_NAMESPACE = Network().ingressController.namespace  # the imported platform keeps mip-cmp's default
 

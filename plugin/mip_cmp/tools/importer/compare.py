@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...bootstrap import bootstrap_objects
-from ...expand.argocd import deep_merge
+from ...helm import merge_values
 from ...names import ROOT_APPLICATION
 from ...vocabulary import IN_CLUSTER_SERVER, Obj
 from .. import gotemplate
@@ -215,7 +215,7 @@ def _workload_facts(w: Workload, new: Obj, root: Path) -> list[str]:
     same_chart = (source.get("repoURL"), source.get("path")) == (w.repo_url, w.path)
     facts.append(f"chart {w.repo_url} {w.path}: {'same' if same_chart else 'CHANGED'}")
     facts.append(f"pinned revision {w.revision}: {'same' if source.get('targetRevision') == w.revision else 'CHANGED'}")
-    old_values, new_values = w.effective_values(root), deep_merge({}, helm.get("valuesObject") or {})
+    old_values, new_values = w.effective_values(root), merge_values({}, helm.get("valuesObject") or {})
     same_values = old_values == new_values and list(helm.get("valueFiles") or []) == list(w.chart_files)
     facts.append(f"effective Helm values ({' + '.join([*w.chart_files, *w.value_files])}): "
                  f"{'same' if same_values else 'CHANGED'}")

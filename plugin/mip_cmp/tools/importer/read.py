@@ -9,8 +9,9 @@ from pathlib import Path
 
 import yaml
 
+from ...helm import merge_values
 from ...vocabulary import Obj
-from ..mipinfra import Built, Found, helm_merge
+from ..mipinfra import Built, Found
 
 RENDERED_BY = "rendered by Application "
 
@@ -32,8 +33,8 @@ class Workload:
     def effective_values(self, root: Path) -> Obj:
         values: Obj = {}
         for rel in self.value_files:
-            values = helm_merge(values, values_file(root, rel))
-        result: Obj = helm_merge(values, self.inline)
+            values = merge_values(values, values_file(root, rel))
+        result: Obj = merge_values(values, self.inline)
         return result
 
 

@@ -121,10 +121,3 @@ def as_markdown(report: MigrationReport) -> str:
         notes = "; ".join([row.why, *row.facts] if row.why else row.facts)
         out.append(f"| {i} | {row.kind} `{row.name}` | {row.verdict} | {row.counterpart} | {_cell(notes)} |")
     return "\n".join(out) + "\n"
-
-
-RENDERERS = {"text": as_text, "json": as_json, "markdown": as_markdown}
-
-
-def render_migration_report(report: MigrationReport, fmt: str) -> str:
-    return RENDERERS[fmt](report)

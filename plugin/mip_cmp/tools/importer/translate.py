@@ -13,10 +13,11 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...helm import merge_values
 from ...model import API_VERSION, DEFAULT_SYNC_OPTIONS, SyncOption
 from ...names import FILE_NAME
 from ...vocabulary import ARGOCD_NAMESPACE, IN_CLUSTER, IN_CLUSTER_SERVER, SYNC_WAVE, Obj
-from ..mipinfra import ARGO_KINDS, KUSTOMIZATIONS, Built, Found, helm_merge
+from ..mipinfra import ARGO_KINDS, KUSTOMIZATIONS, Built, Found
 from .read import Workload, parent, sources, values_file, version
 from .report import NOTHING_CARRIED, Attention
 from .secrets import STORE, FoundSecret, place
@@ -116,7 +117,7 @@ def _catalog(root: Path, federated: list[Workload]) -> tuple[Obj, dict[str, tupl
         shared_files[app] = shared
         values: Obj = {}
         for rel in shared:
-            values = helm_merge(values, values_file(root, rel))
+            values = merge_values(values, values_file(root, rel))
         entry = _chart(root, first)
         if list(first.chart_files) != ["values.yaml"]:
             entry["valueFiles"] = list(first.chart_files)
@@ -146,8 +147,8 @@ def _federation_app(root: Path, w: Workload, entry: Obj, shared: tuple[str, ...]
     overrides: Obj = {}
     for rel in w.value_files:
         if rel not in shared:
-            overrides = helm_merge(overrides, values_file(root, rel))
-    overrides = helm_merge(overrides, w.inline)
+            overrides = merge_values(overrides, values_file(root, rel))
+    overrides = merge_values(overrides, w.inline)
     if overrides:
         own["values"] = overrides
     if w.revision != entry["revision"]:

@@ -1,4 +1,5 @@
-"""What `validate` prints for machines: GitHub Actions annotations and JSON.
+"""The last stage of the commands that report: the one table of every report format, and `validate`'s formats
+for machines (GitHub Actions annotations and JSON).
 
 Problems are located relative to the platform root (where mip.yaml is); CI tools need paths from the root
 of the git checkout, which differs when the platform lives in a subdirectory. Both formats say both.
@@ -7,11 +8,29 @@ of the git checkout, which differs when the platform lives in a subdirectory. Bo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from types import ModuleType
+from typing import Any
 
 from .errors import Problem
 
 MAX_GIT_DEPTH = 64
+
+# Every report format of every command that has several, its default first: the CLI's `--format` choices.
+# A tool's module writes format F with its function `as_F` (tests/unit/test_reporter.py checks each exists).
+FORMATS: dict[str, tuple[str, ...]] = {
+    "validate": ("text", "github", "json"),
+    "diff": ("text", "json", "github", "markdown"),
+    "graph": ("mermaid", "dot", "html"),
+    "import": ("text", "json", "markdown"),
+}
+
+
+def writer(module: ModuleType, fmt: str) -> Callable[[Any], str]:
+    """The function of a tool's `module` that writes a report in format `fmt` (one of FORMATS)."""
+    function: Callable[[Any], str] = getattr(module, f"as_{fmt}")
+    return function
 
 
 def git_root(start: Path) -> Path | None:

@@ -1,0 +1,78 @@
+"""renders.app_renders: the one list of the renders Argo CD makes of a platform, which `validate`, `doctor`,
+`diff` and `graph` render."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from helpers import SAMPLE_REPO
+from mip_cmp import validate
+from mip_cmp.buildenv import BuildEnv
+from mip_cmp.loading import LoadedPlatform, load_federations, load_platform
+from mip_cmp.names import ROOT_APPLICATION
+from mip_cmp.pipeline import render_objects
+from mip_cmp.renders import app_renders
+from mip_cmp.repo import Repo
+
+
+def argo_cds_renders(repo: Repo, platform: LoadedPlatform) -> dict[str, dict[str, str]]:
+    """What Argo CD renders with mip-cmp, read from the output itself: the root; each element of the
+    federations' ApplicationSet, bound by its template's parameters; each Application whose source is the
+    plugin, by its own parameters; and so on down, for what those renders emit."""
+    found: dict[str, dict[str, str]] = {ROOT_APPLICATION: {}}
+    todo = [BuildEnv()]
+    while todo:
+        for obj in render_objects(repo, ".", todo.pop(), platform):
+            if obj["kind"] == "ApplicationSet":
+                params = obj["spec"]["template"]["spec"]["source"]["plugin"]["parameters"]
+                for element in obj["spec"]["generators"][0]["list"]["elements"]:
+                    bound = {p["name"]: p["string"].replace("{{ .name }}", element["name"])
+                             .replace("{{ .path }}", element["path"]) for p in params}
+                    found[element["name"]] = bound
+                    todo.append(BuildEnv(params=bound))
+            elif obj["kind"] == "Application" and "plugin" in obj["spec"].get("source", {}):
+                bound = {p["name"]: p["string"] for p in obj["spec"]["source"]["plugin"]["parameters"]}
+                if obj["metadata"]["name"] not in found:
+                    found[obj["metadata"]["name"]] = bound
+                    todo.append(BuildEnv(params=bound))
+    return found
+
+
+def params_by_name(renders: list[tuple[str, BuildEnv]]) -> dict[str, Mapping[str, str]]:
+    return {name: dict(env.params) for name, env in renders}
+
+
+def test_the_list_is_what_argo_cd_renders_of_the_sample_network_apps_included() -> None:
+    repo = Repo(SAMPLE_REPO, remember=True)
+    platform = load_platform(repo)
+    renders = app_renders(platform, load_federations(repo, platform))
+    assert params_by_name(renders) == argo_cds_renders(repo, platform)
+    assert {"federation-a-network", "datacatalog-network", "federation-a-secrets"} <= set(params_by_name(renders))
+
+
+def test_the_revision_is_the_one_every_render_gets() -> None:
+    repo = Repo(SAMPLE_REPO, remember=True)
+    platform = load_platform(repo)
+    assert {env.target_revision for _, env in app_renders(platform, [], "abc123")} == {"abc123"}
+
+
+def test_validate_renders_every_app_of_the_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`validate` checks what Argo CD renders: the network apps too (it once skipped them)."""
+    rendered: list[dict[str, str]] = []
+
+    def recording(repo: Repo, rel: str, env: BuildEnv, platform: Any = None) -> list[Any]:
+        rendered.append(dict(env.params))
+        return render_objects(repo, rel, env, platform)
+
+    monkeypatch.setattr(validate, "render_objects", recording)
+    problems, _ = validate.validate_repo(SAMPLE_REPO)
+    assert problems == []
+    repo = Repo(SAMPLE_REPO, remember=True)
+    platform = load_platform(repo)
+    assert sorted(map(sorted, (p.items() for p in rendered))) == sorted(
+        map(sorted, (p.items() for p in params_by_name(app_renders(platform, load_federations(repo, platform)))
+                     .values())))
+
