@@ -10,6 +10,8 @@ federation needs (sample-repo/README.md lists them, with what upstream leaves to
 from __future__ import annotations
 
 import copy
+import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +189,34 @@ def test_argo_cd_v3_3_is_declared_so_projects_name_their_namespaces(today: Rende
     for name, spec in projects(today).items():
         namespaces = [k for k in spec.get("clusterResourceWhitelist", []) if k["kind"] == "Namespace"]
         assert all("name" in k for k in namespaces), name
+
+
+UPSTREAM = REPO_ROOT / "tests" / "fixtures" / "mip-infra-upstream"
+# What sample-repo/README.md counts of upstream: the files that wire the platform into Argo CD.
+WIRING = ("base/argo-projects", "base/mip-infrastructure/mip-infrastructure.yaml", "projects", "deployments/shared-apps",
+          "deployments/local/federations/federation-A", "deployments/hybrid/federations/federation-Z/mip-infrastructure",
+          "common")
+UNREAD = {"test-ingress.yaml", "REFERENCE-advanced-kustomization-examples.yaml", "gateway-node-networkd.yaml"}
+
+
+def test_the_sample_readmes_upstream_counts() -> None:
+    """The 'Before and after' table's upstream column, counted by the rule its note states: the files
+    sample-repo deploys as they are (scripts/vendor_upstream.py's list) and those nothing reads are left out."""
+    spec = importlib.util.spec_from_file_location("vendor_upstream", REPO_ROOT / "scripts" / "vendor_upstream.py")
+    assert spec is not None and spec.loader is not None
+    vendor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(vendor)
+    as_is = set(vendor.SAMPLE_FILES[(vendor.TODAY_SAMPLE, "mip-infra-upstream")])
+    overlay = UPSTREAM / "deployments/local/federations/federation-A/customizations/overlays/exareme2"
+    listed = set(re.findall(r"(?m)^  - (\S+)$", (overlay / "kustomization.yaml").read_text(encoding="utf-8")))
+    files = [p for top in WIRING for p in ([UPSTREAM / top] if top.endswith(".yaml") else (UPSTREAM / top).rglob("*.yaml"))
+             if p.relative_to(UPSTREAM).as_posix() not in as_is and p.name not in UNREAD
+             and "other-common-helm-charts" not in p.parts
+             and not (p.parent == overlay and p.name != "kustomization.yaml" and p.name not in listed)]
+    lines = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in files)
+    table = (SAMPLE_REPO / "README.md").read_text(encoding="utf-8")
+    assert f"| {len(files)} | 3 |\n| lines | {lines:,} | " in table
+    federation = [p for p in (UPSTREAM / "deployments/local/federations/federation-A").rglob("*.yaml")
+                  if "overlays" not in p.parts and p.name not in UNREAD and p.name != "exareme2-overlay-app.yaml"]
+    count = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in federation)
+    assert f"| files to add a federation | {len(federation)} ({count} lines) |" in table
