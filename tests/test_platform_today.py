@@ -220,3 +220,22 @@ def test_the_sample_readmes_upstream_counts() -> None:
                   if "overlays" not in p.parts and p.name not in UNREAD and p.name != "exareme2-overlay-app.yaml"]
     count = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in federation)
     assert f"| files to add a federation | {len(federation)} ({count} lines) |" in table
+
+
+def test_the_migration_table_of_upstream_today_lists_its_51_objects() -> None:
+    """docs/migrating-from-mip-infra.md: one row (or a range of rows) per Argo CD object upstream yields today,
+    each with a verdict; the Applications the sample renders for them exist."""
+    text = (REPO_ROOT / "docs" / "migrating-from-mip-infra.md").read_text(encoding="utf-8")
+    table = text.split("<!-- today:start -->")[1].split("<!-- today:end -->")[0]
+    rows = [line.split("|") for line in table.splitlines() if line.startswith("| ") and not line.startswith("| #")]
+    numbers = []
+    for row in rows:
+        first, _, last = row[1].strip().partition("–")
+        numbers += range(int(first), int(last or first) + 1)
+    assert numbers == list(range(1, 52))
+    assert {row[5].strip().split()[0].rstrip(":") for row in rows} <= {"same", "changed", "dropped", "not"}
+    named = {name for row in rows for name in re.findall(r"Applications? `([a-z0-9-]+)`", row[4])}
+    rendered = {o["metadata"]["name"] for objects in render_all(SAMPLE_REPO).values() for o in objects
+                if o["kind"] == "Application"}
+    # the bootstrap Application (install.md) and the federations' wrappers (the ApplicationSet makes them)
+    assert named - rendered == {"mip-platform", "federation-a", "federation-z"}
