@@ -234,7 +234,8 @@ def test_the_migration_table_of_upstream_today_lists_its_51_objects() -> None:
         numbers += range(int(first), int(last or first) + 1)
     assert numbers == list(range(1, 52))
     assert {row[5].strip().split()[0].rstrip(":") for row in rows} <= {"same", "changed", "dropped", "not"}
-    named = {name for row in rows for name in re.findall(r"Applications? `([a-z0-9-]+)`", row[4])}
+    named = {name for row in rows for part in re.split(r"\bApp(?:Project|licationSet)s?\b", row[4])
+             if part.strip().startswith("Application") for name in re.findall(r"`([a-z0-9-]+)`", part)}
     rendered = {o["metadata"]["name"] for objects in render_all(SAMPLE_REPO).values() for o in objects
                 if o["kind"] == "Application"}
     # the bootstrap Application (install.md) and the federations' wrappers (the ApplicationSet makes them)
