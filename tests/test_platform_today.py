@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from helpers import MARCH_PLATFORM, REPO_ROOT, SAMPLE_REPO, run_cli
 from k8s_validation import validate_object
+from mip_cmp.helm import merge_values
 from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
 from mip_cmp.renders import app_renders
@@ -240,3 +242,34 @@ def test_the_migration_table_of_upstream_today_lists_its_51_objects() -> None:
                 if o["kind"] == "Application"}
     # the bootstrap Application (install.md) and the federations' wrappers (the ApplicationSet makes them)
     assert named - rendered == {"mip-platform", "federation-a", "federation-z"}
+
+
+def upstream(rel: str) -> Any:
+    return yaml.safe_load((UPSTREAM / rel).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("federation, root", [
+    ("federation-a", "deployments/local/federations/federation-A/customizations"),
+    ("federation-z", "deployments/hybrid/federations/federation-Z/mip-infrastructure/customizations"),
+])
+@pytest.mark.parametrize("app", ["exareme2", "mip-stack"])
+def test_each_chart_gets_upstreams_values(today: Rendered, federation: str, root: str, app: str) -> None:
+    """What Helm merges upstream (the shared values, then the federation's) is the valuesObject; federation-z's
+    mip-stack also gets `global.publicHost` (it runs the catalog's 9.2, which reads it: README.md)."""
+    expected = merge_values(upstream(f"deployments/shared-apps/{app}/values.yaml"), upstream(f"{root}/{app}-values.yaml"))
+    if (federation, app) == ("federation-z", "mip-stack"):
+        expected["global"] = {"publicHost": "federation-z.example.com"}
+    values = application(today, f"{federation}-{app}")["spec"]["source"]["helm"]["valuesObject"]
+    assert values == expected
+
+
+def test_datacatalog_gets_upstreams_values(today: Rendered) -> None:
+    values = application(today, "datacatalog")["spec"]["source"]["helm"]["valuesObject"]
+    assert values == upstream("common/datacatalog/values.yaml")
+
+
+def test_eck_gets_upstreams_values(today: Rendered) -> None:
+    theirs = upstream("common/monitoring/eck-stack.yaml")["spec"]["source"]["helm"]
+    ours = application(today, "eck-stack")["spec"]["source"]["helm"]
+    assert ours == {"releaseName": theirs["releaseName"], "skipCrds": theirs["skipCrds"],
+                    "valuesObject": yaml.safe_load(theirs["values"])}
