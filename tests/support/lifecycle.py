@@ -26,6 +26,7 @@ def crds(argocd_version: str) -> list[Crd]:
     return [c for c in argocd if c.group == "argoproj.io"] + \
         [c for c in current if "external-secrets" in c.group or c.group == "multicluster.x-k8s.io"]
 
+
 def platform_repo(tmp_path: Path, federations: int | None = None) -> Path:
     """A copy of sample-repo/; with `federations`, its federations replaced by that many small ones, half of
     them on the second cluster."""
