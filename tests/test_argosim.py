@@ -36,12 +36,12 @@ def test_the_sample_platform_syncs_from_empty(tmp_path: Path, version: str) -> N
     sim = simulate(repo, version)
     assert_day_one(sim)
     assert sim.names("Application") == [
-        "athena-proxy", "athena-proxy-network", "datacatalog", "datacatalog-network", "eck-stack", "federation-a",
-        "federation-a-exareme2", "federation-a-exareme2-overlay", "federation-a-mip-stack", "federation-a-network",
-        "federation-a-secrets", "federation-z", "federation-z-exareme2", "federation-z-mip-stack",
-        "federation-z-network", "federation-z-objects", "federation-z-secrets", "haproxy-public-ingress",
-        "mip-notebook-operator", "mip-notebook-operator-network", "mip-platform", "submariner-broker",
-        "submariner-operator"]
+        "athena-proxy", "athena-proxy-network", "datacatalog", "datacatalog-network", "datacatalog-secrets",
+        "eck-stack", "federation-a", "federation-a-exareme2", "federation-a-exareme2-overlay", "federation-a-mip-stack",
+        "federation-a-network", "federation-a-secrets", "federation-z", "federation-z-exareme2",
+        "federation-z-mip-stack", "federation-z-network", "federation-z-objects", "federation-z-secrets",
+        "haproxy-public-ingress", "mip-notebook-operator", "mip-notebook-operator-network", "mip-platform",
+        "submariner-broker", "submariner-operator"]
     # (elastic-system too on a real cluster: the simulated ECK chart is a stand-in that applies nothing)
     assert {"argocd-mip-team", "federation-a", "federation-z", "mip-common-datacatalog", "mip-athena",
             "mip-notebooks-system", "ingress-nginx"} <= set(sim.names("Namespace"))
@@ -59,40 +59,96 @@ def test_fifty_federations_sync_from_empty(tmp_path: Path) -> None:
     sim = simulate(platform_repo(tmp_path, federations=50))
     assert_day_one(sim)
     apps = sim.names("Application")
-    # root, datacatalog and its network app, 6 infrastructure apps and the network apps of two of them; per
-    # (local) federation its wrapper, 2 workloads, secrets, network
-    assert len(apps) == 1 + 2 + 6 + 2 + 50 * 5
+    # root, datacatalog and its network and secrets apps, 6 infrastructure apps and the network apps of two of
+    # them; per (local) federation its wrapper, 2 workloads, secrets, network
+    assert len(apps) == 1 + 3 + 6 + 2 + 50 * 5
     federation_namespaces = [n for server in sim.cluster.servers for n in sim.names("Namespace", server=server)
                              if n.startswith("federation-")]
     assert len(federation_namespaces) == 50
 
 
-def _without_namespaces(app: dict[str, Any], objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [o for o in objects if o["kind"] != "Namespace"]
-
-
-def test_a_namespace_that_would_not_exist_fails_the_sync_clearly(tmp_path: Path) -> None:
-    """mip-cmp before this change: the root wrote datacatalog's ExternalSecret into a namespace that only the
-    datacatalog Application creates, later; and without a retry policy Argo CD never tried again."""
+def test_a_missing_store_key_holds_back_only_the_app_that_reads_it(tmp_path: Path) -> None:
+    """The store answers "not found" for the datacatalog's key: its ExternalSecret turns Degraded, in
+    datacatalog-secrets only; the root's waves hold nothing that waits on a store, so every federation syncs.
+    (mip-cmp before this change: the root applied that ExternalSecret at wave -1 and failed there, 11 times.)"""
     sim = simulate(platform_repo(tmp_path))
-    sim.repo.tamper = _without_namespaces
-    root = sim.cluster.get((sim.argocd_server, "argoproj.io", "Application", "argocd-mip-team", "mip-platform"))
-    assert root is not None
-    del root.obj["spec"]["syncPolicy"]["retry"]
-    sim.run()
-    assert sim.problems() == [
-        "mip-platform: OutOfSync, last sync Failed: mip-platform: one or more objects failed to apply (wave -2): "
-        'Password mip-common-datacatalog/datacatalog-secrets: namespaces "mip-common-datacatalog" not found']
+    sim.store.missing = {"keycloak/datacatalog"}
+    assert_day_one(sim)
+    assert sim.unhealthy() == ["datacatalog-secrets: Degraded: ExternalSecret datacatalog-secrets: could not get "
+                               "secret data from provider: key 'keycloak/datacatalog' not found"]
+    assert sim.names("Secret", namespace="mip-common-datacatalog") == []
+    for federation in ("federation-a", "federation-z"):
+        assert sim.names("Secret", namespace=federation) == ["keycloak-credentials", "mip-secret"]
 
 
-def test_a_retry_policy_alone_cannot_repair_it(tmp_path: Path) -> None:
-    """The failing wave stops the sync before the datacatalog Application (a later wave) exists, so every
-    retry fails the same way: the root must create the namespace itself."""
+def test_without_external_secrets_running_only_the_secrets_wait(tmp_path: Path) -> None:
+    """ESO not running yet (or its store not ready): every ExternalSecret stays Progressing, and still every
+    Application syncs; the secrets appear once ESO runs."""
     sim = simulate(platform_repo(tmp_path))
-    sim.repo.tamper = _without_namespaces
+    sim.store.running = False
+    assert_day_one(sim)
+    assert sim.unhealthy() == [f"{app}: Progressing: ExternalSecret {secret}: Waiting for ExternalSecret"
+                               for app, secret in (("datacatalog-secrets", "datacatalog-secrets"),
+                                                   ("federation-a-secrets", "keycloak-credentials"),
+                                                   ("federation-z-secrets", "keycloak-credentials"))]
+    sim.store.running = True
     sim.run()
-    assert [p.split(": ")[-1] for p in sim.problems()] == ['namespaces "mip-common-datacatalog" not found']
-    assert sim.status["mip-platform"].tries == 1 + 10  # the first sync and every retry of RETRY's limit
+    assert sim.unhealthy() == []
+    assert sim.names("Secret", namespace="mip-common-datacatalog") == ["datacatalog-secrets"]
+
+
+def test_a_wave_waits_for_the_health_of_the_one_before(tmp_path: Path) -> None:
+    """What held the platform back: an object the root applied in an early wave that stays Progressing keeps
+    every later wave from being applied, and Degraded fails the sync (gitops-engine's wait between waves)."""
+    sim = simulate(platform_repo(tmp_path))
+    sim.store.missing = {"keycloak/datacatalog"}
+
+    secret = {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+              "metadata": {"name": "datacatalog-secrets", "namespace": "argocd-mip-team",
+                           "annotations": {"argocd.argoproj.io/sync-wave": "-1"}},
+              "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "mip-central"},
+                       "data": [{"secretKey": "client-id", "remoteRef": {"key": "keycloak/datacatalog"}}]}}
+
+    def secrets_in_the_root(app: dict[str, Any], objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [secret, *objects] if app["metadata"]["name"] == "mip-platform" else objects
+
+    sim.repo.tamper = secrets_in_the_root
+    sim.run()
+    assert sim.names("ApplicationSet") == []  # wave 0 never came: no federation, no common app
+    # only the waves up to the secret's were applied (the network and secrets Applications, beside it)
+    assert [a for a in sim.names("Application") if not a.endswith(("-network", "-secrets"))] == ["mip-platform"]
+    assert sim.status["mip-platform"].history[0] == (
+        "mip-platform: one or more synchronization tasks completed unsuccessfully: ExternalSecret "
+        "datacatalog-secrets: could not get secret data from provider: key 'keycloak/datacatalog' not found")
+
+
+def test_the_platform_settles_with_no_self_heal_loop(tmp_path: Path) -> None:
+    """Argo CD rewrites an Application whose source has an empty helm/kustomize/directory block; none is
+    emitted, so once synced, nothing changes any more."""
+    sim = simulate(platform_repo(tmp_path))
+    sim.run()
+    changes = sim.cluster.changes
+    assert sim.run() == 1
+    assert sim.cluster.changes == changes
+    sources = [live.obj["spec"].get("source", {}) for _, live in sim.cluster.find(kind="Application")]
+    assert not [s for s in sources if {"helm", "kustomize", "directory"} & s.keys() and
+                not all(s[k] for k in {"helm", "kustomize", "directory"} & s.keys())]
+
+
+def test_an_empty_source_block_loops_for_ever(tmp_path: Path) -> None:
+    """What Argo CD does with `kustomize: {}` (mip-cmp before this change emitted it for overlays and
+    infrastructure apps): the controller drops it, the parent's self-heal writes it back, for ever."""
+    sim = simulate(platform_repo(tmp_path))
+
+    def empty_kustomize(app: dict[str, Any], objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for obj in objects:
+            if obj["kind"] == "Application" and obj["metadata"]["name"] == "nginx-public-ingress":
+                obj["spec"] = {**obj["spec"], "source": {**obj["spec"]["source"], "kustomize": {}}}
+        return objects
+
+    sim.repo.tamper = empty_kustomize
+    with pytest.raises(AssertionError, match="still changing after 40 rounds"):
+        sim.run()
 
 
 def test_a_project_missing_a_permission_fails_before_anything_is_applied(tmp_path: Path) -> None:

@@ -22,20 +22,32 @@ FORMATS = ("text", "json", "github", "markdown")
 UPDATE = os.environ.get("MIP_UPDATE_GOLDEN") == "1"
 
 
-def make_side(case: str, dest: Path) -> Path:
-    """The new side of a case: base/ with the case's overlay, deletions and replacements."""
+def make_old(case: str, dest: Path) -> Path:
+    """The old side of a case: base/ with the replacements both sides share (`both`)."""
     spec = yaml.safe_load((GOLDEN / case / "case.yaml").read_text())
     shutil.copytree(BASE, dest)
+    _replace(case, dest, spec.get("both", []))
+    return dest
+
+
+def make_side(case: str, dest: Path) -> Path:
+    """The new side of a case: the old side with the case's overlay, deletions and replacements."""
+    spec = yaml.safe_load((GOLDEN / case / "case.yaml").read_text())
+    make_old(case, dest)
     if (GOLDEN / case / "new").is_dir():
         shutil.copytree(GOLDEN / case / "new", dest, dirs_exist_ok=True)
     for rel in spec.get("delete", []):
         shutil.rmtree(dest / rel)
-    for item in spec.get("replace", []):
+    _replace(case, dest, spec.get("replace", []))
+    return dest
+
+
+def _replace(case: str, dest: Path, items: list[dict[str, str]]) -> None:
+    for item in items:
         path = dest / item["file"]
         text = path.read_text()
         assert item["old"] in text, f"{case}: {item['old']!r} not in {item['file']}"
         path.write_text(text.replace(item["old"], item["new"]))
-    return dest
 
 
 def diff(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -48,7 +60,7 @@ def diff(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 def test_golden_diff(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                      capsys: pytest.CaptureFixture[str]) -> None:
     spec = yaml.safe_load((GOLDEN / case / "case.yaml").read_text())
-    shutil.copytree(BASE, tmp_path / "old")
+    make_old(case, tmp_path / "old")
     make_side(case, tmp_path / "new")
     monkeypatch.chdir(tmp_path)  # the labels in the output are the paths as given
     for fmt in FORMATS:
@@ -72,8 +84,8 @@ def test_exit_codes_are_not_error_codes() -> None:
 
 def test_json_carries_every_change_and_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    shutil.copytree(BASE, tmp_path / "old")
-    make_side("remove-federation", tmp_path / "new")
+    make_old("remove-federation-delete", tmp_path / "old")
+    make_side("remove-federation-delete", tmp_path / "new")
     monkeypatch.chdir(tmp_path)
     _, out, _ = diff(["old", "new", "--format", "json"], capsys)
     data: dict[str, Any] = json.loads(out)
@@ -130,7 +142,7 @@ def test_revisions_of_a_platform_in_a_subdirectory(tmp_path: Path, monkeypatch: 
     (repo / "platform" / "mip.yaml").write_text("not: [valid")  # the working tree is not looked at
     monkeypatch.chdir(tmp_path)
     code, out, _ = diff(["repo/platform", "--from", "HEAD~1", "--to", "HEAD", "--exit-code"], capsys)
-    assert code == EXIT_DIFF_DESTRUCTIVE
+    assert code == EXIT_DIFF_CHANGES  # onRemoval: keep (the default): workloads keep running
     expected = (GOLDEN / "remove-federation" / "expected.text").read_text()
     assert out.splitlines()[1:] == expected.splitlines()[1:]
     assert out.splitlines()[0].startswith("mip-cmp diff HEAD~1 -> HEAD: ")

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from argosim import Simulation
 from lifecycle import platform_repo, set_platform, simulate, write_federation
+from mip_cmp.tools.deletion import DELETED, KEEP_RUNNING, workload_fates
+from mip_cmp.tools.snapshot import take
+from mip_cmp.vocabulary import SYNC_OPTIONS
 
 # federation-z, in-cluster like federation-a (hybrid: its remote workers are not Argo CD's).
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -45,6 +49,16 @@ def apps(sim: Simulation, prefix: str) -> list[str]:
 
 def project_exists(sim: Simulation, name: str) -> bool:
     return name in sim.names("AppProject", namespace="argocd-mip-team")
+
+
+def remove_federation_z(repo: Path, tmp_path: Path) -> str:
+    """Deletes federation-z's directory; what `diff` (tools/deletion.py) says becomes of its workloads, which
+    the simulation must then carry out."""
+    before = shutil.copytree(repo, tmp_path / "before")
+    shutil.rmtree(repo / "federations" / "federation-z")
+    fates = workload_fates(take(before), take(repo))
+    [fate] = {fates[f"federation-z-{app}"] for app in ("exareme2", "mip-stack")}
+    return fate
 
 
 def test_a_running_federation_has_workloads_and_data(tmp_path: Path) -> None:
@@ -133,7 +147,7 @@ def test_removing_a_federation_keeps_everything_by_default(tmp_path: Path) -> No
     repo, sim = running(tmp_path)
     before = (sim.names("StatefulSet", "federation-z", IN_CLUSTER),
               sim.names("PersistentVolumeClaim", "federation-z", IN_CLUSTER) + sim.names("Secret", "federation-z", IN_CLUSTER))
-    shutil.rmtree(repo / "federations" / "federation-z")
+    assert remove_federation_z(repo, tmp_path) == KEEP_RUNNING
     sim.commit()
     sim.run()
     after = (sim.names("StatefulSet", "federation-z", IN_CLUSTER),
@@ -141,8 +155,53 @@ def test_removing_a_federation_keeps_everything_by_default(tmp_path: Path) -> No
     assert after == before
     assert before[0] == ["federation-z-exareme2", "federation-z-mip-stack"]
     assert "federation-z" not in sim.names("Application")
-    assert project_exists(sim, "federation-z")
+    assert apps(sim, "federation-z-") == ["federation-z-exareme2", "federation-z-mip-stack", "federation-z-network",
+                                          "federation-z-secrets"]
+    assert project_exists(sim, "federation-z") and project_exists(sim, "federation-z-network")
     assert sim.status["mip-platform"].sync == "OutOfSync"  # the reminder: federation-z's project awaits
+    # the root's sync ended: the next change to the platform goes through
+    assert sim.status["mip-platform"].operation == "Succeeded"
+    write_federation(repo, "federation-b")
+    sim.commit()
+    sim.run()
+    assert workloads(sim, "federation-b") == ["federation-b-exareme2", "federation-b-mip-stack"]
+
+
+def _network_project_prunable(app: dict[str, Any], objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The root as mip-cmp rendered it before: `<federation>-network` projects without Prune=false (and
+    without PruneLast), while their network Applications are Prune=false."""
+    if app["metadata"]["name"] != "mip-platform":
+        return objects
+    out = []
+    for obj in objects:
+        if obj["kind"] == "AppProject" and obj["metadata"]["name"].endswith("-network"):
+            annotations = {k: v for k, v in obj["metadata"]["annotations"].items() if k != SYNC_OPTIONS}
+            obj = {**obj, "metadata": {**obj["metadata"], "annotations": annotations}}
+        out.append(obj)
+    return out
+
+
+def test_a_pruned_project_that_an_application_still_names_holds_the_root_for_ever(tmp_path: Path) -> None:
+    """What the real controllers did with mip-cmp's earlier output: the root pruned AppProject
+    federation-z-network in an early wave; its finalizer waits for Application federation-z-network, which is
+    never pruned; the sync waits for the project to be gone, so it never reaches the ApplicationSet, and no
+    later change of the platform is ever applied."""
+    repo = platform_repo(tmp_path)
+    sim = simulate(repo)
+    sim.repo.tamper = _network_project_prunable
+    sim.run()
+    assert sim.problems() == []
+    shutil.rmtree(repo / "federations" / "federation-z")
+    sim.commit()
+    sim.run()
+    root = sim.status["mip-platform"]
+    assert (root.operation, root.message) == (
+        "Running", "waiting for deletion of argoproj.io/AppProject/federation-z-network")
+    assert "federation-z" in sim.names("Application")  # the ApplicationSet was never updated
+    write_federation(repo, "federation-b")
+    sim.commit()
+    sim.run()
+    assert workloads(sim, "federation-b") == []
 
 
 def test_removing_a_federation_deletes_its_workloads_only_when_the_platform_says_so(tmp_path: Path) -> None:
@@ -151,12 +210,13 @@ def test_removing_a_federation_deletes_its_workloads_only_when_the_platform_says
     sim = simulate(repo)
     sim.run()
     assert sim.problems() == []
-    shutil.rmtree(repo / "federations" / "federation-z")
+    assert remove_federation_z(repo, tmp_path) == DELETED
     sim.commit()
     sim.run()
     assert sim.problems() == []
+    assert sim.status["mip-platform"].operation == "Succeeded"
     assert apps(sim, "federation-z") == []
-    assert not project_exists(sim, "federation-z")
+    assert not project_exists(sim, "federation-z") and not project_exists(sim, "federation-z-network")
     assert sim.names("StatefulSet", "federation-z", IN_CLUSTER) == []
     # Even then, what Argo CD never deletes stays: volumes of StatefulSets, generated passwords (Delete=false)
     # and the namespace CreateNamespace made.

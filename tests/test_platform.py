@@ -144,10 +144,10 @@ def test_secrets_are_what_the_charts_read(rendered: dict[str, list[dict[str, Any
     """datacatalog 1.2.1 reads datacatalog-secrets (db.user, db.password, keycloak.client-id/-secret);
     mip-stack reads keycloak-credentials (client-id, client-secret, one Keycloak client per federation)
     and mip-secret (mip-infra's README lists its ten keys)."""
-    catalog = next(o for o in rendered["mip-platform"] if o["kind"] == "ExternalSecret")
+    catalog = next(o for o in rendered["datacatalog-secrets"] if o["kind"] == "ExternalSecret")
     assert catalog["metadata"]["name"] == "datacatalog-secrets"
     keys = {d["secretKey"] for d in catalog["spec"]["data"]} | set(catalog["spec"]["target"]["template"]["data"])
-    password = next(o for o in rendered["mip-platform"] if o["kind"] == "Password")
+    password = next(o for o in rendered["datacatalog-secrets"] if o["kind"] == "Password")
     assert keys | set(password["spec"]["secretKeys"]) == {"db.user", "db.password", "keycloak.client-id",
                                                           "keycloak.client-secret"}
     for federation in ("federation-a", "federation-z"):

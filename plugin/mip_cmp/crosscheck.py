@@ -22,6 +22,7 @@ from .names import (
     RESERVED_APP_NAMES,
     RESERVED_NAMESPACES,
     ROOT_APPLICATION,
+    SECRETS_APP,
     STATIC_PROJECTS,
     infra_project_name,
     is_system_namespace,
@@ -91,11 +92,6 @@ def _common_app_problems(p: Platform, doc: Document) -> list[Problem]:
             problems.append(doc.problem(("commonApps", app_name, "cluster"),
                                         f"unknown cluster {app.cluster!r}; the platform's clusters are: "
                                         f"{_known(p.clusters)}"))
-        elif app.secrets and p.clusters[app.cluster] != p.argocd.server:
-            # The root Application writes a common app's secrets, and it deploys to Argo CD's own cluster.
-            problems.append(doc.problem(("commonApps", app_name, "cluster"),
-                                        "a common app with `secrets` must run on Argo CD's own cluster "
-                                        f"({p.argocd.server}): the root Application creates its secrets there"))
         if app.namespace == p.argocd.namespace or app.namespace in RESERVED_NAMESPACES:
             problems.append(doc.problem(("commonApps", app_name, "namespace"),
                                         f"namespace {app.namespace!r} is reserved; pick the app its own "
@@ -103,11 +99,16 @@ def _common_app_problems(p: Platform, doc: Document) -> list[Problem]:
     return problems
 
 
+def _common_apps_applications(p: Platform) -> set[str]:
+    """The Applications of the common apps: each app's own, its `-network` and `-secrets` ones."""
+    return {name for a in p.commonApps for name in (a, f"{a}-{NETWORK_APP}", f"{a}-{SECRETS_APP}")}
+
+
 def _infrastructure_problems(p: Platform, doc: Document) -> list[Problem]:
     """Platform components: a known cluster, a namespace of their own, a name no other Application has, and
     `$ref/` value files that name one of their sources."""
     problems = []
-    taken = {*p.commonApps, *(f"{a}-{NETWORK_APP}" for a in p.commonApps), ROOT_APPLICATION, FEDERATIONS_APPSET}
+    taken = {*_common_apps_applications(p), ROOT_APPLICATION, FEDERATIONS_APPSET}
     for name, app in p.infrastructure.items():
         where = ("infrastructure", name)
         if name in taken:
@@ -174,7 +175,7 @@ class Identity:
                          *(infra_project_name(a) for a in p.infrastructure),
                          *(a.namespace for a in p.infrastructure.values())}
         self.suffixes = [f"-{suffix}" for suffix in sorted({*p.catalog, *RESERVED_APP_NAMES})]
-        self.platform_apps = {*p.commonApps, *(f"{a}-{NETWORK_APP}" for a in p.commonApps), *p.infrastructure,
+        self.platform_apps = {*_common_apps_applications(p), *p.infrastructure,
                               ROOT_APPLICATION}
 
     def problems(self, f: Federation, doc: Document, overlays: Iterable[str] | None = None) -> list[Problem]:

@@ -17,7 +17,7 @@ from .contract.params import (
     OBJECTS_COMPONENT,
     SECRETS_COMPONENT,
     binding,
-    common_network_binding,
+    common_binding,
 )
 from .errors import InternalError, MipError, Problem
 from .flows import DEFAULT_DENY
@@ -35,9 +35,9 @@ from .names import (
     infra_project_name,
 )
 from .network import closed_apps
-from .vocabulary import GENERATORS_API, KEEP_ON_DELETE, NETWORK_API, SYNC_OPTIONS
+from .vocabulary import GENERATORS_API, KEEP_ON_DELETE, NETWORK_API, SOURCE_TYPE_BLOCKS, SYNC_OPTIONS, empty_block
 
-PLATFORM_KINDS = {"AppProject", "ApplicationSet", "Application", "ExternalSecret", "Password", "Namespace"}
+PLATFORM_KINDS = {"AppProject", "ApplicationSet", "Application"}
 FEDERATION_APP_KINDS = {"Application"}
 FEDERATION_SECRET_KINDS = {"ExternalSecret", "Password"}
 
@@ -114,15 +114,11 @@ def check_platform_output(p: Platform, objects: list[dict[str, Any]]) -> None:
     problems = []
     projects = {o["metadata"]["name"] for o in objects if o["kind"] == "AppProject"}
     network_targets = _network_targets(p, objects)
-    # The root creates only the namespaces it writes common apps' secrets into (expand.root_namespaces).
-    secret_namespaces = {a.namespace for a in p.commonApps.values() if a.secrets}
     for obj in objects:
         if obj["kind"] not in PLATFORM_KINDS:
+            # Nothing whose health waits on another controller (an ExternalSecret on the store): the root's
+            # sync waits for every wave to be healthy, so one app's missing secret would hold back them all.
             problems.append(_violation(file, obj, "kind not allowed from the platform directory"))
-            continue
-        if obj["kind"] == "Namespace":
-            if obj["metadata"]["name"] not in secret_namespaces:
-                problems.append(_violation(file, obj, "the root creates only its common apps' namespaces"))
             continue
         problems += _root_object_problems(p, file, obj, network_targets)
     if not set(STATIC_PROJECTS) <= projects:
@@ -133,29 +129,37 @@ def check_platform_output(p: Platform, objects: list[dict[str, Any]]) -> None:
 
 def _root_object_problems(p: Platform, file: str, obj: dict[str, Any],
                           network_targets: dict[str, tuple[str, str, list[dict[str, str]]]]) -> list[Problem]:
-    """One object the root renders (not a Namespace): Argo CD objects in the Argo CD namespace, Applications in
-    the platform's projects, no wildcard grant, secrets that never rotate and read the platform's store."""
+    """One object the root renders: Argo CD objects in the Argo CD namespace, Applications in the platform's
+    projects, no wildcard grant."""
     problems = []
     kind = obj["kind"]
-    if kind in ("AppProject", "ApplicationSet", "Application") and obj["metadata"]["namespace"] != p.argocd.namespace:
+    if obj["metadata"]["namespace"] != p.argocd.namespace:
         problems.append(_violation(file, obj, "must live in the Argo CD namespace"))
     if kind == "Application":
-        problems += _platform_app_problems(p, file, obj, network_targets)
+        problems += _platform_app_problems(p, file, obj, network_targets) + _source_block_problems(file, obj)
     if kind == "AppProject" and obj["metadata"]["name"] != "default" and _wildcards(obj):
         problems.append(_violation(file, obj, "a project grants nothing by wildcard"))
     if kind == "ApplicationSet":
         problems += _appset_problems(p, file, obj)
-    if kind in FEDERATION_SECRET_KINDS:
-        problems += _secret_problems(file, obj)
-    if kind == "ExternalSecret":
-        problems += _store_problems(p, file, obj)
     return problems
+
+
+def _source_block_problems(file: str, obj: dict[str, Any]) -> list[Problem]:
+    """No source carries an empty helm/kustomize/directory block: Argo CD's controller removes it from the live
+    Application, and the Application that applied it would self-heal it back for ever."""
+    spec = obj.get("spec", {})
+    sources = [spec["source"]] if "source" in spec else list(spec.get("sources", []))
+    if any(empty_block(s.get(block)) for s in sources for block in SOURCE_TYPE_BLOCKS):
+        return [_violation(file, obj, f"an empty {'/'.join(SOURCE_TYPE_BLOCKS)} block in a source would never "
+                                      "settle: Argo CD removes it, self-heal puts it back")]
+    return []
 
 
 def _network_targets(p: Platform, objects: list[dict[str, Any]]) -> dict[str, tuple[str, str, list[dict[str, str]]]]:
     """`<owner>-network` Application name -> (server, namespace, plugin parameters) it must have: one per
     federation of the ApplicationSet and per common or infrastructure app whose namespace mip-cmp closes."""
-    targets = {f"{name}-{NETWORK_APP}": (p.clusters[app.cluster], app.namespace, common_network_binding(name))
+    targets = {f"{name}-{NETWORK_APP}": (p.clusters[app.cluster], app.namespace,
+                                         common_binding(name, NETWORK_COMPONENT))
                for name, app in closed_apps(p).items()}
     for appset in (o for o in objects if o["kind"] == "ApplicationSet"):
         for generator in appset["spec"]["generators"]:
@@ -168,13 +172,31 @@ def _network_targets(p: Platform, objects: list[dict[str, Any]]) -> dict[str, tu
 def _platform_app_problems(p: Platform, file: str, obj: dict[str, Any],
                            network_targets: dict[str, tuple[str, str, list[dict[str, str]]]]) -> list[Problem]:
     project = obj["spec"]["project"]
-    if project in (COMMON_PROJECT, INFRA_PROJECT):
+    if project == COMMON_PROJECT:
         return []
+    if project == INFRA_PROJECT:
+        return _common_secrets_app_problems(p, file, obj)
     if obj["metadata"]["name"] in network_targets or project.endswith(f"-{NETWORK_APP}"):
         return _network_app_problems(p, file, obj, network_targets)
     if obj["metadata"]["name"] in p.infrastructure:
         return _infrastructure_app_problems(p, file, obj)
     return [_violation(file, obj, "the root's Applications belong to the platform's projects")]
+
+
+def _common_secrets_app_problems(p: Platform, file: str, obj: dict[str, Any]) -> list[Problem]:
+    """The root's Applications in the infrastructure project: `<common app>-secrets`, rendering exactly that
+    app's secrets into its namespace on its cluster."""
+    name, spec = obj["metadata"]["name"], obj["spec"]
+    owner = name.removesuffix(f"-{SECRETS_APP}")
+    app = p.commonApps.get(owner) if owner != name else None
+    if app is None or not app.secrets:
+        return [_violation(file, obj, "the infrastructure project holds only <common app>-secrets Applications")]
+    source = spec.get("source", {})
+    expected = {"repoURL": p.repoURL, "targetRevision": source.get("targetRevision"), "path": ".",
+                "plugin": {"name": p.argocd.pluginName, "parameters": common_binding(owner, SECRETS_COMPONENT)}}
+    if source != expected or spec.get("destination") != {"server": p.clusters[app.cluster], "namespace": app.namespace}:
+        return [_violation(file, obj, f"must render the secrets of {owner!r} into namespace {app.namespace!r}")]
+    return []
 
 
 def _wildcards(obj: dict[str, Any]) -> bool:
@@ -236,9 +258,8 @@ def _overlay_problems(p: Platform, f: Federation, directory: str, obj: dict[str,
     source = obj["spec"].get("source", {})
     path = source.get("path")
     inside = isinstance(path, str) and posixpath.normpath(path) == path and path.startswith(f"{directory}/")
-    kind = set(source) - {"repoURL", "targetRevision", "path"}
-    if source.get("repoURL") != p.repoURL or not inside or kind not in ({"kustomize"}, {"directory"}) or \
-            source[kind.pop()] != {}:
+    # No type block: Argo CD tells kustomize from plain manifests itself (loading checked which it is).
+    if source.get("repoURL") != p.repoURL or not inside or set(source) != {"repoURL", "targetRevision", "path"}:
         return [_violation(file, obj, "an overlay is a directory inside the federation's own directory")]
     return []
 
@@ -270,6 +291,7 @@ def _federation_app_problems(p: Platform, f: Federation, directory: str, obj: di
         problems.append(_violation(file, obj, f"destination must be namespace {f.name!r} on {server}"))
     if "sources" in spec:
         problems.append(_violation(file, obj, "multi-source Applications are not allowed"))
+    problems += _source_block_problems(file, obj)
     name = meta.get("name")
     components = {f"{f.name}-{SECRETS_APP}": SECRETS_COMPONENT, f"{f.name}-{OBJECTS_APP}": OBJECTS_COMPONENT}
     if name in components:
@@ -293,7 +315,7 @@ def _federation_app_problems(p: Platform, f: Federation, directory: str, obj: di
         return problems
     chart = p.catalog[app]
     if source.get("repoURL") != chart.repoURL or source.get("path") != chart.path or \
-            set(source) != {"repoURL", "targetRevision", "path", "helm"}:
+            set(source) - {"helm"} != {"repoURL", "targetRevision", "path"}:
         problems.append(_violation(file, obj, f"source must be the catalog's Helm chart for {app!r}"))
     return problems
 
@@ -343,5 +365,23 @@ def check_federation_output(p: Platform, f: Federation, directory: str, componen
         if kind == "ExternalSecret":
             problems += _store_problems(p, file, obj)
         problems += _secret_problems(file, obj)
+    if problems:
+        raise InternalError(problems)
+
+
+def check_common_secrets_output(p: Platform, app_name: str, objects: list[dict[str, Any]]) -> None:
+    """`<common app>-secrets`: that app's secrets, in its namespace, from the platform's store, never rotated."""
+    app = p.commonApps[app_name]
+    _not_empty(objects, FILE_NAME, f"common app {app_name} needs no platform secret (component=secrets)")
+    problems = []
+    for obj in objects:
+        meta = obj.get("metadata", {})
+        if obj.get("kind") not in FEDERATION_SECRET_KINDS or meta.get("name") not in app.secrets or \
+                meta.get("namespace") != app.namespace:
+            problems.append(_violation(FILE_NAME, obj, f"only the secrets of {app_name!r}, in its namespace"))
+            continue
+        if obj["kind"] == "ExternalSecret":
+            problems += _store_problems(p, FILE_NAME, obj)
+        problems += _secret_problems(FILE_NAME, obj)
     if problems:
         raise InternalError(problems)

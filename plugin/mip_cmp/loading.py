@@ -19,10 +19,11 @@ from .buildenv import BuildEnv
 from .crosscheck import Identity, check_federation, check_platform, check_unique
 from .errors import MipError, Problem
 from .keypath import KeyPath
-from .model import Federation, Platform
+from .model import Federation, Overlay, Platform
 from .modelcheck import kind_of, to_model
 from .names import FILE_NAME
 from .repo import Repo, source_override_problems
+from .vocabulary import HELM_CHART_FILE
 from .yamlsource import Document, LazyDocument
 
 
@@ -104,8 +105,28 @@ def _overlay_problems(repo: Repo, fed: LoadedFederation) -> list[Problem]:
             problems.append(fed.doc.problem(where, f"{found[0]} is not allowed in an overlay: Argo CD merges it "
                                                    "into the overlay's source"))
         else:
-            problems += _kustomization_problems(repo, fed.directory, rel)
+            problems += (_overlay_type_problems(repo, fed, app_name, app.overlay, rel)
+                         + _kustomization_problems(repo, fed.directory, rel))
     return problems
+
+
+def _overlay_type_problems(repo: Repo, fed: LoadedFederation, app_name: str, overlay: Overlay,
+                           rel: str) -> list[Problem]:
+    """The overlay directory is what its `type` says, as Argo CD's repo-server detects a source's type (the
+    type block itself is not emitted: Argo CD would remove an empty one, names.SOURCE_TYPE_BLOCKS): kustomize
+    with a kustomization file, plain manifests with neither that nor a Helm chart."""
+    names = set(repo.file_names(rel))
+    found = names & set(kustomization.FILE_NAMES)
+    if overlay.type == "kustomize" and not found:
+        return [fed.doc.problem(("apps", app_name, "overlay", "type"),
+                                f"type kustomize, but {rel} holds no kustomization.yaml: add one, or set "
+                                "type: directory")]
+    if overlay.type == "directory" and (found or HELM_CHART_FILE in names):
+        first = sorted(found | ({HELM_CHART_FILE} & names))[0]
+        return [fed.doc.problem(("apps", app_name, "overlay", "type"),
+                                f"type directory, but {rel} holds {first}, so Argo CD would not render it as "
+                                "plain manifests: remove it, or set type: kustomize")]
+    return []
 
 
 def _kustomization_problems(repo: Repo, federation: str, overlay: str) -> list[Problem]:

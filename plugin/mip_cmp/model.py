@@ -27,6 +27,7 @@ from .vocabulary import (
     IN_CLUSTER_SERVER,
     NAMESPACE_TYPE,
     NETWORK_GROUP,
+    PRUNE_LAST,
 )
 
 skip_plugin_scan()  # before the first model below is built (coldstart.py says why)
@@ -259,7 +260,7 @@ SyncOption = Literal[
 
 DEFAULT_SYNC_OPTIONS: tuple[SyncOption, ...] = (APPLY_OUT_OF_SYNC_ONLY,)
 FEDERATION_SYNC_OPTIONS: tuple[SyncOption, ...] = (
-    "ServerSideApply=true", "RespectIgnoreDifferences=true", "SkipDryRunOnMissingResource=true", "PruneLast=true",
+    "ServerSideApply=true", "RespectIgnoreDifferences=true", "SkipDryRunOnMissingResource=true", PRUNE_LAST,
     "Replace=true")
 
 

@@ -12,8 +12,8 @@ from .contract.params import NETWORK_COMPONENT, OBJECTS_COMPONENT, SECRETS_COMPO
 from .errors import MipError
 from .expand.federation import federation_apps, federation_objects, federation_secret_objects
 from .expand.network import common_network, federation_network
-from .expand.platform import expand_platform
-from .gate import check_federation_output, check_network_output, check_platform_output
+from .expand.platform import common_secrets, expand_platform
+from .gate import check_common_secrets_output, check_federation_output, check_network_output, check_platform_output
 from .loading import LoadedFederation, LoadedPlatform, load_bound_federation, load_federations, load_platform
 from .model import Platform
 from .names import FILE_NAME
@@ -38,7 +38,7 @@ def render_objects(repo: Repo, rel: str, env: BuildEnv,
     person running `render`, the federation's directory itself). `platform`: already loaded (validate)."""
     platform = platform or load_platform(repo)
     if env.app:
-        return _common_network(platform, rel, env)
+        return _common_component(platform, rel, env)
     if rel == "." and not env.directory:
         if env.federation or env.component:
             raise MipError("plugin parameters 'federation' and 'component' need 'directory': without it the "
@@ -80,11 +80,18 @@ def _network_enabled(p: Platform) -> None:
         raise MipError("network.enabled is false in the platform: there are no NetworkPolicies to render")
 
 
-def _common_network(platform: LoadedPlatform, rel: str, env: BuildEnv) -> list[dict[str, Any]]:
-    """`<common app>-network`: the root with component=network and app=<common app>."""
+def _common_component(platform: LoadedPlatform, rel: str, env: BuildEnv) -> list[dict[str, Any]]:
+    """`<common app>-network` and `<common app>-secrets`: the root with component=network or secrets and
+    app=<common app>."""
     p = platform.model
-    if rel != "." or env.directory or env.federation or env.component != NETWORK_COMPONENT:
-        raise MipError("plugin parameter 'app' is for the repository root with component=network only")
+    if rel != "." or env.directory or env.federation or env.component not in (NETWORK_COMPONENT, SECRETS_COMPONENT):
+        raise MipError("plugin parameter 'app' is for the repository root with component=network or secrets only")
+    if env.component == SECRETS_COMPONENT:
+        if env.app not in p.commonApps:
+            raise MipError(scrub(f"plugin parameter 'app': {env.app!r} is not one of the platform's commonApps"))
+        objects = common_secrets(platform, env.app)
+        check_common_secrets_output(p, env.app, objects)
+        return objects
     closed = closed_apps(p)
     if env.app not in closed:
         raise MipError(scrub(f"plugin parameter 'app': {env.app!r} is not one of the platform's commonApps nor "

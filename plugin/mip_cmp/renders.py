@@ -4,7 +4,7 @@ list `validate`, `doctor`, `diff` and `graph` render, so each checks exactly wha
 from __future__ import annotations
 
 from .buildenv import DEFAULT_REVISION, BuildEnv
-from .contract.params import NETWORK_COMPONENT, OBJECTS_COMPONENT, SECRETS_COMPONENT, bound, common_network_bound
+from .contract.params import NETWORK_COMPONENT, OBJECTS_COMPONENT, SECRETS_COMPONENT, bound, common_bound
 from .expand.federation import federation_besides, federation_secrets
 from .loading import LoadedFederation, LoadedPlatform
 from .names import NETWORK_APP, OBJECTS_APP, ROOT_APPLICATION, SECRETS_APP
@@ -16,8 +16,8 @@ def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
     """Every app exactly as Argo CD renders it, with the name of the Application that renders it: the root,
     and each federation from the root, bound by the ApplicationSet's parameters; its secrets and objects
     components only where its apps need a secret or objects beside their charts (else there is no such
-    Application); with the platform's network isolation
-    on, each federation's and each common app's network Application. `validate`, `doctor`, `diff` and `graph`
+    Application); with the platform's network isolation on, each federation's and each common app's network
+    Application; each common app's secrets Application where it needs secrets. `validate`, `doctor`, `diff` and `graph`
     use this one list."""
     network = platform.model.network.enabled
     renders = [(ROOT_APPLICATION, BuildEnv(target_revision=revision))]
@@ -31,8 +31,12 @@ def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
             renders.append((f"{name}-{NETWORK_APP}", BuildEnv(target_revision=revision,
                                                               params=bound(name, directory, NETWORK_COMPONENT))))
     if network:
-        renders += [(f"{name}-{NETWORK_APP}", BuildEnv(target_revision=revision, params=common_network_bound(name)))
+        renders += [(f"{name}-{NETWORK_APP}", BuildEnv(target_revision=revision,
+                                                       params=common_bound(name, NETWORK_COMPONENT)))
                     for name in closed_apps(platform.model)]
+    renders += [(f"{name}-{SECRETS_APP}", BuildEnv(target_revision=revision,
+                                                   params=common_bound(name, SECRETS_COMPONENT)))
+                for name, app in platform.model.commonApps.items() if app.secrets]
     return renders
 
 

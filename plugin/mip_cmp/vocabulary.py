@@ -28,6 +28,8 @@ SECRET_KINDS = [(ESO_GROUP, "ExternalSecret"), (GENERATORS_GROUP, "Password")]
 # The cluster Argo CD itself runs on, by the name and the server Argo CD gives it.
 IN_CLUSTER = "in-cluster"
 IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
+# The file by which Argo CD's repo-server tells a Helm chart directory from plain manifests.
+HELM_CHART_FILE = "Chart.yaml"
 # Where Argo CD is installed unless the platform says otherwise.
 ARGOCD_NAMESPACE = "argocd"
 FINALIZER = f"resources-finalizer.argocd.{ARGO_GROUP}"
@@ -41,8 +43,20 @@ CREATE_NAMESPACE = "CreateNamespace=true"
 APPLY_OUT_OF_SYNC_ONLY: Final = "ApplyOutOfSyncOnly=true"  # Final: also a value of model.SyncOption
 PRUNE_FALSE = "Prune=false"
 DELETE_FALSE = "Delete=false"
+PRUNE_LAST: Final = "PruneLast=true"  # Final: also a value of model.SyncOption
 # A generated password must outlive Argo CD prunes and app deletion: losing it loses the database.
 KEEP_ON_DELETE = (PRUNE_FALSE, DELETE_FALSE)
+
+# Argo CD's application controller removes an empty `helm`, `kustomize` or `directory` block from every
+# Application it reconciles (NormalizeSource, IsZero) and writes it back: one in the output would differ from
+# the live Application for ever, and self-heal would re-apply it for ever.
+SOURCE_TYPE_BLOCKS = ("helm", "kustomize", "directory")
+
+
+def empty_block(value: object) -> bool:
+    """Argo CD's IsZero of a source type block: a mapping whose every field is at its zero value."""
+    return isinstance(value, dict) and not any(value.values())
+
 
 # --- Kubernetes' recommended labels --------------------------------------------------------------------------
 PART_OF = "app.kubernetes.io/part-of"

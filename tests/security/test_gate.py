@@ -13,9 +13,8 @@ import pytest
 from helpers import SAMPLE_REPO
 from mip_cmp.errors import MipError
 from mip_cmp.expand.federation import federation_apps, federation_secret_objects
-from mip_cmp.expand.platform import expand_platform
-from mip_cmp.expand.secrets import secret_objects
-from mip_cmp.gate import check_federation_output, check_platform_output
+from mip_cmp.expand.platform import common_secrets, expand_platform
+from mip_cmp.gate import check_common_secrets_output, check_federation_output, check_platform_output
 from mip_cmp.loading import load_federation, load_federations, load_platform
 from mip_cmp.repo import Repo
 
@@ -151,13 +150,23 @@ def test_gate_refuses_broken_federation_secrets(break_it: Callable[[list[Obj]], 
     assert "refusing to emit" in str(error.value) or "nothing to render" in str(error.value)
 
 
+def external_secret_in_the_root(objects: list[Obj]) -> None:
+    """What held the whole platform back on a real Argo CD: the root waits for every wave to be healthy, and an
+    ExternalSecret is not until ESO and its store answer."""
+    objects.append(copy.deepcopy(first("ExternalSecret", common_secrets(PLATFORM, "datacatalog"))))
+
+
 PLATFORM_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
     "plaintext-secret": plaintext_secret,
     "cluster-scoped-kind": cluster_role,
-    "generated-password-rotates-hourly": es(setter("spec.refreshInterval", "1h")),
-    "generated-secret-mutable": es(setter("spec.target.immutable", False)),
-    "generator-prunable": lambda objects: first("Password", objects)["metadata"].pop("annotations"),
+    "external-secret-in-the-root": external_secret_in_the_root,
     "application-in-a-federation-project": app(setter("spec.project", "federation-a"), "datacatalog"),
+    "empty-kustomize-block": app(setter("spec.source.kustomize", {}), "nginx-public-ingress"),
+    "empty-helm-block": app(setter("spec.source.helm", {"valueFiles": []}), "datacatalog"),
+    "common-secrets-of-another-namespace": app(setter("spec.destination.namespace", "federation-a"),
+                                               "datacatalog-secrets"),
+    "infrastructure-project-app-that-is-no-secrets-app": app(setter("spec.project", "mip-infrastructure"),
+                                                             "datacatalog"),
     "empty-output": clear,
 }
 
@@ -165,9 +174,29 @@ PLATFORM_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
 @pytest.mark.parametrize("break_it", PLATFORM_BREAKS.values(), ids=PLATFORM_BREAKS.keys())
 def test_gate_refuses_broken_platform_output(break_it: Callable[[list[Obj]], None]) -> None:
     objects = expand_platform(PLATFORM, load_federations(REPO, PLATFORM), "HEAD")
-    # The sample's common app uses a store secret only; give it a generated one too.
-    objects += secret_objects(PLATFORM, ["mip-secret"], "mip-common-datacatalog", {}, {})
     check_platform_output(PLATFORM.model, objects)
     break_it(objects)
     with pytest.raises(MipError):
         check_platform_output(PLATFORM.model, objects)
+
+
+COMMON_SECRET_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
+    "plaintext-secret": plaintext_secret,
+    "other-namespace": es(setter("metadata.namespace", "federation-z"), "datacatalog-secrets"),
+    "secret-the-app-does-not-need": es(setter("metadata.name", "argocd-secret"), "datacatalog-secrets"),
+    "another-secret-store": es(setter("spec.data", [{"secretKey": "x", "remoteRef": {"key": "k"}, "sourceRef": {
+        "storeRef": {"kind": "ClusterSecretStore", "name": "vault-all"}}}]), "datacatalog-secrets"),
+    "generated-password-rotates-hourly": es(setter("spec.refreshInterval", "1h"), "datacatalog-secrets"),
+    "generated-secret-mutable": es(setter("spec.target.immutable", False), "datacatalog-secrets"),
+    "generator-prunable": lambda objects: first("Password", objects)["metadata"].pop("annotations"),
+    "empty-output": clear,
+}
+
+
+@pytest.mark.parametrize("break_it", COMMON_SECRET_BREAKS.values(), ids=COMMON_SECRET_BREAKS.keys())
+def test_gate_refuses_broken_common_app_secrets(break_it: Callable[[list[Obj]], None]) -> None:
+    objects = common_secrets(PLATFORM, "datacatalog")
+    check_common_secrets_output(PLATFORM.model, "datacatalog", objects)
+    break_it(objects)
+    with pytest.raises(MipError):
+        check_common_secrets_output(PLATFORM.model, "datacatalog", objects)

@@ -51,8 +51,9 @@ def test_a_federation_directory_rendered_by_itself_is_that_federation() -> None:
     ({"federation": "federation-a"}, "need 'directory'"),
     ({"component": "secrets"}, "need 'directory'"),
     ({"directory": "federations/federation-a"}, "needs 'federation'"),
-    ({"app": "datacatalog"}, "component=network only"),
+    ({"app": "datacatalog"}, "component=network or secrets only"),
     ({"component": "network", "app": "no-such-app"}, "is not one of the platform's commonApps"),
+    ({"component": "secrets", "app": "no-such-app"}, "is not one of the platform's commonApps"),
 ])
 def test_parameters_that_do_not_go_together_are_refused(params: dict[str, str], says: str) -> None:
     with pytest.raises(MipError, match=says):

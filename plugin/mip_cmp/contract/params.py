@@ -31,14 +31,14 @@ COMPONENT = Parameter(
     title="Component",
     tooltip="What a federation directory renders: empty for its Applications, 'secrets' for its "
     "ExternalSecrets, 'objects' for the objects its apps need beside their charts, 'network' for its "
-    "namespace's NetworkPolicies (with 'app' at the root: a common app's "
-    "namespace). Set by mip-cmp's own output.",
+    "namespace's NetworkPolicies (with 'app' at the root: a common app's secrets or namespace). Set by "
+    "mip-cmp's own output.",
 )
 APP = Parameter(
     name="app",
     title="Common app",
-    tooltip="With component=network and no directory: the common app whose namespace's NetworkPolicies the "
-    "repository root renders. Set by mip-cmp's own output.",
+    tooltip="With component=network or secrets and no directory: the common app whose namespace's "
+    "NetworkPolicies or secrets the repository root renders. Set by mip-cmp's own output.",
 )
 PARAMETERS: tuple[Parameter, ...] = (FEDERATION, DIRECTORY, COMPONENT, APP)
 SECRETS_COMPONENT = "secrets"
@@ -59,11 +59,6 @@ def bound(federation: str, directory: str, component: str = "") -> dict[str, str
     return {name: value for name, value in values.items() if value}
 
 
-def common_network_bound(app: str) -> dict[str, str]:
-    """The parameters of `<common app>-network`: the root renders that app's NetworkPolicies."""
-    return {COMPONENT.name: NETWORK_COMPONENT, APP.name: app}
-
-
 def _as_binding(values: dict[str, str]) -> list[dict[str, str]]:
     return [string_parameter(name, value) for name, value in values.items()]
 
@@ -73,9 +68,15 @@ def binding(federation: str, directory: str, component: str = "") -> list[dict[s
     return _as_binding(bound(federation, directory, component))
 
 
-def common_network_binding(app: str) -> list[dict[str, str]]:
-    """`common_network_bound(app)` as the `plugin.parameters` of `<common app>-network`."""
-    return _as_binding(common_network_bound(app))
+def common_bound(app: str, component: str) -> dict[str, str]:
+    """The parameters of `<common app>-network` and `<common app>-secrets`: the root renders that app's
+    NetworkPolicies or its secrets."""
+    return {COMPONENT.name: component, APP.name: app}
+
+
+def common_binding(app: str, component: str) -> list[dict[str, str]]:
+    """`common_bound(...)` as the `plugin.parameters` of that Application."""
+    return _as_binding(common_bound(app, component))
 
 
 # The platform's ApplicationSet binds each wrapper Application to its list element's name and path.

@@ -17,9 +17,13 @@ from ..vocabulary import (
     KEEP_ON_DELETE,
     NETWORK_GROUP,
     PART_OF,
+    PRUNE_FALSE,
+    PRUNE_LAST,
+    SOURCE_TYPE_BLOCKS,
     SYNC_OPTIONS,
     SYNC_WAVE,
     Obj,
+    empty_block,
 )
 from ..vocabulary import MANAGED_BY as MANAGED_BY_LABEL
 
@@ -32,9 +36,15 @@ PLATFORM_PART_OF = {PART_OF: ROOT_APPLICATION}
 # 10 tries 10s, 20s, ... capped at 3m: about 20 minutes before Argo CD gives up on a revision.
 RETRY = {"limit": 10, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
 # The root Application's sync order (docs/operations.md, "Sync order"), counted back from the earliest
-# Application it creates: the projects that Applications name, then the namespaces it writes into, then
-# the password generators their ExternalSecrets read, then those ExternalSecrets.
-ROOT_ORDER = ("AppProject", "Namespace", "Password", "ExternalSecret")
+# Application it creates: the projects that Applications name, then the Applications that prepare a namespace
+# (its NetworkPolicies, a common app's secrets). A sync waits for each wave to be healthy before the next, and
+# Argo CD has no health check for an AppProject or an Application: these waves are healthy at once. Nothing
+# whose health depends on another controller or on the secret store (an ExternalSecret) is the root's own, so
+# a missing store key holds back only the app that reads it, never the platform.
+ROOT_ORDER = ("AppProject", "Application")
+# Projects that may go are pruned last (PRUNE_LAST, after every wave): Argo CD deletes a project only once no
+# Application names it (its finalizer), and a sync waits for a pruned object to be gone before its next wave,
+# so a project pruned in an early wave would wait for ever on the Applications a later wave removes.
 
 # What workloads from the catalog's Helm charts may create inside their namespace. No NetworkPolicy: a
 # namespace's policies come from its network project only, so no chart or overlay can undo its default deny.
@@ -136,15 +146,18 @@ def ignore_differences(items: list[IgnoreDifference]) -> list[Obj]:
 
 def app_project(parts: Parts, name: str, description: str, *, repos: list[str], destinations: list[tuple[str, str]],
              cluster_kinds: list[dict[str, str]], namespace_kinds: list[tuple[str, str]],
-             roles: list[Obj], labels: dict[str, str] | None = None,
-             annotations: dict[str, str] | None = None, blacklist: list[tuple[str, str]] | None = None) -> Obj:
+             roles: list[Obj], labels: dict[str, str] | None = None, kept: bool = False,
+             blacklist: list[tuple[str, str]] | None = None) -> Obj:
+    """`kept`: never pruned (the Applications naming it are kept when they leave the platform); else pruned
+    last (PRUNE_LAST)."""
     # The resources finalizer on a project: Argo CD deletes it only once no Application names it any more, so
     # a pruned project cannot leave Applications (and their finalizers) unable to finish.
     return {
         "apiVersion": ARGO_API,
         "kind": "AppProject",
         "metadata": meta(name, parts.p.argocd.namespace, labels or {},
-                          {SYNC_WAVE: parts.waves["AppProject"], **(annotations or {})}, finalizers=True),
+                          {SYNC_WAVE: parts.waves["AppProject"], SYNC_OPTIONS: PRUNE_FALSE if kept else PRUNE_LAST},
+                          finalizers=True),
         "spec": {
             "description": description,
             "sourceRepos": sorted(set(repos)),
@@ -196,7 +209,8 @@ def chart_source(chart: Chart, revision: str, values: Any) -> Obj:
     helm: Obj = {"valueFiles": list(chart.valueFiles)}
     if values:
         helm["valuesObject"] = values
-    return {"repoURL": chart.repoURL, "targetRevision": revision, "path": chart.path, "helm": helm}
+    return without_empty_blocks({"repoURL": chart.repoURL, "targetRevision": revision, "path": chart.path,
+                                 "helm": helm})
 
 
 def app_source(p: Platform, src: Source, revision: str) -> Obj:
@@ -220,7 +234,22 @@ def app_source(p: Platform, src: Source, revision: str) -> Obj:
         out["kustomize"] = src.kustomize.model_dump(exclude_defaults=True)
     if src.directory is not None:
         out["directory"] = src.directory.model_dump(exclude_defaults=True)
-    return out
+    return without_empty_blocks(out)
+
+
+def without_empty_blocks(source: Obj) -> Obj:
+    """The source without empty type blocks (names.SOURCE_TYPE_BLOCKS): Argo CD would remove them, and self-heal
+    would put them back for ever. The repo-server tells the source types apart without them (Chart.yaml, a
+    kustomization file, else plain manifests)."""
+    return {k: v for k, v in source.items() if k not in SOURCE_TYPE_BLOCKS or not empty_block(v)}
+
+
+def kept_on_removal(p: Platform) -> bool:
+    """onRemoval `keep`: what a federation (or common app) leaving the platform leaves running stays governed:
+    its network Application (pruning it would open its namespace) and the projects its kept Applications name.
+    A project is kept exactly as long as an Application that names it: Argo CD would never finish deleting it
+    otherwise, and the root's sync would wait for that deletion for ever (docs/operations.md)."""
+    return p.federations.onRemoval == "keep"
 
 
 def generate_paths(directory: str) -> str:

@@ -18,9 +18,7 @@ from ..vocabulary import (
     FEDERATION_LABEL,
     GENERATE_PATHS,
     PART_OF,
-    PRUNE_FALSE,
     SECRET_KINDS,
-    SYNC_OPTIONS,
     SYNC_WAVE,
     Obj,
 )
@@ -33,6 +31,7 @@ from .argocd import (
     federation_namespace_labels,
     generate_paths,
     ignore_differences,
+    kept_on_removal,
     meta,
     root_source,
     standard_roles,
@@ -53,7 +52,7 @@ def federation_project(p: Platform, f: Federation, parts: Parts | None = None) -
         labels={FEDERATION_LABEL: f.name},
         # Kept when its directory is deleted (onRemoval: keep): the root then shows it as needing a prune,
         # the reminder that the federation's Applications, namespace and data still await an admin.
-        annotations={SYNC_OPTIONS: PRUNE_FALSE} if p.federations.onRemoval == "keep" else None,
+        kept=kept_on_removal(p),
     )
 
 
@@ -196,8 +195,9 @@ def overlay_application(p: Platform, fed: LoadedFederation, app_name: str, overl
     """`<federation>-<app>-overlay`: a directory of the federation's own, applied into its namespace after the
     app, in its project (which lists what it may create), from this repository only."""
     f = fed.model
-    source: Obj = {"repoURL": p.repoURL, "targetRevision": revision, "path": overlay_path(fed, overlay),
-                   overlay.type: {}}
+    # No `kustomize: {}` / `directory: {}` (names.SOURCE_TYPE_BLOCKS): loading checks that the directory is what
+    # its `type` says, so Argo CD's own detection finds that type.
+    source: Obj = {"repoURL": p.repoURL, "targetRevision": revision, "path": overlay_path(fed, overlay)}
     wave = overlay.syncWave if overlay.syncWave is not None else p.catalog[app_name].syncWave + 1
     labels = {PART_OF: f.name, FEDERATION_LABEL: f.name, APP_NAME: app_name}
     return {

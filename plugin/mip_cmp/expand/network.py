@@ -3,7 +3,7 @@ and what the network component of a federation or common app holds (network.py d
 
 from __future__ import annotations
 
-from ..contract.params import NETWORK_COMPONENT, binding, common_network_binding
+from ..contract.params import NETWORK_COMPONENT, binding, common_binding
 from ..loading import LoadedFederation
 from ..model import CommonApp, Federation, InfrastructureApp, Platform
 from ..names import network_name
@@ -28,6 +28,7 @@ from .argocd import (
     federation_namespace_labels,
     generate_paths,
     infrastructure_namespace_labels,
+    kept_on_removal,
     meta,
     project_role,
     root_source,
@@ -47,6 +48,7 @@ def network_project(p: Platform, owner: str, server: str, namespace: str, parts:
         namespace_kinds=[(NETWORK_GROUP, "NetworkPolicy")],
         roles=[project_role(name, "admin", f"Full access to the network policies of {namespace}", ADMIN_ACTIONS,
                      list(p.rbac.adminGroups))],
+        kept=kept_on_removal(p),  # as long as its network Application, which is kept
     )
 
 
@@ -66,10 +68,10 @@ def network_application(p: Platform, owner: str, server: str, namespace: str, pa
                         namespace_annotations: dict[str, str] | None = None) -> Obj:
     """`<owner>-network`: renders the root again with component=network for one namespace, on its cluster,
     in the network project, one sync wave before everything else so the namespace is closed first."""
-    annotations = {SYNC_WAVE: (parts or Parts(p)).waves["ExternalSecret"]}
+    annotations = {SYNC_WAVE: (parts or Parts(p)).waves["Application"]}
     if paths:
         annotations[GENERATE_PATHS] = paths
-    if p.federations.onRemoval == "keep":
+    if kept_on_removal(p):
         # Kept when its federation (or common app) leaves the platform, like the project: the workloads left
         # running until an admin removes them stay closed off (pruning it would delete their policies).
         annotations[SYNC_OPTIONS] = PRUNE_FALSE
@@ -97,7 +99,7 @@ def network_applications(p: Platform, federations: list[LoadedFederation], revis
                                 {PART_OF: f.model.name, FEDERATION_LABEL: f.model.name},
                                 revision, generate_paths(f.directory), parts)
             for f in sorted(federations, key=lambda f: f.model.name)]
-    apps += [network_application(p, name, p.clusters[a.cluster], a.namespace, common_network_binding(name),
+    apps += [network_application(p, name, p.clusters[a.cluster], a.namespace, common_binding(name, NETWORK_COMPONENT),
                                  closed_namespace_labels(p, a), {PART_OF: name}, revision, parts=parts,
                                  namespace_annotations=closed_namespace_annotations(a))
              for name, a in closed_apps(p).items()]

@@ -1,14 +1,22 @@
-"""The repository root: the platform's projects, the federations' ApplicationSet, common apps and the
-namespaces the root writes into, in the root's sync order."""
+"""The repository root: the platform's projects, the federations' ApplicationSet, common apps and their
+network and secrets Applications, in the root's sync order; and what a common app's secrets Application
+renders."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..contract.params import APPSET_BINDING
+from ..contract.params import APPSET_BINDING, SECRETS_COMPONENT, common_binding
 from ..loading import LoadedFederation, LoadedPlatform
 from ..model import CommonApp, Platform
-from ..names import COMMON_PROJECT, FEDERATIONS_APPSET, FEDERATIONS_PROJECT, INFRA_PROJECT, ROOT_APPLICATION
+from ..names import (
+    COMMON_PROJECT,
+    FEDERATIONS_APPSET,
+    FEDERATIONS_PROJECT,
+    INFRA_PROJECT,
+    ROOT_APPLICATION,
+    SECRETS_APP,
+)
 from ..templating import render_tree
 from ..vocabulary import (
     APP_VERSION,
@@ -18,13 +26,14 @@ from ..vocabulary import (
     FINALIZER,
     GENERATE_PATHS,
     PART_OF,
+    PRUNE_FALSE,
     SECRET_KINDS,
+    SYNC_OPTIONS,
     SYNC_WAVE,
     Obj,
 )
 from .argocd import (
     ADMIN_ACTIONS,
-    KEEP_ON_DELETE_ANNOTATION,
     MANAGED_BY,
     PLATFORM_PART_OF,
     RETRY,
@@ -36,11 +45,13 @@ from .argocd import (
     generate_paths,
     ignore_differences,
     in_argocd,
+    kept_on_removal,
     meta,
     project_role,
     root_source,
     root_wave,
     standard_roles,
+    sync_policy,
     synced,
 )
 from .federation import federation_project
@@ -61,29 +72,20 @@ def default_project(p: Platform) -> Obj:
     }
 
 
-def root_namespaces(p: Platform) -> list[str]:
-    """Namespaces the root Application itself writes into (common apps' secrets): it creates them first, as
-    their app's CreateNamespace would come too late (that app syncs after the root's sync has finished)."""
-    return sorted({a.namespace for a in p.commonApps.values() if a.secrets})
-
-
-def root_namespace(p: Platform, namespace: str) -> Obj:
-    # Never pruned nor deleted with the root: a namespace holds data, and its app may still run.
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": namespace, "labels": {**MANAGED_BY, **common_namespace_labels(p, namespace)},
-                     "annotations": {SYNC_WAVE: root_wave(p, "Namespace"), **KEEP_ON_DELETE_ANNOTATION}},
-    }
+def secret_holders(p: Platform) -> dict[str, CommonApp]:
+    """The common apps with `secrets`: each has a `<app>-secrets` Application, in the infrastructure project."""
+    return {name: app for name, app in p.commonApps.items() if app.secrets}
 
 
 def infrastructure_project(p: Platform, parts: Parts | None = None) -> Obj:
     parts = parts or Parts(p)
+    holders = secret_holders(p).values()
     destinations = [(p.argocd.server, p.argocd.namespace)]
-    destinations += [(p.argocd.server, ns) for ns in root_namespaces(p)]
+    destinations += [(p.clusters[a.cluster], a.namespace) for a in holders]
     return app_project(
         parts, INFRA_PROJECT, "The platform itself: projects, the federation ApplicationSet, common apps",
-        repos=[p.repoURL], destinations=destinations, cluster_kinds=parts.own_namespaces(root_namespaces(p)),
+        repos=[p.repoURL], destinations=destinations,
+        cluster_kinds=parts.own_namespaces([a.namespace for a in holders]),
         namespace_kinds=[(ARGO_GROUP, k) for k in ("AppProject", "ApplicationSet", "Application")]
         + SECRET_KINDS,
         roles=[project_role(INFRA_PROJECT, "admin", "Full access to the platform's applications", ADMIN_ACTIONS,
@@ -201,13 +203,39 @@ def expand_platform(lp: LoadedPlatform, federations: list[LoadedFederation], rev
     objects += [federation_project(p, f.model, parts) for f in sorted(federations, key=lambda f: f.model.name)]
     objects += network_projects(p, federations, parts)
     objects.append(federations_appset(p, federations, revision))
-    objects += [root_namespace(p, ns) for ns in root_namespaces(p)]
     objects += network_applications(p, federations, revision, parts)
     objects += [infrastructure_application(p, name, app, revision)
                 for name, app in p.infrastructure.items()]
     for name, app in p.commonApps.items():
         objects.append(common_app(lp, name, app))
-        objects += secret_objects(lp, app.secrets, app.namespace, {PART_OF: name},
-                                  common_context(p, name, app),
-                                  waves=(root_wave(p, "Password"), root_wave(p, "ExternalSecret")))
+        if app.secrets:
+            objects.append(common_secrets_application(p, name, app, revision, parts))
     return objects
+
+
+def common_secrets_application(p: Platform, name: str, app: CommonApp, revision: str, parts: Parts) -> Obj:
+    """`<common app>-secrets`: the root rendered with component=secrets for that app, on the app's cluster, as a
+    federation's `<federation>-secrets`. Its ExternalSecrets are waited for there, never in the root's sync."""
+    annotations = {SYNC_WAVE: parts.waves["Application"]}
+    if kept_on_removal(p):
+        annotations[SYNC_OPTIONS] = PRUNE_FALSE
+    return {
+        "apiVersion": ARGO_API,
+        "kind": "Application",
+        "metadata": meta(f"{name}-{SECRETS_APP}", p.argocd.namespace, {PART_OF: name},
+                         annotations, finalizers=True),
+        "spec": {
+            "project": INFRA_PROJECT,
+            "source": root_source(p, revision, common_binding(name, SECRETS_COMPONENT)),
+            "destination": {"server": p.clusters[app.cluster], "namespace": app.namespace},
+            # Never prune: removing a secret from the platform must not delete live credentials.
+            "syncPolicy": sync_policy(common_namespace_labels(p, app.namespace), prune=False),
+        },
+    }
+
+
+def common_secrets(lp: LoadedPlatform, name: str) -> list[Obj]:
+    """What `<common app>-secrets` applies: the app's ExternalSecrets (and password generators before them)."""
+    app = lp.model.commonApps[name]
+    return secret_objects(lp, app.secrets, app.namespace, {PART_OF: name},
+                          common_context(lp.model, name, app))

@@ -11,22 +11,23 @@ from ..templating import render_tree
 from ..vocabulary import ESO_API, GENERATORS_API, SYNC_WAVE, Obj
 from .argocd import KEEP_ON_DELETE_ANNOTATION, meta
 
+# In a secrets Application, the password generators come one wave before the ExternalSecrets that read them.
+GENERATOR_WAVE = "-1"
+
 
 def secret_objects(lp: LoadedPlatform, names: list[str], namespace: str, labels: dict[str, str],
-                   context: dict[str, Any], waves: tuple[str, str | None] = ("-1", None)) -> list[Obj]:
-    """`context`: what a templated store key may use; `waves`: of the password generators, and of the
-    ExternalSecrets (None: the default wave 0)."""
+                   context: dict[str, Any]) -> list[Obj]:
+    """`context`: what a templated store key may use."""
     objects: list[Obj] = []
     for name in names:
-        objects += _secret(lp, name, lp.model.secrets[name], namespace, labels, context, waves)
+        objects += _secret(lp, name, lp.model.secrets[name], namespace, labels, context)
     return objects
 
 
 def _secret(lp: LoadedPlatform, name: str, secret: Secret, namespace: str, labels: dict[str, str],
-            context: dict[str, Any], waves: tuple[str, str | None]) -> list[Obj]:
+            context: dict[str, Any]) -> list[Obj]:
     """One Secret, from its ExternalSecret (and Password generator when it holds generated keys)."""
     p = lp.model
-    external_wave = {SYNC_WAVE: waves[1]} if waves[1] is not None else {}
     store_ref: Obj | None = None
     data: list[Obj] = []
     if secret.fromStore is not None:
@@ -50,14 +51,14 @@ def _secret(lp: LoadedPlatform, name: str, secret: Secret, namespace: str, label
         return [{
             "apiVersion": ESO_API,
             "kind": "ExternalSecret",
-            "metadata": meta(name, namespace, labels, external_wave),
+            "metadata": meta(name, namespace, labels),
             "spec": {"refreshInterval": secret.fromStore.refreshInterval, "secretStoreRef": store_ref,
                      "target": target, "data": data},
         }]
     generator = {
         "apiVersion": GENERATORS_API,
         "kind": "Password",
-        "metadata": meta(name, namespace, labels, {SYNC_WAVE: waves[0], **KEEP_ON_DELETE_ANNOTATION}),
+        "metadata": meta(name, namespace, labels, {SYNC_WAVE: GENERATOR_WAVE, **KEEP_ON_DELETE_ANNOTATION}),
         "spec": {"length": gen.length, "digits": gen.digits, "symbols": gen.symbols, "noUpper": gen.noUpper,
                  "allowRepeat": gen.allowRepeat, "encoding": "raw", "secretKeys": list(gen.keys)},
     }
@@ -80,7 +81,7 @@ def _secret(lp: LoadedPlatform, name: str, secret: Secret, namespace: str, label
     external = {
         "apiVersion": ESO_API,
         "kind": "ExternalSecret",
-        "metadata": meta(name, namespace, labels, {**external_wave, **KEEP_ON_DELETE_ANNOTATION}),
+        "metadata": meta(name, namespace, labels, KEEP_ON_DELETE_ANNOTATION),
         "spec": spec,
     }
     return [generator, external]

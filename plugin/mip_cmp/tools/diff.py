@@ -3,8 +3,10 @@
 Both sides are rendered exactly as Argo CD renders them (snapshot.take: the root, every federation app,
 every secrets app), then compared by object identity (group, kind, namespace, name). Field differences
 come from deepdiff (an optional dependency: `pip install 'mip-cmp[tools]'`). What makes a change
-destructive is decided here, from the objects themselves: an Application removed prunes its workloads, a
-project widened or a new cluster trusts more, a secret re-created loses the values in use.
+destructive is decided here, from the objects themselves and Argo CD's deletion semantics (deletion.py): an
+Application deleted with its workloads, a project widened or a new cluster trusts more, a secret re-created or
+deleted loses the values in use. What Argo CD does with a removed object that is not destructive (kept,
+left running) is a note.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any
 
 from ..errors import MipError, Problem, UsageError
 from ..keypath import format_path
-from ..vocabulary import DELETE_FALSE, FINALIZER, GENERATORS_GROUP, SECRET_KINDS, SYNC_OPTIONS, Obj
+from ..vocabulary import GENERATORS_GROUP, SECRET_KINDS, Obj
+from .deletion import APPLICATION, DELETED, Deletions, Fate, elements, wrapper_fate
 from .snapshot import Key, Snapshot, describe, take
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
@@ -51,6 +54,7 @@ class Change:
     app: str  # the Argo CD Application whose render holds the object (the old one for a removal)
     fields: tuple[FieldChange, ...] = ()
     destructive: tuple[str, ...] = ()  # why; empty when the change is not destructive
+    notes: tuple[str, ...] = ()  # what Argo CD does with it, when that is not destructive
 
     @property
     def title(self) -> str:
@@ -81,6 +85,7 @@ def compare(old: Snapshot, new: Snapshot, old_label: str = "old", new_label: str
     except ImportError:
         raise UsageError("mip-cmp diff needs the deepdiff library: pip install 'mip-cmp[tools]'") from None
     old_servers = _servers(old)
+    deletions = Deletions(old, new)
     changes: list[Change] = []
     for key in sorted(old.objects.keys() | new.objects.keys()):
         before, after = old.objects.get(key), new.objects.get(key)
@@ -88,11 +93,12 @@ def compare(old: Snapshot, new: Snapshot, old_label: str = "old", new_label: str
             assert after is not None
             changes.append(Change(ADDED, key, after.app, (), tuple(_added_reasons(after.obj, old_servers))))
         elif after is None:
-            changes.append(Change(REMOVED, key, before.app, (), tuple(_removed_reasons(key, before.obj))))
+            reasons, notes = _removal(key, before.obj, deletions.fate(key))
+            changes.append(Change(REMOVED, key, before.app, (), tuple(reasons), tuple(notes)))
         elif before.obj != after.obj:
             fields = tuple(field_changes(before.obj, after.obj))
-            reasons = _changed_reasons(key, before.obj, after.obj, old_servers)
-            changes.append(Change(CHANGED, key, after.app, fields, tuple(reasons)))
+            reasons, notes = _changed_reasons(key, before.obj, after.obj, old_servers)
+            changes.append(Change(CHANGED, key, after.app, fields, tuple(reasons), tuple(notes)))
     changes.sort(key=lambda c: (not c.destructive, _ACTION_ORDER[c.action], c.key))
     return Report(old_label, new_label, tuple(changes))
 
@@ -152,27 +158,28 @@ def _added_reasons(obj: Obj, old_servers: set[str]) -> list[str]:
     return []
 
 
-def _removed_reasons(key: Key, obj: Obj) -> list[str]:
+def _removal(key: Key, obj: Obj, fate: Fate) -> tuple[list[str], list[str]]:
+    """(why it is destructive, what Argo CD does otherwise) for an object no longer rendered."""
     kind = key[1]
-    if kind == "Application":
-        if FINALIZER in (obj.get("metadata") or {}).get("finalizers", []):
-            return ["Application removed: Argo CD deletes it and prunes every workload it deployed"]
-        return ["Application removed: its workloads are no longer managed (left behind, never updated)"]
-    if kind == "ApplicationSet":
-        return ["ApplicationSet removed: every Application it generated is deleted with its workloads"]
-    if kind == "AppProject":
-        return ["AppProject removed: the Applications in it can no longer sync"]
+    if key[:2] == APPLICATION:
+        return _split(f"Application removed: {fate.why}; workloads {fate.workloads}", fate.workloads == DELETED)
+    if not fate.deleted:
+        return [], [f"{kind} removed: {fate.why}"]
     if (key[0], kind) in SECRET_KINDS:
-        annotations = (obj.get("metadata") or {}).get("annotations") or {}
-        if DELETE_FALSE in annotations.get(SYNC_OPTIONS, ""):
-            return []  # Argo CD leaves it (and the Secret it made) on the cluster: nothing is lost
         if ((obj.get("spec") or {}).get("target") or {}).get("creationPolicy") == "Owner":
-            return [f"{kind} removed: the Secret it owns is deleted with it"]
-        return [f"{kind} removed: its secret is no longer managed; made again later, it gets new values"]
-    return []
+            return [f"{kind} removed: {fate.why}; the Secret it owns is deleted with it"], []
+        return [], [f"{kind} removed: {fate.why}; its Secret stays, no longer managed"]
+    if kind == "AppProject":
+        return [], [f"AppProject removed: {fate.why}, once no Application names it"]
+    return [], [f"{kind} removed: {fate.why}"]
 
 
-def _changed_reasons(key: Key, old: Obj, new: Obj, old_servers: set[str]) -> list[str]:
+def _split(text: str, destructive: bool) -> tuple[list[str], list[str]]:
+    return ([text], []) if destructive else ([], [text])
+
+
+def _changed_reasons(key: Key, old: Obj, new: Obj, old_servers: set[str]) -> tuple[list[str], list[str]]:
+    """(why a changed object is destructive, what Argo CD does otherwise)."""
     kind = key[1]
     before, after = old.get("spec") or {}, new.get("spec") or {}
     reasons: list[str] = []
@@ -181,17 +188,18 @@ def _changed_reasons(key: Key, old: Obj, new: Obj, old_servers: set[str]) -> lis
     elif kind == "Application":
         reasons += _application_changes(before, after, new, old_servers)
     elif kind == "ApplicationSet":
-        gone = _appset_names(before) - _appset_names(after)
+        gone = elements(old) - elements(new)
         if gone:
-            reasons.append(f"generates no more {short(sorted(gone))}: Argo CD deletes those Applications and "
-                           "prunes their workloads")
+            fate = wrapper_fate(old)
+            return _split(f"generates no more {short(sorted(gone))}: the {fate.why}; workloads {fate.workloads}",
+                          fate.workloads == DELETED)
     elif (key[0], kind) == (GENERATORS_GROUP, "Password"):
         reasons.append("password generator changed: a re-created secret gets new values")
     elif kind == "ExternalSecret":
         for field in ("target", "dataFrom"):
             if before.get(field) != after.get(field):
                 reasons.append(f"spec.{field} changed: the secret is re-created, values in use are replaced")
-    return reasons
+    return reasons, []
 
 
 def _project_changes(before: Obj, after: Obj, new: Obj, old_servers: set[str]) -> list[str]:
@@ -248,14 +256,6 @@ def _grants(spec: dict[str, Any]) -> list[str]:
 def _repos(spec: dict[str, Any]) -> set[str]:
     sources = [spec["source"]] if "source" in spec else list(spec.get("sources", []))
     return {s.get("repoURL", "") for s in sources}
-
-
-def _appset_names(spec: dict[str, Any]) -> set[str]:
-    names = set()
-    for generator in spec.get("generators", []):
-        for element in (generator.get("list") or {}).get("elements", []):
-            names.add(str(element.get("name", element)))
-    return names
 
 
 def short(value: Any) -> str:
@@ -343,6 +343,7 @@ def as_text(report: Report) -> str:
         mark = "!" if change.destructive else marks[change.action]
         lines.append(f"{mark} {change.title}  (app {change.app})")
         lines += [f"    DESTRUCTIVE: {reason}" for reason in change.destructive]
+        lines += [f"    Argo CD: {note}" for note in change.notes]
         lines += [f"    {_field_line(f)}" for f in change.fields]
     return "\n".join(lines) + "\n"
 
@@ -351,7 +352,7 @@ def as_json(report: Report) -> str:
     def obj(change: Change) -> dict[str, Any]:
         group, kind, namespace, name = change.key
         return {"action": change.action, "group": group, "kind": kind, "namespace": namespace, "name": name,
-                "app": change.app, "destructive": list(change.destructive),
+                "app": change.app, "destructive": list(change.destructive), "notes": list(change.notes),
                 "fields": [{"path": f.path, "change": f.change, "old": f.old, "new": f.new}
                            for f in change.fields]}
 
@@ -370,7 +371,7 @@ def as_github(report: Report) -> str:
     for change in report.changes:
         level = "error" if change.destructive else "notice"
         title = "mip-cmp diff: destructive" if change.destructive else "mip-cmp diff"
-        detail = list(change.destructive) + [_field_line(f) for f in change.fields]
+        detail = [*change.destructive, *change.notes, *(_field_line(f) for f in change.fields)]
         body = change.title + f" (app {change.app})" + "".join(f"\n{d}" for d in detail)
         lines.append(f"::{level} title={title}::{_escape_annotation(body)}")
     lines.append(f"::notice title=mip-cmp diff::{_escape_annotation(_summary(report))}")
@@ -394,6 +395,11 @@ def as_markdown(report: Report) -> str:
         for change in report.destructive:
             out.append(f"- **{change.action}** `{_md(describe(change.key))}` (app `{change.app}`)")
             out += [f"  - {_md(reason)}" for reason in change.destructive]
+        out.append("")
+    noted = [ch for ch in report.changes if ch.notes]
+    if noted:
+        out += ["#### What Argo CD does with the rest", ""]
+        out += [f"- `{_md(describe(ch.key))}`: {_md(note)}" for ch in noted for note in ch.notes]
         out.append("")
     out += ["| | change | object | app |", "|---|---|---|---|"]
     for change in report.changes:

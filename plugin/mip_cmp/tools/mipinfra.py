@@ -25,7 +25,7 @@ import yaml
 
 from ..errors import MipError, UsageError
 from ..helm import merge_values
-from ..vocabulary import ARGO_API, ARGO_GROUP, ARGOCD_NAMESPACE, IN_CLUSTER_SERVER, Obj
+from ..vocabulary import ARGO_API, ARGO_GROUP, ARGOCD_NAMESPACE, HELM_CHART_FILE, IN_CLUSTER_SERVER, Obj
 from . import gotemplate
 
 ARGO_KINDS = ("AppProject", "Application", "ApplicationSet")
@@ -202,7 +202,7 @@ class Builder:
                 # Argo CD's order: a kustomization wins over a Chart.yaml, unless the source says `helm`.
                 if any((directory / k).is_file() for k in KUSTOMIZATIONS) and "helm" not in source:
                     objects += kustomize(directory)
-                elif (directory / "Chart.yaml").is_file():
+                elif (directory / HELM_CHART_FILE).is_file():
                     objects += self.helm_template(directory, source, found.name, namespace)
                     self.given[found.name] = self.helm_values(directory, source)
                 else:

@@ -1,11 +1,14 @@
 """The application controller, and the simulation that runs every controller until nothing changes.
 
-Each round: the ApplicationSet controller reconciles, then every Application is refreshed in name order:
-deletion (the resources finalizer deletes what the app tracks, except Delete=false and helm's keep), the
-project and its source and destination checks, the manifests, the comparison, and an automated sync where
-the app is out of sync. Argo CD's automated sync never tries a revision again after a failed sync unless
-the Application has a retry policy; a retry happens in a later round (rounds stand for time: backoff is
-not imitated, only the limit).
+Each round: the ApplicationSet controller and the External Secrets Operator reconcile, then every Application
+is refreshed in name order: deletion (the resources finalizer deletes what the app tracks, except Delete=false
+and helm's keep, and waits until it is gone), the normalisation of its spec (written back), the project and
+its source and destination checks, the manifests, the comparison, and the sync: an operation in progress
+goes on as far as it can (sync.py: it waits for health between waves and for what it pruned to be gone), else
+an automated sync starts where the app is out of sync. Argo CD's automated sync never tries a revision again
+after a failed sync unless the Application has a retry policy; a retry happens in a later round (rounds stand
+for time: backoff is not imitated, only the limit). An operation that waits for ever makes no change: the
+simulation settles with it still Running, and problems() shows what it waits for.
 """
 
 from __future__ import annotations
@@ -14,24 +17,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import appset, sync
-from .kube import FINALIZER, ApiError, Cluster, Crd, Key
+from . import appset, eso, health, sync
+from .kube import FINALIZER, ApiError, Cluster, Crd, Key, Live
 from .project import destination_permitted, kind_permitted, source_permitted
 from .reposerver import RenderError, RepoServer
+from .sync import Operation
 
 Obj = dict[str, Any]
 MAX_ROUNDS = 40
+# The source type blocks Argo CD's NormalizeSource drops when empty (argo-cd util/argo/argo.go).
+_SOURCE_TYPE_BLOCKS = ("helm", "kustomize", "directory")
 
 
 @dataclass
 class AppStatus:
     sync: str = "Unknown"  # Synced | OutOfSync | Unknown
     condition: str = ""  # InvalidSpecError / ComparisonError text, "" when none
-    operation: str = ""  # Succeeded | Failed | "" (never synced)
+    operation: str = ""  # Running | Succeeded | Failed | "" (never synced)
     message: str = ""
     revision: int = -1  # the revision of the last sync operation
     tries: int = 0  # sync operations at that revision
-    history: list[str] = field(default_factory=list)  # every operation's message, in order
+    history: list[str] = field(default_factory=list)  # every finished operation's message, in order
+    running: Operation | None = None  # the operation in progress
 
 
 class Simulation:
@@ -44,6 +51,7 @@ class Simulation:
         self.argocd_namespace = argocd_namespace
         self.argocd_server = servers[0]
         self.repo = RepoServer(checkout, repo_url, plugin, argocd_namespace)
+        self.store = eso.Store()  # the platform's secret store, as ESO sees it
         self.status: dict[str, AppStatus] = {}
         # Argo CD runs: its namespace exists on the cluster it runs on, nothing else does.
         self.cluster.apply(self.argocd_server, {"apiVersion": "v1", "kind": "Namespace",
@@ -67,9 +75,10 @@ class Simulation:
         for rounds in range(1, max_rounds + 1):
             before = self.cluster.changes, sum(s.tries for s in self.status.values())
             appset.reconcile(self.cluster)
+            eso.reconcile(self.cluster, self.store)
             for key, live in self.cluster.find(server=self.argocd_server, kind="Application"):
-                if key[3] == self.argocd_namespace:
-                    self._reconcile(key, live.obj, live.deleting)
+                if key[3] == self.argocd_namespace and key in self.cluster.objects:
+                    self._reconcile(key, live)
             self._finalize_projects()
             if (self.cluster.changes, sum(s.tries for s in self.status.values())) == before:
                 return rounds  # nothing written and no sync tried (retries included): settled
@@ -86,13 +95,16 @@ class Simulation:
             if live.deleting and key[4] not in named:
                 self.cluster.remove(key)
 
-    def _reconcile(self, key: Key, app: Obj, deleting: bool) -> None:
-        """One Application: finalize it, or check its spec, render, compare, and auto-sync what differs."""
+    def _reconcile(self, key: Key, live: Live) -> None:
+        """One Application: finalize it, or normalise it, check its spec, render, compare, and go on with its
+        sync or start one where it differs."""
+        app = live.obj
         name = app["metadata"]["name"]
         status = self.status.setdefault(name, AppStatus())
-        if deleting:
+        if live.deleting:
             self._finalize(key, app)
             return
+        app = self._normalize(key, live)
         spec = app["spec"]
         project = self._project(spec["project"])
         status.condition = self._invalid_spec(spec, project)
@@ -105,9 +117,23 @@ class Simulation:
             return
         diff, unprunable = self._compare(spec["destination"], name, manifests)
         status.sync = "OutOfSync" if diff or unprunable else "Synced"
+        if status.running is not None:
+            self._advance(spec, name, manifests, status)
         # Only objects Argo CD may not prune differ: it shows them, and syncing would not help.
-        if diff and self._auto_syncs(status, spec.get("syncPolicy") or {}, manifests):
+        elif diff and self._auto_syncs(status, spec.get("syncPolicy") or {}, manifests):
             self._sync(app, project, manifests, status)
+
+    def _normalize(self, key: Key, live: Live) -> Obj:
+        """normalizeApplication: empty helm/kustomize/directory blocks of `spec.source` removed (NormalizeSource;
+        `spec.sources` is left as it is: Argo CD normalises copies of its items), written back when that
+        changes the Application."""
+        source = live.obj["spec"].get("source")
+        if not source or not any(k in source and not any(source[k].values()) for k in _SOURCE_TYPE_BLOCKS):
+            return live.obj
+        kept = {k: v for k, v in source.items() if k not in _SOURCE_TYPE_BLOCKS or any(v.values())}
+        normalized = {**live.obj, "spec": {**live.obj["spec"], "source": kept}}
+        self.cluster.apply(key[0], normalized)
+        return normalized
 
     def _invalid_spec(self, spec: Obj, project: Obj | None) -> str:
         """The InvalidSpecError condition of an Application (project, cluster, source, destination), or ""."""
@@ -141,15 +167,26 @@ class Simulation:
         return True
 
     def _sync(self, app: Obj, project: Obj, manifests: list[Obj], status: AppStatus) -> None:
-        """One sync operation, recorded in the status; a successful one is compared again."""
-        name, spec = app["metadata"]["name"], app["spec"]
+        """A new sync operation, run as far as it goes now."""
+        spec = app["spec"]
         automated = (spec.get("syncPolicy") or {}).get("automated") or {}
         status.tries += 1
-        result = sync.run(self.cluster, app, project, manifests, prune=bool(automated.get("prune")))
-        status.operation = "Succeeded" if result.ok else "Failed"
-        status.message = result.message
-        status.history.append(result.message)
-        if result.ok:
+        status.running = sync.start(self.cluster, app, project, manifests, prune=bool(automated.get("prune")))
+        self._advance(spec, app["metadata"]["name"], manifests, status)
+
+    def _advance(self, spec: Obj, name: str, manifests: list[Obj], status: AppStatus) -> None:
+        """The operation in progress, wave after wave while none waits; its outcome recorded in the status (a
+        successful one is compared again)."""
+        operation = status.running
+        assert operation is not None
+        while operation.step(self.cluster):
+            pass
+        status.operation, status.message = operation.phase, operation.message
+        if operation.phase == "Running":
+            return
+        status.running = None
+        status.history.append(operation.message)
+        if operation.phase == "Succeeded":
             diff, unprunable = self._compare(spec["destination"], name, manifests)
             status.sync = "OutOfSync" if diff or unprunable else "Synced"
 
@@ -177,14 +214,19 @@ class Simulation:
         return diff, unprunable
 
     def _finalize(self, key: Key, app: Obj) -> None:
-        """An Application being deleted: with the resources finalizer, its resources go first."""
+        """An Application being deleted: with the resources finalizer, its resources go first, and the
+        finalizer stays until they are gone (one that has a finalizer of its own holds it)."""
         if FINALIZER in (app["metadata"].get("finalizers") or []):
             name = app["metadata"]["name"]
+            doomed = []
             for res_key, live in self.cluster.find(server=app["spec"]["destination"]["server"]):
                 keep = {"Delete=false"} & sync.options(live.obj) or \
                     live.obj.get("metadata", {}).get("annotations", {}).get("helm.sh/resource-policy") == "keep"
                 if live.tracked_by == name and not keep:
                     self.cluster.delete(res_key)
+                    doomed.append(res_key)
+            if any(k in self.cluster.objects for k in doomed):
+                return
         self.cluster.remove(key)
 
     # --- what a test looks at -------------------------------------------------------------------------
@@ -200,6 +242,23 @@ class Simulation:
                 out.append(f"{name}: {status.sync}, last sync {status.operation or 'never'}: "
                            f"{status.condition or status.message}")
         return out
+
+    def unhealthy(self) -> list[str]:
+        """Every Application with an object that is not healthy (health.py), with the first such object."""
+        out = []
+        for _, app in self.cluster.find(server=self.argocd_server, kind="Application"):
+            name, dest = app.obj["metadata"]["name"], app.obj["spec"]["destination"]
+            for key, live in self.cluster.find(server=dest["server"]):
+                assessed = health.of(live) if live.tracked_by == name else None
+                if assessed is not None and assessed[0] != health.HEALTHY:
+                    out.append(f"{name}: {assessed[0]}: {key[2]} {key[4]}: {assessed[1]}")
+                    break
+        return out
+
+    def app(self, name: str) -> Obj:
+        live = self.cluster.get((self.argocd_server, "argoproj.io", "Application", self.argocd_namespace, name))
+        assert live is not None, f"no Application {name}"
+        return live.obj
 
     def retried(self) -> list[str]:
         """Applications that needed more than one sync operation for a revision: a first sync that failed."""

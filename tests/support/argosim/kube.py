@@ -1,9 +1,9 @@
 """The Kubernetes side: API servers that serve built-in kinds and installed CRDs, and the few controllers
-whose effects decide what survives a deletion (namespace cleanup, StatefulSet volumes, ESO Secrets).
+whose effects decide what survives a deletion (namespace cleanup, StatefulSet volumes; ESO is eso.py).
 
 Only what Argo CD can observe is imitated: scope, "namespace not found", unknown kinds, the pruning of fields
 a CRD's schema does not know (so an older Argo CD's CRDs silently drop newer fields), garbage collection of
-owned objects, and finalizers on Applications.
+owned objects, and finalizers (an object that has one is only marked deleting until its controller is done).
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ class Live:
     obj: Obj
     tracked_by: str | None = None  # the Argo CD Application whose manifests hold it (its tracking label)
     owner: Key | None = None  # an ownerReference: garbage-collected with that object
-    deleting: bool = False  # deletionTimestamp set; waits for its finalizers (Applications)
+    deleting: bool = False  # deletionTimestamp set; waits for its finalizers (Applications, AppProjects)
+    status: Obj = field(default_factory=dict)  # what a controller reports (health reads it); reset on change
 
 
 @dataclass
@@ -139,7 +140,8 @@ class Cluster:
             raise ApiError(f"{key[2]} {key[4]} is being deleted")
         if old is None or old.obj != stored or old.tracked_by != tracked_by:
             self.objects[key] = Live(stored, tracked_by if tracked_by is not None else (old.tracked_by if old else None),
-                                     owner if owner is not None else (old.owner if old else None))
+                                     owner if owner is not None else (old.owner if old else None),
+                                     status=old.status if old is not None and old.obj == stored else {})
             self.changes += 1
             self._react(key, stored)
         return key
@@ -154,14 +156,13 @@ class Cluster:
                        "metadata": {"name": f"{template['metadata']['name']}-{name}-0", "namespace": namespace}}
                 if self.get(self.key(server, pvc)) is None:
                     self.apply(server, pvc)
-        if (group, kind) == ("external-secrets.io", "ExternalSecret"):
-            target = obj["spec"].get("target", {})
-            secret = {"apiVersion": "v1", "kind": "Secret",
-                      "metadata": {"name": target.get("name", name), "namespace": namespace}}
-            # creationPolicy Owner: the Secret is garbage-collected with its ExternalSecret; Orphan: it stays.
-            owned = target.get("creationPolicy", "Owner") == "Owner"
-            if self.get(self.key(server, secret)) is None:
-                self.apply(server, secret, owner=key if owned else None)
+
+    def set_status(self, key: Key, status: Obj) -> None:
+        """A controller reports on an object (the status subresource: the object itself is unchanged)."""
+        live = self.objects[key]
+        if live.status != status:
+            live.status = status
+            self.changes += 1
 
     def delete(self, key: Key) -> None:
         """DELETE: Applications with finalizers wait for Argo CD; a Namespace takes its contents along."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from ...helm import merge_values
 from ...model import API_VERSION, DEFAULT_SYNC_OPTIONS, SyncOption
 from ...names import FILE_NAME
-from ...vocabulary import ARGOCD_NAMESPACE, IN_CLUSTER, IN_CLUSTER_SERVER, SYNC_WAVE, Obj
+from ...vocabulary import ARGOCD_NAMESPACE, HELM_CHART_FILE, IN_CLUSTER, IN_CLUSTER_SERVER, SYNC_WAVE, Obj
 from ..mipinfra import ARGO_KINDS, KUSTOMIZATIONS, Built, Found
 from .read import Workload, parent, sources, values_file, version
 from .report import NOTHING_CARRIED, Attention
@@ -162,7 +162,7 @@ def _federation_app(root: Path, w: Workload, entry: Obj, shared: tuple[str, ...]
 def _carry_network_charts(built: Built, carried: dict[str, str]) -> None:
     """Applications of charts that make NetworkPolicies: mip-cmp's own network settings replace them."""
     for found in built.objects:
-        chart = built.root / str(next(iter(sources(found.obj)), {}).get("path", "")).strip("/") / "Chart.yaml"
+        chart = built.root / str(next(iter(sources(found.obj)), {}).get("path", "")).strip("/") / HELM_CHART_FILE
         if found.kind == "Application" and chart.is_file() and "networkpolicy" in chart.read_text(encoding="utf-8"):
             carried[found.name] = (f"{FILE_NAME}: network (mip-cmp generates the NetworkPolicies of every "
                                    "federation and common namespace itself; on by default)")
@@ -313,7 +313,7 @@ def _infrastructure(t: Translation) -> Obj:
                 or own[0].get("repoURL") not in built.repo_urls):
             continue
         local = built.root / str(own[0].get("path", "")).strip("/")
-        if not local.is_dir() or (local / "Chart.yaml").is_file():
+        if not local.is_dir() or (local / HELM_CHART_FILE).is_file():
             continue
         rendered = built.resources.get(found.name, [])
         if any(o.get("kind") in ARGO_KINDS for o in rendered):
