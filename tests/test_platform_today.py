@@ -232,7 +232,7 @@ def test_the_migration_table_of_upstream_today_lists_its_51_objects() -> None:
     text = (REPO_ROOT / "docs" / "migrating-from-mip-infra.md").read_text(encoding="utf-8")
     table = text.split("<!-- today:start -->")[1].split("<!-- today:end -->")[0]
     rows = [line.split("|") for line in table.splitlines() if line.startswith("| ") and not line.startswith("| #")]
-    numbers = []
+    numbers: list[int] = []
     for row in rows:
         first, _, last = row[1].strip().partition("–")
         numbers += range(int(first), int(last or first) + 1)
