@@ -78,7 +78,7 @@ def test_a_missing_store_key_holds_back_only_the_app_that_reads_it(tmp_path: Pat
                                "secret data from provider: key 'keycloak/datacatalog' not found"]
     assert sim.names("Secret", namespace="mip-common-datacatalog") == []
     for federation in ("federation-a", "federation-z"):
-        assert sim.names("Secret", namespace=federation) == ["keycloak-credentials", "mip-secret"]
+        assert sim.names("Secret", namespace=federation) == ["jupyterhub-crypt", "keycloak-credentials", "mip-secret"]
 
 
 def test_without_external_secrets_running_only_the_secrets_wait(tmp_path: Path) -> None:
@@ -89,8 +89,8 @@ def test_without_external_secrets_running_only_the_secrets_wait(tmp_path: Path) 
     assert_day_one(sim)
     assert sim.unhealthy() == [f"{app}: Progressing: ExternalSecret {secret}: Waiting for ExternalSecret"
                                for app, secret in (("datacatalog-secrets", "datacatalog-secrets"),
-                                                   ("federation-a-secrets", "keycloak-credentials"),
-                                                   ("federation-z-secrets", "keycloak-credentials"))]
+                                                   ("federation-a-secrets", "jupyterhub-crypt"),
+                                                   ("federation-z-secrets", "jupyterhub-crypt"))]
     sim.store.running = True
     sim.run()
     assert sim.unhealthy() == []
@@ -142,7 +142,7 @@ def test_an_empty_source_block_loops_for_ever(tmp_path: Path) -> None:
 
     def empty_kustomize(app: dict[str, Any], objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for obj in objects:
-            if obj["kind"] == "Application" and obj["metadata"]["name"] == "nginx-public-ingress":
+            if obj["kind"] == "Application" and obj["metadata"]["name"] == "haproxy-public-ingress":
                 obj["spec"] = {**obj["spec"], "source": {**obj["spec"]["source"], "kustomize": {}}}
         return objects
 

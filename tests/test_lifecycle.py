@@ -156,7 +156,7 @@ def test_removing_a_federation_keeps_everything_by_default(tmp_path: Path) -> No
     assert before[0] == ["federation-z-exareme2", "federation-z-mip-stack"]
     assert "federation-z" not in sim.names("Application")
     assert apps(sim, "federation-z-") == ["federation-z-exareme2", "federation-z-mip-stack", "federation-z-network",
-                                          "federation-z-secrets"]
+                                          "federation-z-objects", "federation-z-secrets"]
     assert project_exists(sim, "federation-z") and project_exists(sim, "federation-z-network")
     assert sim.status["mip-platform"].sync == "OutOfSync"  # the reminder: federation-z's project awaits
     # the root's sync ended: the next change to the platform goes through

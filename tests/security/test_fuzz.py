@@ -186,7 +186,7 @@ def assert_project_confined(objects: list[dict[str, Any]], name: str, cluster: s
 
 def _collides(name: str) -> bool:
     return any(name.endswith(f"-{s}") and NAME_PATTERN.fullmatch(name[: -len(s) - 1])
-               for s in (*CATALOG, "secrets"))
+               for s in (*CATALOG, "secrets", "objects"))
 
 
 names = st.from_regex(r"\Afederation-[a-z0-9](?:[-a-z0-9]{0,24}[a-z0-9])?\Z", fullmatch=True).filter(
@@ -249,7 +249,10 @@ def test_valid_federation_renders_confined_valid_deterministic(repo: Path, doc: 
         output = render(repo, text, directory=directory, federation=name)
         objects = parse(output)
         needs_secrets = "mip-stack" in doc["apps"]
-        expected = {f"{name}-{app}" for app in doc["apps"]} | ({f"{name}-secrets"} if needs_secrets else set())
+        # the sample's exareme2 exports its services in hybrid federations (catalog `objects`)
+        needs_objects = doc.get("type") == "hybrid" and "exareme2" in doc["apps"]
+        expected = {f"{name}-{app}" for app in doc["apps"]} | ({f"{name}-secrets"} if needs_secrets else set()) | \
+            ({f"{name}-objects"} if needs_objects else set())
         assert {o["metadata"]["name"] for o in objects} == expected
         assert_confined(objects, name, cluster, "")
         for obj in objects:
