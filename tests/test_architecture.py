@@ -200,7 +200,8 @@ def test_what_each_paragraph_says_a_module_imports_is_what_it_imports() -> None:
     for _, para in module_paragraphs():
         for subjects, kind, listed in claims(para):
             for subject in (s for s in subjects if s in MODULES):
-                actual = imports_of(subject)
+                # A package named (`model`, `expand`) stands for each of its modules.
+                actual = {next((x for x in listed if a.startswith(f"{x}.")), a) for a in imports_of(subject)}
                 checked += 1
                 if (kind == "exactly" and actual != listed) or (kind == "at most" and not actual <= listed):
                     wrong.append(f"{subject}: the page says {kind} {sorted(listed)}, it imports {sorted(actual)}")

@@ -47,7 +47,7 @@ def answer(cwd: str | bytes, environ: Mapping[str, str]) -> tuple[int, bytes, by
 
         # Argo CD sets cmd.Dir but not $PWD, so the working directory is the only truth (contract 4.1).
         return 0, generate(Path(os.fsdecode(cwd)), environ), b""
-    except MemoryError:  # the renderer's workers run under a memory limit (renderer/server.py)
+    except MemoryError:  # the renderer's workers run under a memory limit (renderer/worker.py)
         return EXIT_INPUT, b"", encode_text([stopped("it needed more than its memory budget")])
     except (Exception, KeyboardInterrupt) as exc:  # the CLI's one handler says what to print
         code, lines = report(exc)

@@ -10,7 +10,7 @@ templates of one render can add up to; the CPU and wall-clock limits are the bac
 no counter sees (a platform's own regular expression, a slow disk). The values keep a render, on the
 2-core machine the project targets, within RENDERER_MEMORY_MIB of peak memory and MAX_RENDER_CPU_SECONDS of CPU
 for any input (tests/security/test_resources.py measures both). meter.py enforces the per-render counters and
-the clocks, renderer/server.py the process limits; this module only says the numbers, so that every layer
+the clocks, renderer/worker.py the process limits; this module only says the numbers, so that every layer
 (the client and `--help` too) reads them here. It imports nothing: the client of the fast path reads it.
 """
 
@@ -180,16 +180,16 @@ def limits() -> list[Limit]:
               "meter.py, at every counted step", "`<file>: ...: this render took more than N s "
               "...`"),
         Limit("RENDERER_CPU_SECONDS", "CPU time of one request to the warm renderer (after the meter's)",
-              f"{RENDERER_CPU_SECONDS} s", "renderer/server.py: RLIMIT_CPU of the worker, for this request",
+              f"{RENDERER_CPU_SECONDS} s", "renderer/worker.py: RLIMIT_CPU of the worker, for this request",
               "`mip-cmp: the render was stopped: it used more than its CPU budget of N s; ...`"),
         Limit("RENDERER_WALL_SECONDS", "wall-clock time of one request to the warm renderer",
               f"{RENDERER_WALL_SECONDS:g} s", "renderer/server.py: the parent watches every request",
               "`mip-cmp: the render was stopped: it took longer than its time budget of N s; ...`"),
         Limit("RENDERER_MEMORY_MIB", "peak memory of one request to the warm renderer",
-              f"{RENDERER_MEMORY_MIB} MiB", "renderer/server.py: RLIMIT_AS of the worker, for this request",
+              f"{RENDERER_MEMORY_MIB} MiB", "renderer/worker.py: RLIMIT_AS of the worker, for this request",
               "`mip-cmp: the render was stopped: it needed more than its memory budget; ...`"),
         Limit("MAX_REQUEST_BYTES", "one request to the warm renderer", _bytes(MAX_REQUEST_BYTES),
-              "renderer/server.py, while reading it", "the client renders in-process"),
+              "renderer/worker.py, while reading it", "the client renders in-process"),
     ]
 
 

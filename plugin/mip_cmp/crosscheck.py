@@ -14,7 +14,9 @@ from . import compat, meter
 from .errors import Problem
 from .flows import flow_problems, peer_problems
 from .keypath import KeyPath
-from .model import AppSync, Federation, Platform
+from .model.application import AppSync
+from .model.federation import Federation
+from .model.platform import Platform
 from .names import (
     FEDERATIONS_APPSET,
     NETWORK_APP,

@@ -18,7 +18,7 @@ from .errors import MipError, Problem
 from .expand.platform import infrastructure_project, root_application
 from .kubeapi import Cluster, Unreachable, connect
 from .loading import LoadedPlatform, load_federations, load_platform
-from .model import Platform
+from .model.platform import Platform
 from .names import INFRA_PROJECT, ROOT_APPLICATION
 from .pipeline import render_objects
 from .renders import app_renders

@@ -32,8 +32,11 @@ _resolve: Callable[[type[ScalarNode], str, tuple[bool, bool]], str] = Resolver()
 # that starts with none of these reads back as a string, without asking it (speed only; yamlsource reads so too).
 MAYBE_NOT_TEXT = frozenset(first for first in Resolver.yaml_implicit_resolvers if first)
 assert None not in Resolver.yaml_implicit_resolvers and not Resolver.yaml_path_resolvers
-# Scalar text by value; None: not in the subset. Shared by every render of the process (values only).
+# Scalar text by value; None: not in the subset. Shared by every render of the process (values only), and
+# bounded: a warm worker serves many tenants' renders, and one render's strings must not grow it for the next
+# (document() empties both caches past _MAX_CACHED entries, a few MiB; the sample's root fills about 500).
 _cache: dict[Any, str | None] = {}
+_MAX_CACHED = 50_000
 
 
 class _Unsupported(Exception):
@@ -220,6 +223,9 @@ def document(obj: Any, memo: Memo | None = None) -> str | None:
     shared by the documents of one stream, so that a part they share is written once (speed only)."""
     if type(obj) is not dict or not obj:
         return None
+    if len(_cache) + len(_keys) > _MAX_CACHED:
+        _cache.clear()
+        _keys.clear()
     out = ["---\n"]
     try:
         _mapping(obj, "", "", out, {} if memo is None else memo)

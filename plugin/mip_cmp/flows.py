@@ -10,7 +10,9 @@ from collections.abc import Iterable
 
 from .errors import Problem
 from .keypath import KeyPath
-from .model import AppNetwork, Federation, Flow, Platform
+from .model.federation import Federation
+from .model.network import AppNetwork, Flow
+from .model.platform import Platform
 from .suggest import did_you_mean
 from .yamlsource import Document
 

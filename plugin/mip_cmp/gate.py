@@ -21,7 +21,8 @@ from .contract.params import (
 )
 from .errors import InternalError, MipError, Problem
 from .flows import DEFAULT_DENY
-from .model import Federation, Platform
+from .model.federation import Federation
+from .model.platform import Platform
 from .names import (
     COMMON_PROJECT,
     FEDERATIONS_PROJECT,

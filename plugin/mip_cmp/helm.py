@@ -11,8 +11,6 @@ def merge_values(base: Any, override: Any) -> Any:
     a null included. The null is kept on purpose: Helm removes that key from the chart's own defaults when it
     coalesces them, so dropping it here would bring the chart's default back."""
     if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for key, value in override.items():
-            merged[key] = merge_values(base[key], value) if key in base else value
-        return merged
+        # A key `base` lacks merges over None, which is no mapping: `override`'s value as it is.
+        return {**base, **{key: merge_values(base.get(key), value) for key, value in override.items()}}
     return override

@@ -19,7 +19,9 @@ from .buildenv import BuildEnv
 from .crosscheck import Identity, check_federation, check_platform, check_unique
 from .errors import MipError, Problem
 from .keypath import KeyPath
-from .model import Federation, Overlay, Platform
+from .model.application import Overlay
+from .model.federation import Federation
+from .model.platform import Platform
 from .modelcheck import kind_of, to_model
 from .names import FILE_NAME
 from .repo import Repo, source_override_problems

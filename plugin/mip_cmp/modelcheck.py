@@ -8,7 +8,10 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import MipError, Problem
 from .keypath import KeyPath, format_path
-from .model import API_VERSION, DNS_LABEL, KINDS, Federation, Platform
+from .model import KINDS
+from .model.federation import Federation
+from .model.fields import API_VERSION, DNS_LABEL
+from .model.platform import Platform
 from .suggest import did_you_mean
 from .yamlsource import Document
 

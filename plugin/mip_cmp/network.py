@@ -28,17 +28,10 @@ from .flows import (
     declared_flows,
     flow_name,
 )
-from .model import (
-    AppNetwork,
-    CommonApp,
-    Federation,
-    Flow,
-    FlowPeer,
-    InfrastructureApp,
-    NamespacedPeer,
-    Network,
-    Platform,
-)
+from .model.apps import CommonApp, InfrastructureApp
+from .model.federation import Federation
+from .model.network import AppNetwork, Flow, FlowPeer, NamespacedPeer, Network
+from .model.platform import Platform
 from .vocabulary import FEDERATION_LABEL, NAMESPACE_NAME, NETWORK_API, Obj
 
 ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}

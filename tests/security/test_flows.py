@@ -22,7 +22,7 @@ import yaml
 
 from helpers import MARCH_PLATFORM, REPO_ROOT, SAMPLE_REPO
 from mip_cmp.buildenv import BuildEnv
-from mip_cmp.model import AppNetwork, Network
+from mip_cmp.model.network import AppNetwork, Network
 from mip_cmp.pipeline import render_objects
 from mip_cmp.repo import Repo
 from netpol_eval import Cluster, Endpoint, Outside, Pod

@@ -43,10 +43,10 @@ def test_pydantic_loader_returns_no_plugins_when_all_are_disabled(disabled: str,
 
 PROBE = """\
 import sys
-from mip_cmp import model
-model.Platform.model_validate({"apiVersion": model.API_VERSION, "kind": "Platform",
-                               "repoURL": "https://example.org/r.git", "clusters": {"in-cluster": "https://k"}})
-assert model.Platform.__pydantic_complete__ and not model.IgnoreDifference.__pydantic_complete__  # defer_build
+from mip_cmp.model import application, fields, platform
+platform.Platform.model_validate({"apiVersion": fields.API_VERSION, "kind": "Platform",
+                                  "repoURL": "https://example.org/r.git", "clusters": {"in-cluster": "https://k"}})
+assert platform.Platform.__pydantic_complete__ and not application.IgnoreDifference.__pydantic_complete__  # defer_build
 print(type(sys.modules["pydantic.plugin._loader"].get_plugins()).__name__,
       sorted(m for m in ("importlib.metadata", "email", "zipfile") if m in sys.modules))
 """

@@ -60,3 +60,16 @@ def test_a_string_that_is_not_text_is_located_by_its_key_path() -> None:
     [problem] = refused.value.problems
     assert problem.path == 'output: ConfigMap c: metadata.labels["app.kubernetes.io/name"]'
     assert "not text" in problem.message
+
+
+def test_the_writers_caches_stay_bounded_across_renders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm worker writes many tenants' renders: fastyaml's caches of texts are emptied past their bound, and
+    what is written stays the same bytes."""
+    from mip_cmp import fastyaml
+
+    monkeypatch.setattr(fastyaml, "_MAX_CACHED", 50)
+    for i in range(20):
+        obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"},
+               "data": {f"key-{i}-{j}": f"value-{i}-{j}" for j in range(10)}}
+        assert emit.dump([obj]) == emit._dump([obj], emit._Dumper)
+        assert len(fastyaml._cache) + len(fastyaml._keys) <= 50 + 25  # one document's worth above the bound

@@ -13,7 +13,7 @@ import yaml
 from helpers import SAMPLE_REPO
 from mip_cmp.errors import MipError
 from mip_cmp.loading import load_platform
-from mip_cmp.model import Federation
+from mip_cmp.model.federation import Federation
 from mip_cmp.network import app_policies, federation_policies
 from mip_cmp.repo import Repo
 from mip_cmp.validate import validate_repo

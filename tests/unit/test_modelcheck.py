@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mip_cmp.errors import MipError
-from mip_cmp.model import Federation, Platform
+from mip_cmp.model.federation import Federation
+from mip_cmp.model.platform import Platform
 from mip_cmp.modelcheck import kind_of, to_model
 from mip_cmp.yamlsource import load
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..model import API_VERSION
+from ..model.fields import API_VERSION
 from .schema import schema_dict
 
 
@@ -42,7 +42,7 @@ def markdown() -> str:
     out = [
         "# mip.yaml reference",
         "",
-        "Generated from the models in `plugin/mip_cmp/model.py` by `scripts/regenerate.py`; do not edit.",
+        "Generated from the models in `plugin/mip_cmp/model/` by `scripts/regenerate.py`; do not edit.",
         f"Every file starts with `apiVersion: {API_VERSION}` and a `kind`; unknown keys are errors.",
         "String values may hold `{{ jinja2 }}` expressions (see the README).",
         "",

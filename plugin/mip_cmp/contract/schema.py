@@ -7,7 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
 
-from ..model import API_VERSION, KINDS, Federation, Platform
+from ..model import KINDS
+from ..model.federation import Federation
+from ..model.fields import API_VERSION
+from ..model.platform import Platform
 
 # Where the committed schema/mip.schema.json is served from the project's repository: editors fetch it by this
 # URL (yaml-language-server's `$schema=` comment, SchemaStore's catalog), so a platform repository needs no

@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from .. import compat
-from ..model import AppSync, Chart, Federation, IgnoreDifference, Platform, Source
+from ..model.application import AppSync, IgnoreDifference, Source
+from ..model.apps import Chart
+from ..model.federation import Federation
+from ..model.platform import Platform
 from ..names import FILE_NAME, ROOT_APPLICATION, TOOL
 from ..vocabulary import (
     APPLY_OUT_OF_SYNC_ONLY,

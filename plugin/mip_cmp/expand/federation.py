@@ -8,7 +8,10 @@ from typing import Any
 from ..contract.params import OBJECTS_COMPONENT, SECRETS_COMPONENT, binding
 from ..helm import merge_values
 from ..loading import LoadedFederation, LoadedPlatform
-from ..model import Federation, ObjectBeside, Overlay, Platform
+from ..model.application import Overlay
+from ..model.apps import ObjectBeside
+from ..model.federation import Federation
+from ..model.platform import Platform
 from ..names import OBJECTS_APP, OVERLAY_APP, SECRETS_APP
 from ..templating import render_tree
 from ..vocabulary import (

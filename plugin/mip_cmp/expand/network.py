@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from ..contract.params import NETWORK_COMPONENT, binding, common_binding
 from ..loading import LoadedFederation
-from ..model import CommonApp, Federation, InfrastructureApp, Platform
+from ..model.apps import CommonApp, InfrastructureApp
+from ..model.federation import Federation
+from ..model.platform import Platform
 from ..names import network_name
 from ..network import app_policies, closed_apps, federation_policies
 from ..vocabulary import (

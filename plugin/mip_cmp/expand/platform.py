@@ -8,7 +8,8 @@ from typing import Any
 
 from ..contract.params import APPSET_BINDING, SECRETS_COMPONENT, common_binding
 from ..loading import LoadedFederation, LoadedPlatform
-from ..model import CommonApp, Platform
+from ..model.apps import CommonApp
+from ..model.platform import Platform
 from ..names import (
     COMMON_PROJECT,
     FEDERATIONS_APPSET,

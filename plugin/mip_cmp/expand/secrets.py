@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..loading import LoadedPlatform
-from ..model import Secret
+from ..model.secrets import Secret
 from ..templating import render_tree
 from ..vocabulary import ESO_API, GENERATORS_API, SYNC_WAVE, Obj
 from .argocd import KEEP_ON_DELETE_ANNOTATION, meta

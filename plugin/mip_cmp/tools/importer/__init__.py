@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import MipError
-from ...model import Network
+from ...model.network import Network
 from ...validate import validate_repo
 from ...vocabulary import Obj
 from ..mipinfra import build

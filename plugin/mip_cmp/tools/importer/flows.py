@@ -16,7 +16,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ...model import Network
+from ...model.network import Network
 from ...network import ACME_SOLVER, DNS_PORT
 from ...vocabulary import Obj
 from ..mipinfra import Built

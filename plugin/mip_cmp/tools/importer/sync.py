@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ...model import SyncPolicy
+from ...model.application import SyncPolicy
 from ...vocabulary import Obj
 from ..mipinfra import Found
 from .report import BEHAVIOUR, Attention

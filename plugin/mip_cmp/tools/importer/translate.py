@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...helm import merge_values
-from ...model import API_VERSION, DEFAULT_SYNC_OPTIONS, SyncOption
+from ...model.application import DEFAULT_SYNC_OPTIONS, SyncOption
+from ...model.fields import API_VERSION
 from ...names import FILE_NAME
 from ...vocabulary import ARGOCD_NAMESPACE, HELM_CHART_FILE, IN_CLUSTER, IN_CLUSTER_SERVER, SYNC_WAVE, Obj
 from ..mipinfra import ARGO_KINDS, KUSTOMIZATIONS, Built, Found
