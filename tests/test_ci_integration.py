@@ -28,7 +28,8 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
-def git_repo(path: Path, source: Path, names: list[str] | None = None) -> Path:
+def copy_of(path: Path, source: Path, names: list[str] | None = None) -> Path:
+    """`names` of `source` (all of it by default) copied into a new directory `path`, without caches."""
     path.mkdir(parents=True)
     for name in names or [p.name for p in source.iterdir()]:
         item = source / name
@@ -36,6 +37,11 @@ def git_repo(path: Path, source: Path, names: list[str] | None = None) -> Path:
             shutil.copytree(item, path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
             shutil.copy(item, path / name)
+    return path
+
+
+def git_repo(path: Path, source: Path, names: list[str] | None = None) -> Path:
+    copy_of(path, source, names)
     git(path, "init", "-q")
     git(path, "add", "-A")
     git(path, "commit", "-qm", "initial")
@@ -108,15 +114,19 @@ def test_action_is_a_composite_that_runs_the_tested_script() -> None:
     assert all(f"INPUT_{name.upper()}" in script for name in passed)
 
 
-def run_action(checkout: Path, tmp_path: Path, **inputs: str) -> tuple[subprocess.CompletedProcess[str], str, str]:
-    """The action's script; keyword arguments in lower case are its inputs, in upper case what GitHub sets."""
+def run_action(checkout: Path, tmp_path: Path, action: Path | None = None,
+               **inputs: str) -> tuple[subprocess.CompletedProcess[str], str, str]:
+    """The action's script; keyword arguments in lower case are its inputs, in upper case what GitHub sets.
+    With `action` (a copy of this repository, as GitHub checks out the action) the script installs mip-cmp
+    from it, as on GitHub; else it uses the mip-cmp of this test run."""
     summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "MIP_CMP": str(MIP_CMP), "RUNNER_TEMP": str(tmp_path),
-           "GITHUB_ACTION_PATH": str(REPO_ROOT), "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output),
-           "MIP_CMP_RENDERER": "off",
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "RUNNER_TEMP": str(tmp_path),
+           "GITHUB_ACTION_PATH": str(action or REPO_ROOT), "GITHUB_STEP_SUMMARY": str(summary),
+           "GITHUB_OUTPUT": str(output), "MIP_CMP_RENDERER": "off",
+           **({} if action else {"MIP_CMP": str(MIP_CMP)}),
            **{k if k.isupper() else f"INPUT_{k.upper()}": v for k, v in inputs.items()}}
     done = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "github-action.sh")], cwd=checkout, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+                          capture_output=True, text=True, timeout=900, check=False)
     return done, summary.read_text() if summary.exists() else "", output.read_text() if output.exists() else ""
 
 
@@ -128,7 +138,7 @@ def test_action_annotates_problems_with_paths_from_the_git_root(tmp_path: Path) 
     break_cluster(checkout / "deploy")
     done, summary, output = run_action(checkout, tmp_path, path="deploy")
     assert done.returncode == 1
-    assert f"::error file=deploy/{FED_A},line=5,col=10::{UNKNOWN_CLUSTER}" in done.stdout.splitlines()
+    assert done.stdout.startswith(f"::error file=deploy/{FED_A},line=5,col=10::{UNKNOWN_CLUSTER} ")
     assert output == "valid=false\n"
     assert "found problems" in summary
 
@@ -152,9 +162,9 @@ def test_action_posts_the_diff_as_markdown(tmp_path: Path) -> None:
     assert "federation-a" in diff_part and "WARNING" in diff_part, summary
 
 
-def test_on_a_pull_request_the_action_prints_the_diff_against_its_base(tmp_path: Path) -> None:
-    """A pull-request event as GitHub gives it: a clone whose `origin` has the base branch, GITHUB_BASE_REF
-    naming it, no `base` input. The markdown diff is printed in the log and goes to the job summary."""
+def pull_request_checkout(tmp_path: Path) -> Path:
+    """A pull request's checkout as GitHub makes it: a clone whose `origin` has the base branch `main`, on a
+    branch that quiets federation-a."""
     upstream = tmp_path / "upstream"
     upstream.mkdir()
     shutil.copytree(SAMPLE_REPO, upstream / "deploy")
@@ -167,11 +177,33 @@ def test_on_a_pull_request_the_action_prints_the_diff_against_its_base(tmp_path:
     fed = checkout / "deploy" / FED_A
     fed.write_text(fed.read_text().replace("log_level: DEBUG", "log_level: WARNING"))
     git(checkout, "commit", "-qam", "quieter federation-a")
-    done, summary, _ = run_action(checkout, tmp_path, path="deploy", GITHUB_EVENT_NAME="pull_request",
-                                  GITHUB_BASE_REF="main")
+    return checkout
+
+
+def assert_the_diff_is_printed(done: subprocess.CompletedProcess[str], summary: str) -> None:
     assert done.returncode == 0, done.stderr
     assert "::group::mip-cmp diff against origin/main" in done.stdout
     printed = done.stdout.split("::group::mip-cmp diff against origin/main\n", 1)[1].split("::endgroup::")[0]
     assert "federation-a" in printed and "WARNING" in printed
     assert printed in summary
     assert "::warning::" not in done.stdout
+
+
+def test_on_a_pull_request_the_action_prints_the_diff_against_its_base(tmp_path: Path) -> None:
+    """A pull-request event as GitHub gives it: GITHUB_BASE_REF naming the base branch, no `base` input. The
+    markdown diff is printed in the log and goes to the job summary."""
+    done, summary, _ = run_action(pull_request_checkout(tmp_path), tmp_path, path="deploy",
+                                  GITHUB_EVENT_NAME="pull_request", GITHUB_BASE_REF="main")
+    assert_the_diff_is_printed(done, summary)
+
+
+@pytest.mark.network
+def test_on_a_pull_request_the_action_installs_mip_cmp_and_prints_the_diff(tmp_path: Path) -> None:
+    """As on GitHub, installing mip-cmp itself: the script pip-installs the action's checkout into a fresh venv
+    (its dependencies from the package index), and that install is all `diff` needs (it once lacked deepdiff,
+    and the pull request's diff never appeared)."""
+    action = copy_of(tmp_path / "action", REPO_ROOT, HOOK_SOURCE)  # what pip needs of the action's checkout
+    done, summary, _ = run_action(pull_request_checkout(tmp_path), tmp_path, action, path="deploy",
+                                  GITHUB_EVENT_NAME="pull_request", GITHUB_BASE_REF="main")
+    assert "::group::install mip-cmp from " in done.stdout
+    assert_the_diff_is_printed(done, summary)

@@ -251,6 +251,9 @@ def test_workload_applications_keep_mip_infras_prune(result: tuple[Path, dict[st
         assert rendered[name]["spec"]["syncPolicy"]["automated"] == {"prune": False, "selfHeal": True}, name
     changes = attention(report, "behaviour change")
     assert not any(f"Application {name}" in changes for name in WORKLOADS), changes
+    rows = {o["name"]: o for o in report["objects"]}
+    for name in WORKLOADS:  # and the report says so of each
+        assert "sync (automated, no prune, self-heal): same" in rows[name]["facts"], rows[name]["facts"]
     # What mip-cmp does differently all the same is said: the hand-made bootstrap Applications synced by hand,
     # the federation wrappers and the network Applications, which prune in mip-cmp.
     assert "was synced by hand" in changes["Application main-argo-projects"]
@@ -272,11 +275,12 @@ def test_the_text_report_leads_with_what_needs_attention(tmp_path: Path, capsys:
     assert code == EXIT_OK
     lines = out.splitlines()
     assert lines[2].startswith("needs your attention: ")
-    topics = [line.strip().removesuffix("s:") for line in lines if line.startswith("  ") and line.endswith(":")
+    topics = [line.strip().removesuffix(":") for line in lines if line.startswith("  ") and line.endswith(":")
               and not line.startswith("    ")]
-    order = ["lost flow", "secret to fill in", "behaviour change", "without a counterpart", "stale selector",
-             "gained flow"]
-    assert topics == [t for t in order if t in topics] and "secret to fill in" in topics
+    order = ["lost flows", "secrets to fill in", "behaviour changes", "without a counterpart", "stale selectors",
+             "gained flows"]
+    assert topics == [t for t in order if t in topics] and "secrets to fill in" in topics
+    assert lines[2].startswith("needs your attention: 4 secrets to fill in, "), lines[2]
     assert lines.index("object by object:") > max(i for i, line in enumerate(lines) if line.startswith("    - "))
 
 

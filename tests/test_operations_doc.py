@@ -14,6 +14,7 @@ import pytest
 
 from helpers import REPO_ROOT, copy_sample, run_cli
 from lifecycle import set_platform
+from mip_cmp.errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE
 from mip_cmp.tools.deletion import DELETED, workload_fates
 from mip_cmp.tools.diff import as_text, compare
 from mip_cmp.tools.snapshot import take
@@ -84,5 +85,12 @@ def test_the_table_says_what_diff_says_of_the_workloads(operation: str, tmp_path
     assert set(fates.values()) == {expected}, fates
     report = compare(before, after)
     assert f"workloads {expected}" in as_text(report)
-    # `diff --exit-code` 11 exactly when workloads go
+    # `diff --exit-code` 11 exactly when workloads go, 10 when they keep running: the command itself, as the
+    # page shows it, on the two checkouts
+    result = run_cli("diff", str(old), str(new), "--exit-code", cwd=tmp_path)
+    assert result.code == (EXIT_DIFF_DESTRUCTIVE if expected == DELETED else EXIT_DIFF_CHANGES), result.stderr
     assert bool(report.destructive) == (expected == DELETED)
+    lines = result.stdout.decode().splitlines()
+    for name in fates:  # each object's line, then what Argo CD does with it
+        said = next(lines[i + 1] for i, line in enumerate(lines) if f"/{name}  (" in line)
+        assert said.endswith(f"; workloads {expected}"), said

@@ -160,11 +160,13 @@ def test_public_host_reaches_the_values_the_catalog_names(tmp_path: Path) -> Non
     assert values["platform-ui"]["ingress"]["host"] == "federation-a.example.com"
     assert values["jupyterhub"]["spawner"] == "operator"  # the catalog's own values stay
 
-    fed["apps"]["mip-stack"] = {"values": {"global": {"publicHost": "mip.example.org"}}}  # its own value wins
-    del fed["publicHost"]
+    # Its own values cannot set the host past the platform's publicHosts (another federation's host, say).
+    fed["apps"]["mip-stack"] = {"values": {"global": {"publicHost": "federation-z.mip-tds.chuv.cscs.ch"}}}
     fed_file.write_text(yaml.safe_dump(fed), encoding="utf-8")
-    assert federation_a(repo)["spec"]["source"]["helm"]["valuesObject"]["global"] == {"publicHost": "mip.example.org"}
+    with pytest.raises(MipError, match=r"values\.global\.publicHost: mip-stack's host .*: set by `publicHost`"):
+        federation_a(repo)
 
+    del fed["publicHost"]
     fed["apps"]["mip-stack"] = None  # no publicHost: nothing set
     fed_file.write_text(yaml.safe_dump(fed), encoding="utf-8")
     assert "global" not in federation_a(repo)["spec"]["source"]["helm"]["valuesObject"]

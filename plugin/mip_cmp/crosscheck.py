@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from . import compat, meter
-from .errors import Problem
+from .errors import MipError, Problem
 from .flows import flow_problems, peer_problems
 from .keypath import KeyPath
 from .model.application import AppSync
@@ -30,6 +30,7 @@ from .names import (
     is_system_namespace,
 )
 from .redact import credential_value
+from .templating import federation_context
 from .yamlsource import Document
 
 
@@ -228,7 +229,53 @@ def _content_problems(p: Platform, f: Federation, doc: Document) -> list[Problem
     # Every string of the file, not only `values`: a revision, a publicHost or an overlay path is written into
     # the Application as well (Argo CD caches it in Redis and shows it in its UI).
     problems += credentials_in(doc, (), doc.data)
-    problems += peer_problems(p, f, doc)
+    return problems + peer_problems(p, f, doc) + _host_problems(p, f, doc) + _host_value_problems(p, f, doc)
+
+
+def _host_problems(p: Platform, f: Federation, doc: Document) -> list[Problem]:
+    """A federation claims only a host the platform's `federations.publicHosts` gives it: the pattern holds
+    its name, so no two federations can ever claim the same host, and this needs no other federation's file
+    (a claim fails the federation that makes it, never the root or the federation whose host it is)."""
+    if f.publicHost is None:
+        return []
+    hosts = p.federations.publicHosts
+    if hosts is None:
+        return [doc.problem(("publicHost",), "the platform lets no federation claim a host (its mip.yaml sets no "
+                                             "`federations.publicHosts`): remove `publicHost`, or have the "
+                                             "platform's admins set `federations.publicHosts.pattern`")]
+    try:
+        host = federation_context(p, f, doc)["federation"]["publicHost"]
+    except meter.Exceeded:
+        raise
+    except MipError as exc:
+        return list(exc.problems)
+    if host in hosts.reserved:
+        return [doc.problem(("publicHost",), f"{host!r} is reserved by the platform "
+                                             "(federations.publicHosts.reserved); this federation's hosts are "
+                                             f"{hosts.example(f.name)}")]
+    if not hosts.allows(f.name, host):
+        return [doc.problem(("publicHost",), f"{host!r} is not one of this federation's hosts: the platform's "
+                                             f"federations.publicHosts.pattern gives it {hosts.example(f.name)}"
+                                             + (" ('*': any one DNS label)" if "*" in hosts.pattern else ""))]
+    return []
+
+
+def _host_value_problems(p: Platform, f: Federation, doc: Document) -> list[Problem]:
+    """The Helm values a catalog app takes its host from (`publicHostValues`) come from `publicHost` only: set
+    in a federation's own values they would claim a host past the check above."""
+    problems = []
+    for app_name, own in f.apps.items():
+        if own is None or app_name not in p.catalog:
+            continue
+        for path in p.catalog[app_name].publicHostValues:
+            node: Any = own.values
+            keys = path.split(".")
+            for key in keys:
+                node = node.get(key) if isinstance(node, dict) else None
+            if node is not None:
+                problems.append(doc.problem(("apps", app_name, "values", *keys), (
+                    f"{app_name}'s host (the catalog's publicHostValues): set by `publicHost`, within what the "
+                    "platform's federations.publicHosts allows; remove it here")))
     return problems
 
 

@@ -23,6 +23,8 @@ from typing import Any
 from . import budget, meter
 from .errors import MipError
 from .keypath import KeyPath
+from .model.federation import Federation
+from .model.platform import Platform
 from .redact import credential_value
 from .yamlsource import Document, unreadable
 
@@ -367,3 +369,12 @@ def _explain(exc: Exception, context: Mapping[str, Any]) -> str:
     return text
 
 
+
+
+def federation_context(p: Platform, f: Federation, doc: Document) -> dict[str, Any]:
+    """What a federation's templates read: its identity, its rendered `publicHost`, the platform's Argo CD
+    namespace. One function for the expansion and for the check of what the host may be."""
+    federation = {"name": f.name, "namespace": f.name, "cluster": f.cluster, "type": f.type}
+    context = {"federation": federation, "platform": {"argocdNamespace": p.argocd.namespace}}
+    federation["publicHost"] = render_tree(f.publicHost, context, doc, ("publicHost",)) if f.publicHost else ""
+    return context

@@ -9,6 +9,7 @@ from .buildenv import BuildEnv
 from .crosscheck import directory_name_warnings
 from .errors import MipError, Problem
 from .loading import (
+    LoadedFederation,
     LoadedPlatform,
     federation_dirs,
     load_federation,
@@ -33,18 +34,29 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
     directories = federation_dirs(repo, platform.model)
     unreadable = unreadable_directories(repo, platform.model)
     problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.roots())
-    federations = []
+    federations: list[LoadedFederation] = []
+    own: list[Problem] = []
     for directory in directories:
         try:
             federations.append(load_federation(repo, directory))
         except MipError as exc:
-            problems += exc.problems  # its own problems; its apps are not rendered (Argo CD's would fail so)
+            own += exc.problems  # its own problems; its apps are not rendered (Argo CD's would fail so)
     # Every app exactly as Argo CD renders it (app_renders): the root, which fails only on what it cannot read
     # at all, such as a directory without a mip.yaml, then each federation's Applications, which show that
     # federation's own problems. A problem several renders share is said once.
-    for _, env in app_renders(platform, federations):
-        problems += _render(repo, env, platform)
-    return sorted(set(problems)), 1 + len(directories) + len(unreadable)
+    (_, root_env), *renders = app_renders(platform, federations)
+    said = _render(repo, root_env, platform)
+    for _, env in renders:
+        own += _render(repo, env, platform)
+    return sorted({*problems, *said, *_not_said(own, said)}), 1 + len(directories) + len(unreadable)
+
+
+def _not_said(problems: list[Problem], by_root: list[Problem]) -> list[Problem]:
+    """Federations' own problems but those the root has said already: of a file whose identity it cannot
+    read, the root reports each mistake once, the first with what it costs the root (loading.py), and that
+    federation's own reading then finds the same mistakes. One mistake, one problem."""
+    said = {(p.file, p.line, p.col, p.path): p.message for p in by_root}
+    return [p for p in problems if not said.get((p.file, p.line, p.col, p.path), "\0").startswith(p.message)]
 
 
 def _render(repo: Repo, env: BuildEnv, platform: LoadedPlatform) -> list[Problem]:

@@ -77,6 +77,32 @@ def loosen_name_pattern(then: Callable[[Path], None]) -> Callable[[Path], None]:
     return setup
 
 
+def without_public_hosts(then: Callable[[Path], None]) -> Callable[[Path], None]:
+    """A platform that lets no federation claim a host: its `federations.publicHosts` block removed."""
+    def setup(repo: Path) -> None:
+        root = repo / "mip.yaml"
+        lines = root.read_text().splitlines(keepends=True)
+        start = next(i for i, line in enumerate(lines) if line.startswith("  publicHosts:"))
+        end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("    "))
+        root.write_text("".join(lines[:start] + lines[end:]))
+        then(repo)
+
+    return setup
+
+
+def with_host_values(then: Callable[[Path], None]) -> Callable[[Path], None]:
+    """mip-stack takes its host from `global.publicHost` (the catalog's publicHostValues)."""
+    def setup(repo: Path) -> None:
+        root = repo / "mip.yaml"
+        text = root.read_text()
+        if "publicHostValues: [global.publicHost]" not in text:
+            text = text.replace("  mip-stack:\n", "  mip-stack:\n    publicHostValues: [global.publicHost]\n", 1)
+        root.write_text(text)
+        then(repo)
+
+    return setup
+
+
 def outside(repo: Path) -> Path:
     """A directory next to the checkout, i.e. outside the repository, holding a valid federation."""
     target = repo.parent / "outside"
@@ -356,7 +382,9 @@ ATTACKS: list[Attack] = [
     Attack("secrets-echo-through-api-version", fed(federation(head=f"# {AWS_KEY}\n").replace(
         "apiVersion: mip-cmp.io/v1alpha1", f"apiVersion: {GITHUB_TOKEN}")),
            secrets=(GITHUB_TOKEN,)),
-    Attack("secrets-echo-through-template-error", fed(host(f"{{{{ federation.{AWS_KEY} }}}}")),
+    # The key is assembled by the template, so no raw string holds it: only the template error could echo it.
+    Attack("secrets-echo-through-template-error", fed(federation(
+        apps=f"  exareme2: {{values: {{x: \"{{{{ federation['{AWS_KEY[:4]}' ~ '{AWS_KEY[4:]}'] }}}}\"}}}}\n")),
            secrets=(AWS_KEY,)),
     Attack("secrets-echo-through-unknown-key", fed(federation(extra=f"{GITHUB_TOKEN}: x\n")), secrets=(GITHUB_TOKEN,)),
     Attack("secrets-echo-through-directory-name", write(f"federations/{GITHUB_TOKEN}/mip.yaml", "kind: x\n"),
@@ -413,6 +441,14 @@ ATTACKS: list[Attack] = [
            params=[{"name": "federation", "string": "datacatalog-secrets"}, BOUND[1]]),
     Attack("tenancy-name-takes-another-federations-network-app", fed(federation("federation-a-network")),
            params=[{"name": "federation", "string": "federation-a-network"}, BOUND[1]]),
+    # --- what a federation may claim: only the hosts the platform's `federations.publicHosts` gives it -------
+    Attack("tenancy-public-host-of-another-federation", fed(host("federation-z.mip-tds.chuv.cscs.ch"))),
+    Attack("tenancy-public-host-of-the-data-catalogue", fed(host("datacatalogue.mip.ebrains.eu"))),
+    Attack("tenancy-public-host-outside-the-pattern", fed(host("{{ federation.name }}.mip-tds.chuv.cscs.ch.evil.org"))),
+    Attack("tenancy-public-host-without-a-platform-pattern",
+           without_public_hosts(fed(host("{{ federation.name }}.mip-tds.chuv.cscs.ch")))),
+    Attack("tenancy-public-host-through-its-values", with_host_values(fed(federation(
+        apps="  mip-stack: {values: {global: {publicHost: federation-z.mip-tds.chuv.cscs.ch}}}\n")))),
 ]
 
 
@@ -459,6 +495,13 @@ def test_attack_fails_safely(attack: Attack, mode: str, renderer: dict[str, str]
     assert lines[0] == attack.expect
     for secret in attack.secrets:
         assert all(secret not in line for line in lines), "a credential was echoed"
+
+
+def test_the_template_error_echo_goes_through_a_template_error() -> None:
+    """That attack is about what a template error says: no earlier check (a credential in the raw text) may be
+    what refuses it, or the echo through the error message would go untested."""
+    line = EXPECTED["secrets-echo-through-template-error"]
+    assert ": template error: " in line and "<redacted>" in line, line
 
 
 def test_utf8_bom_is_accepted(tmp_path: Path) -> None:

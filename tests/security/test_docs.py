@@ -43,3 +43,10 @@ def test_every_test_reference_exists() -> None:
             continue
         names = _test_names(current)
         assert fnmatch.filter(names, name), f"docs/security.md cites {current.name}::{name}, which does not exist"
+
+
+def test_every_threat_has_an_id_of_its_own() -> None:
+    """A threat is cited by its id (T7 in prose, in reviews): two threats under one id make a citation wrong."""
+    ids = re.findall(r"^\| (T\d+) \|", TEXT, re.MULTILINE)
+    assert ids, "the threat tables must be found"
+    assert sorted(i for i in set(ids) if ids.count(i) > 1) == []

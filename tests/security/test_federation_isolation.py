@@ -82,6 +82,14 @@ many_mistakes = _fed_z_with("peers: [" + "1, " * 15_000 + "1]\n")
 unknown_keys = _fed_z_with("peers: [node1, node2]\n" + _fill(lambda i: f"unknown{i}: x\n"))
 
 
+def claims_federation_a_host(repo: Path) -> None:
+    """federation-z's file claims federation-a's host (what its identity does not need)."""
+    path = repo / FED_Z / "mip.yaml"
+    text = path.read_text()
+    assert '\npublicHost: "{{ federation.name }}.' in text
+    path.write_text(text.replace('\npublicHost: "{{ federation.name }}.', '\npublicHost: "federation-a.'))
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -97,6 +105,10 @@ CASES = [
     Case("broken-file-of-wrong-types", wrong_types, f"{FED_Z}/mip.yaml:"),
     Case("broken-file-of-unknown-keys", unknown_keys, f"{FED_Z}/mip.yaml:"),
     Case("fifteen-thousand-mistakes", many_mistakes, f"{FED_Z}/mip.yaml:7:9: peers[0]: must be a string"),
+    # Hosts are bound by the platform's pattern, not by reading the other federations' files: the claim
+    # fails its maker only, and the federation whose host it is keeps it.
+    Case("claims-another-federations-host", claims_federation_a_host,
+         f"{FED_Z}/mip.yaml:8:13: publicHost: 'federation-a."),
 ]
 
 

@@ -44,6 +44,8 @@ CATALOG = {"exareme2": ("https://github.com/madgik/exareme2", ()),
            "mip-stack": ("https://github.com/Medical-Informatics-Platform/mip",
                          ("keycloak-credentials", "mip-secret", "jupyterhub-crypt"))}
 NAME_PATTERN = re.compile(r"federation-[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+# The sample platform's host pattern (federations.publicHosts): a valid federation claims a host within it.
+HOST_PATTERN: str = yaml.safe_load((SAMPLE_REPO / "mip.yaml").read_text())["federations"]["publicHosts"]["pattern"]
 
 # Examples per property in CI (fixed, derandomized: the same examples every run). Their sum is the CI fuzz
 # budget (test_fuzz_budget keeps it >= 1200). It was 2,300 until the README's test command had to fit in 90 s;
@@ -219,8 +221,8 @@ federations = st.fixed_dictionaries(
      "cluster": st.sampled_from(sorted(CLUSTERS)),
      "apps": st.dictionaries(st.sampled_from(sorted(CATALOG)), app_entries, min_size=1)},
     optional={"type": st.sampled_from(["local", "hybrid"]),
-              "publicHost": st.sampled_from(["{{ federation.name }}.example.org", "mip.example.org",
-                                             "{{ federation.name | upper }}.{{ federation.cluster }}.org"])},
+              "publicHost": st.sampled_from([HOST_PATTERN, HOST_PATTERN.replace("federation.name", "federation.namespace"),
+                                             HOST_PATTERN.replace("federation.name", "federation.name | lower")])},
 )
 
 

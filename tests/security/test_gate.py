@@ -17,8 +17,8 @@ from mip_cmp.expand.platform import common_secrets, expand_platform
 from mip_cmp.gate import check_common_secrets_output, check_federation_output, check_platform_output
 from mip_cmp.loading import load_federation, load_federations, load_platform
 from mip_cmp.repo import Repo
+from mip_cmp.vocabulary import Obj
 
-Obj = dict[str, Any]
 REPO = Repo(SAMPLE_REPO)
 PLATFORM = load_platform(REPO)
 FED = load_federation(REPO, "federations/federation-a")

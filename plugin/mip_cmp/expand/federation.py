@@ -13,7 +13,7 @@ from ..model.apps import ObjectBeside
 from ..model.federation import Federation
 from ..model.platform import Platform
 from ..names import OBJECTS_APP, OVERLAY_APP, SECRETS_APP
-from ..templating import render_tree
+from ..templating import federation_context, render_tree
 from ..vocabulary import (
     APP_NAME,
     APP_VERSION,
@@ -25,7 +25,6 @@ from ..vocabulary import (
     SYNC_WAVE,
     Obj,
 )
-from ..yamlsource import Document
 from .argocd import (
     WORKLOAD_KINDS,
     Parts,
@@ -57,13 +56,6 @@ def federation_project(p: Platform, f: Federation, parts: Parts | None = None) -
         # the reminder that the federation's Applications, namespace and data still await an admin.
         kept=kept_on_removal(p),
     )
-
-
-def federation_context(p: Platform, f: Federation, doc: Document) -> dict[str, Any]:
-    federation = {"name": f.name, "namespace": f.name, "cluster": f.cluster, "type": f.type}
-    context = {"federation": federation, "platform": {"argocdNamespace": p.argocd.namespace}}
-    federation["publicHost"] = render_tree(f.publicHost, context, doc, ("publicHost",)) if f.publicHost else ""
-    return context
 
 
 def federation_secrets(p: Platform, f: Federation) -> list[str]:

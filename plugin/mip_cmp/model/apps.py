@@ -92,9 +92,10 @@ class Chart(Strict):
     publicHostValues: list[ValuePath] = Field(
         default_factory=no_items,
         description="Helm values that receive a federation's `publicHost`, as dotted paths (e.g. "
-                    "`global.publicHost`): set from it wherever the federation sets one (its own `values` "
-                    "still win), so a federation needs nothing but `publicHost`. Not for common apps (they "
-                    "have no federation).")
+                    "`global.publicHost`): set from it wherever the federation sets one, so a federation "
+                    "needs nothing but `publicHost`; a federation's own `values` may not set them (its host is "
+                    "bound by the platform's `federations.publicHosts`). Not for common apps (they have no "
+                    "federation).")
     sync: AppSync = Field(default_factory=AppSync, description="Sync options and prune, over the "
                                                                          "platform's defaults.")
     network: AppNetwork = Field(default_factory=AppNetwork,

@@ -60,9 +60,10 @@ class Federation(Strict):
         description="`retired`: its workloads are removed; project, namespace, secrets and volumes are kept.",
     )
     publicHost: Text | None = Field(None, description=(
-        "Public host name; may use {{ federation.name }}. Written into each app's Helm values at the paths its "
-        "catalog entry's `publicHostValues` names (e.g. mip-stack's `global.publicHost`), and available to "
-        "values as {{ federation.publicHost }}; nothing else reads it."))
+        "Public host name, one the platform's `federations.publicHosts` allows this federation; may use "
+        "{{ federation.name }}. Written into each app's Helm values at the paths its catalog entry's "
+        "`publicHostValues` names (e.g. mip-stack's `global.publicHost`), and available to values as "
+        "{{ federation.publicHost }}; nothing else reads it."))
     apps: dict[Name, FederationApp | None] = Field(min_length=1, description="Catalog apps to run.")
     peers: list[Name] = Field(default_factory=no_items,
                               description="Remote networks the platform assigned to this hybrid federation "

@@ -3,9 +3,10 @@
 No `from __future__ import annotations` here (model/__init__.py says why).
 """
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from ..vocabulary import (
     ARGOCD_NAMESPACE,
@@ -66,6 +67,50 @@ class Rbac(Strict):
     adminGroups: list[Group] = Field(default_factory=no_items, description="May create, change and delete apps.")
     developerGroups: list[Group] = Field(default_factory=no_items, description="May view and sync apps.")
 
+# Where a host pattern puts the federation's own name (the spelling a template would use).
+NAME_IN_HOST = re.compile(r"\{\{ *federation\.name *\}\}")
+_HOST_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+HostName = Annotated[str, StringConstraints(strict=True, pattern=rf"^{_HOST_LABEL}(\.{_HOST_LABEL})*$",
+                                            max_length=253)]
+_PATTERN_LABEL = r"(\*|([-a-z0-9]|\{\{ *federation\.name *\}\})+)"
+HostPattern = Annotated[str, StringConstraints(strict=True, pattern=rf"^{_PATTERN_LABEL}(\.{_PATTERN_LABEL})*$",
+                                               max_length=253)]
+
+
+class PublicHosts(Strict):
+    """The host names federations may claim as their `publicHost`."""
+
+    pattern: HostPattern = Field(description=(
+        "Every federation's `publicHost` must match it: a host name in which `{{ federation.name }}` stands "
+        "for the federation's own name (required: so no federation can claim another's host) and a label `*` "
+        "for any one DNS label, e.g. `{{ federation.name }}.mip.example.org`."))
+    reserved: list[HostName] = Field(default_factory=no_items, description=(
+        "Hosts no federation may claim although the pattern would allow them, e.g. the data catalogue's."))
+
+    @field_validator("pattern")
+    @classmethod
+    def _holds_the_name(cls, pattern: str) -> str:
+        if not NAME_IN_HOST.search(pattern):
+            raise ValueError("must hold {{ federation.name }}, so that each federation's hosts are its own: "
+                             "without it one federation could claim another's host")
+        bad = [label for label in NAME_IN_HOST.sub("a", pattern).split(".")
+               if label != "*" and not re.fullmatch(_HOST_LABEL, label)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a DNS label (a-z, 0-9 and '-' inside, at most 63)")
+        return pattern
+
+    def example(self, federation: str) -> str:
+        """The pattern as it reads for one federation (its `*` labels kept)."""
+        return NAME_IN_HOST.sub(lambda _: federation, self.pattern)
+
+    def allows(self, federation: str, host: str) -> bool:
+        """Whether `federation` may claim `host`: the pattern with its name, `*` one DNS label, not reserved.
+        The name sits at a fixed place between fixed text, so no host matches for two names."""
+        labels = [_HOST_LABEL if label == "*" else re.escape(label)
+                  for label in self.example(federation).split(".")]
+        return re.fullmatch(r"\.".join(labels), host) is not None and host not in self.reserved
+
+
 class FederationsDir(Strict):
     """Where federation directories live and what their names must look like."""
 
@@ -76,6 +121,8 @@ class FederationsDir(Strict):
         r"^federation-[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         description="Regular expression every federation name must match.",
     )
+    publicHosts: PublicHosts | None = Field(None, description=(
+        "The hosts federations may claim as `publicHost`; without it, no federation may set one."))
     onRemoval: Literal["keep", "delete"] = Field(
         "keep",
         description="When a federation directory is deleted: `keep` its Applications, workloads, project and "

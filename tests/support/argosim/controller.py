@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from mip_cmp.vocabulary import Obj
 
 from . import appset, eso, health, sync
 from .kube import FINALIZER, ApiError, Cluster, Crd, Key, Live
@@ -23,7 +24,6 @@ from .project import destination_permitted, kind_permitted, source_permitted
 from .reposerver import RenderError, RepoServer
 from .sync import Operation
 
-Obj = dict[str, Any]
 MAX_ROUNDS = 40
 # The source type blocks Argo CD's NormalizeSource drops when empty (argo-cd util/argo/argo.go).
 _SOURCE_TYPE_BLOCKS = ("helm", "kustomize", "directory")

@@ -8,11 +8,10 @@ Progressing. A key the store does not hold makes it Ready=False (Degraded). Gene
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from mip_cmp.vocabulary import Obj
 
 from .kube import Cluster, Key
-
-Obj = dict[str, Any]
 
 
 @dataclass

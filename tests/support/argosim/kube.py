@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-Obj = dict[str, Any]
+from mip_cmp.vocabulary import Obj
+
 # (server, group, kind, namespace, name); namespace "" for cluster-scoped objects
 Key = tuple[str, str, str, str, str]
 

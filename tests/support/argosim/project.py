@@ -8,11 +8,9 @@ every object of its kind, exactly as on a real cluster of that version.
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import Any
 
 from cmpserver import go_path_match
-
-Obj = dict[str, Any]
+from mip_cmp.vocabulary import Obj
 
 
 class NotImitated(Exception):

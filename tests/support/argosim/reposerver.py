@@ -13,13 +13,11 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cmpserver import ClusterInfo, full_env, parse_output
 from mip_cmp.errors import MipError
 from mip_cmp.pipeline import generate
-
-Obj = dict[str, Any]
+from mip_cmp.vocabulary import Obj
 
 
 class RenderError(Exception):

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+
+from mip_cmp.vocabulary import Obj
 
 from . import health
 from .kube import ApiError, Cluster, Key, group_of
 from .project import destination_permitted, kind_permitted
 
-Obj = dict[str, Any]
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 

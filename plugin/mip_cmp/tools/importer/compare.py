@@ -17,7 +17,7 @@ from ..mipinfra import Built, Found
 from ..snapshot import Snapshot
 from .read import Workload, parent
 from .report import CHANGED, DROPPED, MISSING, NOTHING_CARRIED, SAME, Attention, Row
-from .sync import application_changes, window_changes
+from .sync import application_changes, kept_fact, window_changes
 
 PROJECT_PREFIX = "mip-argo-project-"
 # Why an object of the old repository is not needed any more, by what it was.
@@ -135,6 +135,7 @@ class _Comparison:
         workload = self.by_found.get(id(found))
         if workload is not None:
             row.facts += _workload_facts(workload, self.new[counterpart], self.built.root)
+            row.facts.append(kept_fact(found, self.new[counterpart]))
 
     def _unmatched(self, row: Row, found: Found, kids: list[Found]) -> None:
         if found.kind == "AppProject" and found.name.removeprefix(PROJECT_PREFIX) in UNUSED_PROJECTS:

@@ -19,6 +19,12 @@ NO_COUNTERPART = "without a counterpart"
 STALE_SELECTOR = "stale selector"
 GAINED_FLOW = "gained flow"
 TOPICS = (LOST_FLOW, SECRET, BEHAVIOUR, NO_COUNTERPART, STALE_SELECTOR, GAINED_FLOW)
+# A topic's plural where adding an "s" would not make one.
+_PLURALS = {SECRET: "secrets to fill in", NO_COUNTERPART: NO_COUNTERPART}
+
+
+def plural(topic: str) -> str:
+    return _PLURALS.get(topic, f"{topic}s")
 
 
 @dataclass
@@ -72,7 +78,7 @@ def _summary(report: MigrationReport) -> str:
 
 def _attention_summary(report: MigrationReport) -> str:
     counts = report.topic_counts()
-    parts = [f"{n} {topic}{'s' if n != 1 else ''}" for topic, n in counts.items() if n]
+    parts = [f"{n} {topic if n == 1 else plural(topic)}" for topic, n in counts.items() if n]
     return ", ".join(parts) if parts else "nothing"
 
 
@@ -83,7 +89,7 @@ def as_text(report: MigrationReport) -> str:
     for item in report.attention_items():
         if item.topic != topic:
             topic = item.topic
-            lines.append(f"  {topic}s:")
+            lines.append(f"  {plural(topic)}:")
         lines.append(f"    - {item.subject}: {item.message}")
     lines += ["", "object by object:"]
     for i, row in enumerate(report.rows, 1):

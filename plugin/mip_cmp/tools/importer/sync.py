@@ -43,6 +43,13 @@ def _mode(obj: Obj) -> str:
     return ", ".join(parts)
 
 
+def kept_fact(old: Found, new: Obj) -> str:
+    """The report's line for a workload Application: its sync behaviour, kept or not (the change itself is
+    also a behaviour change to attend to, application_changes)."""
+    before, after = _mode(old.obj), _mode(new)
+    return f"sync ({before}): same" if before == after else f"sync: {before} -> {after}: CHANGED"
+
+
 def application_changes(old: Found, new: Obj) -> list[Attention]:
     """How Argo CD treats the counterpart differently from the old Application."""
     before, after = _mode(old.obj), _mode(new)
