@@ -161,7 +161,7 @@ def test_public_host_reaches_the_values_the_catalog_names(tmp_path: Path) -> Non
     assert values["jupyterhub"]["spawner"] == "operator"  # the catalog's own values stay
 
     # Its own values cannot set the host past the platform's publicHosts (another federation's host, say).
-    fed["apps"]["mip-stack"] = {"values": {"global": {"publicHost": "federation-z.mip-tds.chuv.cscs.ch"}}}
+    fed["apps"]["mip-stack"] = {"values": {"global": {"publicHost": "federation-z.example.com"}}}
     fed_file.write_text(yaml.safe_dump(fed), encoding="utf-8")
     with pytest.raises(MipError, match=r"values\.global\.publicHost: mip-stack's host .*: set by `publicHost`"):
         federation_a(repo)

@@ -442,13 +442,13 @@ ATTACKS: list[Attack] = [
     Attack("tenancy-name-takes-another-federations-network-app", fed(federation("federation-a-network")),
            params=[{"name": "federation", "string": "federation-a-network"}, BOUND[1]]),
     # --- what a federation may claim: only the hosts the platform's `federations.publicHosts` gives it -------
-    Attack("tenancy-public-host-of-another-federation", fed(host("federation-z.mip-tds.chuv.cscs.ch"))),
+    Attack("tenancy-public-host-of-another-federation", fed(host("federation-z.example.com"))),
     Attack("tenancy-public-host-of-the-data-catalogue", fed(host("datacatalogue.mip.ebrains.eu"))),
-    Attack("tenancy-public-host-outside-the-pattern", fed(host("{{ federation.name }}.mip-tds.chuv.cscs.ch.evil.org"))),
+    Attack("tenancy-public-host-outside-the-pattern", fed(host("{{ federation.name }}.example.com.evil.org"))),
     Attack("tenancy-public-host-without-a-platform-pattern",
-           without_public_hosts(fed(host("{{ federation.name }}.mip-tds.chuv.cscs.ch")))),
+           without_public_hosts(fed(host("{{ federation.name }}.example.com")))),
     Attack("tenancy-public-host-through-its-values", with_host_values(fed(federation(
-        apps="  mip-stack: {values: {global: {publicHost: federation-z.mip-tds.chuv.cscs.ch}}}\n")))),
+        apps="  mip-stack: {values: {global: {publicHost: federation-z.example.com}}}\n")))),
 ]
 
 
