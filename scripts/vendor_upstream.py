@@ -19,10 +19,12 @@ Writes:
   (without ``.git``), the input of the ``mip-cmp import`` tests and the facts the sample platform is compared
   with; and ``tests/fixtures/mip-infra-upstream/`` the same of ``REFERENCE_DIR/mip-infra-upstream`` (upstream
   as it is now, reconstructed: its PROVENANCE.md says how);
-* ``sample-repo/common/...`` and ``sample-repo/federations/federation-a/overlays/...`` -- the manifests and
-  kustomize directories of mip-infra the sample platform deploys as they are (nginx-public ingress,
-  Submariner broker and operator, federation-A's exareme2 overlay), byte-for-byte.
-
+* ``sample-repo/common/...`` and ``sample-repo/federations/federation-a/overlays/...`` -- the manifests,
+  kustomize directories and chart files of upstream mip-infra as it deploys today
+  (``REFERENCE_DIR/mip-infra-upstream``) that the sample platform deploys as they are (HAProxy ingress, the
+  ECK chart's values and Beat templates, the notebook operator, athena-proxy, Submariner 0.24.2, federation-A's
+  exareme2 overlay), byte-for-byte; and the same of mip-infra at 3603251 for the March platform kept as a test
+  fixture, ``tests/fixtures/march-platform/`` (nginx-public ingress, Submariner 0.21.0, the same overlay);
 * ``tests/schemas/multicluster.x-k8s.io/...`` and ``tests/fixtures/crds/serviceexports...`` -- the ServiceExport
   CRD, from the Go module ``sigs.k8s.io/mcs-api`` (``go mod download``: the one input not in REFERENCE_DIR).
 
@@ -48,18 +50,40 @@ DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
 MIP_INFRA_FIXTURE = "tests/fixtures/mip-infra"
 MIP_INFRA_UPSTREAM_FIXTURE = "tests/fixtures/mip-infra-upstream"
 MIP_INFRA_COPIES = {"mip-infra": MIP_INFRA_FIXTURE, "mip-infra-upstream": MIP_INFRA_UPSTREAM_FIXTURE}
-# mip-infra files the sample platform deploys unchanged: source -> path in sample-repo/ (the same layout, so
-# an Application's source path stays what it was).
-MIP_INFRA_SAMPLE = {
-    **{f"common/nginx-ingress/manifests/{name}": f"common/nginx-ingress/manifests/{name}" for name in (
-        "kustomization.yaml", "nginx-public-ingressclass.yaml", "nginx-public-service.yaml",
-        "nginx-public-deployment.yaml", "clusterissuer-letsencrypt-public.yaml")},
-    **{f"common/submariner/{name}": f"common/submariner/{name}" for name in (
-        "broker/kustomization.yaml", "broker/values.yaml", "broker/copy-secret-hook.yaml",
-        "operator/kustomization.yaml", "operator/values.yaml", "operator/gateway-loadbalancer-ip.yaml")},
-    **{f"deployments/local/federations/federation-A/customizations/overlays/exareme2/{name}":
-       f"federations/federation-a/overlays/exareme2/{name}" for name in (
-        "kustomization.yaml", "exareme2-pvc-patch.yaml")},
+# Upstream files a platform deploys unchanged: source -> path in that platform (the same layout, so an
+# Application's source path stays what it was). sample-repo/ is upstream as it deploys today
+# (REFERENCE_DIR/mip-infra-upstream); the March platform (mip-infra at 3603251) is kept as a test fixture.
+TODAY_SAMPLE = "sample-repo"
+MARCH_PLATFORM = "tests/fixtures/march-platform"
+SAMPLE_FILES = {
+    (TODAY_SAMPLE, "mip-infra-upstream"): {
+        **{f"common/haproxy-ingress/manifests/{name}": f"common/haproxy-ingress/manifests/{name}" for name in (
+            "haproxy-configmap.yaml", "haproxy-public-default-certificate.yaml", "haproxy-public-deployment.yaml")},
+        **{f"common/monitoring/eck/{name}": f"common/monitoring/eck/{name}" for name in (
+            "values.yaml", "templates/filebeat.yaml", "templates/metricbeat.yaml")},
+        **{f"common/notebook-operator/manifests/{name}": f"common/notebook-operator/manifests/{name}" for name in (
+            "kustomization.yaml", "deployment.yaml", "rbac-manager-cronjob.yaml", "reconcile.sh", "api-proxy.yaml",
+            "api-proxy.conf.template", "api-proxy-certificates.yaml")},
+        **{f"common/athena-proxy/manifests/{name}": f"common/athena-proxy/manifests/{name}" for name in (
+            "kustomization.yaml", "athena-proxy.yaml")},
+        **{f"common/submariner/{name}": f"common/submariner/{name}" for name in (
+            "broker/kustomization.yaml", "broker/values.yaml", "broker/copy-secret-hook.yaml",
+            "operator/kustomization.yaml", "operator/values.yaml", "operator/gateway-loadbalancer-ip.yaml")},
+        **{f"deployments/local/federations/federation-A/customizations/overlays/exareme2/{name}":
+           f"federations/federation-a/overlays/exareme2/{name}" for name in (
+            "kustomization.yaml", "exareme2-pvc-patch.yaml")},
+    },
+    (MARCH_PLATFORM, "mip-infra"): {
+        **{f"common/nginx-ingress/manifests/{name}": f"common/nginx-ingress/manifests/{name}" for name in (
+            "kustomization.yaml", "nginx-public-ingressclass.yaml", "nginx-public-service.yaml",
+            "nginx-public-deployment.yaml", "clusterissuer-letsencrypt-public.yaml")},
+        **{f"common/submariner/{name}": f"common/submariner/{name}" for name in (
+            "broker/kustomization.yaml", "broker/values.yaml", "broker/copy-secret-hook.yaml",
+            "operator/kustomization.yaml", "operator/values.yaml", "operator/gateway-loadbalancer-ip.yaml")},
+        **{f"deployments/local/federations/federation-A/customizations/overlays/exareme2/{name}":
+           f"federations/federation-a/overlays/exareme2/{name}" for name in (
+            "kustomization.yaml", "exareme2-pvc-patch.yaml")},
+    },
 }
 
 # Upstream releases the reference copies were taken from (recorded in SOURCES.md).
@@ -182,8 +206,9 @@ def render(reference: Path) -> dict[str, str]:
             rel = path.relative_to(checkout)
             if path.is_file() and ".git" not in rel.parts[:1]:
                 files[f"{fixture}/{rel.as_posix()}"] = path.read_text(encoding="utf-8")
-    for src, dst in MIP_INFRA_SAMPLE.items():
-        files[f"sample-repo/{dst}"] = (reference / "mip-infra" / src).read_text(encoding="utf-8")
+    for (platform, checkout), copies in SAMPLE_FILES.items():
+        for src, dst in copies.items():
+            files[f"{platform}/{dst}"] = (reference / checkout / src).read_text(encoding="utf-8")
     return files
 
 

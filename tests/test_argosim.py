@@ -36,15 +36,22 @@ def test_the_sample_platform_syncs_from_empty(tmp_path: Path, version: str) -> N
     sim = simulate(repo, version)
     assert_day_one(sim)
     assert sim.names("Application") == [
-        "datacatalog", "datacatalog-network", "datacatalog-secrets", "federation-a", "federation-a-exareme2",
-        "federation-a-exareme2-overlay", "federation-a-mip-stack", "federation-a-network", "federation-a-secrets",
-        "federation-z", "federation-z-exareme2", "federation-z-mip-stack", "federation-z-network",
-        "federation-z-secrets", "mip-platform", "nginx-public-ingress", "submariner-broker", "submariner-operator"]
-    assert {"argocd-mip-team", "federation-a", "federation-z", "mip-common-datacatalog"} <= set(sim.names("Namespace"))
+        "athena-proxy", "athena-proxy-network", "datacatalog", "datacatalog-network", "datacatalog-secrets",
+        "eck-stack", "federation-a", "federation-a-exareme2", "federation-a-exareme2-overlay", "federation-a-mip-stack",
+        "federation-a-network", "federation-a-secrets", "federation-z", "federation-z-exareme2",
+        "federation-z-mip-stack", "federation-z-network", "federation-z-objects", "federation-z-secrets",
+        "haproxy-public-ingress", "mip-notebook-operator", "mip-notebook-operator-network", "mip-platform",
+        "submariner-broker", "submariner-operator"]
+    # (elastic-system too on a real cluster: the simulated ECK chart is a stand-in that applies nothing)
+    assert {"argocd-mip-team", "federation-a", "federation-z", "mip-common-datacatalog", "mip-athena",
+            "mip-notebooks-system", "ingress-nginx"} <= set(sim.names("Namespace"))
     # the federation's generated passwords and store secrets exist where its workloads run
-    assert sim.names("Secret", namespace="federation-z") == ["keycloak-credentials", "mip-secret"]
-    # and every federation and common namespace is closed by its default deny
-    for namespace in ("federation-a", "federation-z", "mip-common-datacatalog"):
+    assert sim.names("Secret", namespace="federation-z") == ["jupyterhub-crypt", "keycloak-credentials", "mip-secret"]
+    # the hybrid federation's services are exported to its remote workers
+    assert sim.names("ServiceExport", namespace="federation-z") == [
+        "exaflow-aggregation-service", "exaflow-controller-service"]
+    # and every federation, common and closed infrastructure namespace is closed by its default deny
+    for namespace in ("federation-a", "federation-z", "mip-common-datacatalog", "mip-athena", "mip-notebooks-system"):
         assert "default-deny" in sim.names("NetworkPolicy", namespace=namespace)
 
 
@@ -52,9 +59,9 @@ def test_fifty_federations_sync_from_empty(tmp_path: Path) -> None:
     sim = simulate(platform_repo(tmp_path, federations=50))
     assert_day_one(sim)
     apps = sim.names("Application")
-    # root, datacatalog and its network and secrets apps, 3 infrastructure apps; per federation its wrapper,
-    # 2 workloads, secrets, network
-    assert len(apps) == 1 + 3 + 3 + 50 * 5
+    # root, datacatalog and its network and secrets apps, 6 infrastructure apps and the network apps of two of
+    # them; per (local) federation its wrapper, 2 workloads, secrets, network
+    assert len(apps) == 1 + 3 + 6 + 2 + 50 * 5
     federation_namespaces = [n for server in sim.cluster.servers for n in sim.names("Namespace", server=server)
                              if n.startswith("federation-")]
     assert len(federation_namespaces) == 50
@@ -71,7 +78,7 @@ def test_a_missing_store_key_holds_back_only_the_app_that_reads_it(tmp_path: Pat
                                "secret data from provider: key 'keycloak/datacatalog' not found"]
     assert sim.names("Secret", namespace="mip-common-datacatalog") == []
     for federation in ("federation-a", "federation-z"):
-        assert sim.names("Secret", namespace=federation) == ["keycloak-credentials", "mip-secret"]
+        assert sim.names("Secret", namespace=federation) == ["jupyterhub-crypt", "keycloak-credentials", "mip-secret"]
 
 
 def test_without_external_secrets_running_only_the_secrets_wait(tmp_path: Path) -> None:
@@ -82,8 +89,8 @@ def test_without_external_secrets_running_only_the_secrets_wait(tmp_path: Path) 
     assert_day_one(sim)
     assert sim.unhealthy() == [f"{app}: Progressing: ExternalSecret {secret}: Waiting for ExternalSecret"
                                for app, secret in (("datacatalog-secrets", "datacatalog-secrets"),
-                                                   ("federation-a-secrets", "keycloak-credentials"),
-                                                   ("federation-z-secrets", "keycloak-credentials"))]
+                                                   ("federation-a-secrets", "jupyterhub-crypt"),
+                                                   ("federation-z-secrets", "jupyterhub-crypt"))]
     sim.store.running = True
     sim.run()
     assert sim.unhealthy() == []
@@ -135,7 +142,7 @@ def test_an_empty_source_block_loops_for_ever(tmp_path: Path) -> None:
 
     def empty_kustomize(app: dict[str, Any], objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for obj in objects:
-            if obj["kind"] == "Application" and obj["metadata"]["name"] == "nginx-public-ingress":
+            if obj["kind"] == "Application" and obj["metadata"]["name"] == "haproxy-public-ingress":
                 obj["spec"] = {**obj["spec"], "source": {**obj["spec"]["source"], "kustomize": {}}}
         return objects
 

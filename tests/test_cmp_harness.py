@@ -99,9 +99,18 @@ def platform(ws: Path, cfg: dict[str, Any]) -> Platform:
     return expand(ws, cfg, "main")
 
 
-# Infrastructure apps of the sample, and the NetworkPolicies every federation and common namespace gets.
-INFRASTRUCTURE = ("nginx-public-ingress", "submariner-broker", "submariner-operator")
-NAMESPACE_POLICIES = ("default-deny", "allow-same-namespace", "allow-dns", "allow-web-egress")
+# Infrastructure apps of the sample, those of them whose namespace is closed like a common app's (`network`),
+# the namespaces' owners that get a `<name>-network` Application, and the NetworkPolicies every closed namespace
+# gets.
+INFRASTRUCTURE = ("haproxy-public-ingress", "eck-stack", "mip-notebook-operator", "athena-proxy", "submariner-broker",
+                  "submariner-operator")
+NETWORK_OWNERS = (*FEDERATIONS, "datacatalog", "mip-notebook-operator", "athena-proxy")
+NAMESPACE_POLICIES = ("default-deny", "allow-same-namespace", "allow-dns")
+WEB = "allow-web-egress"
+# mip-stack's flows to the shared components (sample-repo/mip.yaml), and the ingress each opens on its side
+HUB_FLOWS = ("allow-jupyterhub-to-notebook-api-proxy", "allow-jupyterhub-to-kube-api", "allow-notebook-to-codex-llm")
+REMOTE_FLOWS = ("remote-workers-to-controller", "controller-to-remote-workers", "remote-workers-to-aggregation-server",
+                "remote-workers-to-flower-server")
 
 
 def _expected_objects() -> list[tuple[str, str, str, str]]:
@@ -109,7 +118,7 @@ def _expected_objects() -> list[tuple[str, str, str, str]]:
     expected = [(ROOT_APP, "AppProject", ARGOCD_NS, p)
                 for p in ("default", "mip-infrastructure", "mip-federations", "mip-common",
                           *(f"infra-{a}" for a in INFRASTRUCTURE), *FEDERATIONS,
-                          *(f"{owner}-network" for owner in (*FEDERATIONS, "datacatalog")))]
+                          *(f"{owner}-network" for owner in NETWORK_OWNERS))]
     expected += [
         (ROOT_APP, "ApplicationSet", ARGOCD_NS, "mip-federations"),
         (ROOT_APP, "Application", ARGOCD_NS, "datacatalog"),
@@ -120,18 +129,30 @@ def _expected_objects() -> list[tuple[str, str, str, str]]:
     ]
     expected += [(ROOT_APP, "Application", ARGOCD_NS, a) for a in INFRASTRUCTURE]
     expected += [(ROOT_APP, "Application", ARGOCD_NS, f) for f in FEDERATIONS]  # from the ApplicationSet
-    expected += [(ROOT_APP, "Application", ARGOCD_NS, f"{owner}-network") for owner in (*FEDERATIONS, "datacatalog")]
+    expected += [(ROOT_APP, "Application", ARGOCD_NS, f"{owner}-network") for owner in NETWORK_OWNERS]
     for f in FEDERATIONS:
         expected += [(f, "Application", ARGOCD_NS, f"{f}-{a}") for a in ("exareme2", "mip-stack", "secrets")]
         expected += [(f"{f}-secrets", "ExternalSecret", f, "keycloak-credentials"),
+                     (f"{f}-secrets", "ExternalSecret", f, "jupyterhub-crypt"),
                      (f"{f}-secrets", "Password", f, "mip-secret"),
                      (f"{f}-secrets", "ExternalSecret", f, "mip-secret")]
-        peers = ["allow-submariner-cidrs", "allow-submariner-cidrs-out"] if f == "federation-z" else []
-        expected += [(f"{f}-network", "NetworkPolicy", f, p) for p in (*NAMESPACE_POLICIES, "allow-ingress-to-mip-stack",
-                                                                       "allow-acme-http01", "isolate-exareme2", *peers)]
+        remote = REMOTE_FLOWS if f == "federation-z" else ()
+        expected += [(f"{f}-network", "NetworkPolicy", f, p)
+                     for p in (*NAMESPACE_POLICIES, WEB, "allow-ingress-to-mip-stack", "allow-acme-http01",
+                               "isolate-exareme2", *HUB_FLOWS, *remote)]
+    # the hybrid federation's ServiceExports, beside exareme2's chart
+    expected.append(("federation-z", "Application", ARGOCD_NS, "federation-z-objects"))
+    expected += [("federation-z-objects", "ServiceExport", "federation-z", f"exaflow-{s}-service")
+                 for s in ("aggregation", "controller")]
     expected.append(("federation-a", "Application", ARGOCD_NS, "federation-a-exareme2-overlay"))
     expected += [("datacatalog-network", "NetworkPolicy", "mip-common-datacatalog", p)
-                 for p in (*NAMESPACE_POLICIES, "allow-ingress-to-datacatalog", "allow-acme-http01")]
+                 for p in (*NAMESPACE_POLICIES, WEB, "allow-ingress-to-datacatalog", "allow-acme-http01")]
+    # the notebook operator's namespace has no web egress: its pods reach the API server only
+    expected += [("mip-notebook-operator-network", "NetworkPolicy", "mip-notebooks-system", p)
+                 for p in (*NAMESPACE_POLICIES, "mip-notebook-operator", "mip-notebook-rbac-manager",
+                           "notebook-api-proxy", "allow-jupyterhub-to-notebook-api-proxy-ingress")]
+    expected += [("athena-proxy-network", "NetworkPolicy", "mip-athena", p)
+                 for p in (*NAMESPACE_POLICIES, WEB, "athena-proxy", "allow-notebook-to-codex-llm-ingress")]
     return expected
 
 
@@ -478,8 +499,8 @@ def test_the_whole_platform_expands_from_the_bootstrap_application(platform: Pla
                   for r in platform.expansion.objects)
     assert got == Counter(_expected_objects())
     assert [r.app["metadata"]["name"] for r in platform.expansion.renders] == [
-        ROOT_APP, *FEDERATIONS, *(f"{owner}-network" for owner in (*FEDERATIONS, "datacatalog")),
-        "datacatalog-secrets", *(f"{f}-secrets" for f in FEDERATIONS)]
+        ROOT_APP, *FEDERATIONS, *(f"{owner}-network" for owner in NETWORK_OWNERS),
+        "datacatalog-secrets", *(f"{f}-secrets" for f in FEDERATIONS), "federation-z-objects"]
     assert sorted(a["metadata"]["name"] for a in platform.expansion.not_followed) == sorted(
         ["datacatalog", *INFRASTRUCTURE, "federation-a-exareme2-overlay",
          *(f"{f}-{app}" for f in FEDERATIONS for app in ("exareme2", "mip-stack"))])
@@ -584,9 +605,9 @@ def test_the_bootstrap_revision_is_followed_everywhere(ws: Path, cfg: dict[str, 
     feature = expand(ws, cfg, "feature/x")
     for expansion, revision in ((platform, "main"), (feature, "feature/x")):
         sources = [s for o in expansion.all_objects() for s in _repo_sources(o)]
-        # root, the ApplicationSet and what it makes, secrets, network (federations and datacatalog, whose
-        # secrets too), infrastructure apps, federation-a's overlay
-        assert len(sources) == 2 + 3 * len(FEDERATIONS) + 2 + len(INFRASTRUCTURE) + 1
+        # root, the ApplicationSet and what it makes, secrets (federations and datacatalog), network (federations
+        # and the other closed namespaces), infrastructure apps, federation-a's overlay, federation-z's objects
+        assert len(sources) == 2 + 2 * len(FEDERATIONS) + 1 + len(NETWORK_OWNERS) + len(INFRASTRUCTURE) + 1 + 1
         assert {s["targetRevision"] for s in sources} == {revision}
         assert {r.env["ARGOCD_APP_SOURCE_TARGET_REVISION"] for r in expansion.expansion.renders} == {revision}
     assert [_with_revision(o, "X") for o in feature.all_objects()] == \

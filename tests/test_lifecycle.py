@@ -65,7 +65,8 @@ def test_a_running_federation_has_workloads_and_data(tmp_path: Path) -> None:
     _, sim = running(tmp_path)
     assert workloads(sim, "federation-a") == WORKLOADS_A
     assert data(sim, "federation-a") == ["data-federation-a-exareme2-0", "data-federation-a-exareme2-overlay-0",
-                                         "data-federation-a-mip-stack-0", "keycloak-credentials", "mip-secret"]
+                                         "data-federation-a-mip-stack-0", "jupyterhub-crypt", "keycloak-credentials",
+                                         "mip-secret"]
 
 
 def test_adding_a_federation_touches_no_other(tmp_path: Path) -> None:
@@ -155,7 +156,7 @@ def test_removing_a_federation_keeps_everything_by_default(tmp_path: Path) -> No
     assert before[0] == ["federation-z-exareme2", "federation-z-mip-stack"]
     assert "federation-z" not in sim.names("Application")
     assert apps(sim, "federation-z-") == ["federation-z-exareme2", "federation-z-mip-stack", "federation-z-network",
-                                          "federation-z-secrets"]
+                                          "federation-z-objects", "federation-z-secrets"]
     assert project_exists(sim, "federation-z") and project_exists(sim, "federation-z-network")
     assert sim.status["mip-platform"].sync == "OutOfSync"  # the reminder: federation-z's project awaits
     # the root's sync ended: the next change to the platform goes through
@@ -233,7 +234,7 @@ def test_a_broken_federation_file_stops_only_that_federation(tmp_path: Path) -> 
     sim.commit()
     sim.run()
     error = ("ComparisonError: rpc error: Manifest generation error: `mip-cmp generate` failed exit status 1: "
-             "federations/federation-a/mip.yaml:16:1: replicas: unknown field (allowed: apiVersion, kind, name, "
+             "federations/federation-a/mip.yaml:14:1: replicas: unknown field (allowed: apiVersion, kind, name, "
              "cluster, type, state, publicHost, apps, peers)")
     # its wrapper, and its secrets Application, which renders the same file
     assert sim.problems() == [f"{app}: Unknown, last sync Succeeded: {error}"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from argosim.kube import prune_unknown
-from helpers import yaml_documents
+from helpers import SAMPLE_REPO, yaml_documents
 from k8s_validation import OLDEST_ARGOCD_SCHEMA_DIR, SCHEMA_DIR, crd_schema, validate_object
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -33,8 +33,11 @@ def _objects(output: Path) -> list[dict[str, Any]]:
 
 
 def _declared_version(output: Path) -> str:
-    """The Argo CD the case's platform declares (the cases that change it say so in their repo/mip.yaml)."""
+    """The Argo CD the case's platform declares: its repo/mip.yaml's, else the sample's it is laid over."""
     platform = output.parent / "repo" / "mip.yaml"
+    if not platform.is_file():
+        base = yaml.safe_load((output.parent / "case.yaml").read_text()).get("base", "sample-repo")
+        platform = SAMPLE_REPO / "mip.yaml" if base == "sample-repo" else platform
     if platform.is_file():
         return str((yaml.safe_load(platform.read_text()).get("argocd") or {}).get("version", "v3.1.12"))
     return "v3.1.12"

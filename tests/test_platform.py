@@ -1,13 +1,13 @@
-"""The whole sample platform, as Argo CD renders it, against its schemas and against mip-infra's facts.
+"""The March platform (tests/fixtures/march-platform), as Argo CD renders it, against mip-infra's facts.
 
-The sample is mip-infra (tests/fixtures/mip-infra holds the files compared with, copied by
+It is mip-infra at 3603251 (tests/fixtures/mip-infra holds the files compared with, copied by
 scripts/vendor_upstream.py): the values each federation's charts get, the infrastructure Applications and
 their projects must say what mip-infra says, except where docs/migrating-from-mip-infra.md says why not.
+What holds for both platforms (schemas, the READMEs' commands): tests/test_platform_today.py.
 """
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import REPO_ROOT, SAMPLE_REPO
-from k8s_validation import validate_object
+from helpers import MARCH_PLATFORM, REPO_ROOT
 from mip_cmp.helm import merge_values
 from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
@@ -37,8 +36,8 @@ def facts(rel: str) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, list[dict[str, Any]]]:
-    """Application name -> the objects it renders, for every app of the sample platform."""
-    repo = Repo(SAMPLE_REPO)
+    """Application name -> the objects it renders, for every app of the March platform."""
+    repo = Repo(MARCH_PLATFORM)
     platform = load_platform(repo)
     federations = load_federations(repo, platform)
     return {name: render_objects(repo, ".", env, platform) for name, env in app_renders(platform, federations)}
@@ -50,35 +49,6 @@ def every_object(rendered: dict[str, list[dict[str, Any]]]) -> list[dict[str, An
 
 def application(rendered: dict[str, list[dict[str, Any]]], name: str) -> dict[str, Any]:
     return next(o for o in every_object(rendered) if o["kind"] == "Application" and o["metadata"]["name"] == name)
-
-
-def test_the_sample_renders_every_kind_of_object(rendered: dict[str, list[dict[str, Any]]]) -> None:
-    kinds = {o["kind"] for o in every_object(rendered)}
-    assert kinds == {"AppProject", "ApplicationSet", "Application", "ExternalSecret", "Password", "NetworkPolicy"}
-    names = set(rendered)
-    assert {"mip-platform", "federation-a", "federation-z", "federation-a-secrets", "federation-a-network",
-            "federation-z-network", "datacatalog-network", "datacatalog-secrets"} <= names
-    # the root applies only what Argo CD takes as healthy at once: nothing of it waits on another controller
-    assert {o["kind"] for o in rendered["mip-platform"]} == {"AppProject", "ApplicationSet", "Application"}
-
-
-def test_every_object_of_the_sample_is_schema_valid(rendered: dict[str, list[dict[str, Any]]]) -> None:
-    """CRDs against their vendored schemas, NetworkPolicy (a built-in kind) against the Kubernetes OpenAPI
-    schema through kubernetes-validate (strict: unknown fields are errors)."""
-    objects = every_object(rendered)
-    assert len(objects) > 40
-    for obj in objects:
-        assert validate_object(obj) == [], f"{obj['kind']}/{obj['metadata']['name']}"
-
-
-def test_network_policy_validation_can_fail(rendered: dict[str, list[dict[str, Any]]]) -> None:
-    good = next(o for o in every_object(rendered) if o["kind"] == "NetworkPolicy")
-    breaks: dict[str, Any]
-    for breaks in ({"ingress": "everyone"}, {"ingress": [{"from": [{"ipBlock": {"except": []}}]}]},
-                   {"podSelectors": {}}, {"egress": [{"ports": [{"port": 53, "protocol": 17}]}]}):
-        bad = copy.deepcopy(good)
-        bad["spec"].update(breaks)
-        assert validate_object(bad), breaks
 
 
 @pytest.mark.parametrize("federation, root", [
@@ -121,7 +91,7 @@ def test_infrastructure_apps_are_mip_infras(rendered: dict[str, list[dict[str, A
     their_source = theirs.get("source") or theirs["sources"][0]
     assert ours["source"]["repoURL"] == their_source["repoURL"]
     assert ours["source"]["path"].rstrip("/") == their_source["path"].rstrip("/")
-    assert (SAMPLE_REPO / ours["source"]["path"]).is_dir()
+    assert (MARCH_PLATFORM / ours["source"]["path"]).is_dir()
     assert ours["destination"] == theirs["destination"]
     assert ours["syncPolicy"]["automated"]["prune"] == theirs["syncPolicy"]["automated"].get("prune", False) or \
         ("prune" not in theirs["syncPolicy"]["automated"])
@@ -150,9 +120,9 @@ def test_the_infrastructure_files_are_mip_infras(rendered: dict[str, list[dict[s
     assert spec is not None and spec.loader is not None
     vendor = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(vendor)
-    for dst in vendor.MIP_INFRA_SAMPLE.values():
-        assert (SAMPLE_REPO / dst).is_file(), dst
-    ingress_class = yaml.safe_load((SAMPLE_REPO / "common/nginx-ingress/manifests/nginx-public-ingressclass.yaml")
+    for dst in vendor.SAMPLE_FILES[(vendor.MARCH_PLATFORM, "mip-infra")].values():
+        assert (MARCH_PLATFORM / dst).is_file(), dst
+    ingress_class = yaml.safe_load((MARCH_PLATFORM / "common/nginx-ingress/manifests/nginx-public-ingressclass.yaml")
                                    .read_text())
     assert ingress_class["spec"]["controller"] == "k8s.io/ingress-nginx-public"
 
@@ -166,7 +136,7 @@ def test_overlay_is_federation_as_mip_infra_has_it(rendered: dict[str, list[dict
     assert ours["spec"]["source"]["path"] == "federations/federation-a/overlays/exareme2"
     assert "ServerSideApply=true" in ours["spec"]["syncPolicy"]["syncOptions"]
     assert ours["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "2"
-    assert (SAMPLE_REPO / "federations/federation-a/overlays/exareme2/exareme2-pvc-patch.yaml").is_file()
+    assert (MARCH_PLATFORM / "federations/federation-a/overlays/exareme2/exareme2-pvc-patch.yaml").is_file()
     assert theirs is None or theirs["spec"]["syncPolicy"]["syncOptions"][-1] == "ServerSideApply=true"
 
 
@@ -198,27 +168,7 @@ def test_migration_table_lists_all_43_objects() -> None:
     assert verdicts <= {"same", "changed", "dropped"}
 
 
-def test_sample_federation_directories_stay_one_file(rendered: dict[str, list[dict[str, Any]]]) -> None:
-    for directory in sorted((SAMPLE_REPO / "federations").iterdir()):
-        files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
-        assert files[0] == "mip.yaml"
-        assert all(f == "mip.yaml" or f.startswith("overlays/") for f in files), files
-
-
 def test_vendored_facts_exist() -> None:
     for path in (FACTS / "deployments/shared-apps/mip-stack/values.yaml", FACTS / "common/datacatalog/values.yaml"):
         assert path.is_file(), path
     assert Path(REPO_ROOT / "scripts" / "vendor_upstream.py").is_file()
-
-
-def test_the_sample_readmes_commands_render(tmp_path: Path) -> None:
-    """Every `mip-cmp render` line sample-repo/README.md shows runs and prints objects."""
-    from helpers import run_cli
-
-    lines = [line.split("#")[0].split() for line in (SAMPLE_REPO / "README.md").read_text().splitlines()
-             if line.startswith(".venv/bin/mip-cmp render ")]
-    assert len(lines) >= 4
-    for words in lines:
-        result = run_cli(*words[1:], cwd=REPO_ROOT)
-        assert result.code == 0, (words, result.stderr)
-        assert result.stdout.startswith(b"---\napiVersion:") or b"\nkind: " in result.stdout, words

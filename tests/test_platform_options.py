@@ -97,8 +97,17 @@ MONITORING = {"monitoring": {
 }}
 
 
+def infrastructure_with(app: dict[str, Any]) -> dict[str, Any]:
+    """The sample's infrastructure with `app` in place of its ECK stack (the same namespace), the others kept
+    (the catalog's flows name them)."""
+    infrastructure = yaml.safe_load((REPO_ROOT / "sample-repo" / "mip.yaml").read_text(encoding="utf-8"))[
+        "infrastructure"]
+    del infrastructure["eck-stack"]
+    return {"infrastructure": {**infrastructure, **app}}
+
+
 def test_an_infrastructure_chart_from_this_repository_with_its_own_namespace_metadata(tmp_path: Path) -> None:
-    root = render_root(tmp_path, {"infrastructure": MONITORING})
+    root = render_root(tmp_path, infrastructure_with(MONITORING))
     app = next(o for o in root if o["kind"] == "Application" and o["metadata"]["name"] == "monitoring")
     assert app["spec"]["source"]["helm"] == {"releaseName": "eck", "skipCrds": True,
                                              "valuesObject": {"operator": {"namespace": "elastic-system"}}}
@@ -107,7 +116,7 @@ def test_an_infrastructure_chart_from_this_repository_with_its_own_namespace_met
     assert "ServerSideApply=true" in policy["syncOptions"]
     assert policy["managedNamespaceMetadata"] == {
         "labels": {"pod-security.kubernetes.io/enforce": "privileged", "name": "elastic-system",
-                   "mip-cmp.io/namespace-type": "infrastructure"},
+                   "mip.namespace-type": "infrastructure"},  # under the key the sample chooses
         "annotations": {"scheduler.alpha.kubernetes.io/node-selector": "role=monitoring"}}
     project = next(o for o in root if o["kind"] == "AppProject" and o["metadata"]["name"] == app["spec"]["project"])
     assert project["spec"]["destinations"] == [{"server": "https://kubernetes.default.svc",
@@ -118,13 +127,13 @@ def test_an_infrastructure_chart_from_this_repository_with_its_own_namespace_met
 
 @pytest.mark.parametrize(("labels", "message"), [
     ({"name": "other"}, "holds the namespace's own name"),
-    ({"mip-cmp.io/namespace-type": "common"}, "this key is the platform's"),
+    ({"mip.namespace-type": "common"}, "this key is the platform's"),
 ])
 def test_an_app_cannot_relabel_what_the_platform_says_its_namespace_is(tmp_path: Path, labels: dict[str, str],
                                                                        message: str) -> None:
     app = {**MONITORING["monitoring"], "namespaceMetadata": {"labels": labels}}
     with pytest.raises(MipError, match=message):
-        render_root(tmp_path, {"infrastructure": {"monitoring": app}})
+        render_root(tmp_path, infrastructure_with({"monitoring": app}))
 
 
 def federation_a(repo: Repo) -> dict[str, Any]:
@@ -147,12 +156,12 @@ def test_public_host_reaches_the_values_the_catalog_names(tmp_path: Path) -> Non
     fed["apps"]["mip-stack"] = None  # nothing of its own: publicHost alone is enough
     fed_file.write_text(yaml.safe_dump(fed), encoding="utf-8")
     values = federation_a(repo)["spec"]["source"]["helm"]["valuesObject"]
-    assert values["global"] == {"publicHost": "federation-a.mip-tds.chuv.cscs.ch"}
-    assert values["platform-ui"]["ingress"]["host"] == "federation-a.mip-tds.chuv.cscs.ch"
-    assert values["platform-ui"]["ingress"]["redirectRootTo"] == ""  # the catalog's own values stay
+    assert values["global"] == {"publicHost": "federation-a.example.com"}
+    assert values["platform-ui"]["ingress"]["host"] == "federation-a.example.com"
+    assert values["jupyterhub"]["spawner"] == "operator"  # the catalog's own values stay
 
     # Its own values cannot set the host past the platform's publicHosts (another federation's host, say).
-    fed["apps"]["mip-stack"] = {"values": {"global": {"publicHost": "federation-z.mip-tds.chuv.cscs.ch"}}}
+    fed["apps"]["mip-stack"] = {"values": {"global": {"publicHost": "federation-z.example.com"}}}
     fed_file.write_text(yaml.safe_dump(fed), encoding="utf-8")
     with pytest.raises(MipError, match=r"values\.global\.publicHost: mip-stack's host .*: set by `publicHost`"):
         federation_a(repo)

@@ -394,8 +394,8 @@ ATTACKS: list[Attack] = [
     Attack("secrets-nothing-to-render", fed(federation()), params=SECRETS),
     # --- network: a federation cannot widen its NetworkPolicies or use a source outside its directory -----
     Attack("network-unknown-peer", fed(federation(extra="type: hybrid\npeers: [everywhere]\n"))),
-    Attack("network-peers-on-a-local-federation", fed(federation(extra="peers: [node3]\n"))),
-    Attack("network-peer-of-another-federation", fed(federation(extra="type: hybrid\npeers: [node3]\n"))),
+    Attack("network-peers-on-a-local-federation", fed(federation(extra="peers: [node1]\n"))),
+    Attack("network-peer-of-another-federation", fed(federation(extra="type: hybrid\npeers: [node1]\n"))),
     Attack("network-set-platform-network", fed(federation(extra="network: {web: {ports: [22]}}\n"))),
     Attack("network-set-app-network",
            fed(federation(apps="  exareme2:\n    network: {public: [{pods: {app: exaflow-worker}, ports: [5672]}]}\n"))),
@@ -433,8 +433,8 @@ ATTACKS: list[Attack] = [
     Attack("tenancy-name-network-project", loosen_name_pattern(fed(federation("datacatalog-network"))),
            params=[{"name": "federation", "string": "datacatalog-network"}, BOUND[1]]),
     Attack("tenancy-name-infrastructure-app-project",
-           loosen_name_pattern(fed(federation("infra-nginx-public-ingress"))),
-           params=[{"name": "federation", "string": "infra-nginx-public-ingress"}, BOUND[1]]),
+           loosen_name_pattern(fed(federation("infra-haproxy-public-ingress"))),
+           params=[{"name": "federation", "string": "infra-haproxy-public-ingress"}, BOUND[1]]),
     Attack("tenancy-name-infrastructure-app-namespace", loosen_name_pattern(fed(federation("ingress-nginx"))),
            params=[{"name": "federation", "string": "ingress-nginx"}, BOUND[1]]),
     Attack("tenancy-name-common-secrets-app", loosen_name_pattern(fed(federation("datacatalog-secrets"))),
@@ -442,13 +442,13 @@ ATTACKS: list[Attack] = [
     Attack("tenancy-name-takes-another-federations-network-app", fed(federation("federation-a-network")),
            params=[{"name": "federation", "string": "federation-a-network"}, BOUND[1]]),
     # --- what a federation may claim: only the hosts the platform's `federations.publicHosts` gives it -------
-    Attack("tenancy-public-host-of-another-federation", fed(host("federation-z.mip-tds.chuv.cscs.ch"))),
+    Attack("tenancy-public-host-of-another-federation", fed(host("federation-z.example.com"))),
     Attack("tenancy-public-host-of-the-data-catalogue", fed(host("datacatalogue.mip.ebrains.eu"))),
-    Attack("tenancy-public-host-outside-the-pattern", fed(host("{{ federation.name }}.mip-tds.chuv.cscs.ch.evil.org"))),
+    Attack("tenancy-public-host-outside-the-pattern", fed(host("{{ federation.name }}.example.com.evil.org"))),
     Attack("tenancy-public-host-without-a-platform-pattern",
-           without_public_hosts(fed(host("{{ federation.name }}.mip-tds.chuv.cscs.ch")))),
+           without_public_hosts(fed(host("{{ federation.name }}.example.com")))),
     Attack("tenancy-public-host-through-its-values", with_host_values(fed(federation(
-        apps="  mip-stack: {values: {global: {publicHost: federation-z.mip-tds.chuv.cscs.ch}}}\n")))),
+        apps="  mip-stack: {values: {global: {publicHost: federation-z.example.com}}}\n")))),
 ]
 
 

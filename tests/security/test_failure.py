@@ -179,7 +179,7 @@ def test_output_is_written_once_at_the_end(tmp_path: Path) -> None:
                      env=argo_env(app, params=[{"name": "federation", "string": "federation-z"}]))
     assert result.code == 1
     assert result.stdout == b""
-    assert result.stderr.startswith(f"{app}/mip.yaml:15:")
+    assert result.stderr.startswith(f"{app}/mip.yaml:13:")
 
 
 def test_total_output_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,12 +54,12 @@ def long_paths(repo: Path) -> None:
 
 
 def _fed_z_with(peers: str) -> Callable[[Path], None]:
-    """federation-z's file with `peers: [node3]` replaced by `peers` (what its identity does not need)."""
+    """federation-z's file with `peers: [node1, node2]` replaced by `peers` (what its identity does not need)."""
     def setup(repo: Path) -> None:
         path = repo / FED_Z / "mip.yaml"
         text = path.read_text()
-        assert "peers: [node3]\n" in text
-        path.write_text(text.replace("peers: [node3]\n", peers))
+        assert "peers: [node1, node2]\n" in text
+        path.write_text(text.replace("peers: [node1, node2]\n", peers))
 
     return setup
 
@@ -79,7 +79,7 @@ wrong_types = _fed_z_with("peers:\n" + "".join(f"  - {{k{i}: 1}}\n" for i in ran
 # Unknown keys, each one a "did you mean" for the full model.
 # One mistake per item: 15,001 problems in a 45 KB file.
 many_mistakes = _fed_z_with("peers: [" + "1, " * 15_000 + "1]\n")
-unknown_keys = _fed_z_with("peers: [node3]\n" + _fill(lambda i: f"unknown{i}: x\n"))
+unknown_keys = _fed_z_with("peers: [node1, node2]\n" + _fill(lambda i: f"unknown{i}: x\n"))
 
 
 def claims_federation_a_host(repo: Path) -> None:

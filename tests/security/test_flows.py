@@ -3,8 +3,8 @@ of every namespace (and the outside addresses that matter), against what mip-inf
 the same platform (tests/fixtures/upstream-network/, rendered from mip-infra by scripts/vendor_network.py,
 Calico tier included).
 
-Two platforms: the sample (mip-infra as of 3603251) against March's policies, and tests/fixtures/today-network
-(the network of mip-infra as it deploys today) against today's. For each: no federation reaches another;
+Two platforms: the March platform (tests/fixtures/march-platform, mip-infra as of 3603251) against March's
+policies, and the sample (sample-repo/, mip-infra as it deploys today) against today's. For each: no federation reaches another;
 every flow between two namespaces that mip-cmp allows, upstream allows; every flow upstream allows, mip-cmp
 allows, but the deliberate differences listed here (and in docs/network.md), each for a stated reason.
 """
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import REPO_ROOT, SAMPLE_REPO
+from helpers import MARCH_PLATFORM, REPO_ROOT, SAMPLE_REPO
 from mip_cmp.buildenv import BuildEnv
 from mip_cmp.model.network import AppNetwork, Network
 from mip_cmp.pipeline import render_objects
@@ -61,12 +61,12 @@ class Sample:
 
 
 SAMPLES = {
-    "march": Sample(SAMPLE_REPO, "march.yaml", {
+    "march": Sample(MARCH_PLATFORM, "march.yaml", {
         **dict.fromkeys(FEDERATIONS, ("exareme2", "mip-stack")),
         "mip-common-datacatalog": ("datacatalog",),
         "ingress-nginx": ("nginx-public-ingress",),
     }, ("node1",)),
-    "today": Sample(FIXTURES / "today-network", "today.yaml", {
+    "today": Sample(SAMPLE_REPO, "today.yaml", {
         **dict.fromkeys(FEDERATIONS, ("exareme2", "mip-stack", "jupyterhub")),
         "mip-common-datacatalog": ("datacatalog",),
         "mip-athena": ("athena-proxy",),

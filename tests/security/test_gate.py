@@ -161,7 +161,7 @@ PLATFORM_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
     "cluster-scoped-kind": cluster_role,
     "external-secret-in-the-root": external_secret_in_the_root,
     "application-in-a-federation-project": app(setter("spec.project", "federation-a"), "datacatalog"),
-    "empty-kustomize-block": app(setter("spec.source.kustomize", {}), "nginx-public-ingress"),
+    "empty-kustomize-block": app(setter("spec.source.kustomize", {}), "haproxy-public-ingress"),
     "empty-helm-block": app(setter("spec.source.helm", {"valueFiles": []}), "datacatalog"),
     "common-secrets-of-another-namespace": app(setter("spec.destination.namespace", "federation-a"),
                                                "datacatalog-secrets"),

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import REPO_ROOT, SAMPLE_REPO
+from helpers import MARCH_PLATFORM, REPO_ROOT, SAMPLE_REPO
 from mip_cmp.buildenv import BuildEnv
 from mip_cmp.errors import MipError
 from mip_cmp.pipeline import render_objects
@@ -27,7 +27,7 @@ from netpols import network_policies
 CHART_PODS: dict[str, list[dict[str, Any]]] = yaml.safe_load(
     (REPO_ROOT / "tests" / "fixtures" / "chart-pods.yaml").read_text(encoding="utf-8"))
 WEB = Outside("93.184.216.34")
-REMOTE_WORKER = Outside("10.3.0.17")  # on federation-z's remote node (network.peers.node3: 10.3.0.0/16)
+REMOTE_WORKER = Outside("10.3.0.17")  # on federation-z's remote node (network.peers.node1: 10.3.0.0/16)
 FEDERATION_APPS = ("exareme2", "mip-stack")
 
 
@@ -144,7 +144,8 @@ def test_evaluator_selectors() -> None:
 def test_every_federation_and_common_namespace_is_closed_by_default(cluster: Cluster) -> None:
     deny = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in cluster.policies
             if p["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
-    assert deny == {(ns, "default-deny") for ns in ("federation-a", "federation-z", "mip-common-datacatalog")}
+    assert deny == {(ns, "default-deny") for ns in ("federation-a", "federation-z", "mip-common-datacatalog",
+                                                    "mip-notebooks-system", "mip-athena")}
 
 
 @pytest.mark.parametrize("src_ns, dst_ns", [
@@ -287,7 +288,7 @@ def test_a_federations_file_does_not_change_its_policies(change: str, tmp_path: 
 
 
 @pytest.mark.parametrize("extra", [
-    {"peers": ["node3"]},                                   # local federation
+    {"peers": ["node1"]},                                   # local federation
     {"type": "hybrid", "peers": ["0.0.0.0/0"]},             # not a peer name
     {"type": "hybrid", "peers": ["internet"]},              # not one the platform lists
     {"network": {"web": {"ports": [22]}}},                  # platform-only setting
@@ -330,7 +331,7 @@ def test_mip_infra_flows_are_kept() -> None:
     chart = (facts / "common/security/federation/templates/federation-network-policy.yaml").read_text()
     submariner = yaml.safe_load((facts / "deployments/hybrid/federations/federation-Z/mip-infrastructure/"
                                           "submariner-policies/network-policy.yaml").read_text())
-    generated = network_policies(SAMPLE_REPO)
+    generated = network_policies(MARCH_PLATFORM)  # the platform of those facts
     by_name = {(p["metadata"]["namespace"], p["metadata"]["name"]): p["spec"] for p in generated}
     for port in (80, 443, 8089):
         assert f"port: {port}" in chart

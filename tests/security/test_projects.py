@@ -42,12 +42,12 @@ def test_no_project_grants_anything_by_wildcard() -> None:
 
 def test_infrastructure_projects_are_least_privilege(rendered: dict[str, list[dict[str, Any]]]) -> None:
     projects = {o["metadata"]["name"]: o["spec"] for o in rendered["mip-platform"] if o["kind"] == "AppProject"}
-    nginx = projects["infra-nginx-public-ingress"]
-    assert nginx["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "ingress-nginx"}]
-    listed: set[tuple[str, str | None]] = {("Namespace", "ingress-nginx"), ("IngressClass", "nginx-public"), ("ClusterIssuer", "letsencrypt-public"),
-              ("ClusterIssuer", "letsencrypt-public-staging")}
+    ingress = projects["infra-haproxy-public-ingress"]
+    assert ingress["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "ingress-nginx"}]
+    listed: set[tuple[str, str | None]] = {("Namespace", "ingress-nginx"), ("IngressClass", "haproxy-public"),
+                                           ("ClusterIssuer", "letsencrypt-public")}
     # Names only where the declared Argo CD keeps them (v3.3+); before, the kind alone, as that version stores it.
     if not compat.NAMED_CLUSTER_RESOURCES.supported_by(load_platform(Repo(SAMPLE_REPO)).model.argocd.version):
         listed = {(kind, None) for kind, _ in listed}
-    assert {(k["kind"], k.get("name")) for k in nginx["clusterResourceWhitelist"]} == listed
-    assert nginx["roles"][0]["groups"] == ["argocd-admins"] and len(nginx["roles"]) == 1
+    assert {(k["kind"], k.get("name")) for k in ingress["clusterResourceWhitelist"]} == listed
+    assert ingress["roles"][0]["groups"] == ["argocd-admins"] and len(ingress["roles"]) == 1

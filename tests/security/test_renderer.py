@@ -97,7 +97,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
         shutil.copytree(SAMPLE_REPO, repo)
         platform = repo / "mip.yaml"
         text = platform.read_text()
-        anchor = '    values:\n      namespace: "{{ app.namespace }}"\n'
+        anchor = '      global:\n        publicHost: datacatalogue.mip.ebrains.eu\n'
         assert text.count(anchor) == 1
         template = "{{ app.name" + " | upper" * 17 + " }}"
         room = budget.MAX_FILE_BYTES - len(text.encode()) - 1024

@@ -19,7 +19,9 @@ from typing import Any
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_REPO = REPO_ROOT / "sample-repo"
+SAMPLE_REPO = REPO_ROOT / "sample-repo"  # the platform as upstream mip-infra deploys it today
+# The platform as mip-infra deployed it at 3603251 (March 2026), kept to check against that release's files.
+MARCH_PLATFORM = REPO_ROOT / "tests" / "fixtures" / "march-platform"
 SAMPLE_FEDERATIONS = sorted(p.parent for p in (SAMPLE_REPO / "federations").glob("*/mip.yaml"))
 REPO_URL = "https://github.com/Medical-Informatics-Platform/mip-infra.git"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

@@ -18,10 +18,14 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 def crds(argocd_version: str) -> list[Crd]:
-    """The CRDs Argo CD `argocd_version` installs, with the External Secrets Operator's beside them."""
+    """The CRDs Argo CD `argocd_version` installs, with the External Secrets Operator's beside them, and the
+    ServiceExport of a cluster in a Submariner clusterset (the simulated Submariner apps are stand-ins that
+    install nothing; on a real cluster its operator installs it)."""
     current = load_crds(FIXTURES / "crds")
     argocd = current if argocd_version == "v3.5.1" else load_crds(FIXTURES / f"argo-cd-{argocd_version}" / "crds")
-    return [c for c in argocd if c.group == "argoproj.io"] + [c for c in current if "external-secrets" in c.group]
+    return [c for c in argocd if c.group == "argoproj.io"] + \
+        [c for c in current if "external-secrets" in c.group or c.group == "multicluster.x-k8s.io"]
+
 
 def platform_repo(tmp_path: Path, federations: int | None = None) -> Path:
     """A copy of sample-repo/; with `federations`, its federations replaced by that many small ones, half of

@@ -151,9 +151,9 @@ def test_validate_refuses_a_peer_the_platform_assigned_to_another_federation(tmp
     shutil.copytree(SAMPLE_REPO, repo)
     own = repo / "federations" / "federation-a" / "mip.yaml"
     document = yaml.safe_load(own.read_text())
-    document.update({"type": "hybrid", "peers": ["node3"]})
+    document.update({"type": "hybrid", "peers": ["node1"]})
     own.write_text(yaml.safe_dump(document))
     problems, _ = validate_repo(repo)
     assert [str(p) for p in problems if "peers" in str(p)] == [
-        "federations/federation-a/mip.yaml:34:3: peers[0]: peer 'node3' is assigned to federation 'federation-z', "
+        "federations/federation-a/mip.yaml:25:3: peers[0]: peer 'node1' is assigned to federation 'federation-z', "
         "not to this one; the peers the platform assigned to 'federation-a' are: (none)"]
