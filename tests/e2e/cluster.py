@@ -32,6 +32,7 @@ ARGOCD_NAMESPACE = "argocd-mip-team"  # the sample platform's argocd.namespace
 # The Argo CD release the suite runs (scripts/e2e_build.sh; its binary is named after it).
 ARGOCD_VERSION = Path(os.environ.get("E2E_ARGOCD", "argocd-v3.1.12")).name.removeprefix("argocd-")
 KEPT_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", ARGOCD_NAMESPACE})
+RESET_SECONDS = 600  # how long emptying the cluster between cases may take (a harness limit, not a claim)
 PLUGIN_UID = 999  # the image's user (Dockerfile): argocd-cmp-server and mip-cmp run as this uid
 E2E_DIR = Path(__file__).resolve().parent
 PROJECT = E2E_DIR.parents[1]
@@ -315,14 +316,15 @@ class Cluster:
                     left = True
             return not left
 
-        wait_for("Argo CD objects of the previous case deleted", cleared, 180)
+        # Each round is a kubectl call per object: minutes on a loaded machine (180 s ran out at load 15).
+        wait_for("Argo CD objects of the previous case deleted", cleared, RESET_SECONDS)
         self.kubectl("delete", "clustersecretstores.external-secrets.io", "--all", "--wait=false")
         namespaces = [n["metadata"]["name"] for n in self.get("namespaces")["items"]
                       if n["metadata"]["name"] not in KEPT_NAMESPACES]
         if namespaces:
             self.kubectl("delete", "namespace", *namespaces, "--wait=false")
         wait_for("namespaces of the previous case deleted", lambda: not [
-            n for n in self.get("namespaces")["items"] if n["metadata"]["name"] not in KEPT_NAMESPACES], 180)
+            n for n in self.get("namespaces")["items"] if n["metadata"]["name"] not in KEPT_NAMESPACES], RESET_SECONDS)
 
     def install_basics(self) -> None:
         # ESO's CRDs of the controller's release, then the project's vendored ones over them (the release
