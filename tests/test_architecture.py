@@ -8,6 +8,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from helpers import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "plugin" / "mip_cmp"
@@ -126,6 +128,7 @@ def _structured(word: str) -> bool:
     return any(c in word for c in "./=")
 
 
+@pytest.mark.slow
 def test_the_words_of_argo_cd_external_secrets_and_kubernetes_are_spelled_once() -> None:
     """A word of the outside (an apiVersion, an annotation, a sync option, `in-cluster`) is written in
     vocabulary.py and imported everywhere else: a second spelling would drift when Argo CD changes."""

@@ -29,6 +29,7 @@ def assert_day_one(sim: Simulation) -> None:
             assert not key[3] or sim.cluster.namespace_exists(server, key[3]), key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", ARGOCD_VERSIONS)
 def test_the_sample_platform_syncs_from_empty(tmp_path: Path, version: str) -> None:
     repo = platform_repo(tmp_path)
@@ -55,6 +56,7 @@ def test_the_sample_platform_syncs_from_empty(tmp_path: Path, version: str) -> N
         assert "default-deny" in sim.names("NetworkPolicy", namespace=namespace)
 
 
+@pytest.mark.slow
 def test_fifty_federations_sync_from_empty(tmp_path: Path) -> None:
     sim = simulate(platform_repo(tmp_path, federations=50))
     assert_day_one(sim)

@@ -143,6 +143,7 @@ def test_action_annotates_problems_with_paths_from_the_git_root(tmp_path: Path) 
     assert "found problems" in summary
 
 
+@pytest.mark.slow
 def test_action_posts_the_diff_as_markdown(tmp_path: Path) -> None:
     checkout = tmp_path / "checkout"
     checkout.mkdir()
@@ -189,6 +190,7 @@ def assert_the_diff_is_printed(done: subprocess.CompletedProcess[str], summary: 
     assert "::warning::" not in done.stdout
 
 
+@pytest.mark.slow
 def test_on_a_pull_request_the_action_prints_the_diff_against_its_base(tmp_path: Path) -> None:
     """A pull-request event as GitHub gives it: GITHUB_BASE_REF naming the base branch, no `base` input. The
     markdown diff is printed in the log and goes to the job summary."""

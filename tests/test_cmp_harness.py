@@ -494,6 +494,7 @@ def test_appset_features_we_do_not_imitate_fail() -> None:
 # --- the whole platform -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_whole_platform_expands_from_the_bootstrap_application(platform: Platform) -> None:
     got = Counter((r.app, r.obj["kind"], r.obj["metadata"].get("namespace", ""), r.obj["metadata"]["name"])
                   for r in platform.expansion.objects)
@@ -514,6 +515,7 @@ def test_the_whole_platform_expands_from_the_bootstrap_application(platform: Pla
     assert rendered == platform.bootstrap[0], "the root app keeps the project bootstrap created unchanged"
 
 
+@pytest.mark.slow
 def test_every_object_is_schema_valid(platform: Platform) -> None:
     errors = [e for obj in platform.all_objects() for e in validate_object(obj, require_namespace=True)]
     assert errors == []
@@ -600,6 +602,7 @@ def _with_revision(obj: dict[str, Any], revision: str) -> dict[str, Any]:
     return obj
 
 
+@pytest.mark.slow
 def test_the_bootstrap_revision_is_followed_everywhere(ws: Path, cfg: dict[str, Any],
                                                        platform: Platform) -> None:
     feature = expand(ws, cfg, "feature/x")
@@ -630,6 +633,7 @@ def test_every_render_is_well_under_argo_cds_budget(platform: Platform) -> None:
 # --- robustness ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_generate_survives_the_discovery_time_and_app_details_environments(
         cfg: dict[str, Any], ws: Path, platform: Platform) -> None:
     """Argo CD never runs generate with these, but people and future Argo CDs might: no crash, ever."""

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, base_env, run_cli
@@ -30,6 +31,7 @@ def _answers(apps: list[tuple[Path, dict[str, str]]], seed: str) -> list[tuple[i
     return [tuple(answer) for answer in json.loads(result.stdout)]
 
 
+@pytest.mark.slow
 def test_output_is_identical_under_different_hash_seeds() -> None:
     apps = [(SAMPLE_REPO, argo_env("."))] + [
         (d, argo_env(d.relative_to(SAMPLE_REPO).as_posix(), params=[{"name": "federation", "string": d.name}]))

@@ -159,6 +159,7 @@ def federations(root: Path, count: int) -> None:
         (root / "federations" / name / "mip.yaml").write_text(template.replace("federation-a", name))
 
 
+@pytest.mark.slow
 def test_diff_of_two_100_federation_platforms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """One chart version changed under 100 federations: each of their Applications differs, nothing else
     (bench/tools.py measures how long it takes)."""

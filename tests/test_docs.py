@@ -95,6 +95,7 @@ def test_quickstart_from_a_fresh_copy(tmp_path: Path) -> None:
     assert installed.returncode != 0, "the quick start must install the runtime only"
 
 
+@pytest.mark.slow
 def test_install_from_git_line_builds(tmp_path: Path) -> None:
     """The documented `pip install "mip-cmp[cluster] @ git+URL@main"`, pointed at a local clone with that
     branch."""

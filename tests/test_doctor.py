@@ -103,6 +103,7 @@ def run_doctor(world: World, tmp_path: Path, image: str | None = None) -> list[C
         return diagnose(Cluster(api), SAMPLE_REPO, image)
 
 
+@pytest.mark.slow
 def test_a_healthy_cluster_passes_every_check(healthy: World, tmp_path: Path) -> None:
     checks = run_doctor(healthy, tmp_path)
     assert [c.name for c in checks] == ["api-server", "argocd-namespace", "sidecar", "sidecar-image", "sidecar-uid",
@@ -128,6 +129,7 @@ def test_the_socket_is_read_from_either_log_format(healthy: World, tmp_path: Pat
     assert checks["plugin-socket"].detail == "argocd-cmp-server serves /home/argocd/cmp-server/plugins/mip-cmp.sock"
 
 
+@pytest.mark.slow
 def test_the_command_against_the_stub(healthy: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`mip-cmp doctor` as a process (the kubeconfig from KUBECONFIG, the report, exit 1 on a failed check), and
     the passing case in this process (the kubernetes client reads KUBECONFIG when it is imported: it is given
@@ -299,6 +301,7 @@ def _doctor_with(kubeconfig_path: str, tmp_path: Path, *args: str) -> tuple[int,
     return result.returncode, result.stdout.decode().splitlines(), result.stderr.decode()
 
 
+@pytest.mark.slow
 def test_an_unreachable_api_server_is_a_failed_check(tmp_path: Path) -> None:
     """The case doctor meets most (wrong context, VPN down): exit 1, the one check that can run fails with
     what to do, the URL as the kubeconfig spells it, no traceback."""
@@ -316,6 +319,7 @@ def test_an_unreachable_api_server_is_a_failed_check(tmp_path: Path) -> None:
     assert lines[2:] == ["mip-cmp doctor: 0 of 1 checks passed, 1 failed"]
 
 
+@pytest.mark.slow
 def test_refused_credentials_and_refused_reads_are_failed_checks(healthy: World, tmp_path: Path) -> None:
     with serving(healthy) as stub:
         code, lines, stderr = _doctor_with(str(stub.kubeconfig(tmp_path / "expired", token="expired")), tmp_path)
@@ -334,6 +338,7 @@ def test_refused_credentials_and_refused_reads_are_failed_checks(healthy: World,
     assert lines[-1] == "mip-cmp doctor: 10 of 11 checks passed, 1 failed"
 
 
+@pytest.mark.slow
 def test_no_kubeconfig_or_a_mistyped_context_is_a_failed_check(tmp_path: Path) -> None:
     code, lines, stderr = _doctor_with(str(tmp_path / "missing"), tmp_path)
     assert (code, stderr) == (1, "")

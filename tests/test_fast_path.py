@@ -152,6 +152,7 @@ def repo(tmp_path: Path) -> Path:
 # --- the renderer answers exactly like the plain path ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_renderer_output_is_byte_identical_to_the_plain_path(repo: Path, runtime: Path) -> None:
     cases = apps(repo)
     wait_until_served(repo, {**argo_env("."), **runtime_env(runtime)})
@@ -209,6 +210,7 @@ def test_the_renderer_outlives_the_client_and_keeps_none_of_its_pipes(repo: Path
     assert os.getsid(pid) != os.getsid(0), "the renderer must have its own session (Argo CD kills the group)"
 
 
+@pytest.mark.slow
 def test_an_idle_renderer_leaves_and_reaps_its_workers(repo: Path, runtime: Path) -> None:
     # 3 s: long enough that the polling client (slow under CI's coverage tracing) reaches it before it leaves.
     env = {**argo_env("."), **runtime_env(runtime), "MIP_CMP_RENDERER_IDLE": "3"}
@@ -345,6 +347,7 @@ def test_a_broken_renderer_never_changes_the_answer(repo: Path, runtime: Path, b
     assert expected.code == 0 and expected.stdout
 
 
+@pytest.mark.slow
 def test_a_stuck_renderer_costs_the_timeout_and_leaves_the_socket_to_others(repo: Path, runtime: Path) -> None:
     """A request that gets no answer in time is that request's problem only: the client renders in-process
     and leaves the shared socket alone (the renderer's own limits end a slow request, see
@@ -364,6 +367,7 @@ def test_a_stuck_renderer_costs_the_timeout_and_leaves_the_socket_to_others(repo
         fake.close()
 
 
+@pytest.mark.slow
 def test_a_stale_socket_is_replaced_by_a_live_renderer(repo: Path, runtime: Path) -> None:
     env = {**argo_env("."), **runtime_env(runtime)}
     expected = generate(repo, {**env, "MIP_CMP_RENDERER": "off"})
@@ -376,6 +380,7 @@ def test_a_stale_socket_is_replaced_by_a_live_renderer(repo: Path, runtime: Path
     assert wait_until_served(repo, env).same_as(expected)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", [0o755, 0o777])
 def test_an_unsafe_runtime_directory_is_not_used(repo: Path, runtime: Path, mode: int) -> None:
     directory = runtime / f"mip-cmp-{os.getuid()}"
@@ -419,6 +424,7 @@ def test_sigterm_while_waiting_leaves_like_the_plain_path(repo: Path, runtime: P
 # --- imports ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_imports_of_each_path(repo: Path, runtime: Path) -> None:
     env = {**argo_env("."), **runtime_env(runtime)}
     served = wait_until_served(repo, env)
@@ -430,6 +436,7 @@ def test_imports_of_each_path(repo: Path, runtime: Path) -> None:
         assert not run.modules & set(NEVER)
 
 
+@pytest.mark.slow
 def test_jinja2_is_imported_only_for_templates(tmp_path: Path) -> None:
     """Only a template that is more than text and plain lookups needs jinja2 (templating._plain_lookups)."""
     platform = ("apiVersion: mip-cmp.io/v1alpha1\nkind: Platform\nrepoURL: https://example.org/r.git\n"
@@ -446,6 +453,7 @@ def test_jinja2_is_imported_only_for_templates(tmp_path: Path) -> None:
         assert ("jinja2" in run.modules) is jinja2, template
 
 
+@pytest.mark.slow
 def test_the_warm_up_platform_still_renders() -> None:
     """server.WarmUp exercises the format's features; if the format changes, keep it valid."""
     warm = renderer.WarmUp()
@@ -505,6 +513,7 @@ _tree = st.recursive(_scalar, lambda inner: st.one_of(st.lists(inner, max_size=4
                                                        st.dictionaries(_text, inner, max_size=4)), max_leaves=30)
 
 
+@pytest.mark.slow
 @examples(100)
 @given(st.lists(st.dictionaries(_text, _tree, max_size=6), max_size=3))
 def test_fastyaml_matches_pyyaml_on_generated_documents(objects: list[dict[str, object]]) -> None:
@@ -559,6 +568,7 @@ _yaml_text = st.one_of(
 )
 
 
+@pytest.mark.slow
 @examples(150)
 @given(_yaml_text)
 def test_parse_plain_gives_loads_data_or_leaves_it_to_load(text: str) -> None:

@@ -94,6 +94,7 @@ def console_errors(driver: Any) -> list[str]:
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_html_page_in_chromium_shows_every_federation(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                      driver: Any) -> None:
@@ -113,6 +114,7 @@ def test_html_page_in_chromium_shows_every_federation(tmp_path: Path, capsys: py
     assert (tmp_path / "sample-graph.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_the_page_of_1000_federations_lists_them_all_and_searches(tmp_path: Path, driver: Any) -> None:
     """What the page of a large platform does, not how fast: bench/tools.py measures making and opening it."""
@@ -137,6 +139,7 @@ def test_the_page_of_1000_federations_lists_them_all_and_searches(tmp_path: Path
     assert console_errors(driver) == []
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_the_readme_picture_is_made_by_the_project(tmp_path: Path) -> None:
     """scripts/graph_picture.py, which made docs/img/sample-platform-graph.png, still runs and makes a

@@ -86,6 +86,7 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     return out, imported(UPSTREAM, out)
 
 
+@pytest.mark.slow
 def test_the_report_lists_every_object_of_mip_infra(result: tuple[Path, dict[str, Any]]) -> None:
     _, report = result
     assert [(o["kind"], o["name"]) for o in report["objects"]] == OBJECTS
@@ -187,6 +188,7 @@ def helm_values(files: list[Path]) -> dict[str, Any]:
     return values
 
 
+@pytest.mark.slow
 def test_every_workload_has_the_same_chart_revision_and_effective_values(result: tuple[Path, dict[str, Any]]) -> None:
     out, _ = result
     rendered = {r.obj["metadata"]["name"]: r.obj for r in take(out, "main").objects.values()
@@ -203,6 +205,7 @@ def test_every_workload_has_the_same_chart_revision_and_effective_values(result:
         assert new["helm"].get("valuesObject", {}) == helm_values(ours), old_name
 
 
+@pytest.mark.slow
 def test_formats_and_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_import([str(MIP_INFRA), "--out", str(tmp_path / "a"), "--format", "markdown"], capsys)
     assert code == EXIT_OK and err == ""
@@ -262,6 +265,7 @@ def test_workload_applications_keep_mip_infras_prune(result: tuple[Path, dict[st
     assert "Application netpol-federation-a-local" in changes
 
 
+@pytest.mark.slow
 def test_adopting_mip_cmps_defaults_prunes_and_says_so(tmp_path: Path) -> None:
     report = imported(MIP_INFRA, tmp_path / "out", "--adopt-defaults")
     assert "syncPolicy" not in yaml.safe_load((tmp_path / "out" / "mip.yaml").read_text())
@@ -270,6 +274,7 @@ def test_adopting_mip_cmps_defaults_prunes_and_says_so(tmp_path: Path) -> None:
         "was automated, no prune, self-heal; its counterpart federation-a-mip-stack is automated, prune, self-heal")
 
 
+@pytest.mark.slow
 def test_the_text_report_leads_with_what_needs_attention(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_import([str(MIP_INFRA), "--out", str(tmp_path / "p")], capsys)
     assert code == EXIT_OK
@@ -292,6 +297,7 @@ def test_a_stale_selector_is_reported_and_not_copied(result: tuple[Path, dict[st
     assert "exareme2-controller" not in "".join(p.read_text() for p in out.rglob("mip.yaml"))
 
 
+@pytest.mark.slow
 def test_a_failed_import_leaves_out_as_it_was(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from mip_cmp.errors import MipError
@@ -310,6 +316,7 @@ def test_a_failed_import_leaves_out_as_it_was(tmp_path: Path, capsys: pytest.Cap
     assert list((tmp_path / "empty").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_an_empty_out_directory_is_filled(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "out").mkdir()
     code, _, _ = run_import([str(MIP_INFRA), "--out", str(tmp_path / "out")], capsys)
@@ -343,6 +350,7 @@ def test_in_repository_charts_are_rendered_by_helm(result: tuple[Path, dict[str,
     assert all("inflates Helm charts" in note for note in report["notes"].values())
 
 
+@pytest.mark.slow
 def test_upstream_now_imports(upstream: tuple[Path, dict[str, Any]]) -> None:
     """mip-infra as it is upstream now: haproxy, monitoring, notebooks, gen_secrets.sh."""
     out, report = upstream
@@ -441,6 +449,7 @@ def test_the_ingress_controller_still_reaches_the_public_uis(result: tuple[Path,
     assert attention(report, "lost flow") == {}
 
 
+@pytest.mark.slow
 def test_import_and_diff_need_only_the_runtime_dependencies() -> None:
     """What the README installs for them (the runtime dependencies) is all `import` and `diff` need: in a fresh
     interpreter where every third-party module outside the runtime dependencies (and what they require)

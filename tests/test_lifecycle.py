@@ -61,6 +61,7 @@ def remove_federation_z(repo: Path, tmp_path: Path) -> str:
     return fate
 
 
+@pytest.mark.slow
 def test_a_running_federation_has_workloads_and_data(tmp_path: Path) -> None:
     _, sim = running(tmp_path)
     assert workloads(sim, "federation-a") == WORKLOADS_A

@@ -8,6 +8,8 @@ import fnmatch
 import re
 from pathlib import Path
 
+import pytest
+
 from .test_attacks import ATTACKS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
@@ -32,6 +34,7 @@ def test_every_attack_is_cited_by_a_threat() -> None:
     assert not uncited, f"attacks not cited in docs/security.md: {uncited}"
 
 
+@pytest.mark.slow
 def test_every_test_reference_exists() -> None:
     # `test_x.py::test_name`, `test_name[...]` or a `test_prefix_*` glob, optionally after a `file::` part.
     current: Path | None = None

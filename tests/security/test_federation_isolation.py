@@ -124,6 +124,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     return {app: render(repo, app).stdout for app in (".", "federation-a")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_one_federation_directory_hurts_that_federation_only(case: Case, baseline: dict[str, bytes],
                                                             tmp_path: Path,

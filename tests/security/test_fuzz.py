@@ -241,6 +241,7 @@ def dump(doc: Any, flow: bool = False) -> str:
 # --- valid configurations -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @fuzz("valid_federation")
 @given(doc=federations, flow=st.booleans())
 def test_valid_federation_renders_confined_valid_deterministic(repo: Path, doc: dict[str, Any], flow: bool) -> None:
@@ -277,12 +278,14 @@ def test_valid_federation_renders_confined_valid_deterministic(repo: Path, doc: 
 # --- arbitrary input: valid output or a clean MipError, never anything else ------------------------------
 
 
+@pytest.mark.slow
 @fuzz("arbitrary_text")
 @given(text=st.text(max_size=2000), component=st.sampled_from(["", "secrets"]))
 def test_arbitrary_text_is_output_or_user_error(repo: Path, text: str, component: str) -> None:
     assert_clean(lambda: render(repo, text, component=component), name="federation-a")
 
 
+@pytest.mark.slow
 @fuzz("arbitrary_bytes")
 @given(content=st.binary(max_size=2000))
 def test_arbitrary_bytes_are_output_or_user_error(repo: Path, content: bytes) -> None:
@@ -311,6 +314,7 @@ def _mutate(doc: Any, path: list[int], replacement: Any, delete: bool) -> Any:
     return dict(items) if isinstance(doc, dict) else [v for _, v in items]
 
 
+@pytest.mark.slow
 @fuzz("mutated_document")
 @given(doc=federations, path=st.lists(st.integers(0, 7), max_size=5), replacement=wild, delete=st.booleans(),
        flow=st.booleans(), component=st.sampled_from(["", "secrets"]))
@@ -333,6 +337,7 @@ FRAGMENTS = [
 ]
 
 
+@pytest.mark.slow
 @fuzz("yaml_token_soup")
 @given(parts=st.lists(st.sampled_from(FRAGMENTS), max_size=60), component=st.sampled_from(["", "secrets"]))
 def test_yaml_token_soup_is_output_or_user_error(repo: Path, parts: list[str], component: str) -> None:
@@ -359,6 +364,7 @@ expressions = st.recursive(st.sampled_from(ATOMS), lambda e: st.one_of(
 ), max_leaves=12)
 
 
+@pytest.mark.slow
 @fuzz("template_expression")
 @given(expression=expressions, where=st.sampled_from(["publicHost", "values"]))
 def test_template_expressions_are_output_or_user_error_and_cheap(repo: Path, expression: str, where: str) -> None:
@@ -389,6 +395,7 @@ ENV_NAMES = ["ARGOCD_APP_NAME", "ARGOCD_APP_NAMESPACE", "ARGOCD_APP_PROJECT_NAME
              "PARAM_FEDERATION", "PARAM_COMPONENT", "KUBE_VERSION", "ARGOCD_ENV_FEDERATION"]
 
 
+@pytest.mark.slow
 @fuzz("argocd_environment")
 @given(environ=st.dictionaries(st.sampled_from(ENV_NAMES), ENV_VALUES.filter(lambda v: "\x00" not in v),
                                max_size=6))

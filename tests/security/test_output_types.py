@@ -171,6 +171,7 @@ trees = st.recursive(
     max_leaves=12)
 
 
+@pytest.mark.slow
 @examples(100)
 @given(value=st.dictionaries(text_like_scalars, trees, min_size=1, max_size=4))
 def test_strings_stay_strings_for_go_yaml_v2(value: dict[str, Any]) -> None:

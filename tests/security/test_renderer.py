@@ -136,6 +136,7 @@ def _busiest(pids: list[int], seconds: float) -> int:
     raise AssertionError("no worker took the request")
 
 
+@pytest.mark.slow
 def test_healthy_renders_stay_fast_while_hostile_ones_run(renderer: Renderer, hostile: Hostile) -> None:
     healthy = argo_env(".", params=BOUND)
     expected = renderer.ask(SAMPLE_REPO, healthy)

@@ -232,6 +232,7 @@ def measure(cwd: Path, env: dict[str, str], timeout: float = 120) -> Usage:
     return Usage(code, len(result.stdout), stderr, maxrss_kib / 1024, cpu, wall, result.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_resource_abuse_stays_within_budget(case: Case, tmp_path: Path, record_property: Callable[..., None]) -> None:
     repo = tmp_path / "repo"

@@ -109,6 +109,7 @@ def _outcome(template: str) -> tuple[str, int, int]:
         return result, used.steps, used.template_chars
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_templates)
 def test_plain_lookups_render_as_jinja2_does(template: str) -> None:
