@@ -17,6 +17,9 @@ from helpers import REPO_ROOT, SAMPLE_REPO
 MIP_CMP = Path(sys.prefix) / "bin" / "mip-cmp"
 FED_A = "federations/federation-a/mip.yaml"
 UNKNOWN_CLUSTER = "cluster: unknown cluster 'mars'; the platform's clusters are: in-cluster, mip-public"
+# What that mistake costs the root, said on the same line (the root cannot tell which federation the file is).
+ROOT_COST = ("(the root cannot tell which federation this is, so it renders no federation until this is fixed; "
+             "nothing is removed meanwhile)")
 # What a clone of this repository holds that the hook's install needs (pre-commit pip-installs the clone).
 HOOK_SOURCE = ["pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "plugin"]
 
@@ -95,7 +98,7 @@ def test_pre_commit_runs_the_hook_as_documented_passes_on_the_sample_and_fails_o
     bad = run()
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert any(line.startswith("mip-cmp validate") and line.endswith("Failed") for line in bad.stdout.splitlines())
-    assert f"{FED_A}:5:10: {UNKNOWN_CLUSTER}" in bad.stdout.splitlines()
+    assert f"{FED_A}:5:10: {UNKNOWN_CLUSTER} {ROOT_COST}" in bad.stdout.splitlines()
     assert any(re.fullmatch(r"mip-cmp: \d+ problem\(s\) in 3 file\(s\)", line) for line in bad.stdout.splitlines())
     assert "Installing environment" not in bad.stdout + bad.stderr, "the second run reuses the hook's environment"
 
@@ -138,7 +141,7 @@ def test_action_annotates_problems_with_paths_from_the_git_root(tmp_path: Path) 
     break_cluster(checkout / "deploy")
     done, summary, output = run_action(checkout, tmp_path, path="deploy")
     assert done.returncode == 1
-    assert done.stdout.startswith(f"::error file=deploy/{FED_A},line=5,col=10::{UNKNOWN_CLUSTER} ")
+    assert done.stdout.startswith(f"::error file=deploy/{FED_A},line=5,col=10::{UNKNOWN_CLUSTER} {ROOT_COST}\n")
     assert output == "valid=false\n"
     assert "found problems" in summary
 
