@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import REPO_ROOT, SAMPLE_REPO, mip_cmp
+from helpers import REPO_ROOT, SAMPLE_REPO, copy_sample, mip_cmp, run_cli
 from mip_cmp.contract.schema import SCHEMA_ID
 
 DOCS = [REPO_ROOT / "README.md", REPO_ROOT / "docs" / "install.md", REPO_ROOT / "docs" / "testing.md"]
@@ -290,3 +290,16 @@ def test_the_readmes_counts_are_the_samples() -> None:
     assert f"is {words[len(files)]} `mip.yaml` files and {lines} lines" in text
     table = (SAMPLE_REPO / "README.md").read_text(encoding="utf-8")
     assert re.search(rf"\n\| lines \| [\d,]+ \| {lines} \|\n", table)
+
+
+def test_the_readmes_new_federation_is_valid_beside_the_sample(tmp_path: Path) -> None:
+    """The README's headline file, added to the sample as it says: valid, its host included (the
+    sample's `publicHosts` pattern gives each federation exactly one)."""
+    text = (REPO_ROOT / "README.md").read_text()
+    found = re.search(r"```yaml\n# (federations/federation-b/mip\.yaml): a whole new federation\n(.*?)```", text, re.S)
+    assert found is not None, "the README's headline example moved: update this test"
+    repo = copy_sample(tmp_path / "repo")
+    (repo / found[1]).parent.mkdir(parents=True)
+    (repo / found[1]).write_text(found[2])
+    done = run_cli("validate", ".", cwd=repo)
+    assert (done.code, done.stderr) == (0, "mip-cmp: 4 file(s) valid\n")
