@@ -126,38 +126,34 @@ def workload_application(lp: LoadedPlatform, fed: LoadedFederation, app_name: st
 def secrets_application(p: Platform, fed: LoadedFederation, revision: str) -> Obj:
     """The Application that renders this federation again with component=secrets, on its own cluster, so
     the ExternalSecrets land next to the workloads even for a federation on another cluster."""
-    f = fed.model
-    return {
-        "apiVersion": ARGO_API,
-        "kind": "Application",
-        "metadata": meta(f"{f.name}-{SECRETS_APP}", p.argocd.namespace,
-                          {PART_OF: f.name, FEDERATION_LABEL: f.name},
-                          {SYNC_WAVE: "-1", GENERATE_PATHS: generate_paths(fed.directory)}, finalizers=True),
-        "spec": {
-            "project": f.name,
-            "source": root_source(p, revision, binding(f.name, fed.directory, SECRETS_COMPONENT)),
-            "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
-            # Never prune: removing a secret from the catalog must not delete live credentials.
-            "syncPolicy": sync_policy(federation_namespace_labels(p, f), prune=False),
-        },
-    }
+    # Never prune: removing a secret from the catalog must not delete live credentials.
+    return _component_application(p, fed, revision, SECRETS_COMPONENT, SECRETS_APP, sync_policy(
+        federation_namespace_labels(p, fed.model), prune=False))
 
 
 def objects_application(p: Platform, fed: LoadedFederation, revision: str) -> Obj:
     """`<federation>-objects`: renders this federation again with component=objects, on its own cluster and
     in its project, like its secrets Application; one wave before its apps, so what they need is there."""
+    return _component_application(p, fed, revision, OBJECTS_COMPONENT, OBJECTS_APP,
+                                  synced(p, [], federation_namespace_labels(p, fed.model)))
+
+
+def _component_application(p: Platform, fed: LoadedFederation, revision: str, component: str, suffix: str,
+                           policy: Obj) -> Obj:
+    """`<federation>-<suffix>`: the root rendered again for one of this federation's components, in its
+    project and namespace on its cluster, one wave before its apps."""
     f = fed.model
     return {
         "apiVersion": ARGO_API,
         "kind": "Application",
-        "metadata": meta(f"{f.name}-{OBJECTS_APP}", p.argocd.namespace,
+        "metadata": meta(f"{f.name}-{suffix}", p.argocd.namespace,
                           {PART_OF: f.name, FEDERATION_LABEL: f.name},
                           {SYNC_WAVE: "-1", GENERATE_PATHS: generate_paths(fed.directory)}, finalizers=True),
         "spec": {
             "project": f.name,
-            "source": root_source(p, revision, binding(f.name, fed.directory, OBJECTS_COMPONENT)),
+            "source": root_source(p, revision, binding(f.name, fed.directory, component)),
             "destination": {"server": p.clusters[f.cluster], "namespace": f.name},
-            "syncPolicy": synced(p, [], federation_namespace_labels(p, f)),
+            "syncPolicy": policy,
         },
     }
 
