@@ -1,10 +1,16 @@
 // Command reposerver-bench asks a running argocd-repo-server for one app's manifests, as the application
 // controller does (GenerateManifest over gRPC), several times, and prints each round trip's wall time.
 //
-// It is built inside a copy of the argo-cd Go module (scripts/e2e_build.sh), so the request is Argo CD's
-// own type. bench/reposerver.py runs it; one JSON object per round on stdout:
+// With -synced, each round is what the controller does for an app that carries the
+// argocd.argoproj.io/manifest-generate-paths annotation and has synced an earlier revision: first
+// UpdateRevisionForPaths (did a file under those paths change between the two revisions? if not, the
+// repo-server moves the cached manifests to the new revision), then GenerateManifest with the manifest cache on.
 //
-//	{"ms": 141.2, "objects": 37}
+// It is built inside a copy of the argo-cd Go module (scripts/e2e_build.sh), so the request is Argo CD's
+// own type. bench/reposerver.py runs it; one JSON object per round on stdout (changes: what
+// UpdateRevisionForPaths answered, false without -synced):
+//
+//	{"ms": 141.2, "objects": 37, "changes": false}
 package main
 
 import (
@@ -35,6 +41,8 @@ func main() {
 	namespace := flag.String("namespace", "bench", "destination namespace")
 	generatePaths := flag.String("generate-paths", "", "the app's argocd.argoproj.io/manifest-generate-paths")
 	rounds := flag.Int("rounds", 10, "requests to make, one after the other")
+	synced := flag.String("synced", "", "the revision the app last synced: ask UpdateRevisionForPaths first")
+	cached := flag.Bool("cache", false, "let the repo-server answer from its manifest cache (default: render)")
 	var parameters params
 	flag.Var(&parameters, "param", "plugin parameter NAME=VALUE (repeatable)")
 	flag.Parse()
@@ -55,11 +63,18 @@ func main() {
 	}
 	defer conn.Close()
 	out := json.NewEncoder(os.Stdout)
+	// The paths the controller sends: the annotation's, each absolute one without its leading slash.
+	var refreshPaths []string
+	for _, p := range strings.Split(*generatePaths, ";") {
+		if p != "" {
+			refreshPaths = append(refreshPaths, strings.TrimPrefix(p, "/"))
+		}
+	}
 	for i := 0; i < *rounds; i++ {
 		request := &apiclient.ManifestRequest{
 			Repo:                            &v1alpha1.Repository{Repo: *repo},
 			Revision:                        *revision,
-			NoCache:                         true, // every round renders: the cache would answer from Redis
+			NoCache:                         !*cached, // default: every round renders (the cache would answer from Redis)
 			AppLabelKey:                     "app.kubernetes.io/instance",
 			AppName:                         *app,
 			Namespace:                       *namespace,
@@ -72,12 +87,27 @@ func main() {
 			AnnotationManifestGeneratePaths: *generatePaths,
 		}
 		began := time.Now()
+		changes := false
+		if *synced != "" {
+			update, err := client.UpdateRevisionForPaths(context.Background(), &apiclient.UpdateRevisionForPathsRequest{
+				Repo: request.Repo, Revision: *revision, SyncedRevision: *synced, Paths: refreshPaths,
+				AppLabelKey: request.AppLabelKey, AppName: *app, Namespace: *namespace, ApplicationSource: source,
+				KubeVersion: request.KubeVersion, TrackingMethod: request.TrackingMethod,
+			})
+			if err != nil {
+				fail(err)
+			}
+			changes = update.Changes
+			if update.Revision != "" {
+				request.Revision = update.Revision
+			}
+		}
 		response, err := client.GenerateManifest(context.Background(), request)
 		if err != nil {
 			fail(err)
 		}
 		ms := float64(time.Since(began).Microseconds()) / 1000
-		if err := out.Encode(map[string]any{"ms": ms, "objects": len(response.Manifests)}); err != nil {
+		if err := out.Encode(map[string]any{"ms": ms, "objects": len(response.Manifests), "changes": changes}); err != nil {
 			fail(err)
 		}
 	}
