@@ -40,8 +40,10 @@ SIDECAR_MOUNTS = [
 ]
 SIDECAR_RESOURCES = {
     "requests": {"cpu": "50m", "memory": "64Mi"},
-    "limits": {"cpu": "500m", "memory": "256Mi"},
+    "limits": {"cpu": "500m", "memory": "512Mi"},
 }
+# In memory, bounded (repo-server-sidecar.yaml says why).
+TMP_VOLUME = {"name": "mip-cmp-tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "256Mi"}}
 RECOMMENDED_PARAMS = {
     "reposerver.plugin.tar.exclusions": ".git/*",
     "controller.repo.server.timeout.seconds": "180",
@@ -120,7 +122,7 @@ def test_sidecar_is_appended_and_upstream_is_kept(upstream: dict[str, Any], patc
     assert after["containers"][-1]["name"] == "mip-cmp"
     # stock volumes unchanged, one private emptyDir appended
     assert after["volumes"][:-1] == before["volumes"]
-    assert after["volumes"][-1] == {"name": "mip-cmp-tmp", "emptyDir": {}}
+    assert after["volumes"][-1] == TMP_VOLUME
     # nothing else in the Deployment changed
     upstream_rest, patched_rest = copy.deepcopy(upstream), copy.deepcopy(patched)
     for obj in (upstream_rest, patched_rest):
@@ -234,5 +236,5 @@ def test_the_offline_preview_is_the_example_over_the_vendored_documents() -> Non
 def test_helm_values_match_the_kustomize_component(patched: dict[str, Any]) -> None:
     values = yaml.safe_load((PATCHES / "helm-values.yaml").read_text(encoding="utf-8"))
     assert values["repoServer"]["extraContainers"] == [sidecar(patched)]
-    assert values["repoServer"]["volumes"] == [{"name": "mip-cmp-tmp", "emptyDir": {}}]
+    assert values["repoServer"]["volumes"] == [TMP_VOLUME]
     assert {k: str(v) for k, v in values["configs"]["params"].items()} == RECOMMENDED_PARAMS
