@@ -1,7 +1,7 @@
-"""The network vocabulary read and checked: which app declares which flow, the names of the policies, and
-what the declarations may say beyond what their models check (peers that exist and are unambiguous, names
-unique; a federation's claim on remote peers, only those the platform assigned to it). network.py then
-renders them without checking again."""
+"""The network vocabulary read and checked: which app declares which flow, which namespaces mip-cmp closes,
+the names of the policies, and what the declarations may say beyond what their models check (peers that exist
+and are unambiguous, names unique; a federation's claim on remote peers, only those the platform assigned to
+it). network.py then renders them without checking again."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from .errors import Problem
 from .keypath import KeyPath
+from .model.apps import CommonApp, InfrastructureApp
 from .model.federation import Federation
 from .model.network import AppNetwork, Flow
 from .model.platform import Platform
@@ -26,6 +27,14 @@ INGRESS_POLICY_PREFIX = "allow-ingress-to-"
 ISOLATE_POLICY_PREFIX = "isolate-"
 FIXED_POLICY_NAMES = (DEFAULT_DENY, SAME_NAMESPACE_POLICY, DNS_POLICY, WEB_POLICY, ACME_POLICY)
 DERIVED_POLICY_PREFIXES = (INGRESS_POLICY_PREFIX, ISOLATE_POLICY_PREFIX)
+
+
+def closed_apps(p: Platform) -> dict[str, CommonApp | InfrastructureApp]:
+    """Common and infrastructure apps whose namespace mip-cmp closes (each gets a `<name>-network`
+    Application), by name."""
+    apps: dict[str, CommonApp | InfrastructureApp] = dict(p.commonApps)
+    apps.update({name: app for name, app in p.infrastructure.items() if app.network is not None})
+    return apps
 
 
 def app_network(p: Platform, name: str) -> tuple[AppNetwork, str | None]:

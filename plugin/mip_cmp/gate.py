@@ -20,7 +20,7 @@ from .contract.params import (
     common_binding,
 )
 from .errors import InternalError, MipError, Problem
-from .flows import DEFAULT_DENY
+from .flows import DEFAULT_DENY, closed_apps
 from .model.federation import Federation
 from .model.platform import Platform
 from .names import (
@@ -35,7 +35,6 @@ from .names import (
     STATIC_PROJECTS,
     infra_project_name,
 )
-from .network import closed_apps
 from .vocabulary import GENERATORS_API, KEEP_ON_DELETE, NETWORK_API, SOURCE_TYPE_BLOCKS, SYNC_OPTIONS, empty_block
 
 PLATFORM_KINDS = {"AppProject", "ApplicationSet", "Application"}

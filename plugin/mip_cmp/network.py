@@ -25,10 +25,10 @@ from .flows import (
     SAME_NAMESPACE_POLICY,
     WEB_POLICY,
     app_network,
+    closed_apps,
     declared_flows,
     flow_name,
 )
-from .model.apps import CommonApp, InfrastructureApp
 from .model.federation import Federation
 from .model.network import AppNetwork, Flow, FlowPeer, NamespacedPeer, Network
 from .model.platform import Platform
@@ -52,14 +52,6 @@ class Place:
     namespace: str
     apps: tuple[str, ...]
     federation: Federation | None = None
-
-
-def closed_apps(p: Platform) -> dict[str, CommonApp | InfrastructureApp]:
-    """Common and infrastructure apps whose namespace mip-cmp closes (each gets a `<name>-network`
-    Application), by name."""
-    apps: dict[str, CommonApp | InfrastructureApp] = dict(p.commonApps)
-    apps.update({name: app for name, app in p.infrastructure.items() if app.network is not None})
-    return apps
 
 
 def federation_policies(p: Platform, f: Federation, labels: dict[str, str]) -> list[Obj]:

@@ -13,11 +13,11 @@ from .errors import MipError
 from .expand.federation import federation_apps, federation_objects, federation_secret_objects
 from .expand.network import common_network, federation_network
 from .expand.platform import common_secrets, expand_platform
+from .flows import closed_apps
 from .gate import check_common_secrets_output, check_federation_output, check_network_output, check_platform_output
 from .loading import LoadedFederation, LoadedPlatform, load_bound_federation, load_federations, load_platform
 from .model.platform import Platform
 from .names import FILE_NAME
-from .network import closed_apps
 from .redact import scrub
 from .repo import Repo, locate
 

@@ -4,12 +4,13 @@ and what the network component of a federation or common app holds (network.py d
 from __future__ import annotations
 
 from ..contract.params import NETWORK_COMPONENT, binding, common_binding
+from ..flows import closed_apps
 from ..loading import LoadedFederation
 from ..model.apps import CommonApp, InfrastructureApp
 from ..model.federation import Federation
 from ..model.platform import Platform
 from ..names import network_name
-from ..network import app_policies, closed_apps, federation_policies
+from ..network import app_policies, federation_policies
 from ..vocabulary import (
     ARGO_API,
     FEDERATION_LABEL,
