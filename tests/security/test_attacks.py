@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from helpers import argo_env, base_env, copy_sample, run_cli
-from mip_cmp import budget
+from mip_cmp.core import budget
 
 from .conftest import generate
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import yaml
 
-from mip_cmp import fastyaml
-from mip_cmp.budget import MAX_FILE_BYTES
-from mip_cmp.errors import MipError
-from mip_cmp.keypath import format_path
-from mip_cmp.yamlsource import Document, decode, load
+from mip_cmp.core.budget import MAX_FILE_BYTES
+from mip_cmp.core.errors import MipError
+from mip_cmp.core.keypath import format_path
+from mip_cmp.read.yamlsource import Document, decode, load
+from mip_cmp.write import fastyaml
 
 FILE = "f/mip.yaml"
 
@@ -109,7 +109,7 @@ def test_a_character_yaml_forbids() -> None:
 
 
 def test_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mip_cmp import budget
+    from mip_cmp.core import budget
 
     monkeypatch.setattr(budget, "MAX_DEPTH", 3)
     assert error("a: [[[[1]]]]\n") == "f/mip.yaml:1:6: nesting is deeper than 3 levels"
