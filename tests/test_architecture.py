@@ -270,7 +270,8 @@ def folder_listing() -> list[tuple[str, str]]:
     lines = [line for line in block.splitlines() if line.strip()]
     assert lines[:2] == ["```text", "plugin/mip_cmp/"] and lines[-1] == "```", "the tree's fence or root moved"
     rows = lines[2:-1]
-    listed, folders = [], []
+    listed: list[tuple[str, str]] = []
+    folders: list[str] = []
     for line in rows:
         match = re.fullmatch(r"((?:  )+)(\S+)\s+(.*)", line)
         assert match, f"not a tree line: {line!r}"
