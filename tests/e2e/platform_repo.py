@@ -24,7 +24,7 @@ from typing import Any
 
 import cmpserver
 from cmpserver import Expansion, Rendered, bootstrap_objects, follow, root_application
-from e2e.cluster import ARGOCD_NAMESPACE, ARGOCD_VERSION, Cluster, HarnessError
+from e2e.cluster import ARGO_API, ARGOCD_NAMESPACE, ARGOCD_VERSION, Cluster, HarnessError
 from helpers import run_cli, yaml_documents
 from mip_cmp.contract.params import DIRECTORY, FEDERATION
 
@@ -33,7 +33,6 @@ BRANCH = "main"
 SYNCED = "Synced"
 PLUGIN = "mip-cmp"
 ROOT = "mip-platform"
-APPLICATIONS = "applications.argoproj.io"
 # Long enough for a first sync on a loaded two-core machine (it takes about 30 s on a quiet one).
 CONVERGE_SECONDS = 600
 # Store keys and the properties read from each (the fake provider's entries hold a JSON object of them).
@@ -105,7 +104,7 @@ class Argo:
     began: float = field(default_factory=time.monotonic)
 
     def apps(self) -> Apps:
-        listed = self.cluster.get(APPLICATIONS, namespace=ARGOCD_NAMESPACE) or {"items": []}
+        listed = self.cluster.api("GET", f"{ARGO_API}/applications") or {"items": []}  # every 2 s: no kubectl
         return {a["metadata"]["name"]: a for a in listed["items"]}
 
     def wait(self, what: str, done: Callable[[Apps], bool], timeout: float = CONVERGE_SECONDS) -> Apps:
@@ -127,8 +126,9 @@ class Argo:
         """Ask for a hard refresh (no cached manifests), as `argocd app get --hard-refresh` does: a push is
         then seen at once, not when the repo-server's revision cache expires."""
         for name in names:
-            self.cluster.kubectl("annotate", "--overwrite", "-n", ARGOCD_NAMESPACE, f"{APPLICATIONS}/{name}",
-                                 "argocd.argoproj.io/refresh=hard", check=False)
+            with suppress(HarnessError):  # one deleted meanwhile needs no refresh
+                self.cluster.api("PATCH", f"{ARGO_API}/applications/{name}",
+                                 {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}})
 
 
 def expansion(repo: PlatformRepo) -> Expansion:
