@@ -38,17 +38,38 @@ if [ ! -x .venv/bin/python ]; then
     fi
 fi
 
-if [ -n "$extras" ]; then
-    step "installing mip-cmp with extras: $extras"
+# What was installed, by extras and pyproject.toml's content: a rerun with neither changed skips the
+# installer (pip takes ~10 s to find nothing to do, most of the README's test command on a quiet machine).
+# A stamp names the extras installed ("test,lint"); one naming every extra asked for covers the request.
+installed=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+covered() {
+    local stamp have extra
+    for stamp in "$installed"-*; do
+        [ -f "$stamp" ] || continue
+        have=",${stamp#"$installed"-},"
+        for extra in "$@"; do [[ "$have" == *",$extra,"* ]] || continue 2; done
+        return 0
+    done
+    return 1
+}
+if [ -x .venv/bin/mip-cmp ] && covered "$@"; then
+    step "mip-cmp${extras:+ with extras: $extras} already installed (pyproject.toml unchanged)"
 else
-    step "installing mip-cmp, runtime only (pyyaml, pydantic, jinja2, deepdiff)"
-fi
-if [ -n "$uv" ]; then
-    uv pip install --python .venv/bin/python -e "$target"
-else
-    .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip --upgrade >/dev/null
-    .venv/bin/python -m pip install --disable-pip-version-check --progress-bar on -e "$target" \
-        | { grep -v '^Requirement already satisfied' || true; }
+    if [ -n "$extras" ]; then
+        step "installing mip-cmp with extras: $extras"
+    else
+        step "installing mip-cmp, runtime only (pyyaml, pydantic, jinja2, deepdiff)"
+    fi
+    if [ -n "$uv" ]; then
+        uv pip install --python .venv/bin/python -e "$target"
+    else
+        .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip --upgrade >/dev/null
+        .venv/bin/python -m pip install --disable-pip-version-check --progress-bar on -e "$target" \
+            | { grep -v '^Requirement already satisfied' || true; }
+    fi
+    # Stamps of an older pyproject.toml go; others stay (pip only adds: what they name is still there).
+    find .venv -maxdepth 1 -name '.installed-*' ! -name "${installed#.venv/}-*" -delete
+    touch "$installed-$extras"
 fi
 # The graph page tests drive a real headless Chromium: Debian's chromium + chromium-driver, installed here
 # where we are root (elsewhere those tests skip and say so).

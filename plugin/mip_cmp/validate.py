@@ -27,10 +27,20 @@ from .repo import Repo
 def validate_repo(root: Path) -> tuple[list[Problem], int]:
     """Check every mip.yaml of a repository and render each app; returns (problems, files checked)."""
     repo = Repo(root, remember=True)  # every app is rendered: each federation file is checked once
+    # The root first, from an empty cache and within one budget, as Argo CD renders it: the platform's file and
+    # every federation's are parsed and counted there. Later renders find them remembered and count them no
+    # more, which costs a federation's render less than Argo CD's (its own file and the root's: within the
+    # budgets whenever the root's render, which reads them all, is).
+    platform: LoadedPlatform | None = None
     try:
-        platform = load_platform(repo)
+        with meter.metered():
+            platform = load_platform(repo)
+            render_objects(repo, ".", _root_env(platform), platform)
+        said: list[Problem] = []
     except MipError as exc:
-        return list(exc.problems), 1
+        if platform is None:
+            return list(exc.problems), 1
+        said = list(exc.problems)
     directories = federation_dirs(repo, platform.model)
     unreadable = unreadable_directories(repo, platform.model)
     problems: list[Problem] = _stray_files(repo, {".", *directories}, platform.model.federations.roots())
@@ -41,11 +51,10 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
             federations.append(load_federation(repo, directory))
         except MipError as exc:
             own += exc.problems  # its own problems; its apps are not rendered (Argo CD's would fail so)
-    # Every app exactly as Argo CD renders it (app_renders): the root, which fails only on what it cannot read
-    # at all, such as a directory without a mip.yaml, then each federation's Applications, which show that
+    # Every app exactly as Argo CD renders it (app_renders): the root (above), which fails only on what it cannot
+    # read at all, such as a directory without a mip.yaml, then each federation's Applications, which show that
     # federation's own problems. A problem several renders share is said once.
-    (_, root_env), *renders = app_renders(platform, federations)
-    said = _render(repo, root_env, platform)
+    _, *renders = app_renders(platform, federations)
     for _, env in renders:
         own += _render(repo, env, platform)
     return sorted({*problems, *said, *_not_said(own, said)}), 1 + len(directories) + len(unreadable)
@@ -57,6 +66,12 @@ def _not_said(problems: list[Problem], by_root: list[Problem]) -> list[Problem]:
     federation's own reading then finds the same mistakes. One mistake, one problem."""
     said = {(p.file, p.line, p.col, p.path): p.message for p in by_root}
     return [p for p in problems if not said.get((p.file, p.line, p.col, p.path), "\0").startswith(p.message)]
+
+
+def _root_env(platform: LoadedPlatform) -> BuildEnv:
+    """The root's render, the first of app_renders' list (it needs no federation)."""
+    (_, env), *_ = app_renders(platform, [])
+    return env
 
 
 def _render(repo: Repo, env: BuildEnv, platform: LoadedPlatform) -> list[Problem]:

@@ -111,6 +111,11 @@ def _mark(m: Any) -> Mark:
     return (m.line + 1, m.column + 1)
 
 
+def too_many_nodes(file: str, event: Any) -> MipError:
+    """A file past budget.MAX_NODES, at the first node over (both parsers stop there)."""
+    return MipError([Problem(file, *_mark(event.start_mark), "", f"more than {budget.MAX_NODES} YAML nodes")])
+
+
 class _ScalarError(ValueError):
     """A scalar this format refuses; the loader adds the position and the key path."""
 
@@ -200,7 +205,7 @@ class _Builder:
     def count(self, event: Any) -> None:
         self.nodes += 1
         if self.nodes > budget.MAX_NODES:
-            raise self.fail(event, f"more than {budget.MAX_NODES} YAML nodes")
+            raise too_many_nodes(self.file, event)
         if self.nodes - self.counted >= 1024:  # the render's budget: all files together, and the clocks
             meter.at(meter.locator(self.file, _mark(event.start_mark)))
             meter.nodes(self.nodes - self.counted)
@@ -367,9 +372,10 @@ class LazyDocument(Document):
 def parse_plain(text: str, file: str = "") -> dict[str, Any] | None:
     """The data of a mapping document exactly as load() builds it, without positions; None whenever load()
     would say anything but the data (an error, a document that is not a mapping): then call load()."""
-    stack: list[list[Any]] = []  # [container, the mapping's pending key or _NO_KEY]
-    root: Any = None
+    document: list[Any] = []  # holds the root node: the bottom of the stack, so the root attaches like any node
+    stack: list[list[Any]] = [[document, _NO_KEY]]  # [container, the mapping's pending key or _NO_KEY]
     nodes = documents = 0
+    over: Any = None  # the first node past budget.MAX_NODES: load() would stop there too, so this says it
     parser = _Loader(text)
     get_event: Any = parser.get_event  # speed only: yaml.parse() without its generator around each event
     try:
@@ -377,14 +383,11 @@ def parse_plain(text: str, file: str = "") -> dict[str, Any] | None:
             kind = type(event)
             if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
                 nodes += 1
-                if nodes > budget.MAX_NODES or (not stack and kind is not yaml.MappingStartEvent):
-                    return None
-                value = _new_node(event, kind, len(stack))
-                if value is _REFUSED:
-                    return None
-                if not stack:
-                    root = value
-                elif not _attach(stack[-1], value, event, kind is yaml.ScalarEvent):
+                if nodes > budget.MAX_NODES:
+                    over = event
+                    break
+                value = _new_node(event, kind, len(stack) - 1)
+                if value is _REFUSED or not _attach(stack[-1], value, event, kind is yaml.ScalarEvent):
                     return None
                 if kind is not yaml.ScalarEvent:
                     stack.append([value, _NO_KEY])
@@ -396,6 +399,9 @@ def parse_plain(text: str, file: str = "") -> dict[str, Any] | None:
         return None
     finally:
         parser.dispose()
+    if over is not None:  # not parsed a second time with positions only to stop at the same node
+        raise too_many_nodes(file, over)
+    root = document[0] if document else None
     if type(root) is not dict:
         return None
     # The render's budget, for the whole file at once: MAX_NODES bounds the work between two counts. (When
@@ -407,7 +413,9 @@ def parse_plain(text: str, file: str = "") -> dict[str, Any] | None:
 
 def _new_node(event: Any, kind: type, depth: int) -> Any:
     """The value a scalar or a collection's start event makes, as load() makes it; _REFUSED where load()
-    would say more than the data (a tag of its own, too deep)."""
+    would say more than the data (a document that is not a mapping, a tag of its own, too deep)."""
+    if depth == 0 and kind is not yaml.MappingStartEvent:
+        return _REFUSED
     if kind is yaml.ScalarEvent:
         return _construct(event)
     if event.tag not in (None, "!", _MAP if kind is yaml.MappingStartEvent else _SEQ) or depth >= budget.MAX_DEPTH:

@@ -70,7 +70,13 @@ class Renderer:
         return answer
 
     def workers(self) -> list[int]:
-        return [int(pid) for pid in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
+        """The worker processes (waiting for the first: on a loaded machine they start after the socket)."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        deadline = time.monotonic() + 60
+        while not (pids := [int(pid) for pid in children.read_text().split()]):
+            assert time.monotonic() < deadline, "the renderer started no worker"
+            time.sleep(0.05)
+        return pids
 
     def close(self) -> None:
         self.proc.terminate()
@@ -184,7 +190,17 @@ def test_healthy_renders_stay_fast_while_hostile_ones_run(renderer: Renderer, ho
     assert Path(renderer.sock).exists(), "slow requests never take the shared socket away"
 
 
-def test_a_worker_dies_within_a_second_of_its_client(renderer: Renderer, hostile: Hostile) -> None:
+def test_a_worker_dies_with_its_client(hostile: Hostile) -> None:
+    """Limits far above what the render needs: only its client's going can end the worker while it renders
+    (were it to finish, the worker would stay alive for the next request, and the test would say so)."""
+    renderer = Renderer(MIP_CMP_RENDER_CPU_SECONDS="60", MIP_CMP_RENDER_WALL_SECONDS="120")
+    try:
+        _dies_with_its_client(renderer, hostile)
+    finally:
+        renderer.close()
+
+
+def _dies_with_its_client(renderer: Renderer, hostile: Hostile) -> None:
     before = renderer.workers()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(renderer.sock)
@@ -194,12 +210,21 @@ def test_a_worker_dies_within_a_second_of_its_client(renderer: Renderer, hostile
     worker = _busiest(before, 0.3)
     assert _ticks(worker) > 0 and Path(f"/proc/{worker}").exists()
     conn.close()  # what Argo CD's deadline (a killed client) does
-    gone = time.monotonic()
-    while Path(f"/proc/{worker}").exists() and time.monotonic() - gone < 5:
+    # Left to itself the render would run until it finished or its CPU budget stopped it; the client's going
+    # must end it long before. Measured in the worker's CPU (what a loaded machine does not stretch), not in
+    # wall time: the last reading before it left. The wall-clock bound only keeps a broken server from hanging
+    # the test.
+    used = _ticks(worker)
+    end = time.monotonic() + 60
+    while Path(f"/proc/{worker}").exists() and time.monotonic() < end:
+        used = max(used, _ticks(worker))
         time.sleep(0.02)
-    waited = time.monotonic() - gone
-    print(f"\nworker {worker} left {waited * 1000:.0f} ms after its client")
-    assert waited <= 1.0
+    assert not Path(f"/proc/{worker}").exists(), "the worker outlived its client"
+    cpu_seconds = used / os.sysconf("SC_CLK_TCK")
+    print(f"\nworker {worker} left after {cpu_seconds:.2f} s of CPU")
+    # Unstopped, this render runs about 2.4 s of CPU before its worker leaves (measured with the hang-up check
+    # taken out); stopped, well under 0.2 s (coverage's tracing included).
+    assert cpu_seconds < 1.0
     # The others are untouched: the next request is served as usual.
     assert renderer.ask(SAMPLE_REPO, argo_env(".", params=BOUND)).code == 0
 
@@ -213,10 +238,11 @@ def test_the_time_limit_ends_a_render_with_a_clear_error(hostile: Hostile) -> No
     finally:
         slow.close()
     print(f"\nstopped after {took:.2f} s")
+    # The words name the wall-clock limit, so it fired before the CPU budget would have (how soon after its
+    # 0.5 s depends on the machine's load: not asserted).
     assert (answer.code, answer.stdout) == (1, b"")
     assert answer.stderr == (b"mip-cmp: the render was stopped: it took longer than its time budget of 0.5 s; "
                              b"nothing was printed\n")
-    assert took < 0.5 + 1.0
 
 
 def test_the_memory_limit_ends_a_render_with_a_clear_error(tmp_path: Path) -> None:
@@ -247,13 +273,10 @@ def test_the_renderer_reaps_every_worker_it_started(renderer: Renderer) -> None:
 
 def test_a_stopped_renderer_leaves_no_process_behind() -> None:
     served = Renderer()
-    end = time.monotonic() + 10
-    while not (workers := served.workers()) and time.monotonic() < end:
-        time.sleep(0.02)  # the spares are forked right after the socket is bound
-    assert workers
+    workers = served.workers()
     served.proc.send_signal(signal.SIGTERM)
-    served.proc.wait(timeout=10)
-    end = time.monotonic() + 1.0
+    served.proc.wait(timeout=30)
+    end = time.monotonic() + 30  # a guard, not a speed: on a loaded machine the workers' exit can lag
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < end:
         time.sleep(0.02)
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]

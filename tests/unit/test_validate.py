@@ -7,10 +7,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from helpers import SAMPLE_REPO
+from mip_cmp import budget, yamlsource
 from mip_cmp import repo as repo_module
-from mip_cmp import yamlsource
 from mip_cmp.validate import notes, validate_repo
 
 FED_Z = "federations/federation-z/mip.yaml"
@@ -95,3 +96,29 @@ def test_a_file_the_root_cannot_identify_is_one_problem_per_mistake(tmp_path: Pa
     problems, _ = validate_repo(repo)
     assert [(p.file, p.path) for p in problems] == [(FED_Z, "name")], problems
     assert "the root cannot tell which federation this is" in problems[0].message
+
+
+def test_the_root_is_held_to_its_budget_over_every_file_it_reads(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argo CD's root render parses the platform's file and every federation's within one budget of YAML
+    nodes; validate must not pass a root that budget stops, though each federation's own render (its file and
+    the root's) stays within it."""
+    root = copy(tmp_path)
+    federations = sorted((root / "federations").glob("*/mip.yaml"))
+    for file in federations:  # 4,000 more nodes each, as chart values (a federation may set any)
+        file.write_text(file.read_text().replace("values: {log_level: DEBUG",
+                                                 "values: {padding: [" + "1, " * 4000 + "1], log_level: DEBUG", 1))
+    own = max(_nodes(file) for file in federations)
+    limit = _nodes(root / "mip.yaml") + own + 1024  # every federation's render fits (counted by 1,024 at most)
+    assert _nodes(root / "mip.yaml") + sum(_nodes(file) for file in federations) > limit + 1024
+    monkeypatch.setattr(budget, "MAX_TOTAL_NODES", limit)
+    problems, _ = validate_repo(root)
+    assert [p.message for p in problems] == [
+        f"the mip.yaml files of this render hold more than {limit:,} YAML nodes together (budget.MAX_TOTAL_NODES); "
+        "make them smaller"]
+
+
+def _nodes(path: Path) -> int:
+    """YAML nodes of a file, as the parser counts them: scalars, mappings and sequences."""
+    events = yaml.parse(path.read_text())
+    return sum(isinstance(e, yaml.ScalarEvent | yaml.MappingStartEvent | yaml.SequenceStartEvent) for e in events)

@@ -117,6 +117,18 @@ def test_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     assert error("a: [1, 2, 3, 4, 5]\n") == "f/mip.yaml:1:11: more than 5 YAML nodes"
 
 
+def test_the_fast_parse_stops_a_file_of_too_many_nodes_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the node count is past its limit the fast parser says so, at the node load() would stop at, rather
+    than hand the file to load() to be parsed again, slower, up to the same node."""
+    from mip_cmp import budget, yamlsource
+
+    monkeypatch.setattr(budget, "MAX_NODES", 5)
+    monkeypatch.setattr(yamlsource, "load", lambda *_: pytest.fail("parsed a second time"))
+    with pytest.raises(MipError) as caught:
+        yamlsource.load_fast("a: [1, 2, 3, 4, 5]\n", FILE)
+    assert [str(p) for p in caught.value.problems] == ["f/mip.yaml:1:11: more than 5 YAML nodes"]
+
+
 def test_positions_of_keys_and_values() -> None:
     doc = load("a:\n  b: [x, {c: 1}]\n", FILE)
     assert doc.mark(("a", "b", 1, "c")) == (2, 14)

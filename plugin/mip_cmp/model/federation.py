@@ -50,7 +50,9 @@ class Federation(Strict):
     apiVersion: Literal["mip-cmp.io/v1alpha1"]
     kind: Literal["Federation"]
     name: FederationName = Field(
-        description="DNS label; also the namespace, the AppProject and the prefix of its Applications."
+        description="DNS label; also the namespace, the AppProject and the prefix of its Applications. It may "
+                    "differ from its directory's name (moving a directory is a supported operation: validate notes it "
+                    "and passes)."
     )
     cluster: Name = Field(description="One of the platform's clusters.")
     type: FederationType = Field("local", description="Shown as a namespace label (`namespaceLabels`); "
