@@ -319,10 +319,15 @@ class Cluster:
         return json.loads(done.stdout)
 
     def reset(self) -> None:
-        """Remove everything a case made: ApplicationSets, Applications and projects (finalizers dropped
-        first: nothing is cascaded, the namespaces go below; again until none is left, since an Application
-        not yet deleted may re-create one), stores, and every namespace but the system's and Argo CD's; wait
-        until those namespaces are gone."""
+        """Remove everything a case made, with Argo CD's controllers stopped (a sync under way would apply
+        its objects again after they were deleted: the next case's root then found a previous case's
+        Application it could not prune): ApplicationSets, Applications and projects (finalizers dropped first:
+        nothing is cascaded, the namespaces go below), stores, and every namespace but the system's and Argo
+        CD's; wait until those namespaces are gone, then start the controllers again."""
+        controllers = {"argocd-application-controller": self.start_application_controller,
+                       "argocd-applicationset-controller": self.start_applicationset_controller}
+        for name in controllers:
+            self.stop_process(name)
         kinds = ("applicationsets", "applications", "appprojects")
 
         def cleared() -> bool:
@@ -349,6 +354,8 @@ class Cluster:
             self.api("DELETE", f"/api/v1/namespaces/{namespace}")
         # Then kube-controller-manager empties each namespace, kind by kind, before it goes.
         wait_for("namespaces of the previous case deleted", lambda: not namespaces(), RESET_SECONDS)
+        for start in controllers.values():
+            start()
 
     def install_basics(self) -> None:
         # ESO's CRDs of the controller's release, then the project's vendored ones over them (the release
@@ -408,15 +415,19 @@ class Cluster:
             shutil.copy2(self.bins.kustomize, bindir / "kustomize")
         return bindir
 
-    def restart_cmp_server(self, plugin: Path = PROJECT / "plugin.yaml") -> None:
-        """Replace the sidecar, as a new image does: argocd-cmp-server stopped, then started with `plugin`."""
-        proc = self.procs.pop("argocd-cmp-server")
-        for stop in (signal.SIGTERM, signal.SIGKILL):  # as a pod's grace period ends
+    def stop_process(self, name: str) -> None:
+        """End one process the environment started (SIGTERM, then SIGKILL as a pod's grace period ends)."""
+        proc = self.procs.pop(name)
+        for stop in (signal.SIGTERM, signal.SIGKILL):
             with suppress(ProcessLookupError):
                 os.killpg(proc.pid, stop)
             with suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
                 break
+
+    def restart_cmp_server(self, plugin: Path = PROJECT / "plugin.yaml") -> None:
+        """Replace the sidecar, as a new image does: argocd-cmp-server stopped, then started with `plugin`."""
+        self.stop_process("argocd-cmp-server")
         self.start_cmp_server(plugin)
 
     def plugin_venv(self) -> Path:
