@@ -28,11 +28,12 @@ from typing import Any
 import yaml
 
 from bench import SAMPLE, make_platform
-from mip_cmp import budget, emit
-from mip_cmp.buildenv import BuildEnv
 from mip_cmp.contract.params import bound
+from mip_cmp.core import budget
 from mip_cmp.pipeline import render_objects
-from mip_cmp.repo import Repo
+from mip_cmp.read.buildenv import BuildEnv
+from mip_cmp.read.repo import Repo
+from mip_cmp.write import emit
 
 Objects = list[dict[str, Any]]
 

@@ -88,7 +88,7 @@ SAMPLE_FILES = {
 
 # Upstream releases the reference copies were taken from (recorded in SOURCES.md).
 ARGOCD_TAG, ARGOCD_COMMIT = "v3.5.1", "109ca7ca71"
-# The oldest Argo CD mip-cmp supports (mip_cmp.compat.OLDEST_SUPPORTED): only its three CRDs.
+# The oldest Argo CD mip-cmp supports (mip_cmp.core.compat.OLDEST_SUPPORTED): only its three CRDs.
 OLDEST_ARGOCD_TAG = "v3.1.12"
 OLDEST_CRD_FILES = tuple(f"argo-cd-{OLDEST_ARGOCD_TAG}/crds/{name}-crd.yaml"
                          for name in ("application", "applicationset", "appproject"))

@@ -88,14 +88,14 @@ def test_the_import_graph_has_no_cycle() -> None:
 
 def test_the_checker_sees_imports() -> None:
     """A checker that finds nothing cannot fail: it must see the pipeline's own imports."""
-    assert {"expand.platform", "loading", "gate", "repo"} <= imports_of("pipeline")
+    assert {"expand.platform", "read.loading", "gate", "read.repo"} <= imports_of("pipeline")
     assert "answer" in imports_of("renderer.server")
-    assert "fastyaml" in imports_of("emit")
+    assert "write.fastyaml" in imports_of("write.emit")
 
 
 # --- words spelled once ----------------------------------------------------------------------------------------
 
-VOCABULARY = PACKAGE / "vocabulary.py"
+VOCABULARY = PACKAGE / "core" / "vocabulary.py"
 # Spelled once in the vocabulary too, but not searched for: versions ("v1" is also core Kubernetes' own), and
 # Argo CD's namespace, "argocd", which is also the name of a mip.yaml field.
 NOT_SEARCHED = ("_VERSION", "ARGOCD_NAMESPACE")
@@ -103,7 +103,7 @@ NOT_SEARCHED = ("_VERSION", "ARGOCD_NAMESPACE")
 
 def vocabulary_words() -> dict[str, str]:
     """Each text the vocabulary module defines, by its name: the module's own values, not its source."""
-    from mip_cmp import vocabulary
+    from mip_cmp.core import vocabulary
 
     return {name: value for name, value in vars(vocabulary).items()
             if name.isupper() and isinstance(value, str) and not name.endswith(NOT_SEARCHED)}
@@ -173,6 +173,11 @@ def test_every_module_has_a_paragraph() -> None:
     assert missing == []
 
 
+def known(name: str) -> bool:
+    """A module, or a folder of modules (`core` stands for each module of core/)."""
+    return name in MODULES or any(m.startswith(f"{name}.") for m in MODULES)
+
+
 def claims(para: str) -> list[tuple[list[str], str, set[str]]]:
     """(modules, kind, named modules) for each claim of a paragraph: a sentence is about the modules it names
     in bold, else about those of the last sentence that did ("Both ...": the last two named; "They ...": all
@@ -189,7 +194,7 @@ def claims(para: str) -> list[tuple[list[str], str, set[str]]]:
             none_of, nothing, only, may = match.groups()
             listed = {m.replace("/", ".").rstrip(".") for m in re.findall(r"`([\w./]+)`", none_of or only or may or "")}
             kind = "none of" if none_of else "exactly" if (nothing or only) else "at most"
-            if kind == "at most" and not listed & set(MODULES):
+            if kind == "at most" and not any(known(x) for x in listed):
                 continue  # "may import the layers below": no list to check
             found.append((subjects, kind, listed))
     return found
@@ -202,7 +207,7 @@ def test_what_each_paragraph_says_a_module_imports_is_what_it_imports() -> None:
     checked = 0
     for _, para in module_paragraphs():
         for subjects, kind, listed in claims(para):
-            for subject in (s for s in subjects if s in MODULES):
+            for subject in (m for s in subjects for m in MODULES if covered(m, [s])):
                 # A package named (`model`, `expand`) stands for each of its modules.
                 actual = {next((x for x in listed if a.startswith(f"{x}.")), a) for a in imports_of(subject)}
                 checked += 1
@@ -242,10 +247,65 @@ def test_every_test_file_a_document_or_the_code_cites_exists() -> None:
 
 # Core modules whose rules are tested on their own, in-process: each has its file in tests/unit/ (a package by
 # its name). The rest is tested through them and by the golden cases.
-UNIT_TESTED = ("buildenv", "emit", "errors", "expand", "helm", "keypath", "loading", "meter", "modelcheck", "pipeline",
-               "redact", "renders", "repo", "reporter", "templating", "validate", "yamlsource")
+# tests/unit/ is flat: a module's file is named by its last part (tests/unit/test_repo.py for read/repo.py).
+UNIT_TESTED = ("core.errors", "core.helm", "core.keypath", "core.meter", "core.redact", "read.buildenv", "read.repo",
+               "read.yamlsource", "read.templating", "read.loading", "check.modelcheck", "check.flows", "expand",
+               "gate", "write.emit", "pipeline", "reporter", "tools.renders", "tools.validate")
 
 
 def test_each_core_module_has_its_unit_test_file() -> None:
-    assert [m for m in UNIT_TESTED if not (REPO_ROOT / "tests" / "unit" / f"test_{m}.py").is_file()] == []
+    names = [m.rsplit(".", 1)[-1] for m in UNIT_TESTED]
+    assert len(names) == len(set(names)), "two modules would share a unit test file"
+    assert [m for m, name in zip(UNIT_TESTED, names, strict=True)
+            if not (REPO_ROOT / "tests" / "unit" / f"test_{name}.py").is_file()] == []
     assert all(m in MODULES or f"{m}.__init__" in MODULES for m in UNIT_TESTED)
+
+
+# --- the folder listing ----------------------------------------------------------------------------------------
+
+def folder_listing() -> list[tuple[str, str]]:
+    """(path, job) for each line of the tree between the tree markers of docs/architecture.md, in its order: two
+    spaces of indent per level, a folder's line (`read/`) standing for its `__init__.py`."""
+    block = DOC.read_text(encoding="utf-8").split("<!-- tree:start -->")[1].split("<!-- tree:end -->")[0]
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert lines[:2] == ["```text", "plugin/mip_cmp/"] and lines[-1] == "```", "the tree's fence or root moved"
+    rows = lines[2:-1]
+    listed: list[tuple[str, str]] = []
+    folders: list[str] = []
+    for line in rows:
+        match = re.fullmatch(r"((?:  )+)(\S+)\s+(.*)", line)
+        assert match, f"not a tree line: {line!r}"
+        indent, name, job = match.groups()
+        depth = len(indent) // 2 - 1
+        assert depth <= len(folders), f"indented under nothing: {line!r}"
+        folders = folders[:depth]
+        if name.endswith("/"):
+            folders.append(name.rstrip("/"))
+            listed.append(("/".join([*folders, "__init__.py"]), job))
+        else:
+            listed.append(("/".join([*folders, name]), job))
+    return listed
+
+
+def test_the_folder_listing_is_the_tree() -> None:
+    """Every module of the package listed once, each with its job, and nothing listed that does not exist."""
+    listed = folder_listing()
+    paths = [path for path, _ in listed]
+    real = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py"))
+    assert len(paths) == len(set(paths)), "a module is listed twice"
+    assert sorted(paths) == real, (f"not listed: {sorted(set(real) - set(paths))}; "
+                                   f"listed but missing: {sorted(set(paths) - set(real))}")
+    assert [path for path, job in listed if not job.strip()] == []
+
+
+def test_the_folder_listing_shows_the_stages_in_pipeline_order() -> None:
+    """The stages read, check, expand, gate, write appear in that order, and each module of a stage's folder
+    in its folder (the reader of the listing meets the pipeline as it runs)."""
+    top = [path.split("/")[0].removesuffix(".py") for path, _ in folder_listing() if path.count("/") <= 1]
+    stages = [name for name in dict.fromkeys(top) if name in ("read", "check", "expand", "gate", "write")]
+    assert stages == ["read", "check", "expand", "gate", "write"]
+
+
+def test_the_tree_reader_reads_nesting() -> None:
+    assert ("tools/importer/read.py", "the workloads of a built repository") in folder_listing()
+    assert folder_listing()[0] == ("__init__.py", "the version")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from helpers import REPO_ROOT
-from mip_cmp.validate import validate_repo
+from mip_cmp.tools.validate import validate_repo
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 from bench import make_platform  # bench/ is a directory of scripts, not a package

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from mip_cmp.cli import run
-from mip_cmp.errors import EXIT_BUG, EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE, EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from mip_cmp.core.errors import EXIT_BUG, EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE, EXIT_INPUT, EXIT_OK, EXIT_USAGE
 
 GOLDEN = Path(__file__).parent / "golden_diff"
 BASE = GOLDEN / "base"

@@ -24,8 +24,8 @@ import yaml
 from helpers import SAMPLE_REPO, YAML_LOADER, mip_cmp, run_cli
 from kube_stub import kubeconfig, serving
 from mip_cmp import __version__
-from mip_cmp.doctor import Check, diagnose
-from mip_cmp.kubeapi import Cluster
+from mip_cmp.tools.doctor import Check, diagnose
+from mip_cmp.tools.kubeapi import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

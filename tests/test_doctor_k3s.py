@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from helpers import SAMPLE_REPO
-from mip_cmp.bootstrap import bootstrap_objects
-from mip_cmp.doctor import diagnose
-from mip_cmp.kubeapi import Cluster
+from mip_cmp.tools.bootstrap import bootstrap_objects
+from mip_cmp.tools.doctor import diagnose
+from mip_cmp.tools.kubeapi import Cluster
 from test_doctor import NS, RECORDED, _repo_server_with_sidecar
 from test_k3s import _install_crds, api_client  # noqa: F401 - the module's k3s fixture
 

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from mip_cmp.cli import run
-from mip_cmp.errors import EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from mip_cmp.core.errors import EXIT_INPUT, EXIT_OK, EXIT_USAGE
 from mip_cmp.tools.snapshot import take
-from mip_cmp.validate import validate_repo
+from mip_cmp.tools.validate import validate_repo
 from netpol_eval import Cluster, Outside, Pod
 
 MIP_INFRA = Path(__file__).parent / "fixtures" / "mip-infra"
@@ -300,7 +300,7 @@ def test_a_stale_selector_is_reported_and_not_copied(result: tuple[Path, dict[st
 @pytest.mark.slow
 def test_a_failed_import_leaves_out_as_it_was(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from mip_cmp.errors import MipError
+    from mip_cmp.core.errors import MipError
     from mip_cmp.tools import importer
 
     def fail(*args: object) -> None:

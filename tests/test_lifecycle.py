@@ -13,9 +13,9 @@ import pytest
 
 from argosim import Simulation
 from lifecycle import platform_repo, set_platform, simulate, write_federation
+from mip_cmp.core.vocabulary import SYNC_OPTIONS
 from mip_cmp.tools.deletion import DELETED, KEEP_RUNNING, workload_fates
 from mip_cmp.tools.snapshot import take
-from mip_cmp.vocabulary import SYNC_OPTIONS
 
 # federation-z, in-cluster like federation-a (hybrid: its remote workers are not Argo CD's).
 IN_CLUSTER = "https://kubernetes.default.svc"

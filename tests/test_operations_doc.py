@@ -14,7 +14,7 @@ import pytest
 
 from helpers import REPO_ROOT, copy_sample, run_cli
 from lifecycle import set_platform
-from mip_cmp.errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE
+from mip_cmp.core.errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE
 from mip_cmp.tools.deletion import DELETED, workload_fates
 from mip_cmp.tools.diff import as_text, compare
 from mip_cmp.tools.snapshot import take

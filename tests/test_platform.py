@@ -16,11 +16,11 @@ import pytest
 import yaml
 
 from helpers import MARCH_PLATFORM, REPO_ROOT
-from mip_cmp.helm import merge_values
-from mip_cmp.loading import load_federations, load_platform
+from mip_cmp.core.helm import merge_values
 from mip_cmp.pipeline import render_objects
-from mip_cmp.renders import app_renders
-from mip_cmp.repo import Repo
+from mip_cmp.read.loading import load_federations, load_platform
+from mip_cmp.read.repo import Repo
+from mip_cmp.tools.renders import app_renders
 
 FACTS = REPO_ROOT / "tests" / "fixtures" / "mip-infra"
 GOLDEN = REPO_ROOT / "tests" / "golden"

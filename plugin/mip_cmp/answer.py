@@ -38,7 +38,7 @@ def encode_text(lines: list[str]) -> bytes:
 
 def answer(cwd: str | bytes, environ: Mapping[str, str]) -> tuple[int, bytes, bytes]:
     """(exit code, stdout, stderr) of `mip-cmp generate` run in `cwd` with `environ`."""
-    from .errors import EXIT_BUG, EXIT_INPUT, report
+    from .core.errors import EXIT_BUG, EXIT_INPUT, report
 
     try:
         from pathlib import Path

@@ -25,7 +25,7 @@ def _parser_class() -> type[argparse.ArgumentParser]:
     import argparse
     from typing import NoReturn
 
-    from .errors import UsageError
+    from .core.errors import UsageError
 
     class _Parser(argparse.ArgumentParser):
         def error(self, message: str) -> NoReturn:
@@ -34,7 +34,7 @@ def _parser_class() -> type[argparse.ArgumentParser]:
         def _check_value(self, action: argparse.Action, value: Any) -> None:
             # argparse's own message lists the choices; a mistyped command or format also gets the closest.
             if action.choices is not None and value not in action.choices:
-                from .suggest import did_you_mean
+                from .core.suggest import did_you_mean
 
                 names = [str(choice) for choice in action.choices]
                 hint = f"{value!r}{did_you_mean(str(value), names)}"
@@ -67,7 +67,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .contract.params import string_parameter
-    from .errors import EXIT_OK, UsageError
+    from .core.errors import EXIT_OK, UsageError
 
     environ = {"ARGOCD_APP_SOURCE_TARGET_REVISION": args.revision}
     params = []
@@ -81,7 +81,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.is_dir():
         raise UsageError(f"mip-cmp render: {args.path}: not a directory")
-    from .rendercheck import read_note, render_checked
+    from .tools.rendercheck import read_note, render_checked
 
     manifests, rendered, others, warnings = render_checked(path, environ)
     _write(manifests)
@@ -94,8 +94,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .errors import EXIT_INPUT, EXIT_OK, UsageError
-    from .validate import notes, validate_repo
+    from .core.errors import EXIT_INPUT, EXIT_OK, UsageError
+    from .tools.validate import notes, validate_repo
 
     root = Path(repository(args))
     if not root.is_dir():
@@ -123,7 +123,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     from .contract.schema import json_schema
-    from .errors import EXIT_OK
+    from .core.errors import EXIT_OK
 
     _write(json_schema().encode())
     return EXIT_OK
@@ -131,7 +131,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_plugin_config(args: argparse.Namespace) -> int:
     from .contract.pluginconfig import plugin_yaml
-    from .errors import EXIT_OK
+    from .core.errors import EXIT_OK
 
     _write(plugin_yaml())
     return EXIT_OK
@@ -140,9 +140,9 @@ def cmd_plugin_config(args: argparse.Namespace) -> int:
 def cmd_bootstrap(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .bootstrap import apply, bootstrap_objects
-    from .emit import dump
-    from .errors import EXIT_OK
+    from .core.errors import EXIT_OK
+    from .tools.bootstrap import apply, bootstrap_objects
+    from .write.emit import dump
 
     objects = bootstrap_objects(Path(repository(args)), args.repo_url, args.revision)
     if args.apply:
@@ -156,8 +156,8 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .doctor import doctor, report
-    from .errors import EXIT_INPUT, EXIT_OK
+    from .core.errors import EXIT_INPUT, EXIT_OK
+    from .tools.doctor import doctor, report
 
     checks = doctor(args.context, Path(repository(args)), args.image)
     for line in report(checks):
@@ -180,7 +180,7 @@ def _repository_argument(p: argparse.ArgumentParser) -> None:
 
 def repository(args: argparse.Namespace) -> str:
     """The REPO argument, or the deprecated --repo option (with a note saying what to write instead)."""
-    from .errors import UsageError
+    from .core.errors import UsageError
 
     option = getattr(args, "repo_option", None)
     if option is None:
@@ -279,7 +279,7 @@ def _tool(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 def _add_tool_commands(sub: Any) -> None:
-    from .errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE
+    from .core.errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE
     from .reporter import FORMATS
 
     p = sub.add_parser("diff", help="what a change does to the cluster: both sides rendered as Argo CD does",
@@ -358,8 +358,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     import signal
 
     from .answer import on_sigterm
-    from .errors import EXIT_BUG, report
-    from .names import TOOL
+    from .core.errors import EXIT_BUG, report
+    from .core.names import TOOL
 
     signal.signal(signal.SIGTERM, on_sigterm)
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
+from .check.flows import DEFAULT_DENY, closed_apps
 from .contract.params import (
     APPSET_BINDING,
     NETWORK_COMPONENT,
@@ -19,11 +20,8 @@ from .contract.params import (
     binding,
     common_binding,
 )
-from .errors import InternalError, MipError, Problem
-from .flows import DEFAULT_DENY
-from .model.federation import Federation
-from .model.platform import Platform
-from .names import (
+from .core.errors import InternalError, MipError, Problem
+from .core.names import (
     COMMON_PROJECT,
     FEDERATIONS_PROJECT,
     FILE_NAME,
@@ -35,8 +33,9 @@ from .names import (
     STATIC_PROJECTS,
     infra_project_name,
 )
-from .network import closed_apps
-from .vocabulary import GENERATORS_API, KEEP_ON_DELETE, NETWORK_API, SOURCE_TYPE_BLOCKS, SYNC_OPTIONS, empty_block
+from .core.vocabulary import GENERATORS_API, KEEP_ON_DELETE, NETWORK_API, SOURCE_TYPE_BLOCKS, SYNC_OPTIONS, empty_block
+from .model.federation import Federation
+from .model.platform import Platform
 
 PLATFORM_KINDS = {"AppProject", "ApplicationSet", "Application"}
 FEDERATION_APP_KINDS = {"Application"}

@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .budget import (
+from .contract.params import PARAMETERS
+from .core.budget import (
     RENDERER_CPU_SECONDS,
     RENDERER_IDLE_SECONDS,
     RENDERER_MEMORY_MIB,
     RENDERER_WAIT_SECONDS,
     RENDERER_WALL_SECONDS,
 )
-from .contract.params import PARAMETERS
-from .errors import EXIT_BUG, EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE, EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from .core.errors import EXIT_BUG, EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE, EXIT_INPUT, EXIT_OK, EXIT_USAGE
 
 DEBUG = ("MIP_CMP_DEBUG", "set to anything: the traceback of an internal error (exit 3) goes to stderr")
 KUBECONFIG = ("KUBECONFIG", "which kubeconfig to use (default ~/.kube/config, or the in-cluster config)")

@@ -6,20 +6,22 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import buildenv, emit, meter
-from .buildenv import BuildEnv
+from .check.flows import closed_apps
 from .contract.params import NETWORK_COMPONENT, OBJECTS_COMPONENT, SECRETS_COMPONENT
-from .errors import MipError
+from .core import meter
+from .core.errors import MipError
+from .core.names import FILE_NAME
+from .core.redact import scrub
 from .expand.federation import federation_apps, federation_objects, federation_secret_objects
 from .expand.network import common_network, federation_network
 from .expand.platform import common_secrets, expand_platform
 from .gate import check_common_secrets_output, check_federation_output, check_network_output, check_platform_output
-from .loading import LoadedFederation, LoadedPlatform, load_bound_federation, load_federations, load_platform
 from .model.platform import Platform
-from .names import FILE_NAME
-from .network import closed_apps
-from .redact import scrub
-from .repo import Repo, locate
+from .read import buildenv
+from .read.buildenv import BuildEnv
+from .read.loading import LoadedFederation, LoadedPlatform, load_bound_federation, load_federations, load_platform
+from .read.repo import Repo, locate
+from .write import emit
 
 
 def generate(app_dir: Path, environ: Mapping[str, str]) -> bytes:

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any
 
-from .errors import Problem
+from .core.errors import Problem
 
 MAX_GIT_DEPTH = 64
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mip_cmp import emit
-from mip_cmp.buildenv import BuildEnv
 from mip_cmp.expand.federation import federation_secrets
-from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
-from mip_cmp.repo import Repo
+from mip_cmp.read.buildenv import BuildEnv
+from mip_cmp.read.loading import load_federations, load_platform
+from mip_cmp.read.repo import Repo
+from mip_cmp.write import emit
 
 RELEASES = Path(__file__).parent
 REVISION = "main"

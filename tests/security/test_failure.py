@@ -187,11 +187,12 @@ def test_total_output_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     truncated print, found while writing: at the first object that takes the running total past the cap.
     The cap is set at the largest single object, so every object fits on its own: a cap per object would let
     this render through."""
-    from mip_cmp import budget, emit
-    from mip_cmp.buildenv import BuildEnv
-    from mip_cmp.errors import MipError
+    from mip_cmp.core import budget
+    from mip_cmp.core.errors import MipError
     from mip_cmp.pipeline import generate, render_objects
-    from mip_cmp.repo import Repo
+    from mip_cmp.read.buildenv import BuildEnv
+    from mip_cmp.read.repo import Repo
+    from mip_cmp.write import emit
 
     objects = render_objects(Repo(SAMPLE_REPO), ".", BuildEnv())
     sizes = [len(emit.dump([obj])) for obj in objects]
@@ -205,8 +206,8 @@ def test_total_output_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_object_count_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mip_cmp import budget
-    from mip_cmp.errors import MipError
+    from mip_cmp.core import budget
+    from mip_cmp.core.errors import MipError
     from mip_cmp.pipeline import generate
 
     monkeypatch.setattr(budget, "MAX_OBJECTS", 3)
@@ -217,8 +218,8 @@ def test_object_count_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_total_input_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """All mip.yaml files one run reads together are capped too (the root reads every federation)."""
-    from mip_cmp import budget
-    from mip_cmp.errors import MipError
+    from mip_cmp.core import budget
+    from mip_cmp.core.errors import MipError
     from mip_cmp.pipeline import generate
 
     monkeypatch.setattr(budget, "MAX_TOTAL_BYTES", 4000)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from helpers import SAMPLE_REPO, argo_env
-from mip_cmp import budget
+from mip_cmp.core import budget
 
 from .test_resources import TARGET_CPU_S, TARGET_RSS_MIB, Usage, measure
 

@@ -30,11 +30,12 @@ from hypothesis import strategies as st
 
 from helpers import SAMPLE_REPO, YAML_LOADER, argo_env
 from k8s_validation import validate_object
-from mip_cmp import buildenv, meter
-from mip_cmp.errors import MipError
+from mip_cmp.core import meter
+from mip_cmp.core.errors import MipError
+from mip_cmp.core.redact import credential_value
 from mip_cmp.pipeline import generate, render_objects
-from mip_cmp.redact import credential_value
-from mip_cmp.repo import Repo
+from mip_cmp.read import buildenv
+from mip_cmp.read.repo import Repo
 
 FED_A = "federations/federation-a"
 ARGOCD_NS = "argocd-mip-team"

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from helpers import SAMPLE_REPO
-from mip_cmp.errors import MipError
+from mip_cmp.core.errors import MipError
+from mip_cmp.core.vocabulary import Obj
 from mip_cmp.expand.federation import federation_apps, federation_secret_objects
 from mip_cmp.expand.platform import common_secrets, expand_platform
 from mip_cmp.gate import check_common_secrets_output, check_federation_output, check_platform_output
-from mip_cmp.loading import load_federation, load_federations, load_platform
-from mip_cmp.repo import Repo
-from mip_cmp.vocabulary import Obj
+from mip_cmp.read.loading import load_federation, load_federations, load_platform
+from mip_cmp.read.repo import Repo
 
 REPO = Repo(SAMPLE_REPO)
 PLATFORM = load_platform(REPO)

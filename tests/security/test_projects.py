@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from helpers import REPO_ROOT, SAMPLE_REPO, yaml_documents
-from mip_cmp import compat
-from mip_cmp.buildenv import BuildEnv
-from mip_cmp.loading import load_platform
+from mip_cmp.core import compat
 from mip_cmp.pipeline import render_objects
-from mip_cmp.repo import Repo
+from mip_cmp.read.buildenv import BuildEnv
+from mip_cmp.read.loading import load_platform
+from mip_cmp.read.repo import Repo
 
 GOLDEN = REPO_ROOT / "tests" / "golden"
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from helpers import SAMPLE_REPO, argo_env, base_env
-from mip_cmp import budget
+from mip_cmp.core import budget
 from mip_cmp.renderer import client, wire
 
 from .test_resources import fill, output_amplification

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from helpers import SAMPLE_REPO, argo_env, base_env
-from mip_cmp import budget
+from mip_cmp.core import budget
 
 TARGET_RSS_MIB = 128
 TARGET_CPU_S = 5.0
@@ -272,7 +272,7 @@ def test_every_budget_is_documented_and_each_limit_is_one_constant() -> None:
 def test_scrubbing_and_credential_checks_are_linear() -> None:
     """The worst inputs we know for each pattern, at the largest size a file allows: well under a second
     each (they were quadratic: minutes at this size)."""
-    from mip_cmp import redact
+    from mip_cmp.core import redact
 
     size = budget.MAX_FILE_BYTES
     inputs = {
@@ -292,7 +292,7 @@ def test_scrubbing_and_credential_checks_are_linear() -> None:
 
 
 def test_scrubbing_still_redacts_what_it_did() -> None:
-    from mip_cmp import redact
+    from mip_cmp.core import redact
 
     text = ("DB_PASSWORD=hunter2 api-key = abc -----BEGIN RSA PRIVATE KEY----- "
             "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.SflKxwRJSMeKKF2QT4 https://u:pw@host ghp_abcdefghijklmnopqrstuvwxyz "
@@ -304,7 +304,7 @@ def test_scrubbing_still_redacts_what_it_did() -> None:
 
 
 def test_a_credential_cut_by_the_scrub_window_is_not_half_shown() -> None:
-    from mip_cmp import redact
+    from mip_cmp.core import redact
 
     secret = "AKIAIOSFODNN7EXAMPLE"
     for shift in range(len(secret) + 1):

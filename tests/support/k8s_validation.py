@@ -23,7 +23,7 @@ from typing import Any
 
 import jsonschema
 
-from mip_cmp import keypath
+from mip_cmp.core import keypath
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 KUBERNETES_VERSION = "1.30"

@@ -10,9 +10,9 @@ import yaml
 
 from argosim import Crd, Simulation, load_crds
 from helpers import SAMPLE_REPO
-from mip_cmp.bootstrap import bootstrap_objects
-from mip_cmp.loading import load_platform
-from mip_cmp.repo import Repo
+from mip_cmp.read.loading import load_platform
+from mip_cmp.read.repo import Repo
+from mip_cmp.tools.bootstrap import bootstrap_objects
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.pipeline import render_objects
-from mip_cmp.renders import app_renders
-from mip_cmp.repo import Repo
+from mip_cmp.read.loading import load_federations, load_platform
+from mip_cmp.read.repo import Repo
+from mip_cmp.tools.renders import app_renders
 
 
 def network_policies(repo_root: Path) -> list[dict[str, Any]]:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from mip_cmp.errors import MipError
+from mip_cmp.core.errors import MipError
 from mip_cmp.expand.federation import federation_project
-from mip_cmp.loading import load_federations, load_platform
-from mip_cmp.repo import Repo
+from mip_cmp.read.loading import load_federations, load_platform
+from mip_cmp.read.repo import Repo
 
 PLATFORM = """\
 apiVersion: mip-cmp.io/v1alpha1

@@ -11,7 +11,7 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from mip_cmp import coldstart
+from mip_cmp.core import coldstart
 
 
 def test_the_plugin_loader_stand_in_is_checked_for_this_pydantic() -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mip_cmp import __version__, budget
-from mip_cmp.errors import (
+from mip_cmp import __version__
+from mip_cmp.core import budget
+from mip_cmp.core.errors import (
     EXIT_BUG,
     EXIT_INPUT,
     EXIT_INTERRUPTED,

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Final
 
 from helpers import SAMPLE_REPO
+from mip_cmp.core.names import TOOL
+from mip_cmp.core.vocabulary import APPLY_OUT_OF_SYNC_ONLY, CREATE_NAMESPACE, FINALIZER, MANAGED_BY
 from mip_cmp.expand.argocd import generate_paths, meta, sync_policy, synced
 from mip_cmp.expand.federation import federation_apps, federation_secrets
-from mip_cmp.loading import load_federations, load_platform
 from mip_cmp.model.application import AppSync
-from mip_cmp.names import TOOL
-from mip_cmp.repo import Repo
-from mip_cmp.vocabulary import APPLY_OUT_OF_SYNC_ONLY, CREATE_NAMESPACE, FINALIZER, MANAGED_BY
+from mip_cmp.read.loading import load_federations, load_platform
+from mip_cmp.read.repo import Repo
 
 PRUNE_LAST: Final = "PruneLast=true"
 

@@ -11,12 +11,12 @@ import pytest
 import yaml
 
 from helpers import SAMPLE_REPO
-from mip_cmp.errors import MipError
-from mip_cmp.loading import load_platform
+from mip_cmp.core.errors import MipError
+from mip_cmp.expand.policies import app_policies, federation_policies
 from mip_cmp.model.federation import Federation
-from mip_cmp.network import app_policies, federation_policies
-from mip_cmp.repo import Repo
-from mip_cmp.validate import validate_repo
+from mip_cmp.read.loading import load_platform
+from mip_cmp.read.repo import Repo
+from mip_cmp.tools.validate import validate_repo
 
 PLATFORM: dict[str, Any] = yaml.safe_load("""\
 apiVersion: mip-cmp.io/v1alpha1

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from helpers import SAMPLE_REPO
-from mip_cmp.errors import EXIT_BUG, EXIT_INPUT, InternalError, MipError
+from mip_cmp.core.errors import EXIT_BUG, EXIT_INPUT, InternalError, MipError
 from mip_cmp.expand.federation import federation_apps
 from mip_cmp.gate import check_federation_output, check_platform_output
-from mip_cmp.loading import load_federation, load_platform
-from mip_cmp.repo import Repo
+from mip_cmp.read.loading import load_federation, load_platform
+from mip_cmp.read.repo import Repo
 
 REPO = Repo(SAMPLE_REPO)
 PLATFORM = load_platform(REPO)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mip_cmp.helm import merge_values
+from mip_cmp.core.helm import merge_values
 
 
 def test_mappings_merge_key_by_key_and_the_rest_replaces() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mip_cmp.keypath import format_path
+from mip_cmp.core.keypath import format_path
 
 
 def test_plain_keys_after_dots_and_indexes_in_brackets() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mip_cmp import budget, meter
-from mip_cmp.errors import Problem
+from mip_cmp.core import budget, meter
+from mip_cmp.core.errors import Problem
 
 
 def test_outside_a_render_nothing_is_counted() -> None:

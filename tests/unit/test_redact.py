@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mip_cmp.budget import MAX_MESSAGE_CHARS
-from mip_cmp.redact import credential_value, scrub
+from mip_cmp.core.budget import MAX_MESSAGE_CHARS
+from mip_cmp.core.redact import credential_value, scrub
 
 GITHUB_TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0" * 2  # shaped like a token, not one
 

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from helpers import SAMPLE_REPO
-from mip_cmp import validate
-from mip_cmp.buildenv import BuildEnv
-from mip_cmp.loading import LoadedPlatform, load_federations, load_platform
-from mip_cmp.names import ROOT_APPLICATION
+from mip_cmp.core.names import ROOT_APPLICATION
 from mip_cmp.pipeline import render_objects
-from mip_cmp.renders import app_renders
-from mip_cmp.repo import Repo
+from mip_cmp.read.buildenv import BuildEnv
+from mip_cmp.read.loading import LoadedPlatform, load_federations, load_platform
+from mip_cmp.read.repo import Repo
+from mip_cmp.tools import validate
+from mip_cmp.tools.renders import app_renders
 
 
 def argo_cds_renders(repo: Repo, platform: LoadedPlatform) -> dict[str, dict[str, str]]:

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mip_cmp import templating
-from mip_cmp.errors import MipError
-from mip_cmp.templating import has_template, render_string, render_tree
-from mip_cmp.yamlsource import load
+from mip_cmp.core.errors import MipError
+from mip_cmp.read import templating
+from mip_cmp.read.templating import has_template, render_string, render_tree
+from mip_cmp.read.yamlsource import load
 
 CONTEXT = {"federation": {"name": "federation-a", "type": "hybrid", "tags": ["x", "y"]}, "app": {"name": "db"}}
 
@@ -96,7 +96,7 @@ _templates = st.one_of(
 
 
 def _outcome(template: str) -> tuple[str, int, int]:
-    from mip_cmp import meter
+    from mip_cmp.core import meter
 
     # jinja2 folds constants while compiling, through the sandbox, which counts steps: only a first compile
     # does, so every outcome here starts without a cached template.
@@ -155,7 +155,7 @@ def test_the_compile_charge_is_jinja2s() -> None:
 def test_steps_do_not_depend_on_the_template_cache() -> None:
     """jinja2 folds constant expressions while compiling, through the sandbox's counted operators, and a
     compiled template is cached: a render counts the same steps the first time and every time after."""
-    from mip_cmp import meter
+    from mip_cmp.core import meter
 
     template = "{{ 'a'|upper }}{{ 'x' ~ 'y' }} {{ [1, 2]|length }} {{ federation.name }}"
     templating._compile.cache_clear()

@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from helpers import SAMPLE_REPO
-from mip_cmp import budget, yamlsource
-from mip_cmp import repo as repo_module
-from mip_cmp.validate import notes, validate_repo
+from mip_cmp.core import budget
+from mip_cmp.read import repo as repo_module
+from mip_cmp.read import yamlsource
+from mip_cmp.tools.validate import notes, validate_repo
 
 FED_Z = "federations/federation-z/mip.yaml"
 

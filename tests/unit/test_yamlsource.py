@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import yaml
 
-from mip_cmp import fastyaml
-from mip_cmp.budget import MAX_FILE_BYTES
-from mip_cmp.errors import MipError
-from mip_cmp.keypath import format_path
-from mip_cmp.yamlsource import Document, decode, load
+from mip_cmp.core.budget import MAX_FILE_BYTES
+from mip_cmp.core.errors import MipError
+from mip_cmp.core.keypath import format_path
+from mip_cmp.read.yamlsource import Document, decode, load
+from mip_cmp.write import fastyaml
 
 FILE = "f/mip.yaml"
 
@@ -109,7 +109,7 @@ def test_a_character_yaml_forbids() -> None:
 
 
 def test_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mip_cmp import budget
+    from mip_cmp.core import budget
 
     monkeypatch.setattr(budget, "MAX_DEPTH", 3)
     assert error("a: [[[[1]]]]\n") == "f/mip.yaml:1:6: nesting is deeper than 3 levels"
@@ -120,7 +120,8 @@ def test_limits(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_fast_parse_stops_a_file_of_too_many_nodes_itself(monkeypatch: pytest.MonkeyPatch) -> None:
     """Where the node count is past its limit the fast parser says so, at the node load() would stop at, rather
     than hand the file to load() to be parsed again, slower, up to the same node."""
-    from mip_cmp import budget, yamlsource
+    from mip_cmp.core import budget
+    from mip_cmp.read import yamlsource
 
     monkeypatch.setattr(budget, "MAX_NODES", 5)
     monkeypatch.setattr(yamlsource, "load", lambda *_: pytest.fail("parsed a second time"))

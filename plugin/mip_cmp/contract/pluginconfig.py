@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..vocabulary import ARGO_API
+from ..core.vocabulary import ARGO_API
 from .params import announcements
 
 PLUGIN_NAME = "mip-cmp"
@@ -36,6 +36,6 @@ def plugin_config() -> dict[str, Any]:
 
 
 def plugin_yaml() -> bytes:
-    from ..emit import dump
+    from ..write.emit import dump
 
     return HEADER.encode() + dump([plugin_config()])

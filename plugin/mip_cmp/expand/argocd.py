@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import compat
-from ..model.application import AppSync, IgnoreDifference, Source
-from ..model.apps import Chart
-from ..model.federation import Federation
-from ..model.platform import Platform
-from ..names import FILE_NAME, ROOT_APPLICATION, TOOL
-from ..vocabulary import (
+from ..core import compat
+from ..core.names import FILE_NAME, ROOT_APPLICATION, TOOL
+from ..core.vocabulary import (
     APPLY_OUT_OF_SYNC_ONLY,
     ARGO_API,
     CREATE_NAMESPACE,
@@ -28,7 +24,11 @@ from ..vocabulary import (
     Obj,
     empty_block,
 )
-from ..vocabulary import MANAGED_BY as MANAGED_BY_LABEL
+from ..core.vocabulary import MANAGED_BY as MANAGED_BY_LABEL
+from ..model.application import AppSync, IgnoreDifference, Source
+from ..model.apps import Chart
+from ..model.federation import Federation
+from ..model.platform import Platform
 
 MANAGED_BY = {MANAGED_BY_LABEL: TOOL}
 # A federation's apps depend on the platform file and their own directory, nothing else (GENERATE_PATHS).

@@ -6,15 +6,9 @@ import posixpath
 from typing import Any
 
 from ..contract.params import OBJECTS_COMPONENT, SECRETS_COMPONENT, binding
-from ..helm import merge_values
-from ..loading import LoadedFederation, LoadedPlatform
-from ..model.application import Overlay
-from ..model.apps import ObjectBeside
-from ..model.federation import Federation
-from ..model.platform import Platform
-from ..names import OBJECTS_APP, OVERLAY_APP, SECRETS_APP
-from ..templating import federation_context, render_tree
-from ..vocabulary import (
+from ..core.helm import merge_values
+from ..core.names import OBJECTS_APP, OVERLAY_APP, SECRETS_APP
+from ..core.vocabulary import (
     APP_NAME,
     APP_VERSION,
     ARGO_API,
@@ -25,6 +19,12 @@ from ..vocabulary import (
     SYNC_WAVE,
     Obj,
 )
+from ..model.application import Overlay
+from ..model.apps import ObjectBeside
+from ..model.federation import Federation
+from ..model.platform import Platform
+from ..read.loading import LoadedFederation, LoadedPlatform
+from ..read.templating import federation_context, render_tree
 from .argocd import (
     WORKLOAD_KINDS,
     Parts,

@@ -3,11 +3,11 @@ create."""
 
 from __future__ import annotations
 
+from ..core.names import ROOT_APPLICATION, infra_project_name
+from ..core.vocabulary import APP_VERSION, ARGO_API, PART_OF, SYNC_WAVE, Obj
 from ..model.application import ResourceKind
 from ..model.apps import InfrastructureApp
 from ..model.platform import Platform
-from ..names import ROOT_APPLICATION, infra_project_name
-from ..vocabulary import APP_VERSION, ARGO_API, PART_OF, SYNC_WAVE, Obj
 from .argocd import (
     ADMIN_ACTIONS,
     SENSITIVE_CLUSTER_KINDS,

@@ -1,16 +1,12 @@
 """Network placement: where each namespace's NetworkPolicies are rendered (`<owner>-network`, its project)
-and what the network component of a federation or common app holds (network.py derives the policies)."""
+and what the network component of a federation or common app holds (`policies` derives the policies)."""
 
 from __future__ import annotations
 
+from ..check.flows import closed_apps
 from ..contract.params import NETWORK_COMPONENT, binding, common_binding
-from ..loading import LoadedFederation
-from ..model.apps import CommonApp, InfrastructureApp
-from ..model.federation import Federation
-from ..model.platform import Platform
-from ..names import network_name
-from ..network import app_policies, closed_apps, federation_policies
-from ..vocabulary import (
+from ..core.names import network_name
+from ..core.vocabulary import (
     ARGO_API,
     FEDERATION_LABEL,
     GENERATE_PATHS,
@@ -21,6 +17,10 @@ from ..vocabulary import (
     SYNC_WAVE,
     Obj,
 )
+from ..model.apps import CommonApp, InfrastructureApp
+from ..model.federation import Federation
+from ..model.platform import Platform
+from ..read.loading import LoadedFederation
 from .argocd import (
     ADMIN_ACTIONS,
     MANAGED_BY,
@@ -36,6 +36,7 @@ from .argocd import (
     root_source,
     sync_policy,
 )
+from .policies import app_policies, federation_policies
 
 
 def network_project(p: Platform, owner: str, server: str, namespace: str, parts: Parts | None = None) -> Obj:

@@ -7,10 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..contract.params import APPSET_BINDING, SECRETS_COMPONENT, common_binding
-from ..loading import LoadedFederation, LoadedPlatform
-from ..model.apps import CommonApp
-from ..model.platform import Platform
-from ..names import (
+from ..core.names import (
     COMMON_PROJECT,
     FEDERATIONS_APPSET,
     FEDERATIONS_PROJECT,
@@ -18,8 +15,7 @@ from ..names import (
     ROOT_APPLICATION,
     SECRETS_APP,
 )
-from ..templating import render_tree
-from ..vocabulary import (
+from ..core.vocabulary import (
     APP_VERSION,
     ARGO_API,
     ARGO_GROUP,
@@ -33,6 +29,10 @@ from ..vocabulary import (
     SYNC_WAVE,
     Obj,
 )
+from ..model.apps import CommonApp
+from ..model.platform import Platform
+from ..read.loading import LoadedFederation, LoadedPlatform
+from ..read.templating import render_tree
 from .argocd import (
     ADMIN_ACTIONS,
     MANAGED_BY,

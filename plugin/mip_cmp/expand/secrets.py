@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..loading import LoadedPlatform
+from ..core.vocabulary import ESO_API, GENERATORS_API, SYNC_WAVE, Obj
 from ..model.secrets import Secret
-from ..templating import render_tree
-from ..vocabulary import ESO_API, GENERATORS_API, SYNC_WAVE, Obj
+from ..read.loading import LoadedPlatform
+from ..read.templating import render_tree
 from .argocd import KEEP_ON_DELETE_ANNOTATION, meta
 
 # In a secrets Application, the password generators come one wave before the ExternalSecrets that read them.

@@ -9,11 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from ..vocabulary import (
-    APPLY_OUT_OF_SYNC_ONLY,
-    CREATE_NAMESPACE,
-    PRUNE_LAST,
-)
+from ..core.vocabulary import APPLY_OUT_OF_SYNC_ONLY, CREATE_NAMESPACE, PRUNE_LAST
 from .fields import (
     GroupName,
     KindName,

@@ -8,13 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from ..vocabulary import (
-    ARGO_GROUP,
-    ESO_GROUP,
-    GENERATORS_GROUP,
-    IN_CLUSTER,
-    NETWORK_GROUP,
-)
+from ..core.vocabulary import ARGO_GROUP, ESO_GROUP, GENERATORS_GROUP, IN_CLUSTER, NETWORK_GROUP
 from .application import AppSync, IgnoreDifference, NamespaceMetadata, ResourceKind, Source
 from .fields import (
     FEDERATION_TYPES,

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, JsonValue, StringConstraints
 
-from ..coldstart import skip_plugin_scan
+from ..core.coldstart import skip_plugin_scan
 
 skip_plugin_scan()  # before the first model of the package is built (coldstart.py says why)
 

@@ -8,12 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from ..vocabulary import (
-    ARGOCD_NAMESPACE,
-    FEDERATION_TYPE,
-    IN_CLUSTER_SERVER,
-    NAMESPACE_TYPE,
-)
+from ..core.vocabulary import ARGOCD_NAMESPACE, FEDERATION_TYPE, IN_CLUSTER_SERVER, NAMESPACE_TYPE
 from .application import PlatformSync
 from .apps import Chart, CommonApp, InfrastructureApp
 from .fields import (

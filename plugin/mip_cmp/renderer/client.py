@@ -35,7 +35,7 @@ import stat
 import sys
 import time
 
-from ..budget import RENDERER_CONNECT_SECONDS, RENDERER_WAIT_SECONDS
+from ..core.budget import RENDERER_CONNECT_SECONDS, RENDERER_WAIT_SECONDS
 from . import wire
 
 TYPE_CHECKING = False

@@ -43,14 +43,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..answer import answer, encode_text, stopped
-from ..budget import (
-    RENDERER_IDLE_SECONDS,
-    RENDERER_SLOW_SECONDS,
-    RENDERER_SPARE_WORKERS,
-    RENDERER_WORKERS,
-)
 from ..contract.params import SECRETS_COMPONENT, binding
-from ..errors import EXIT_INPUT
+from ..core.budget import RENDERER_IDLE_SECONDS, RENDERER_SLOW_SECONDS, RENDERER_SPARE_WORKERS, RENDERER_WORKERS
+from ..core.errors import EXIT_INPUT
 from . import client, wire
 from .worker import DONE, TOOK, Limits, Worker
 

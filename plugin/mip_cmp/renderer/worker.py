@@ -17,7 +17,7 @@ import socket
 import sys
 
 from ..answer import answer
-from ..budget import (
+from ..core.budget import (
     IDLE_WORKER_SECONDS,
     MAX_REQUEST_BYTES,
     RENDERER_CPU_SECONDS,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE, EXIT_OK, UsageError
+from ..core.errors import EXIT_DIFF_CHANGES, EXIT_DIFF_DESTRUCTIVE, EXIT_OK, UsageError
 from ..reporter import writer
 
 

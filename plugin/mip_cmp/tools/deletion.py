@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..names import ROOT_APPLICATION
-from ..vocabulary import ARGO_GROUP, DELETE_FALSE, FINALIZER, PRUNE_FALSE, SYNC_OPTIONS, Obj
+from ..core.names import ROOT_APPLICATION
+from ..core.vocabulary import ARGO_GROUP, DELETE_FALSE, FINALIZER, PRUNE_FALSE, SYNC_OPTIONS, Obj
 from .snapshot import Key, Snapshot
 
 # What becomes of the workloads an Application runs, in the words of docs/operations.md's table ("workloads"

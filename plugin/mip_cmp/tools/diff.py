@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import MipError, Problem, UsageError
-from ..keypath import format_path
-from ..vocabulary import GENERATORS_GROUP, SECRET_KINDS, Obj
+from ..core.errors import MipError, Problem, UsageError
+from ..core.keypath import format_path
+from ..core.vocabulary import GENERATORS_GROUP, SECRET_KINDS, Obj
 from .deletion import APPLICATION, DELETED, Deletions, Fate, elements, wrapper_fate
 from .snapshot import Key, Snapshot, describe, take
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from ..names import ROOT_APPLICATION
-from ..vocabulary import FEDERATION_LABEL, IN_CLUSTER, NAMESPACE_NAME, Obj
+from ..core.names import ROOT_APPLICATION
+from ..core.vocabulary import FEDERATION_LABEL, IN_CLUSTER, NAMESPACE_NAME, Obj
 from .snapshot import Snapshot
 
 PLATFORM = ""  # the group of nodes that belong to no federation

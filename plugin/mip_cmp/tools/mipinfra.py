@@ -23,9 +23,9 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from ..errors import MipError, UsageError
-from ..helm import merge_values
-from ..vocabulary import ARGO_API, ARGO_GROUP, ARGOCD_NAMESPACE, HELM_CHART_FILE, IN_CLUSTER_SERVER, Obj
+from ..core.errors import MipError, UsageError
+from ..core.helm import merge_values
+from ..core.vocabulary import ARGO_API, ARGO_GROUP, ARGOCD_NAMESPACE, HELM_CHART_FILE, IN_CLUSTER_SERVER, Obj
 from . import gotemplate
 
 ARGO_KINDS = ("AppProject", "Application", "ApplicationSet")

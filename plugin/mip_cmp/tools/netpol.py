@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..vocabulary import NAMESPACE_NAME, Obj
+from ..core.vocabulary import NAMESPACE_NAME, Obj
 
 TCP = "TCP"
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..buildenv import DEFAULT_REVISION
-from ..errors import MipError, Problem
-from ..loading import LoadedFederation, LoadedPlatform, load_federations, load_platform
+from ..core.errors import MipError, Problem
+from ..core.vocabulary import Obj
 from ..pipeline import render_objects
-from ..renders import app_renders
-from ..repo import Repo
-from ..vocabulary import Obj
+from ..read.buildenv import DEFAULT_REVISION
+from ..read.loading import LoadedFederation, LoadedPlatform, load_federations, load_platform
+from ..read.repo import Repo
+from .renders import app_renders
 
 # (API group, kind, namespace, name): how Kubernetes tells one object from another.
 Key = tuple[str, str, str, str]

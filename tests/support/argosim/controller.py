@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mip_cmp.vocabulary import Obj
+from mip_cmp.core.vocabulary import Obj
 
 from . import appset, eso, health, sync
 from .kube import FINALIZER, ApiError, Cluster, Crd, Key, Live

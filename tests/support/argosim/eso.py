@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mip_cmp.vocabulary import Obj
+from mip_cmp.core.vocabulary import Obj
 
 from .kube import Cluster, Key
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from mip_cmp.vocabulary import Obj
+from mip_cmp.core.vocabulary import Obj
 
 # (server, group, kind, namespace, name); namespace "" for cluster-scoped objects
 Key = tuple[str, str, str, str, str]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 from cmpserver import go_path_match
-from mip_cmp.vocabulary import Obj
+from mip_cmp.core.vocabulary import Obj
 
 
 class NotImitated(Exception):

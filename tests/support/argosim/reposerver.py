@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cmpserver import ClusterInfo, full_env, parse_output
-from mip_cmp.errors import MipError
+from mip_cmp.core.errors import MipError
+from mip_cmp.core.vocabulary import Obj
 from mip_cmp.pipeline import generate
-from mip_cmp.vocabulary import Obj
 
 
 class RenderError(Exception):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from mip_cmp.vocabulary import Obj
+from mip_cmp.core.vocabulary import Obj
 
 from . import health
 from .kube import ApiError, Cluster, Key, group_of

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...errors import MipError
+from ...core.errors import MipError
+from ...core.vocabulary import Obj
 from ...model.network import Network
-from ...validate import validate_repo
-from ...vocabulary import Obj
 from ..mipinfra import build
 from ..netpol import Endpoint
 from ..snapshot import Snapshot, take
+from ..validate import validate_repo
 from .compare import compare
 from .declare import Places, declare
 from .flows import Evaluation, Owner, Side, endpoints, evaluate, pods

@@ -7,11 +7,11 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...bootstrap import bootstrap_objects
-from ...helm import merge_values
-from ...names import ROOT_APPLICATION
-from ...vocabulary import IN_CLUSTER_SERVER, Obj
+from ...core.helm import merge_values
+from ...core.names import ROOT_APPLICATION
+from ...core.vocabulary import IN_CLUSTER_SERVER, Obj
 from .. import gotemplate
+from ..bootstrap import bootstrap_objects
 from ..diff import field_changes, short
 from ..mipinfra import Built, Found
 from ..snapshot import Snapshot

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from ...vocabulary import Obj
+from ...core.vocabulary import Obj
 from ..netpol import TCP, Endpoint, Flow
 from .flows import Owner
 

@@ -16,9 +16,9 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ...core.vocabulary import Obj
+from ...expand.policies import ACME_SOLVER, DNS_PORT
 from ...model.network import Network
-from ...network import ACME_SOLVER, DNS_PORT
-from ...vocabulary import Obj
 from ..mipinfra import Built
 from ..netpol import TCP, Cluster, Endpoint, Flow, Port, flows, outside, pod
 from .charts import chart_pods

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from ...helm import merge_values
-from ...vocabulary import Obj
+from ...core.helm import merge_values
+from ...core.vocabulary import Obj
 from ..mipinfra import Built, Found
 
 RENDERED_BY = "rendered by Application "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from ...vocabulary import Obj
+from ...core.vocabulary import Obj
 from .charts import chart_secrets
 from .read import Workload
 from .report import SECRET, Attention

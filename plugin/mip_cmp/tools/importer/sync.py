@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ...core.vocabulary import Obj
 from ...model.application import SyncPolicy
-from ...vocabulary import Obj
 from ..mipinfra import Found
 from .report import BEHAVIOUR, Attention
 

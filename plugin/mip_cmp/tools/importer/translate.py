@@ -13,11 +13,11 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...helm import merge_values
+from ...core.helm import merge_values
+from ...core.names import FILE_NAME
+from ...core.vocabulary import ARGOCD_NAMESPACE, HELM_CHART_FILE, IN_CLUSTER, IN_CLUSTER_SERVER, SYNC_WAVE, Obj
 from ...model.application import DEFAULT_SYNC_OPTIONS, SyncOption
 from ...model.fields import API_VERSION
-from ...names import FILE_NAME
-from ...vocabulary import ARGOCD_NAMESPACE, HELM_CHART_FILE, IN_CLUSTER, IN_CLUSTER_SERVER, SYNC_WAVE, Obj
 from ..mipinfra import ARGO_KINDS, KUSTOMIZATIONS, Built, Found
 from .read import Workload, parent, sources, values_file, version
 from .report import NOTHING_CARRIED, Attention

@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 
 from ...contract.schema import SCHEMA_ID
-from ...names import FILE_NAME
-from ...vocabulary import Obj
+from ...core.names import FILE_NAME
+from ...core.vocabulary import Obj
 
 HEADER = ("# Written by `mip-cmp import` from a mip-infra-style repository; see the migration report it printed.\n"
           f"# yaml-language-server: $schema={SCHEMA_ID}\n")

@@ -9,14 +9,14 @@ peer, some ports) makes a policy on each end that mip-cmp closes: its own side w
 and, when the peer is an app, the peer's side where that app runs. A catalog app's peer is always in the
 same federation: no policy here ever names another federation. NetworkPolicies only ever add allowances, so
 the default deny cannot be undone by a policy here; federations cannot create NetworkPolicies at all (their
-projects lack the kind). Pure: models in, plain dicts out; flows.py reads and checks the declarations.
+projects lack the kind). Pure: models in, plain dicts out; check/flows.py reads and checks the declarations.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .flows import (
+from ..check.flows import (
     ACME_POLICY,
     DEFAULT_DENY,
     DNS_POLICY,
@@ -25,14 +25,14 @@ from .flows import (
     SAME_NAMESPACE_POLICY,
     WEB_POLICY,
     app_network,
+    closed_apps,
     declared_flows,
     flow_name,
 )
-from .model.apps import CommonApp, InfrastructureApp
-from .model.federation import Federation
-from .model.network import AppNetwork, Flow, FlowPeer, NamespacedPeer, Network
-from .model.platform import Platform
-from .vocabulary import FEDERATION_LABEL, NAMESPACE_NAME, NETWORK_API, Obj
+from ..core.vocabulary import FEDERATION_LABEL, NAMESPACE_NAME, NETWORK_API, Obj
+from ..model.federation import Federation
+from ..model.network import AppNetwork, Flow, FlowPeer, NamespacedPeer, Network
+from ..model.platform import Platform
 
 ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}
 DNS_PORT = 53
@@ -52,14 +52,6 @@ class Place:
     namespace: str
     apps: tuple[str, ...]
     federation: Federation | None = None
-
-
-def closed_apps(p: Platform) -> dict[str, CommonApp | InfrastructureApp]:
-    """Common and infrastructure apps whose namespace mip-cmp closes (each gets a `<name>-network`
-    Application), by name."""
-    apps: dict[str, CommonApp | InfrastructureApp] = dict(p.commonApps)
-    apps.update({name: app for name, app in p.infrastructure.items() if app.network is not None})
-    return apps
 
 
 def federation_policies(p: Platform, f: Federation, labels: dict[str, str]) -> list[Obj]:
@@ -197,7 +189,7 @@ def _blocks(cidrs: list[str], excepted: list[str] | None = None) -> list[Obj]:
 
 
 def remote_cidrs(p: Platform, f: Federation) -> list[str]:
-    """The CIDRs of the peers `f` names that the platform assigned to it (flows.py refuses any other)."""
+    """The CIDRs of the peers `f` names that the platform assigned to it (check/flows.py refuses any other)."""
     return [cidr for name in f.peers if name in p.network.peers and p.network.peers[name].federation == f.name
             for cidr in p.network.peers[name].cidrs]
 

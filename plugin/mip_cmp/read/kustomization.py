@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .keypath import KeyPath
+from ..core.keypath import KeyPath
 from .yamlsource import Document
 
 # The names kustomize looks for in a directory, in its order.

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import __version__, budget
+from .. import __version__
+from . import budget
 from .redact import scrub
 
 EXIT_OK = 0

@@ -14,18 +14,19 @@ from pathlib import PurePosixPath
 
 from pydantic import ConfigDict, create_model
 
-from . import kustomization, meter
+from ..check.crosscheck import Identity, check_federation, check_platform, check_unique
+from ..check.modelcheck import kind_of, to_model
+from ..core import meter
+from ..core.errors import MipError, Problem
+from ..core.keypath import KeyPath
+from ..core.names import FILE_NAME
+from ..core.vocabulary import HELM_CHART_FILE
+from ..model.application import Overlay
+from ..model.federation import Federation
+from ..model.platform import Platform
+from . import kustomization
 from .buildenv import BuildEnv
-from .crosscheck import Identity, check_federation, check_platform, check_unique
-from .errors import MipError, Problem
-from .keypath import KeyPath
-from .model.application import Overlay
-from .model.federation import Federation
-from .model.platform import Platform
-from .modelcheck import kind_of, to_model
-from .names import FILE_NAME
 from .repo import Repo, source_override_problems
-from .vocabulary import HELM_CHART_FILE
 from .yamlsource import Document, LazyDocument
 
 

@@ -12,18 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .buildenv import DEFAULT_REVISION
-from .errors import MipError, Problem
-from .expand.platform import infrastructure_project, root_application
-from .kubeapi import Cluster, Unreachable, connect
-from .loading import LoadedPlatform, load_federations, load_platform
-from .model.platform import Platform
-from .names import INFRA_PROJECT, ROOT_APPLICATION
-from .pipeline import render_objects
-from .renders import app_renders
-from .repo import Repo
-from .vocabulary import (
+from .. import __version__
+from ..core.errors import MipError, Problem
+from ..core.names import INFRA_PROJECT, ROOT_APPLICATION
+from ..core.vocabulary import (
     APP_NAME,
     ARGO_GROUP,
     ARGO_VERSION,
@@ -33,6 +25,14 @@ from .vocabulary import (
     GENERATORS_GROUP,
     GENERATORS_VERSION,
 )
+from ..expand.platform import infrastructure_project, root_application
+from ..model.platform import Platform
+from ..pipeline import render_objects
+from ..read.buildenv import DEFAULT_REVISION
+from ..read.loading import LoadedPlatform, load_federations, load_platform
+from ..read.repo import Repo
+from .kubeapi import Cluster, Unreachable, connect
+from .renders import app_renders
 
 REPO_SERVER = "argocd-repo-server"
 REPO_SERVER_SELECTOR = f"{APP_NAME}={REPO_SERVER}"

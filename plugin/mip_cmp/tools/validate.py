@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from . import compat, meter
-from .buildenv import BuildEnv
-from .crosscheck import directory_name_warnings
-from .errors import MipError, Problem
-from .loading import (
+from ..check.crosscheck import directory_name_warnings
+from ..core import compat, meter
+from ..core.errors import MipError, Problem
+from ..core.names import FILE_NAME
+from ..pipeline import render_objects
+from ..read.buildenv import BuildEnv
+from ..read.loading import (
     LoadedFederation,
     LoadedPlatform,
     federation_dirs,
@@ -18,10 +20,8 @@ from .loading import (
     roots_text,
     unreadable_directories,
 )
-from .names import FILE_NAME
-from .pipeline import render_objects
+from ..read.repo import Repo
 from .renders import app_renders
-from .repo import Repo
 
 
 def validate_repo(root: Path) -> tuple[list[Problem], int]:

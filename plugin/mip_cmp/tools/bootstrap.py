@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import MipError
-from .expand.platform import infrastructure_project, root_application
-from .loading import load_platform
-from .repo import Repo
+from ..core.errors import MipError
+from ..expand.platform import infrastructure_project, root_application
+from ..read.loading import load_platform
+from ..read.repo import Repo
 
 FIELD_MANAGER = "mip-cmp-bootstrap"
 

@@ -20,12 +20,12 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import budget, meter
-from .errors import MipError
-from .keypath import KeyPath
-from .model.federation import Federation
-from .model.platform import Platform
-from .redact import credential_value
+from ..core import budget, meter
+from ..core.errors import MipError
+from ..core.keypath import KeyPath
+from ..core.redact import credential_value
+from ..model.federation import Federation
+from ..model.platform import Platform
 from .yamlsource import Document, unreadable
 
 _MARKERS = ("{{", "{%", "{#")

@@ -11,18 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import buildenv, emit, pipeline
-from .buildenv import BuildEnv
-from .crosscheck import check_unique, directory_name_warnings
-from .errors import MipError, Problem
-from .loading import (
-    LoadedFederation,
-    federation_dirs,
-    load_federation,
-    load_platform,
-)
-from .names import FILE_NAME
-from .repo import Repo, locate
+from .. import pipeline
+from ..check.crosscheck import check_unique, directory_name_warnings
+from ..core.errors import MipError, Problem
+from ..core.names import FILE_NAME
+from ..read import buildenv
+from ..read.buildenv import BuildEnv
+from ..read.loading import LoadedFederation, federation_dirs, load_federation, load_platform
+from ..read.repo import Repo, locate
+from ..write import emit
 from .validate import _stray_files
 
 MAX_LISTED = 10

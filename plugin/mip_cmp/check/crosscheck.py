@@ -10,14 +10,10 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import Any
 
-from . import compat, meter
-from .errors import MipError, Problem
-from .flows import flow_problems, peer_problems
-from .keypath import KeyPath
-from .model.application import AppSync
-from .model.federation import Federation
-from .model.platform import Platform
-from .names import (
+from ..core import compat, meter
+from ..core.errors import MipError, Problem
+from ..core.keypath import KeyPath
+from ..core.names import (
     FEDERATIONS_APPSET,
     NETWORK_APP,
     OVERLAY_APP,
@@ -29,9 +25,13 @@ from .names import (
     infra_project_name,
     is_system_namespace,
 )
-from .redact import credential_value
-from .templating import federation_context
-from .yamlsource import Document
+from ..core.redact import credential_value
+from ..model.application import AppSync
+from ..model.federation import Federation
+from ..model.platform import Platform
+from ..read.templating import federation_context
+from ..read.yamlsource import Document
+from .flows import flow_problems, peer_problems
 
 
 def check_platform(p: Platform, doc: Document) -> list[Problem]:

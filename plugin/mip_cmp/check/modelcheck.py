@@ -6,14 +6,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import MipError, Problem
-from .keypath import KeyPath, format_path
-from .model import KINDS
-from .model.federation import Federation
-from .model.fields import API_VERSION, DNS_LABEL
-from .model.platform import Platform
-from .suggest import did_you_mean
-from .yamlsource import Document
+from ..core.errors import MipError, Problem
+from ..core.keypath import KeyPath, format_path
+from ..core.suggest import did_you_mean
+from ..model import KINDS
+from ..model.federation import Federation
+from ..model.fields import API_VERSION, DNS_LABEL
+from ..model.platform import Platform
+from ..read.yamlsource import Document
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .contract.params import COMPONENT, COMPONENTS, PARAMETERS
-from .errors import MipError
+from ..contract.params import COMPONENT, COMPONENTS, PARAMETERS
+from ..core.errors import MipError
 
 DEFAULT_REVISION = "HEAD"
 

@@ -1,22 +1,23 @@
-"""The network vocabulary read and checked: which app declares which flow, the names of the policies, and
-what the declarations may say beyond what their models check (peers that exist and are unambiguous, names
-unique; a federation's claim on remote peers, only those the platform assigned to it). network.py then
-renders them without checking again."""
+"""The network vocabulary read and checked: which app declares which flow, which namespaces mip-cmp closes,
+the names of the policies, and what the declarations may say beyond what their models check (peers that exist
+and are unambiguous, names unique; a federation's claim on remote peers, only those the platform assigned to
+it). expand/policies.py then renders them without checking again."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
 
-from .errors import Problem
-from .keypath import KeyPath
-from .model.federation import Federation
-from .model.network import AppNetwork, Flow
-from .model.platform import Platform
-from .suggest import did_you_mean
-from .yamlsource import Document
+from ..core.errors import Problem
+from ..core.keypath import KeyPath
+from ..core.suggest import did_you_mean
+from ..model.apps import CommonApp, InfrastructureApp
+from ..model.federation import Federation
+from ..model.network import AppNetwork, Flow
+from ..model.platform import Platform
+from ..read.yamlsource import Document
 
-# Names network.py gives its own policies: a flow may not take them (nor a name it derives from an app's).
+# Names expand/policies.py gives its own policies: a flow may not take them (nor a name it derives from an app's).
 DEFAULT_DENY = "default-deny"
 SAME_NAMESPACE_POLICY = "allow-same-namespace"
 DNS_POLICY = "allow-dns"
@@ -26,6 +27,14 @@ INGRESS_POLICY_PREFIX = "allow-ingress-to-"
 ISOLATE_POLICY_PREFIX = "isolate-"
 FIXED_POLICY_NAMES = (DEFAULT_DENY, SAME_NAMESPACE_POLICY, DNS_POLICY, WEB_POLICY, ACME_POLICY)
 DERIVED_POLICY_PREFIXES = (INGRESS_POLICY_PREFIX, ISOLATE_POLICY_PREFIX)
+
+
+def closed_apps(p: Platform) -> dict[str, CommonApp | InfrastructureApp]:
+    """Common and infrastructure apps whose namespace mip-cmp closes (each gets a `<name>-network`
+    Application), by name."""
+    apps: dict[str, CommonApp | InfrastructureApp] = dict(p.commonApps)
+    apps.update({name: app for name, app in p.infrastructure.items() if app.network is not None})
+    return apps
 
 
 def app_network(p: Platform, name: str) -> tuple[AppNetwork, str | None]:
@@ -144,7 +153,7 @@ def _app_problems(p: Platform, doc: Document, at: KeyPath, section: str, network
 
 def _name_problems(p: Platform, doc: Document, sections: dict[str, str]) -> list[Problem]:
     """Each flow's policy name once in the platform (its policies may land in one namespace), and none of
-    the names network.py gives its own policies."""
+    the names expand/policies.py gives its own policies."""
     problems = []
     seen: set[str] = set()
     for app, index, flow in declared_flows(p):

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import budget, meter
-from .errors import MipError, Problem
-from .names import FILE_NAME
+from ..core import budget, meter
+from ..core.errors import MipError, Problem
+from ..core.names import FILE_NAME
 from .yamlsource import Document, decode, load_fast, unreadable
 
 MAX_ANCESTORS = 32

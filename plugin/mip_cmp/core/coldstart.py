@@ -35,7 +35,7 @@ def skip_plugin_scan() -> bool:
     if (os.environ.get("PYDANTIC_DISABLE_PLUGINS") not in PLUGINS_ALL_DISABLED or _LOADER in sys.modules
             or not pydantic.VERSION.startswith(PLUGIN_LOADER_CHECKED)):
         return False
-    loader = ModuleType(_LOADER, "No pydantic plugins (mip_cmp.coldstart.skip_plugin_scan).")
+    loader = ModuleType(_LOADER, "No pydantic plugins (mip_cmp.core.coldstart.skip_plugin_scan).")
     loader.get_plugins = _no_plugins  # type: ignore[attr-defined]
     sys.modules[_LOADER] = loader
     return True

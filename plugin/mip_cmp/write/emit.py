@@ -11,9 +11,10 @@ from typing import Any
 
 import yaml
 
-from . import budget, fastyaml, meter
-from .errors import MipError, Problem
-from .keypath import format_path
+from ..core import budget, meter
+from ..core.errors import MipError, Problem
+from ..core.keypath import format_path
+from . import fastyaml
 
 try:
     from yaml import CSafeDumper as _BaseDumper

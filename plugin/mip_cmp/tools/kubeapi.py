@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from .errors import MipError
+from ..core.errors import MipError
 
 # A dropped VPN drops packets: without a bound, each call would wait for the kernel's connect timeout.
 CONNECT_SECONDS = 5
@@ -158,7 +158,7 @@ def _no_kubeconfig(context: str | None, exc: Exception) -> Unreachable:
     except Exception:
         names = []
     if context is not None and names and context not in names:
-        from .suggest import did_you_mean
+        from ..core.suggest import did_you_mean
 
         return Unreachable(f"your kubeconfig has no context '{context}'{did_you_mean(context, names)} "
                            f"(contexts: {', '.join(names)})",
