@@ -19,6 +19,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -33,6 +34,8 @@ ARGOCD_NAMESPACE = "argocd-mip-team"  # the sample platform's argocd.namespace
 ARGOCD_VERSION = Path(os.environ.get("E2E_ARGOCD", "argocd-v3.1.12")).name.removeprefix("argocd-")
 KEPT_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", ARGOCD_NAMESPACE})
 RESET_SECONDS = 600  # how long emptying the cluster between cases may take (a harness limit, not a claim)
+API_SECONDS = 60  # one request to the API server (a harness limit: it answers in milliseconds unless stuck)
+ARGO_API = f"/apis/argoproj.io/v1alpha1/namespaces/{ARGOCD_NAMESPACE}"
 PLUGIN_UID = 999  # the image's user (Dockerfile): argocd-cmp-server and mip-cmp run as this uid
 E2E_DIR = Path(__file__).resolve().parent
 PROJECT = E2E_DIR.parents[1]
@@ -264,6 +267,24 @@ class Cluster:
         except (OSError, ssl.SSLError):
             return False
 
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        """One request to the API server, in this process: what the harness does often (listing, emptying the
+        cluster) costs a request, not a kubectl process each (seconds apiece on a loaded machine). A body is
+        a JSON merge patch (PATCH) or the object (POST); a missing object is None."""
+        context = ssl.create_default_context(cafile=str(self.run / "pki" / "apiserver.crt"))
+        content = "application/merge-patch+json" if method == "PATCH" else "application/json"
+        request = urllib.request.Request(
+            f"https://127.0.0.1:{self.ports['apiserver']}{path}", method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": content, "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=API_SECONDS, context=context) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            raise HarnessError(f"{method} {path}: {error.code} {error.read()[:500].decode(errors='replace')}") from error
+
     def start_controller_manager(self) -> None:
         self.spawn("kube-controller-manager", [
             str(self.bins.kube_controller_manager), f"--kubeconfig={self.kubeconfig}",
@@ -298,33 +319,43 @@ class Cluster:
         return json.loads(done.stdout)
 
     def reset(self) -> None:
-        """Remove everything a case made: ApplicationSets, Applications and projects (finalizers dropped
-        first: nothing is cascaded, the namespaces go below; again until none is left, since an Application
-        not yet deleted may re-create one), stores, and every namespace but the system's and Argo CD's; wait
-        until those namespaces are gone."""
-        kinds = ("applicationsets.argoproj.io", "applications.argoproj.io", "appprojects.argoproj.io")
+        """Remove everything a case made, with Argo CD's controllers stopped (a sync under way would apply
+        its objects again after they were deleted: the next case's root then found a previous case's
+        Application it could not prune): ApplicationSets, Applications and projects (finalizers dropped first:
+        nothing is cascaded, the namespaces go below), stores, and every namespace but the system's and Argo
+        CD's; wait until those namespaces are gone, then start the controllers again."""
+        controllers = {"argocd-application-controller": self.start_application_controller,
+                       "argocd-applicationset-controller": self.start_applicationset_controller}
+        for name in controllers:
+            self.stop_process(name)
+        kinds = ("applicationsets", "applications", "appprojects")
 
         def cleared() -> bool:
             left = False
             for kind in kinds:
-                items = (self.get(kind, namespace=ARGOCD_NAMESPACE) or {"items": []})["items"]
+                items = (self.api("GET", f"{ARGO_API}/{kind}") or {"items": []})["items"]
                 for item in items:
-                    self.kubectl("patch", "-n", ARGOCD_NAMESPACE, f"{kind}/{item['metadata']['name']}",
-                                 "--type=merge", "-p", '{"metadata":{"finalizers":null}}', check=False)
+                    if item["metadata"].get("finalizers"):
+                        self.api("PATCH", f"{ARGO_API}/{kind}/{item['metadata']['name']}",
+                                 {"metadata": {"finalizers": None}})
                 if items:
-                    self.kubectl("delete", "-n", ARGOCD_NAMESPACE, kind, "--all", "--wait=false", check=False)
+                    self.api("DELETE", f"{ARGO_API}/{kind}")
                     left = True
             return not left
 
-        # Each round is a kubectl call per object: minutes on a loaded machine (180 s ran out at load 15).
+        def namespaces() -> list[str]:
+            listed = self.api("GET", "/api/v1/namespaces")["items"]
+            return [n["metadata"]["name"] for n in listed if n["metadata"]["name"] not in KEPT_NAMESPACES]
+
+        # A request per object, not a kubectl process: a kubectl per object took minutes at load 15 to 20.
         wait_for("Argo CD objects of the previous case deleted", cleared, RESET_SECONDS)
-        self.kubectl("delete", "clustersecretstores.external-secrets.io", "--all", "--wait=false")
-        namespaces = [n["metadata"]["name"] for n in self.get("namespaces")["items"]
-                      if n["metadata"]["name"] not in KEPT_NAMESPACES]
-        if namespaces:
-            self.kubectl("delete", "namespace", *namespaces, "--wait=false")
-        wait_for("namespaces of the previous case deleted", lambda: not [
-            n for n in self.get("namespaces")["items"] if n["metadata"]["name"] not in KEPT_NAMESPACES], RESET_SECONDS)
+        self.api("DELETE", "/apis/external-secrets.io/v1/clustersecretstores")
+        for namespace in namespaces():
+            self.api("DELETE", f"/api/v1/namespaces/{namespace}")
+        # Then kube-controller-manager empties each namespace, kind by kind, before it goes.
+        wait_for("namespaces of the previous case deleted", lambda: not namespaces(), RESET_SECONDS)
+        for start in controllers.values():
+            start()
 
     def install_basics(self) -> None:
         # ESO's CRDs of the controller's release, then the project's vendored ones over them (the release
@@ -384,15 +415,19 @@ class Cluster:
             shutil.copy2(self.bins.kustomize, bindir / "kustomize")
         return bindir
 
-    def restart_cmp_server(self, plugin: Path = PROJECT / "plugin.yaml") -> None:
-        """Replace the sidecar, as a new image does: argocd-cmp-server stopped, then started with `plugin`."""
-        proc = self.procs.pop("argocd-cmp-server")
-        for stop in (signal.SIGTERM, signal.SIGKILL):  # as a pod's grace period ends
+    def stop_process(self, name: str) -> None:
+        """End one process the environment started (SIGTERM, then SIGKILL as a pod's grace period ends)."""
+        proc = self.procs.pop(name)
+        for stop in (signal.SIGTERM, signal.SIGKILL):
             with suppress(ProcessLookupError):
                 os.killpg(proc.pid, stop)
             with suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
                 break
+
+    def restart_cmp_server(self, plugin: Path = PROJECT / "plugin.yaml") -> None:
+        """Replace the sidecar, as a new image does: argocd-cmp-server stopped, then started with `plugin`."""
+        self.stop_process("argocd-cmp-server")
         self.start_cmp_server(plugin)
 
     def plugin_venv(self) -> Path:

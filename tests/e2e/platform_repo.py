@@ -23,16 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import cmpserver
-from cmpserver import Expansion, bootstrap_objects, follow, root_application
-from e2e.cluster import ARGOCD_NAMESPACE, ARGOCD_VERSION, Cluster, HarnessError
+from cmpserver import Expansion, Rendered, bootstrap_objects, follow, root_application
+from e2e.cluster import ARGO_API, ARGOCD_NAMESPACE, ARGOCD_VERSION, Cluster, HarnessError
 from helpers import run_cli, yaml_documents
+from mip_cmp.contract.params import DIRECTORY, FEDERATION
 
 SAMPLE_REPO = Path(__file__).resolve().parents[2] / "sample-repo"
 BRANCH = "main"
 SYNCED = "Synced"
 PLUGIN = "mip-cmp"
 ROOT = "mip-platform"
-APPLICATIONS = "applications.argoproj.io"
 # Long enough for a first sync on a loaded two-core machine (it takes about 30 s on a quiet one).
 CONVERGE_SECONDS = 600
 # Store keys and the properties read from each (the fake provider's entries hold a JSON object of them).
@@ -104,7 +104,7 @@ class Argo:
     began: float = field(default_factory=time.monotonic)
 
     def apps(self) -> Apps:
-        listed = self.cluster.get(APPLICATIONS, namespace=ARGOCD_NAMESPACE) or {"items": []}
+        listed = self.cluster.api("GET", f"{ARGO_API}/applications") or {"items": []}  # every 2 s: no kubectl
         return {a["metadata"]["name"]: a for a in listed["items"]}
 
     def wait(self, what: str, done: Callable[[Apps], bool], timeout: float = CONVERGE_SECONDS) -> Apps:
@@ -126,8 +126,9 @@ class Argo:
         """Ask for a hard refresh (no cached manifests), as `argocd app get --hard-refresh` does: a push is
         then seen at once, not when the repo-server's revision cache expires."""
         for name in names:
-            self.cluster.kubectl("annotate", "--overwrite", "-n", ARGOCD_NAMESPACE, f"{APPLICATIONS}/{name}",
-                                 "argocd.argoproj.io/refresh=hard", check=False)
+            with suppress(HarnessError):  # one deleted meanwhile needs no refresh
+                self.cluster.api("PATCH", f"{ARGO_API}/applications/{name}",
+                                 {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}})
 
 
 def expansion(repo: PlatformRepo) -> Expansion:
@@ -138,6 +139,75 @@ def expansion(repo: PlatformRepo) -> Expansion:
 def expected_apps(repo: PlatformRepo) -> set[str]:
     """Every Application that renders through mip-cmp (the real repo-server must make exactly these)."""
     return {r.app["metadata"]["name"] for r in expansion(repo).renders}
+
+
+def plugin_params(app: dict[str, Any]) -> dict[str, str | None]:
+    """The plugin parameters of an Application's source, by name."""
+    return {p["name"]: p.get("string") for p in app["spec"]["source"]["plugin"].get("parameters") or []}
+
+
+@dataclass(frozen=True)
+class Federation:
+    """A federation's Applications in the platform's render (what a case expects of it follows the sample)."""
+
+    name: str
+    directory: str  # relative to the repository
+    namespace: str  # where its workloads and data are
+    renders: frozenset[str]  # those mip-cmp renders for it (its `federation` parameter): each from `directory`
+    workloads: frozenset[str]  # those they make that render something else: its apps' charts and overlays
+    secrets: frozenset[str]  # those of `renders` that hold its ExternalSecrets
+    generated: frozenset[str]  # the Secrets in `namespace` that hold passwords generated for it
+
+    @property
+    def apps(self) -> frozenset[str]:
+        return self.renders | self.workloads
+
+
+def federations(repo: PlatformRepo) -> dict[str, Federation]:
+    """Every federation of the platform's render, by name, with its Applications."""
+    rendered = expansion(repo)
+    own: dict[str, set[str]] = {}
+    directories: dict[str, str] = {}
+    namespaces: dict[str, set[str]] = {}  # where its Applications deploy, but the wrapper's (Argo CD's namespace)
+    for r in rendered.renders:
+        params = plugin_params(r.app)
+        federation = params.get(FEDERATION.name)
+        if federation:
+            own.setdefault(federation, set()).add(r.app["metadata"]["name"])
+            directories[federation] = str(params.get(DIRECTORY.name))
+            namespaces.setdefault(federation, set()).add(r.app["spec"]["destination"]["namespace"])
+
+    def made(federation: str, kind: str) -> list[Rendered]:
+        return [o for o in rendered.objects if o.app in own[federation] and o.obj.get("kind") == kind]
+
+    found = {}
+    for federation, renders in own.items():
+        workloads = [o.obj for o in made(federation, "Application") if o.obj["metadata"]["name"] not in renders]
+        (namespace,) = namespaces[federation] - {ARGOCD_NAMESPACE}
+        secrets = made(federation, "ExternalSecret")
+        found[federation] = Federation(
+            federation, directories[federation], namespace, frozenset(renders),
+            frozenset(w["metadata"]["name"] for w in workloads), frozenset(o.app for o in secrets),
+            frozenset(made_secret(o.obj) for o in secrets if generates(o.obj)))
+    return found
+
+
+def common_secrets(repo: PlatformRepo) -> frozenset[str]:
+    """The Applications holding ExternalSecrets that are no federation's: the common apps' secrets."""
+    rendered = expansion(repo)
+    apps = {r.app["metadata"]["name"]: r.app for r in rendered.renders}
+    return frozenset(o.app for o in rendered.objects
+                     if o.obj.get("kind") == "ExternalSecret" and FEDERATION.name not in plugin_params(apps[o.app]))
+
+
+def made_secret(external_secret: dict[str, Any]) -> str:
+    """The name of the Secret an ExternalSecret makes."""
+    return str(external_secret["spec"].get("target", {}).get("name") or external_secret["metadata"]["name"])
+
+
+def generates(external_secret: dict[str, Any]) -> bool:
+    """Whether an ExternalSecret's Secret holds something a generator made (a password)."""
+    return any("generatorRef" in (d.get("sourceRef") or {}) for d in external_secret["spec"].get("dataFrom") or [])
 
 
 def store_keys(objects: Iterable[dict[str, Any]]) -> Keys:
@@ -189,17 +259,19 @@ class Installed:
 
 
 def install(cluster: Cluster, work: Path, name: str, edit: Callable[[Path], None] | None = None,
-            missing_for: str | None = None, extra: Keys | None = None) -> Installed:
+            missing_for: Callable[[PlatformRepo], frozenset[str]] | None = None, extra: Keys | None = None) -> Installed:
     """The sample platform (changed by `edit` first, if given) as docs/operations.md installs it: the store
-    holding every key the platform reads (but those the Application `missing_for` reads; and `extra`), then
-    `mip-cmp bootstrap` applied; nothing waited for."""
+    holding every key the platform reads (but those the Applications `missing_for` names read; and `extra`),
+    then `mip-cmp bootstrap` applied; nothing waited for."""
     repo = PlatformRepo(cluster, work, name)
     repo.create()
     if edit is not None:
         edit(repo.work)
         repo.commit("the platform as this case starts")
-    missing = platform_keys(repo, missing_for) if missing_for else {}
-    assert missing or not missing_for, f"{missing_for} reads no store key"
+    missing: Keys = {}
+    for app in missing_for(repo) if missing_for else ():
+        missing.update(platform_keys(repo, app))
+    assert missing or not missing_for, "the Applications left without their keys read none"
     keys = platform_keys(repo)
     for key, properties in (extra or {}).items():
         keys.setdefault(key, set()).update(properties)

@@ -17,12 +17,13 @@ from typing import Any
 import yaml
 
 from e2e.cluster import ARGOCD_NAMESPACE, Cluster
-from e2e.platform_repo import ROOT, SAMPLE_REPO, Apps, install, render, store_keys
+from e2e.platform_repo import ROOT, SAMPLE_REPO, Apps, install, made_secret, render, store_keys
 from e2e.previous_release import plugin_yaml, recorded_repo_url, sections
 from releases import RELEASES
 
 REPO = "upgrade"  # the case's repository on the git server
 IN_CLUSTER = "https://kubernetes.default.svc"
+SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 
 
 def previous_release() -> Path:
@@ -33,8 +34,23 @@ def previous_release() -> Path:
 
 def made_secrets(rendered: list[dict[str, Any]]) -> set[tuple[str, str]]:
     """(namespace, name) of every Secret the rendered ExternalSecrets make."""
-    return {(o["metadata"]["namespace"], o["spec"].get("target", {}).get("name") or o["metadata"]["name"])
-            for o in rendered if o["kind"] == "ExternalSecret"}
+    return {(o["metadata"]["namespace"], made_secret(o)) for o in rendered if o["kind"] == "ExternalSecret"}
+
+
+def external_secrets(rendered: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The rendered ExternalSecrets by (namespace, name)."""
+    return {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in rendered if o["kind"] == "ExternalSecret"}
+
+
+def prunable(obj: dict[str, Any]) -> bool:
+    """Whether Argo CD prunes the live object once its Application no longer renders it."""
+    options = str((obj["metadata"].get("annotations") or {}).get(SYNC_OPTIONS, ""))
+    return "Prune=false" not in options
+
+
+def owned(external_secret: dict[str, Any]) -> bool:
+    """Whether ESO makes its Secret owned by it (deleted with it by Kubernetes' garbage collector)."""
+    return str(external_secret["spec"].get("target", {}).get("creationPolicy", "Owner")) == "Owner"
 
 
 def made_here(renders: dict[str, list[dict[str, Any]]]) -> set[tuple[str, str]]:
@@ -64,10 +80,13 @@ def start_previous_sidecar(cluster: Cluster, recorded: Path) -> None:
 
 
 def test_upgrade_from_the_previous_release(empty_cluster: Cluster, tmp_path: Path) -> None:
-    """Row 'upgrade mip-cmp' (data: never deleted by an upgrade; Argo CD objects: changed objects synced):
-    once the sidecar is replaced, every Application of this release's render is Synced to the same commit;
-    every Application that outlives the upgrade is the same object (updated in place, not re-created), no
-    namespace is re-created, and every Secret both releases' ExternalSecrets make is the same Secret."""
+    """Row 'upgrade mip-cmp' (data: generated passwords never deleted by an upgrade; Argo CD objects: changed
+    objects synced): once the sidecar is replaced, every Application of this release's render is Synced to the
+    same commit; every Application that outlives the upgrade is the same object (updated in place, not
+    re-created), no namespace is re-created, and every Secret both releases' ExternalSecrets make is the same
+    Secret. An ExternalSecret the previous release's root applied and this release makes nowhere (the
+    datacatalog's store copy, which the sample's datacatalog no longer reads) is pruned by the root, with its
+    Secret where ESO made it owned (CHANGELOG, 'Changed output (lifecycle)'); one marked Prune=false stays."""
     recorded = previous_release()
     old = {app: [o for o in yaml.safe_load_all(text) if o] for app, text in sections(recorded.read_text()).items()}
     old_objects = [o for rendered in old.values() for o in rendered]
@@ -87,6 +106,8 @@ def test_upgrade_from_the_previous_release(empty_cluster: Cluster, tmp_path: Pat
         apps_before = {n: a["metadata"]["uid"] for n, a in installed.argo.apps().items()}
         namespaces_before = {ns: uid(empty_cluster, "namespaces", ns) for ns, _ in made}
         secrets_before = {s: uid(empty_cluster, "secrets", s[1], s[0]) for s in made}
+        at_root = external_secrets(old[ROOT])
+        at_root_before = {k: uid(empty_cluster, "externalsecrets.external-secrets.io", k[1], k[0]) for k in at_root}
     finally:
         empty_cluster.restart_cmp_server()
 
@@ -98,7 +119,19 @@ def test_upgrade_from_the_previous_release(empty_cluster: Cluster, tmp_path: Pat
         "an Application was re-created by the upgrade"
     assert {ns: uid(empty_cluster, "namespaces", ns) for ns in namespaces_before} == namespaces_before, \
         "a namespace was deleted or re-created by the upgrade"
-    both = made & made_secrets([o for name in installed.expected for o in render(installed, apps[name])])
+    now = [o for name in installed.expected for o in render(installed, apps[name])]
+    both = made & made_secrets(now)
     assert both, "the two releases make no Secret in common"
     assert {s: uid(empty_cluster, "secrets", s[1], s[0]) for s in both} == {s: secrets_before[s] for s in both}, \
         "a Secret both releases make was deleted or re-created by the upgrade"
+
+    left = {k: o for k, o in at_root.items() if k not in external_secrets(now)}
+    expected = {k: (None if prunable(o) else at_root_before[k],
+                    None if prunable(o) and owned(o) else secrets_before.get((k[0], made_secret(o)))) for k, o in left.items()}
+
+    def live(key: tuple[str, str]) -> tuple[str | None, str | None]:
+        return (uid(empty_cluster, "externalsecrets.external-secrets.io", key[1], key[0]),
+                uid(empty_cluster, "secrets", made_secret(left[key]), key[0]))
+
+    installed.argo.wait("the root's ExternalSecrets this release does not make pruned, or kept where Prune=false",
+                        lambda _: {k: live(k) for k in left} == expected)
