@@ -143,7 +143,17 @@ def _busiest(pids: list[int], seconds: float) -> int:
 
 
 @pytest.mark.slow
-def test_healthy_renders_stay_fast_while_hostile_ones_run(renderer: Renderer, hostile: Hostile) -> None:
+def test_healthy_renders_stay_fast_while_hostile_ones_run(hostile: Hostile) -> None:
+    """No wall-clock limit to speak of (on a loaded machine it ended the hostile renders before the healthy ones
+    were answered, and the order showed nothing): the hostile ones run until their CPU budget stops them."""
+    renderer = Renderer(MIP_CMP_RENDER_CPU_SECONDS=str(CPU_LIMIT), MIP_CMP_RENDER_WALL_SECONDS="120")
+    try:
+        _healthy_while_hostile(renderer, hostile)
+    finally:
+        renderer.close()
+
+
+def _healthy_while_hostile(renderer: Renderer, hostile: Hostile) -> None:
     healthy = argo_env(".", params=BOUND)
     expected = renderer.ask(SAMPLE_REPO, healthy)
     assert expected.code == 0 and expected.stdout.startswith(b"---\n")
@@ -156,8 +166,8 @@ def test_healthy_renders_stay_fast_while_hostile_ones_run(renderer: Renderer, ho
 
     # What is asserted is an order, not a speed (the machine is shared): every healthy render is answered, whole
     # and unchanged, while both hostile renders are still running, so none waited for a hostile one to end. The
-    # hostile ones run until the CPU budget (or the wall budget on a busy machine) stops them: seconds, against
-    # tens of milliseconds for a healthy render. The figures are printed for the record.
+    # hostile ones run until the CPU budget stops them: seconds of CPU at the lowest priority, against tens of
+    # milliseconds for a healthy render. The figures are printed for the record.
     before = [timed() for _ in range(5)]
     answers: list[wire.Answer] = []
 
@@ -177,16 +187,13 @@ def test_healthy_renders_stay_fast_while_hostile_ones_run(renderer: Renderer, ho
           f"running {busy * 1000:.1f} ms ({busy / quiet:.2f}x); hostile answers: "
           f"{[(a.code, a.stderr.decode().partition(chr(10))[0]) for a in answers]}")
     assert running == 2, "a hostile render ended before the healthy ones were answered: nothing was shown"
-    # The hostile root hit a limit (CPU, or time on a busy machine): a clear error (exit 1), not a retry in
-    # the client's own process.
-    limits = (f"it used more than its CPU budget of {CPU_LIMIT} s",
-              f"it took longer than its time budget of {WALL_LIMIT:g} s")
-    # (or, since the in-render budgets, that budget's own clear error, often before the renderer's limits)
+    # The hostile root hit a limit: a clear error (exit 1), not a retry in the client's own process; the
+    # renderer's CPU limit, or the in-render budgets' own clear error, often before it.
     assert [a.code for a in answers] == [1, 1]
     for answer in answers:
         assert answer.stdout == b""
-        assert answer.stderr in {f"mip-cmp: the render was stopped: {why}; nothing was printed\n".encode()
-                                 for why in limits} or b"budget" in answer.stderr
+        assert answer.stderr == (f"mip-cmp: the render was stopped: it used more than its CPU budget of {CPU_LIMIT} "
+                                 "s; nothing was printed\n").encode() or b"budget" in answer.stderr
     assert Path(renderer.sock).exists(), "slow requests never take the shared socket away"
 
 

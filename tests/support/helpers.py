@@ -70,9 +70,11 @@ def argo_env(source_path: str, *, app_name: str = "app", revision: str = "main",
 
 
 def mip_cmp(*args: str, cwd: Path, env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+            timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
     """Run the installed CLI as a separate process, as argocd-cmp-server would. The plain in-process path
-    unless the caller asks for the warm renderer (tests/test_fast_path.py proves both give the same bytes)."""
+    unless the caller asks for the warm renderer (tests/test_fast_path.py proves both give the same bytes).
+    `timeout` only keeps a hung process from hanging the suite: a command that takes a second alone took over
+    60 s at a load of 28 (doctor, importing the kubernetes client)."""
     return subprocess.run(
         [sys.executable, "-m", "mip_cmp", *args], cwd=cwd,
         env={**base_env(), "MIP_CMP_RENDERER": "off", **(env or {})},
