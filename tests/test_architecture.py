@@ -69,6 +69,14 @@ def test_no_module_imports_its_own_layer_or_one_above() -> None:
     assert upward == []
 
 
+MAX_MODULE_LINES = 450  # issue 21: a module past this did two jobs, every time it was looked at
+
+
+def test_no_module_is_longer_than_one_job() -> None:
+    lengths = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in MODULES.items()}
+    assert {name: n for name, n in lengths.items() if n > MAX_MODULE_LINES} == {}
+
+
 def test_the_import_graph_has_no_cycle() -> None:
     # Implied by the layers; checked on its own so that a failure names the cycle.
     graph = {m: imports_of(m) for m in MODULES}

@@ -372,7 +372,7 @@ class LazyDocument(Document):
 def parse_plain(text: str, file: str = "") -> dict[str, Any] | None:
     """The data of a mapping document exactly as load() builds it, without positions; None whenever load()
     would say anything but the data (an error, a document that is not a mapping): then call load()."""
-    document: list[Any] = []  # holds the root node: the bottom of the stack, so the root attaches like any node
+    document: list[dict[str, Any]] = []  # the root, at the bottom of the stack: it attaches like any node
     stack: list[list[Any]] = [[document, _NO_KEY]]  # [container, the mapping's pending key or _NO_KEY]
     nodes = documents = 0
     over: Any = None  # the first node past budget.MAX_NODES: load() would stop there too, so this says it
@@ -401,14 +401,12 @@ def parse_plain(text: str, file: str = "") -> dict[str, Any] | None:
         parser.dispose()
     if over is not None:  # not parsed a second time with positions only to stop at the same node
         raise too_many_nodes(file, over)
-    root = document[0] if document else None
-    if type(root) is not dict:
+    if not document:  # no node at all (a root that is not a mapping was refused above): load() says so
         return None
-    # The render's budget, for the whole file at once: MAX_NODES bounds the work between two counts. (When
-    # this returns None, load() parses the file again and counts it.)
+    # The render's budget, for the whole file at once (where this returns None, load() counts it instead).
     meter.at(meter.locator(file))
     meter.nodes(nodes)
-    return root
+    return document[0]
 
 
 def _new_node(event: Any, kind: type, depth: int) -> Any:
