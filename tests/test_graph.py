@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.webdriver.support.ui import WebDriverWait
 
 from browser import WHY_NOT, chromium
 from helpers import SAMPLE_REPO
@@ -132,9 +133,10 @@ def test_the_page_of_1000_federations_lists_them_all_and_searches(tmp_path: Path
         "return Array.from(document.querySelectorAll('details.fed:not(.hidden)')).map(d => d.dataset.fed)")
     assert visible == ["federation-n0042"]
     driver.execute_script("document.querySelector('details[data-fed=\"federation-n0042\"]').open = true")
-    drawn = driver.execute_script(
-        "return document.querySelector('details[data-fed=\"federation-n0042\"] svg') !== null")
-    assert drawn
+    # The card draws on its `toggle` event, which the browser fires after this script returns: wait for it
+    # (an order, not a speed: the wait's bound only keeps a broken page from hanging the test).
+    WebDriverWait(driver, 60, poll_frequency=0.05).until(lambda d: d.execute_script(
+        "return document.querySelector('details[data-fed=\"federation-n0042\"] svg') !== null"))
     driver.save_screenshot(str(tmp_path / "graph-1000.png"))
     assert console_errors(driver) == []
 
