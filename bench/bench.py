@@ -55,6 +55,9 @@ MIP_INFRA = ROOT.parent / "shared" / "reference" / "mip-infra"
 FEDERATION_A = Path("deployments/local/federations/federation-A")
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 REPO_URL = "https://github.com/Medical-Informatics-Platform/mip-infra.git"
+# `kubectl kustomize` of federation-A where the targets in seconds were set (2026-12-02, kustomize v5.8.1): what
+# scales them to the machine of a run (_targets).
+REFERENCE_KUSTOMIZE_S = 0.050
 # docs/performance.md's section that bench/reposerver.py writes (it needs the real Argo CD): kept as it is when
 # this script rewrites the rest.
 REPOSERVER_SECTION = ("<!-- bench/reposerver.py: begin -->", "<!-- bench/reposerver.py: end -->")
@@ -755,10 +758,28 @@ def report(bench: Bench, args: argparse.Namespace, app: dict[str, Series], first
 
 def _targets(bench: Bench, app: dict[str, Series], first: tuple[Series, Series], roots: list[RootRow],
              concurrent: list[ConcurrentRow], validated: Series | None) -> list[str]:
-    """The table of issue 14's targets, each with what this run measured."""
+    """The table of issue 14's targets, each with what this run measured. The ratios hold on any machine; the
+    targets in seconds were set where kustomize of federation-A took REFERENCE_KUSTOMIZE_S, so they are scaled by
+    this run's kustomize time (the one process whose work never changes): the same machine kind runs two to three
+    times slower on some days, the interpreter's start included. Memory is not scaled."""
     k = app.get("kustomize")
+    scale = k.median / REFERENCE_KUSTOMIZE_S if k is not None else 1.0
+
+    def limit(seconds: float) -> str:
+        """A time target as set, and as it applies to this run's machine."""
+        def shown(value: float) -> str:
+            return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+        set_as = f"{seconds * 1000:g} ms" if seconds < 1 else f"{seconds:g} s"
+        return f"≤ {set_as}" if k is None else f"≤ {set_as} (here {scale:.2f}× that: {shown(seconds * scale)})"
+
     lines: list[str] = []
-    lines += ["", "## Targets", "", "| target | measured | |", "|---|---|---|"]
+    lines += ["", "## Targets", ""]
+    if k is not None:
+        lines += [f"Time targets in seconds were set on a machine where `kubectl kustomize` of federation-A took "
+                  f"{REFERENCE_KUSTOMIZE_S * 1000:.0f} ms; this run's took {k.ms()}, so they are scaled by "
+                  f"{scale:.2f}. Ratios and memory are not scaled.", ""]
+    lines += ["| target | measured | |", "|---|---|---|"]
     if k is not None:
         lines.append(f"| per app, warm: ≤ 0.4× `kubectl kustomize` of federation-A | {ratio(app['warm'], k)} | "
                      f"{verdict(app['warm'].median <= 0.4 * k.median)} |")
@@ -776,17 +797,17 @@ def _targets(bench: Bench, app: dict[str, Series], first: tuple[Series, Series],
     if concurrent:
         worst = max(statistics.median(row.cpu_ms) for row in concurrent)
         own = f"; the worker's own count {bench.own.median * 1000:.1f} ms" if bench.own is not None else ""
-        lines.append(f"| renderer CPU per request ≤ 15 ms | at most {worst:.1f} ms (median per batch, kernel "
-                     f"counters{own}) | {verdict(worst <= 15)} |")
+        lines.append(f"| renderer CPU per request {limit(0.015)} | at most {worst:.1f} ms (median per batch, kernel "
+                     f"counters{own}) | {verdict(worst <= 15 * scale)} |")
     thousand = next((r for r in roots if r.federations == 1000), None)
     if thousand is not None:
         mem = thousand.warm_client_kib + thousand.warm_worker_kib
-        lines.append(f"| root at 1000 federations: ≤ 0.5 s warm, ≤ 100 MiB | warm {thousand.warm.ms()}, "
+        lines.append(f"| root at 1000 federations: warm {limit(0.5)}, ≤ 100 MiB | warm {thousand.warm.ms()}, "
                      f"{mib(mem)} (client + worker; cold {thousand.cold.ms()}, {mib(thousand.cold_kib)}) | "
-                     f"{verdict(thousand.warm.median <= 0.5 and mem <= 100 * 1024)} |")
+                     f"{verdict(thousand.warm.median <= 0.5 * scale and mem <= 100 * 1024)} |")
     if validated is not None:
-        lines.append(f"| `mip-cmp validate` at 1000 federations: ≤ 2 s | {validated.s()} | "
-                     f"{verdict(validated.median <= 2)} |")
+        lines.append(f"| `mip-cmp validate` at 1000 federations: {limit(2)} | {validated.s()} | "
+                     f"{verdict(validated.median <= 2 * scale)} |")
     return lines
 
 
