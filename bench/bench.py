@@ -882,7 +882,7 @@ HOW = """\
   on). pydantic stays on the validation path (the format is defined once, as models), and importing it
   alone takes longer than kustomize's whole run, so a cold run stays above 2× kustomize's time; the warm
   renderer is the answer to the cold start, and the image starts it with the sidecar.
-- **A direct YAML writer** (plugin/mip_cmp/write/fastyaml.py). PyYAML's C dumper still builds and resolves a node
+- **A direct YAML writer** (plugin/mip_cmp/stage5_write/fastyaml.py). PyYAML's C dumper still builds and resolves a node
   per value in Python; for the subset mip-cmp emits (block style, plain or single-quoted ASCII strings,
   integers, booleans, null) the text is written directly, about ten times faster; any other document is
   left to PyYAML. Tested against PyYAML on real outputs and generated data. Its caches of texts (shared by

@@ -31,9 +31,9 @@ from bench import SAMPLE, make_platform
 from mip_cmp.contract.params import bound
 from mip_cmp.core import budget
 from mip_cmp.pipeline import render_objects
-from mip_cmp.read.buildenv import BuildEnv
-from mip_cmp.read.repo import Repo
-from mip_cmp.write import emit
+from mip_cmp.stage1_read.buildenv import BuildEnv
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage5_write import emit
 
 Objects = list[dict[str, Any]]
 

@@ -69,6 +69,22 @@ def test_no_module_imports_its_own_layer_or_one_above() -> None:
     assert upward == []
 
 
+def stage_of(module: str) -> int | None:
+    """The number in a stage's name (stage1_read.repo: 1); None for what is not a stage."""
+    found = re.match(r"stage(\d)_", module)
+    return int(found[1]) if found else None
+
+
+def test_no_stage_imports_a_later_stage() -> None:
+    """The stages are numbered in the order they run: each may use what an earlier one made, never a later one
+    (the reader of stage 1 does not depend on the writer of stage 5)."""
+    backward = [f"{m} imports {t}" for m in MODULES if stage_of(m) for t in sorted(imports_of(m))
+                if (stage_of(t) or 0) > (stage_of(m) or 0)]
+    assert backward == []
+    # A checker that sees no stage import cannot fail: the expansion does use the bound platform of stage 2.
+    assert stage_of("stage2_check.loading") == 2 and "stage2_check.loading" in imports_of("stage3_expand.platform")
+
+
 MAX_MODULE_LINES = 450  # issue 21: a module past this did two jobs, every time it was looked at
 
 
@@ -96,9 +112,10 @@ def test_the_import_graph_has_no_cycle() -> None:
 
 def test_the_checker_sees_imports() -> None:
     """A checker that finds nothing cannot fail: it must see the pipeline's own imports."""
-    assert {"expand.platform", "read.loading", "gate", "read.repo"} <= imports_of("pipeline")
+    assert {"stage3_expand.platform", "stage2_check.loading", "stage4_gate", "stage1_read.repo"} <= imports_of(
+        "pipeline")
     assert "answer" in imports_of("renderer.server")
-    assert "write.fastyaml" in imports_of("write.emit")
+    assert "stage5_write.fastyaml" in imports_of("stage5_write.emit")
 
 
 # --- words spelled once ----------------------------------------------------------------------------------------
@@ -255,14 +272,16 @@ def test_every_test_file_a_document_or_the_code_cites_exists() -> None:
 
 # Core modules whose rules are tested on their own, in-process: each has its file in tests/unit/ (a package by
 # its name). The rest is tested through them and by the golden cases.
-# tests/unit/ is flat: a module's file is named by its last part (tests/unit/test_repo.py for read/repo.py).
-UNIT_TESTED = ("core.errors", "core.helm", "core.keypath", "core.meter", "core.redact", "read.buildenv", "read.repo",
-               "read.yamlsource", "read.templating", "read.loading", "check.modelcheck", "check.flows", "expand",
-               "gate", "write.emit", "pipeline", "reporter", "tools.renders", "tools.validate")
+# tests/unit/ is flat: a module's file is named by its last part, a stage's number left out
+# (tests/unit/test_repo.py for stage1_read/repo.py, tests/unit/test_gate.py for stage4_gate.py).
+UNIT_TESTED = ("core.errors", "core.helm", "core.keypath", "core.meter", "core.redact", "stage1_read.buildenv",
+               "stage1_read.repo", "stage1_read.yamlsource", "stage1_read.templating", "stage2_check.loading",
+               "stage2_check.modelcheck", "stage2_check.flows", "stage3_expand", "stage4_gate", "stage5_write.emit",
+               "pipeline", "reporter", "tools.renders", "tools.validate")
 
 
 def test_each_core_module_has_its_unit_test_file() -> None:
-    names = [m.rsplit(".", 1)[-1] for m in UNIT_TESTED]
+    names = [re.sub(r"^stage\d_", "", m.rsplit(".", 1)[-1]) for m in UNIT_TESTED]
     assert len(names) == len(set(names)), "two modules would share a unit test file"
     assert [m for m, name in zip(UNIT_TESTED, names, strict=True)
             if not (REPO_ROOT / "tests" / "unit" / f"test_{name}.py").is_file()] == []
@@ -307,11 +326,14 @@ def test_the_folder_listing_is_the_tree() -> None:
 
 
 def test_the_folder_listing_shows_the_stages_in_pipeline_order() -> None:
-    """The stages read, check, expand, gate, write appear in that order, and each module of a stage's folder
-    in its folder (the reader of the listing meets the pipeline as it runs)."""
+    """The stages read, check, expand, gate, write, numbered in their names so that `ls` (any sorted listing)
+    shows them in the order they run, and the documented tree in that order too, each stage's modules in its
+    folder."""
+    pipeline = ["stage1_read", "stage2_check", "stage3_expand", "stage4_gate", "stage5_write"]
+    on_disk = [path.name.removesuffix(".py") for path in sorted(PACKAGE.iterdir()) if path.name.startswith("stage")]
+    assert on_disk == pipeline
     top = [path.split("/")[0].removesuffix(".py") for path, _ in folder_listing() if path.count("/") <= 1]
-    stages = [name for name in dict.fromkeys(top) if name in ("read", "check", "expand", "gate", "write")]
-    assert stages == ["read", "check", "expand", "gate", "write"]
+    assert [name for name in dict.fromkeys(top) if name.startswith("stage")] == pipeline
 
 
 def test_the_tree_reader_reads_nesting() -> None:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, base_env, run_cli
-from mip_cmp.write import emit
+from mip_cmp.stage5_write import emit
 
 # What `mip-cmp generate` answers (mip_cmp.answer, the code path of the CLI and of the renderer's workers) for
 # each (directory, environment) of argv[1], in one process: the hash seed is the process's.

@@ -30,10 +30,10 @@ from hypothesis import strategies as st
 
 from helpers import SAMPLE_FEDERATIONS, SAMPLE_REPO, argo_env, base_env, copy_sample, run_cli
 from mip_cmp.core.errors import MipError
-from mip_cmp.read import yamlsource
 from mip_cmp.renderer import server as renderer
 from mip_cmp.renderer import wire
-from mip_cmp.write import emit, fastyaml
+from mip_cmp.stage1_read import yamlsource
+from mip_cmp.stage5_write import emit, fastyaml
 from properties import examples
 
 HEAVY = ("pydantic", "yaml", "jinja2")

@@ -12,11 +12,11 @@ import yaml
 from helpers import REPO_ROOT, copy_sample
 from k8s_validation import validate_object
 from mip_cmp.core.errors import InternalError, MipError
-from mip_cmp.gate import check_federation_output
 from mip_cmp.pipeline import render_objects
-from mip_cmp.read.buildenv import BuildEnv
-from mip_cmp.read.loading import load_federations, load_platform
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.buildenv import BuildEnv
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage2_check.loading import load_federations, load_platform
+from mip_cmp.stage4_gate import check_federation_output
 from mip_cmp.tools.renders import app_renders
 
 Objects = dict[str, list[dict[str, Any]]]

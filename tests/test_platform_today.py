@@ -22,8 +22,8 @@ from helpers import MARCH_PLATFORM, REPO_ROOT, SAMPLE_REPO, run_cli
 from k8s_validation import validate_object
 from mip_cmp.core.helm import merge_values
 from mip_cmp.pipeline import render_objects
-from mip_cmp.read.loading import load_federations, load_platform
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage2_check.loading import load_federations, load_platform
 from mip_cmp.tools.renders import app_renders
 
 Rendered = dict[str, list[dict[str, Any]]]

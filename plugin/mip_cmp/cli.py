@@ -141,8 +141,8 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .core.errors import EXIT_OK
+    from .stage5_write.emit import dump
     from .tools.bootstrap import apply, bootstrap_objects
-    from .write.emit import dump
 
     objects = bootstrap_objects(Path(repository(args)), args.repo_url, args.revision)
     if args.apply:

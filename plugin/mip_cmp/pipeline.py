@@ -6,22 +6,33 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .check.flows import closed_apps
 from .contract.params import NETWORK_COMPONENT, OBJECTS_COMPONENT, SECRETS_COMPONENT
 from .core import meter
 from .core.errors import MipError
 from .core.names import FILE_NAME
 from .core.redact import scrub
-from .expand.federation import federation_apps, federation_objects, federation_secret_objects
-from .expand.network import common_network, federation_network
-from .expand.platform import common_secrets, expand_platform
-from .gate import check_common_secrets_output, check_federation_output, check_network_output, check_platform_output
 from .model.platform import Platform
-from .read import buildenv
-from .read.buildenv import BuildEnv
-from .read.loading import LoadedFederation, LoadedPlatform, load_bound_federation, load_federations, load_platform
-from .read.repo import Repo, locate
-from .write import emit
+from .stage1_read import buildenv
+from .stage1_read.buildenv import BuildEnv
+from .stage1_read.repo import Repo, locate
+from .stage2_check.flows import closed_apps
+from .stage2_check.loading import (
+    LoadedFederation,
+    LoadedPlatform,
+    load_bound_federation,
+    load_federations,
+    load_platform,
+)
+from .stage3_expand.federation import federation_apps, federation_objects, federation_secret_objects
+from .stage3_expand.network import common_network, federation_network
+from .stage3_expand.platform import common_secrets, expand_platform
+from .stage4_gate import (
+    check_common_secrets_output,
+    check_federation_output,
+    check_network_output,
+    check_platform_output,
+)
+from .stage5_write import emit
 
 
 def generate(app_dir: Path, environ: Mapping[str, str]) -> bytes:

@@ -14,10 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from mip_cmp.pipeline import render_objects
-from mip_cmp.read.loading import load_federations, load_platform
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage2_check.loading import load_federations, load_platform
+from mip_cmp.stage5_write import emit
 from mip_cmp.tools.renders import app_renders
-from mip_cmp.write import emit
 
 RELEASES = Path(__file__).parent
 REVISION = "main"

@@ -190,9 +190,9 @@ def test_total_output_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     from mip_cmp.core import budget
     from mip_cmp.core.errors import MipError
     from mip_cmp.pipeline import generate, render_objects
-    from mip_cmp.read.buildenv import BuildEnv
-    from mip_cmp.read.repo import Repo
-    from mip_cmp.write import emit
+    from mip_cmp.stage1_read.buildenv import BuildEnv
+    from mip_cmp.stage1_read.repo import Repo
+    from mip_cmp.stage5_write import emit
 
     objects = render_objects(Repo(SAMPLE_REPO), ".", BuildEnv())
     sizes = [len(emit.dump([obj])) for obj in objects]

@@ -23,8 +23,8 @@ import yaml
 from helpers import MARCH_PLATFORM, REPO_ROOT, SAMPLE_REPO
 from mip_cmp.model.network import AppNetwork, Network
 from mip_cmp.pipeline import render_objects
-from mip_cmp.read.buildenv import BuildEnv
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.buildenv import BuildEnv
+from mip_cmp.stage1_read.repo import Repo
 from netpol_eval import Cluster, Endpoint, Outside, Pod
 from netpols import network_policies
 

@@ -34,8 +34,8 @@ from mip_cmp.core import meter
 from mip_cmp.core.errors import MipError
 from mip_cmp.core.redact import credential_value
 from mip_cmp.pipeline import generate, render_objects
-from mip_cmp.read import buildenv
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read import buildenv
+from mip_cmp.stage1_read.repo import Repo
 
 FED_A = "federations/federation-a"
 ARGOCD_NS = "argocd-mip-team"

@@ -13,11 +13,11 @@ import pytest
 from helpers import SAMPLE_REPO
 from mip_cmp.core.errors import MipError
 from mip_cmp.core.vocabulary import Obj
-from mip_cmp.expand.federation import federation_apps, federation_secret_objects
-from mip_cmp.expand.platform import common_secrets, expand_platform
-from mip_cmp.gate import check_common_secrets_output, check_federation_output, check_platform_output
-from mip_cmp.read.loading import load_federation, load_federations, load_platform
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage2_check.loading import load_federation, load_federations, load_platform
+from mip_cmp.stage3_expand.federation import federation_apps, federation_secret_objects
+from mip_cmp.stage3_expand.platform import common_secrets, expand_platform
+from mip_cmp.stage4_gate import check_common_secrets_output, check_federation_output, check_platform_output
 
 REPO = Repo(SAMPLE_REPO)
 PLATFORM = load_platform(REPO)

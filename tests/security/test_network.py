@@ -19,8 +19,8 @@ import yaml
 from helpers import MARCH_PLATFORM, REPO_ROOT, SAMPLE_REPO
 from mip_cmp.core.errors import MipError
 from mip_cmp.pipeline import render_objects
-from mip_cmp.read.buildenv import BuildEnv
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.buildenv import BuildEnv
+from mip_cmp.stage1_read.repo import Repo
 from netpol_eval import Cluster, Outside, Pod, selects
 from netpols import network_policies
 

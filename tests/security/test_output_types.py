@@ -146,8 +146,8 @@ def test_every_scalar_reads_back_with_its_type(tmp_path: Path) -> None:
     """A federation's Helm values full of scalars that look like something else: the Application printed
     by `generate` reads back with the same types by YAML 1.1 (PyYAML) and by go-yaml v2 (Argo CD)."""
     from mip_cmp.pipeline import render_objects
-    from mip_cmp.read.buildenv import BuildEnv
-    from mip_cmp.read.repo import Repo
+    from mip_cmp.stage1_read.buildenv import BuildEnv
+    from mip_cmp.stage1_read.repo import Repo
 
     repo = tmp_path / "repo"
     shutil.copytree(SAMPLE_REPO, repo)
@@ -177,7 +177,7 @@ trees = st.recursive(
 def test_strings_stay_strings_for_go_yaml_v2(value: dict[str, Any]) -> None:
     """Whatever the strings, both writers (fastyaml and PyYAML) print text that both readers read back
     with the types written."""
-    from mip_cmp.write import emit
+    from mip_cmp.stage5_write import emit
 
     for out in (emit.dump([value]), emit._dump([value], emit._Dumper)):  # fastyaml, and PyYAML
         for reader in (yaml.SafeLoader, GoYamlV2Loader):

@@ -9,9 +9,9 @@ import pytest
 from helpers import REPO_ROOT, SAMPLE_REPO, yaml_documents
 from mip_cmp.core import compat
 from mip_cmp.pipeline import render_objects
-from mip_cmp.read.buildenv import BuildEnv
-from mip_cmp.read.loading import load_platform
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.buildenv import BuildEnv
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage2_check.loading import load_platform
 
 GOLDEN = REPO_ROOT / "tests" / "golden"
 

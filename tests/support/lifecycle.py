@@ -10,8 +10,8 @@ import yaml
 
 from argosim import Crd, Simulation, load_crds
 from helpers import SAMPLE_REPO
-from mip_cmp.read.loading import load_platform
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage2_check.loading import load_platform
 from mip_cmp.tools.bootstrap import bootstrap_objects
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from mip_cmp.pipeline import render_objects
-from mip_cmp.read.loading import load_federations, load_platform
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage2_check.loading import load_federations, load_platform
 from mip_cmp.tools.renders import app_renders
 
 

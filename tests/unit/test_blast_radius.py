@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from mip_cmp.core.errors import MipError
-from mip_cmp.expand.federation import federation_project
-from mip_cmp.read.loading import load_federations, load_platform
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage2_check.loading import load_federations, load_platform
+from mip_cmp.stage3_expand.federation import federation_project
 
 PLATFORM = """\
 apiVersion: mip-cmp.io/v1alpha1

@@ -8,7 +8,7 @@ import pytest
 
 from mip_cmp.contract.params import APPSET_BINDING, binding, string_parameter
 from mip_cmp.core.errors import MipError
-from mip_cmp.read.buildenv import BuildEnv, from_environ
+from mip_cmp.stage1_read.buildenv import BuildEnv, from_environ
 
 
 def params(*items: object) -> dict[str, str]:

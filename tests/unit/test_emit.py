@@ -10,7 +10,7 @@ import yaml
 from mip_cmp.core import budget
 from mip_cmp.core.errors import MipError
 from mip_cmp.core.meter import Exceeded
-from mip_cmp.write import emit
+from mip_cmp.stage5_write import emit
 
 CONFIG_MAP: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"a": "1"}},
                               "data": {"yes": "no", "n": "007", "multi": "a\nb\n", "empty": ""}}
@@ -66,7 +66,7 @@ def test_a_string_that_is_not_text_is_located_by_its_key_path() -> None:
 def test_the_writers_caches_stay_bounded_across_renders(monkeypatch: pytest.MonkeyPatch) -> None:
     """A warm worker writes many tenants' renders: fastyaml's caches of texts are emptied past their bound, and
     what is written stays the same bytes."""
-    from mip_cmp.write import fastyaml
+    from mip_cmp.stage5_write import fastyaml
 
     monkeypatch.setattr(fastyaml, "_MAX_CACHED", 50)
     for i in range(20):

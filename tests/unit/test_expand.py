@@ -1,4 +1,4 @@
-"""expand/: the shapes every expansion builds from (expand.argocd), and what a federation's expansion takes
+"""stage3_expand/: the shapes every expansion builds from (stage3_expand.argocd), and what a federation's expansion takes
 (expand.federation). The whole outputs are pinned by the golden cases; these are the rules behind them."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from typing import Final
 from helpers import SAMPLE_REPO
 from mip_cmp.core.names import TOOL
 from mip_cmp.core.vocabulary import APPLY_OUT_OF_SYNC_ONLY, CREATE_NAMESPACE, FINALIZER, MANAGED_BY
-from mip_cmp.expand.argocd import generate_paths, meta, sync_policy, synced
-from mip_cmp.expand.federation import federation_apps, federation_secrets
 from mip_cmp.model.application import AppSync
-from mip_cmp.read.loading import load_federations, load_platform
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage2_check.loading import load_federations, load_platform
+from mip_cmp.stage3_expand.argocd import generate_paths, meta, sync_policy, synced
+from mip_cmp.stage3_expand.federation import federation_apps, federation_secrets
 
 PRUNE_LAST: Final = "PruneLast=true"
 

@@ -12,10 +12,10 @@ import yaml
 
 from helpers import SAMPLE_REPO
 from mip_cmp.core.errors import MipError
-from mip_cmp.expand.policies import app_policies, federation_policies
 from mip_cmp.model.federation import Federation
-from mip_cmp.read.loading import load_platform
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage2_check.loading import load_platform
+from mip_cmp.stage3_expand.policies import app_policies, federation_policies
 from mip_cmp.tools.validate import validate_repo
 
 PLATFORM: dict[str, Any] = yaml.safe_load("""\

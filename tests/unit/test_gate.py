@@ -10,10 +10,10 @@ import pytest
 
 from helpers import SAMPLE_REPO
 from mip_cmp.core.errors import EXIT_BUG, EXIT_INPUT, InternalError, MipError
-from mip_cmp.expand.federation import federation_apps
-from mip_cmp.gate import check_federation_output, check_platform_output
-from mip_cmp.read.loading import load_federation, load_platform
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage2_check.loading import load_federation, load_platform
+from mip_cmp.stage3_expand.federation import federation_apps
+from mip_cmp.stage4_gate import check_federation_output, check_platform_output
 
 REPO = Repo(SAMPLE_REPO)
 PLATFORM = load_platform(REPO)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from mip_cmp.core.errors import MipError
-from mip_cmp.read.buildenv import BuildEnv
-from mip_cmp.read.loading import load_bound_federation, load_federation, load_federations, load_platform
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.buildenv import BuildEnv
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage2_check.loading import load_bound_federation, load_federation, load_federations, load_platform
 
 PLATFORM = """\
 apiVersion: mip-cmp.io/v1alpha1
@@ -145,7 +145,7 @@ def test_binding(tmp_path: Path, rel: str, federation: str, expected: str) -> No
 
 
 def test_a_directory_named_otherwise_is_a_warning_not_an_error(tmp_path: Path) -> None:
-    from mip_cmp.check.crosscheck import directory_name_warnings
+    from mip_cmp.stage2_check.crosscheck import directory_name_warnings
 
     r = repo(tmp_path, a=FED.format(name="federation-a"), **{"federation-b": FED.format(name="federation-b")})
     feds = {f.directory: f for f in load_federations(r, load_platform(r))}

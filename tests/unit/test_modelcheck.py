@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from mip_cmp.check.modelcheck import kind_of, to_model
 from mip_cmp.core.errors import MipError
 from mip_cmp.model.federation import Federation
 from mip_cmp.model.platform import Platform
-from mip_cmp.read.yamlsource import load
+from mip_cmp.stage1_read.yamlsource import load
+from mip_cmp.stage2_check.modelcheck import kind_of, to_model
 
 FILE = "f/mip.yaml"
 HEAD = "apiVersion: mip-cmp.io/v1alpha1\nkind: Federation\n"

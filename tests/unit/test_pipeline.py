@@ -12,8 +12,8 @@ from helpers import SAMPLE_REPO
 from mip_cmp import pipeline
 from mip_cmp.core.errors import InternalError, MipError
 from mip_cmp.pipeline import render_objects
-from mip_cmp.read.buildenv import BuildEnv
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.buildenv import BuildEnv
+from mip_cmp.stage1_read.repo import Repo
 
 FED_A = {"federation": "federation-a", "directory": "federations/federation-a"}
 
@@ -83,7 +83,7 @@ def test_every_component_passes_its_gate(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_generate_writes_the_objects_render_objects_makes() -> None:
-    from mip_cmp.write.emit import dump
+    from mip_cmp.stage5_write.emit import dump
 
     env = {"ARGOCD_APP_PARAMETERS": '[{"name": "federation", "string": "federation-a"}, '
                                     '{"name": "directory", "string": "federations/federation-a"}]'}

@@ -11,9 +11,9 @@ import pytest
 from helpers import SAMPLE_REPO
 from mip_cmp.core.names import ROOT_APPLICATION
 from mip_cmp.pipeline import render_objects
-from mip_cmp.read.buildenv import BuildEnv
-from mip_cmp.read.loading import LoadedPlatform, load_federations, load_platform
-from mip_cmp.read.repo import Repo
+from mip_cmp.stage1_read.buildenv import BuildEnv
+from mip_cmp.stage1_read.repo import Repo
+from mip_cmp.stage2_check.loading import LoadedPlatform, load_federations, load_platform
 from mip_cmp.tools import validate
 from mip_cmp.tools.renders import app_renders
 

@@ -9,7 +9,7 @@ import pytest
 
 from mip_cmp.core import budget
 from mip_cmp.core.errors import MipError
-from mip_cmp.read.repo import Repo, locate
+from mip_cmp.stage1_read.repo import Repo, locate
 
 PLATFORM = "apiVersion: mip-cmp.io/v1alpha1\nkind: Platform\n"
 

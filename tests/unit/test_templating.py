@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mip_cmp.core.errors import MipError
-from mip_cmp.read import templating
-from mip_cmp.read.templating import has_template, render_string, render_tree
-from mip_cmp.read.yamlsource import load
+from mip_cmp.stage1_read import templating
+from mip_cmp.stage1_read.templating import has_template, render_string, render_tree
+from mip_cmp.stage1_read.yamlsource import load
 
 CONTEXT = {"federation": {"name": "federation-a", "type": "hybrid", "tags": ["x", "y"]}, "app": {"name": "db"}}
 

@@ -11,8 +11,8 @@ import yaml
 
 from helpers import SAMPLE_REPO
 from mip_cmp.core import budget
-from mip_cmp.read import repo as repo_module
-from mip_cmp.read import yamlsource
+from mip_cmp.stage1_read import repo as repo_module
+from mip_cmp.stage1_read import yamlsource
 from mip_cmp.tools.validate import notes, validate_repo
 
 FED_Z = "federations/federation-z/mip.yaml"

@@ -11,8 +11,8 @@ import yaml
 from mip_cmp.core.budget import MAX_FILE_BYTES
 from mip_cmp.core.errors import MipError
 from mip_cmp.core.keypath import format_path
-from mip_cmp.read.yamlsource import Document, decode, load
-from mip_cmp.write import fastyaml
+from mip_cmp.core.yamltext import MAYBE_NOT_TEXT
+from mip_cmp.stage1_read.yamlsource import Document, decode, load
 
 FILE = "f/mip.yaml"
 
@@ -121,7 +121,7 @@ def test_the_fast_parse_stops_a_file_of_too_many_nodes_itself(monkeypatch: pytes
     """Where the node count is past its limit the fast parser says so, at the node load() would stop at, rather
     than hand the file to load() to be parsed again, slower, up to the same node."""
     from mip_cmp.core import budget
-    from mip_cmp.read import yamlsource
+    from mip_cmp.stage1_read import yamlsource
 
     monkeypatch.setattr(budget, "MAX_NODES", 5)
     monkeypatch.setattr(yamlsource, "load", lambda *_: pytest.fail("parsed a second time"))
@@ -162,11 +162,11 @@ def test_plain_text_the_resolver_is_not_asked_about_is_text() -> None:
     implicit tag starts with its first character: for every such character, the resolver agrees."""
     resolver = yaml.resolver.Resolver()
     for first in map(chr, range(32, 127)):
-        if first in fastyaml.MAYBE_NOT_TEXT:
+        if first in MAYBE_NOT_TEXT:
             continue
         for text in (first, first + "1", first + " true", first + "0.5e3"):
             tag = resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
             assert tag == "tag:yaml.org,2002:str", text
-    assert {"1", "t", "n", "~", "-", "."} <= fastyaml.MAYBE_NOT_TEXT
+    assert {"1", "t", "n", "~", "-", "."} <= MAYBE_NOT_TEXT
     assert load("a: b1\nc: '1'\nd: 1\ne: true\nf: x y\n", "f").data == {"a": "b1", "c": "1", "d": 1, "e": True,
                                                                      "f": "x y"}

@@ -36,6 +36,6 @@ def plugin_config() -> dict[str, Any]:
 
 
 def plugin_yaml() -> bytes:
-    from ..write.emit import dump
+    from ..stage5_write.emit import dump
 
     return HEADER.encode() + dump([plugin_config()])

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import MipError
-from ..expand.platform import infrastructure_project, root_application
-from ..read.loading import load_platform
-from ..read.repo import Repo
+from ..stage1_read.repo import Repo
+from ..stage2_check.loading import load_platform
+from ..stage3_expand.platform import infrastructure_project, root_application
 
 FIELD_MANAGER = "mip-cmp-bootstrap"
 

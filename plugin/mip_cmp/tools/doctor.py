@@ -25,12 +25,12 @@ from ..core.vocabulary import (
     GENERATORS_GROUP,
     GENERATORS_VERSION,
 )
-from ..expand.platform import infrastructure_project, root_application
 from ..model.platform import Platform
 from ..pipeline import render_objects
-from ..read.buildenv import DEFAULT_REVISION
-from ..read.loading import LoadedPlatform, load_federations, load_platform
-from ..read.repo import Repo
+from ..stage1_read.buildenv import DEFAULT_REVISION
+from ..stage1_read.repo import Repo
+from ..stage2_check.loading import LoadedPlatform, load_federations, load_platform
+from ..stage3_expand.platform import infrastructure_project, root_application
 from .kubeapi import Cluster, Unreachable, connect
 from .renders import app_renders
 

@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .. import pipeline
-from ..check.crosscheck import check_unique, directory_name_warnings
 from ..core.errors import MipError, Problem
 from ..core.names import FILE_NAME
-from ..read import buildenv
-from ..read.buildenv import BuildEnv
-from ..read.loading import LoadedFederation, federation_dirs, load_federation, load_platform
-from ..read.repo import Repo, locate
-from ..write import emit
+from ..stage1_read import buildenv
+from ..stage1_read.buildenv import BuildEnv
+from ..stage1_read.repo import Repo, locate
+from ..stage2_check.crosscheck import check_unique, directory_name_warnings
+from ..stage2_check.loading import LoadedFederation, federation_dirs, load_federation, load_platform
+from ..stage5_write import emit
 from .validate import _stray_files
 
 MAX_LISTED = 10

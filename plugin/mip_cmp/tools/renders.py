@@ -3,12 +3,12 @@ list `validate`, `doctor`, `diff` and `graph` render, so each checks exactly wha
 
 from __future__ import annotations
 
-from ..check.flows import closed_apps
 from ..contract.params import NETWORK_COMPONENT, OBJECTS_COMPONENT, SECRETS_COMPONENT, bound, common_bound
 from ..core.names import NETWORK_APP, OBJECTS_APP, ROOT_APPLICATION, SECRETS_APP
-from ..expand.federation import federation_besides, federation_secrets
-from ..read.buildenv import DEFAULT_REVISION, BuildEnv
-from ..read.loading import LoadedFederation, LoadedPlatform
+from ..stage1_read.buildenv import DEFAULT_REVISION, BuildEnv
+from ..stage2_check.flows import closed_apps
+from ..stage2_check.loading import LoadedFederation, LoadedPlatform
+from ..stage3_expand.federation import federation_besides, federation_secrets
 
 
 def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],

@@ -9,9 +9,9 @@ from pathlib import Path
 from ..core.errors import MipError, Problem
 from ..core.vocabulary import Obj
 from ..pipeline import render_objects
-from ..read.buildenv import DEFAULT_REVISION
-from ..read.loading import LoadedFederation, LoadedPlatform, load_federations, load_platform
-from ..read.repo import Repo
+from ..stage1_read.buildenv import DEFAULT_REVISION
+from ..stage1_read.repo import Repo
+from ..stage2_check.loading import LoadedFederation, LoadedPlatform, load_federations, load_platform
 from .renders import app_renders
 
 # (API group, kind, namespace, name): how Kubernetes tells one object from another.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from ..check.crosscheck import directory_name_warnings
 from ..core import compat, meter
 from ..core.errors import MipError, Problem
 from ..core.names import FILE_NAME
 from ..pipeline import render_objects
-from ..read.buildenv import BuildEnv
-from ..read.loading import (
+from ..stage1_read.buildenv import BuildEnv
+from ..stage1_read.repo import Repo
+from ..stage2_check.crosscheck import directory_name_warnings
+from ..stage2_check.loading import (
     LoadedFederation,
     LoadedPlatform,
     federation_dirs,
@@ -20,7 +21,6 @@ from ..read.loading import (
     roots_text,
     unreadable_directories,
 )
-from ..read.repo import Repo
 from .renders import app_renders
 
 

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ...core.vocabulary import Obj
-from ...expand.policies import ACME_SOLVER, DNS_PORT
 from ...model.network import Network
+from ...stage3_expand.policies import ACME_SOLVER, DNS_PORT
 from ..mipinfra import Built
 from ..netpol import TCP, Cluster, Endpoint, Flow, Port, flows, outside, pod
 from .charts import chart_pods

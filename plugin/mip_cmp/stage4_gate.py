@@ -11,7 +11,6 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from .check.flows import DEFAULT_DENY, closed_apps
 from .contract.params import (
     APPSET_BINDING,
     NETWORK_COMPONENT,
@@ -36,6 +35,7 @@ from .core.names import (
 from .core.vocabulary import GENERATORS_API, KEEP_ON_DELETE, NETWORK_API, SOURCE_TYPE_BLOCKS, SYNC_OPTIONS, empty_block
 from .model.federation import Federation
 from .model.platform import Platform
+from .stage2_check.flows import DEFAULT_DENY, closed_apps
 
 PLATFORM_KINDS = {"AppProject", "ApplicationSet", "Application"}
 FEDERATION_APP_KINDS = {"Application"}

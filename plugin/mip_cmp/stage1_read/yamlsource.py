@@ -18,7 +18,7 @@ import yaml
 from ..core import budget, meter
 from ..core.errors import MipError, Problem
 from ..core.keypath import KeyPath, format_path
-from ..write.fastyaml import MAYBE_NOT_TEXT
+from ..core.yamltext import MAYBE_NOT_TEXT
 
 try:  # libyaml's parser is several times faster; the pure-Python one yields the same events.
     from yaml import CSafeLoader as _Loader

@@ -7,8 +7,8 @@ from typing import Any
 
 from ..core.vocabulary import ESO_API, GENERATORS_API, SYNC_WAVE, Obj
 from ..model.secrets import Secret
-from ..read.loading import LoadedPlatform
-from ..read.templating import render_tree
+from ..stage1_read.templating import render_tree
+from ..stage2_check.loading import LoadedPlatform
 from .argocd import KEEP_ON_DELETE_ANNOTATION, meta
 
 # In a secrets Application, the password generators come one wave before the ExternalSecrets that read them.

@@ -3,7 +3,6 @@ and what the network component of a federation or common app holds (`policies` d
 
 from __future__ import annotations
 
-from ..check.flows import closed_apps
 from ..contract.params import NETWORK_COMPONENT, binding, common_binding
 from ..core.names import network_name
 from ..core.vocabulary import (
@@ -20,7 +19,8 @@ from ..core.vocabulary import (
 from ..model.apps import CommonApp, InfrastructureApp
 from ..model.federation import Federation
 from ..model.platform import Platform
-from ..read.loading import LoadedFederation
+from ..stage2_check.flows import closed_apps
+from ..stage2_check.loading import LoadedFederation
 from .argocd import (
     ADMIN_ACTIONS,
     MANAGED_BY,

@@ -16,7 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..check.flows import (
+from ..core.vocabulary import FEDERATION_LABEL, NAMESPACE_NAME, NETWORK_API, Obj
+from ..model.federation import Federation
+from ..model.network import AppNetwork, Flow, FlowPeer, NamespacedPeer, Network
+from ..model.platform import Platform
+from ..stage2_check.flows import (
     ACME_POLICY,
     DEFAULT_DENY,
     DNS_POLICY,
@@ -29,10 +33,6 @@ from ..check.flows import (
     declared_flows,
     flow_name,
 )
-from ..core.vocabulary import FEDERATION_LABEL, NAMESPACE_NAME, NETWORK_API, Obj
-from ..model.federation import Federation
-from ..model.network import AppNetwork, Flow, FlowPeer, NamespacedPeer, Network
-from ..model.platform import Platform
 
 ACME_SOLVER = {"acme.cert-manager.io/http01-solver": "true"}
 DNS_PORT = 53

@@ -15,7 +15,7 @@ from ..model.apps import CommonApp, InfrastructureApp
 from ..model.federation import Federation
 from ..model.network import AppNetwork, Flow
 from ..model.platform import Platform
-from ..read.yamlsource import Document
+from ..stage1_read.yamlsource import Document
 
 # Names expand/policies.py gives its own policies: a flow may not take them (nor a name it derives from an app's).
 DEFAULT_DENY = "default-deny"

@@ -31,8 +31,8 @@ from ..core.vocabulary import (
 )
 from ..model.apps import CommonApp
 from ..model.platform import Platform
-from ..read.loading import LoadedFederation, LoadedPlatform
-from ..read.templating import render_tree
+from ..stage1_read.templating import render_tree
+from ..stage2_check.loading import LoadedFederation, LoadedPlatform
 from .argocd import (
     ADMIN_ACTIONS,
     MANAGED_BY,

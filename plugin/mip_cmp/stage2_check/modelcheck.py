@@ -13,7 +13,7 @@ from ..model import KINDS
 from ..model.federation import Federation
 from ..model.fields import API_VERSION, DNS_LABEL
 from ..model.platform import Platform
-from ..read.yamlsource import Document
+from ..stage1_read.yamlsource import Document
 
 M = TypeVar("M", bound=BaseModel)
 

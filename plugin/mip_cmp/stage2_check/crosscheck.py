@@ -29,8 +29,8 @@ from ..core.redact import credential_value
 from ..model.application import AppSync
 from ..model.federation import Federation
 from ..model.platform import Platform
-from ..read.templating import federation_context
-from ..read.yamlsource import Document
+from ..stage1_read.templating import federation_context
+from ..stage1_read.yamlsource import Document
 from .flows import flow_problems, peer_problems
 
 

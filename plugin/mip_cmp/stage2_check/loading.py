@@ -14,8 +14,6 @@ from pathlib import PurePosixPath
 
 from pydantic import ConfigDict, create_model
 
-from ..check.crosscheck import Identity, check_federation, check_platform, check_unique
-from ..check.modelcheck import kind_of, to_model
 from ..core import meter
 from ..core.errors import MipError, Problem
 from ..core.keypath import KeyPath
@@ -24,10 +22,12 @@ from ..core.vocabulary import HELM_CHART_FILE
 from ..model.application import Overlay
 from ..model.federation import Federation
 from ..model.platform import Platform
-from . import kustomization
-from .buildenv import BuildEnv
-from .repo import Repo, source_override_problems
-from .yamlsource import Document, LazyDocument
+from ..stage1_read import kustomization
+from ..stage1_read.buildenv import BuildEnv
+from ..stage1_read.repo import Repo, source_override_problems
+from ..stage1_read.yamlsource import Document, LazyDocument
+from .crosscheck import Identity, check_federation, check_platform, check_unique
+from .modelcheck import kind_of, to_model
 
 
 @dataclass(frozen=True, slots=True)

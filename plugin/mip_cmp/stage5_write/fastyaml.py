@@ -21,6 +21,8 @@ from typing import Any
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
+from ..core.yamltext import MAYBE_NOT_TEXT
+
 _STR = "tag:yaml.org,2002:str"
 _FLOAT = "tag:yaml.org,2002:float"
 _INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")  # libyaml: a plain scalar may not start with these
@@ -28,10 +30,6 @@ _MAX_KEY = 128  # libyaml writes longer keys as "? key" (not a simple key)
 _MAX_TEXT = 100_000  # far below the emitter's line width (10**6), so plain/quoted text never wraps
 
 _resolve: Callable[[type[ScalarNode], str, tuple[bool, bool]], str] = Resolver().resolve
-# PyYAML's resolver picks the implicit tags of a plain scalar by its first character: a non-empty plain scalar
-# that starts with none of these reads back as a string, without asking it (speed only; yamlsource reads so too).
-MAYBE_NOT_TEXT = frozenset(first for first in Resolver.yaml_implicit_resolvers if first)
-assert None not in Resolver.yaml_implicit_resolvers and not Resolver.yaml_path_resolvers
 # Scalar text by value; None: not in the subset. Shared by every render of the process (values only), and
 # bounded: a warm worker serves many tenants' renders, and one render's strings must not grow it for the next
 # (document() empties both caches past _MAX_CACHED entries, a few MiB; the sample's root fills about 500).

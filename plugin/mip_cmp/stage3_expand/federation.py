@@ -23,8 +23,8 @@ from ..model.application import Overlay
 from ..model.apps import ObjectBeside
 from ..model.federation import Federation
 from ..model.platform import Platform
-from ..read.loading import LoadedFederation, LoadedPlatform
-from ..read.templating import federation_context, render_tree
+from ..stage1_read.templating import federation_context, render_tree
+from ..stage2_check.loading import LoadedFederation, LoadedPlatform
 from .argocd import (
     WORKLOAD_KINDS,
     Parts,
