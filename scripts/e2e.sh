@@ -8,7 +8,8 @@
 #   bash scripts/e2e.sh build           # only build
 #   bash scripts/e2e.sh bench [--quick] # bench/reposerver.py: round trips through the real repo-server
 #   bash scripts/e2e.sh -k first_sync   # extra arguments go to pytest
-#   bash scripts/e2e.sh ci              # CI's step (.ci/run): the same, within CI's deadline (below)
+#   bash scripts/e2e.sh ci              # the same, within CI's deadline (below)
+#   bash scripts/e2e.sh status          # whether the components are built here (.ci/run prints it)
 # E2E_ARGOCD_VERSIONS (default: v3.1.16, see scripts/e2e_build.sh for why no newer one) chooses the Argo CD
 # builds the suite runs on, one run each; E2E_STABLE_SECONDS how long the first sync is watched for a re-sync
 # (default 300). Every process the suite starts is stopped when it ends, whatever the
@@ -25,6 +26,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/e2e_build.sh
+
+# `status`: whether this machine has the suite's components built, and how much Go has compiled (.ci/run
+# prints it: it shows whether CI's machines keep ~/.cache from one run to the next, the one way the suite
+# could run there).
+if [[ "${1:-}" == status ]]; then
+  read -r -a versions <<<"${E2E_ARGOCD_VERSIONS:-$ARGOCD_VERSION}"
+  for version in "${versions[@]}"; do
+    if ARGOCD_VERSION=$version e2e_built; then state="built"; else state="not built"; fi
+    e2e_log "components for Argo CD $version, Kubernetes $KUBE_VERSION, ESO $ESO_VERSION: $state"
+  done
+  e2e_log "Go's build cache: $(du -sm "$(go env GOCACHE 2>/dev/null || echo /nonexistent)" 2>/dev/null | cut -f1 || echo 0) MB"
+  exit 0
+fi
 
 ci=
 if [[ "${1:-}" == ci ]]; then
