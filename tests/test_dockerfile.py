@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from helpers import base_env
-from mip_cmp.renderer import server
+from mip_cmp.renderer import client, server
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -139,9 +139,11 @@ def test_the_launcher_starts_a_renderer_that_it_does_not_parent(tmp_path_factory
     runtime = tmp_path_factory.mktemp("rt")  # short: a socket path has at most 108 bytes
     env = {**base_env(), "MIP_CMP_RUNTIME_DIR": str(runtime)}
     launcher = subprocess.run(
-        [sys.executable, "-P", "-m", "mip_cmp.renderer.sidecar", sys.executable, "-c", "import os; print(os.getpid())"],
+        [sys.executable, "-P", "-m", "mip_cmp.renderer.sidecar", sys.executable, "-c",
+         f"import os; print(os.getpid(), os.environ[{client.CODE_ID!r}])"],
         env=env, capture_output=True, text=True, timeout=60, check=True)
-    command_pid = int(launcher.stdout)  # the launcher's pid, kept by exec
+    pid_text, code_id = launcher.stdout.split()
+    command_pid = int(pid_text)  # the launcher's pid, kept by exec
     directory = runtime / f"mip-cmp-{os.getuid()}"
     try:
         end = time.monotonic() + 60
@@ -151,6 +153,13 @@ def test_the_launcher_starts_a_renderer_that_it_does_not_parent(tmp_path_factory
         pid = int(next(directory.glob("renderer-*.lock")).read_text())
         parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
         assert parent != command_pid
+        # The command inherits the code's id, so that no generate walks the package again; with it or without
+        # it, a generate names the renderer the launcher started.
+        names = {subprocess.run([sys.executable, "-P", "-c", "from mip_cmp.renderer import client; "
+                                 "print(f'renderer-{client.fingerprint()}.sock')"], env=environ, capture_output=True,
+                                text=True, timeout=60, check=True).stdout.strip()
+                 for environ in (env, {**env, client.CODE_ID: code_id})}
+        assert names == {path.name for path in directory.glob("renderer-*.sock")}
     finally:
         server.stop(str(directory))
 

@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args:
         print("usage: python -m mip_cmp.renderer.sidecar COMMAND [ARG...]", file=sys.stderr)
         return 2
+    from . import client
+
+    # Every generate the sidecar runs, and the renderer, inherit the code's id: none walks the package again.
+    os.environ[client.CODE_ID] = client.code_id()
     if os.environ.get("MIP_CMP_RENDERER", "auto") != "off":
         start_renderer()
     os.execvp(args[0], args)  # noqa: S606 (the sidecar command, as the image gives it)
