@@ -66,6 +66,8 @@ HELP: dict[str, Help] = {
              f"seconds to wait for the renderer before rendering in-process ({RENDERER_WAIT_SECONDS:g})"),
             ("MIP_CMP_RENDERER_IDLE", f"seconds an idle renderer lives; 0: for ever ({RENDERER_IDLE_SECONDS:g})"),
             ("MIP_CMP_RUNTIME_DIR", "where the renderer's private socket directory goes ($TMPDIR or /tmp)"),
+            ("MIP_CMP_CODE_ID", "set by the image's entrypoint for every call: this code's id, which names the "
+                                "renderer (computed when unset; never set it by hand)"),
             ("MIP_CMP_RENDER_MEMORY_MIB",
              f"lower the renderer's per-request memory limit ({RENDERER_MEMORY_MIB}; read at its start)"),
             ("MIP_CMP_RENDER_CPU_SECONDS",
