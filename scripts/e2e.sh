@@ -10,8 +10,9 @@
 #   bash scripts/e2e.sh -k first_sync   # extra arguments go to pytest
 #   bash scripts/e2e.sh ci              # the same, within CI's deadline (below)
 #   bash scripts/e2e.sh status          # whether the components are built here (.ci/run prints it)
-# E2E_ARGOCD_VERSIONS (default: v3.1.16, see scripts/e2e_build.sh for why no newer one) chooses the Argo CD
-# builds the suite runs on, one run each; E2E_STABLE_SECONDS how long the first sync is watched for a re-sync
+# E2E_ARGOCD_VERSIONS (default: v3.1.16, the oldest line mip-cmp supports) chooses the Argo CD builds the suite
+# runs on, one run each; E2E_ARGOCD_UPGRADE_TO (default: v3.3.0, the newest that builds from the proxy: see
+# scripts/e2e_build.sh) the release its Argo CD upgrade case moves to (empty: no such case); E2E_STABLE_SECONDS how long the first sync is watched for a re-sync
 # (default 300). Every process the suite starts is stopped when it ends, whatever the
 # outcome (tests/e2e/conftest.py; the trap below ends whatever is left of its process groups).
 #
@@ -78,7 +79,9 @@ fi
 command -v go >/dev/null || cannot_run "Go is needed to build the components (https://go.dev/dl/)"
 
 read -r -a versions <<<"${E2E_ARGOCD_VERSIONS:-$ARGOCD_VERSION}"
-for version in "${versions[@]}"; do
+# The release test_upgrade's Argo CD case upgrades to (built like the others; empty: no such case).
+upgrade_to=${E2E_ARGOCD_UPGRADE_TO-$ARGOCD_UPGRADE_VERSION}
+for version in "${versions[@]}" ${upgrade_to:+"$upgrade_to"}; do
   if [[ -n "$ci" ]]; then
     if ! ARGOCD_VERSION=$version e2e_built; then
       e2e_log "building within CI's budget: $(( $(e2e_build_seconds_left) / 60 )) min left for it (a cold build took 80 to 100 min here)"
@@ -133,6 +136,11 @@ export E2E_REQUIRED=1 E2E_STABLE_SECONDS="${E2E_STABLE_SECONDS:-300}"
 suite=(.venv/bin/pytest -n 0 -p no:cacheprovider -m e2e tests/e2e -v --durations=0 "$@")
 for version in "${versions[@]}"; do
   ARGOCD_VERSION=$version e2e_export_paths
+  unset E2E_ARGOCD_NEXT E2E_ARGOCD_NEXT_CRDS
+  if [[ -n "$upgrade_to" && "$upgrade_to" != "$version" ]]; then
+    export E2E_ARGOCD_NEXT="$E2E_BIN/argocd-$upgrade_to"
+    export E2E_ARGOCD_NEXT_CRDS="$E2E_CACHE/src/argo-cd-$upgrade_to/manifests/crds"
+  fi
   e2e_log "running the e2e suite on $E2E_VERSIONS"
   if [[ -z "$ci" ]]; then
     "${suite[@]}"

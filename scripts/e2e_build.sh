@@ -7,12 +7,15 @@
 
 E2E_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mip-cmp-e2e"
 # Argo CD: a release of the oldest line mip-cmp supports (v3.1) that the Go module proxy serves (it refuses
-# v3.1.12, the oldest supported; v3.1.16 renders the same). No newer release builds from the proxy alone:
-# v3.4 and later need gitops-engine as a module of argo-cd's repository that the proxy does not serve, v3.3
-# builds it from a directory its module zip leaves out (`replace ... => ./gitops-engine`), and v3.2.12's zip
-# does not compile (controller/cache: undefined settings.ValidateExternalURL). E2E_ARGOCD_VERSIONS (scripts/
-# e2e.sh) adds releases that do.
+# v3.1.12, the oldest supported; v3.1.16 renders the same), and the newest release that builds from the proxy,
+# which the suite's upgrade case moves to. From v3.3 Argo CD builds gitops-engine from a directory of its
+# repository that its module zip leaves out; e2e_fill_gitops_engine puts back the version its go.mod names, which
+# v3.3.0 compiles against. Later v3.3 patches (v3.3.19: util/kube calls a KubectlCmd method no served
+# gitops-engine has) and v3.4 and later (gitops-engine moved to a module path the proxy does not serve) need the
+# directory's newer code, which the proxy does not have; v3.2.12's zip does not compile (controller/cache:
+# undefined settings.ValidateExternalURL). E2E_ARGOCD_VERSIONS and E2E_ARGOCD_UPGRADE_TO (scripts/e2e.sh) choose.
 ARGOCD_VERSION="${E2E_ARGOCD_VERSION:-v3.1.16}"
+ARGOCD_UPGRADE_VERSION=v3.3.0
 KUBE_VERSION="${E2E_KUBE_VERSION:-v1.33.1}"
 # ESO: the newest release the proxy can build (v1.x moved its providers into modules of their own, which it
 # does not serve). It predates the Password generator's `secretKeys`: see install_basics in tests/e2e/cluster.py.
@@ -75,13 +78,26 @@ e2e_go_build() {
     >>"$E2E_CACHE/build-times.log"
 }
 
+# Argo CD v3.3 builds gitops-engine from ./gitops-engine (`replace ... => ./gitops-engine`), a module of its own
+# that the module zip leaves out; the proxy serves the version go.mod names, which the copy gets. (v3.4 and later
+# name it by a path the proxy does not serve: their build stops here, saying so.)
+e2e_fill_gitops_engine() {
+  local src=$1 module version
+  module=$(sed -n 's|^replace \(\S*/gitops-engine\) => ./gitops-engine$|\1|p' "$src/go.mod")
+  if [[ -z "$module" || -f "$src/gitops-engine/go.mod" ]]; then return; fi
+  version=$(awk -v m="$module" '$1 == m && $2 ~ /^v/ {print $2; exit}' "$src/go.mod")
+  e2e_module_copy "$module" "$version" "$src/gitops-engine" \
+    || { e2e_log "gitops-engine: the proxy does not serve $module@$version, which this Argo CD builds from"; return 1; }
+}
+
 e2e_build_argocd() {
   local out="$E2E_BIN/argocd-$ARGOCD_VERSION" src="$E2E_CACHE/src/argo-cd-$ARGOCD_VERSION"
   if [[ -x "$out" ]]; then return; fi
   e2e_module_copy github.com/argoproj/argo-cd/v3 "$ARGOCD_VERSION" "$src" || return
+  e2e_fill_gitops_engine "$src" || return
   mkdir -p "$E2E_BIN"
   e2e_go_build "Argo CD $ARGOCD_VERSION" "$E2E_CACHE/build-argocd-$ARGOCD_VERSION.log" \
-    bash -c "cd '$src' && go build -o '$out.tmp' ./cmd && mv '$out.tmp' '$out'"
+    bash -c "cd '$src' && GOFLAGS='-mod=mod -buildvcs=false' go build -o '$out.tmp' ./cmd && mv '$out.tmp' '$out'"
 }
 
 # k8s.io/kubernetes points its k8s.io/* requirements at ./staging, which its module zip leaves out: the copy

@@ -65,6 +65,9 @@ class Binaries:
     kubectl: Path
     eso_crds: Path
     argocd_crds: Path
+    # A newer Argo CD release to upgrade to (E2E_ARGOCD_NEXT, its CRDs E2E_ARGOCD_NEXT_CRDS; scripts/e2e.sh names
+    # them): test_upgrade's Argo CD case.
+    argocd_next: tuple[Path, Path] | None = None
 
     @classmethod
     def from_environ(cls) -> Binaries:
@@ -79,9 +82,11 @@ class Binaries:
         if kubectl is None:
             raise HarnessError("kubectl not found (the test extra installs it: bash scripts/setup.sh test)")
         kustomize = env.get("E2E_KUSTOMIZE")
+        upgrade = (Path(env["E2E_ARGOCD_NEXT"]), Path(env["E2E_ARGOCD_NEXT_CRDS"])) \
+            if env.get("E2E_ARGOCD_NEXT") else None
         return cls(Path(env["E2E_ARGOCD"]), kube / "kube-apiserver", kube / "kube-controller-manager",
                    Path(env["E2E_ESO"]), Path(kustomize) if kustomize else None, Path(kubectl),
-                   Path(env["E2E_ESO_CRDS"]), Path(env["E2E_ARGOCD_CRDS"]))
+                   Path(env["E2E_ESO_CRDS"]), Path(env["E2E_ARGOCD_CRDS"]), upgrade)
 
 
 def free_port() -> int:
@@ -357,15 +362,40 @@ class Cluster:
         for start in controllers.values():
             start()
 
+    def apply_crds(self, crds: Path) -> None:
+        for path in sorted(crds.glob("*.yaml")):
+            if path.name != "kustomization.yaml" and not (crds == VENDORED_CRDS and "argoproj" in path.name):
+                self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
+
+    def replace_argocd(self, argocd: Path, crds: Path) -> None:
+        """Argo CD replaced by another release, as applying its install.yaml does: its CRDs, then every Argo CD
+        process stopped and started again from its binary (the sidecar's argocd-cmp-server too: the image takes
+        it from Argo CD's). Processes that were running keep the binary they started from."""
+        for name in ("argocd-application-controller", "argocd-applicationset-controller", "argocd-repo-server"):
+            self.stop_process(name)
+        self.apply_crds(crds)
+        self.kubectl("wait", "--for=condition=Established", "--timeout=120s", "crd", "--all")
+        target = self.argocd_binaries() / "argocd"
+        staged = target.with_name("argocd.next")
+        staged.unlink(missing_ok=True)
+        try:
+            os.link(argocd, staged)
+        except OSError:
+            shutil.copy2(argocd, staged)
+        staged.chmod(0o755)
+        staged.replace(target)
+        self.restart_cmp_server()
+        self.start_repo_server()
+        self.start_application_controller()
+        self.start_applicationset_controller()
+
     def install_basics(self) -> None:
         # ESO's CRDs of the controller's release, then the project's vendored ones over them (the release
         # mip-cmp's output is validated against): the controller built here is older than the Password
         # generator's `secretKeys`, and a field the API server does not know would be pruned from the live
         # object, leaving Argo CD a difference that is not mip-cmp's.
         for crds in (self.bins.argocd_crds, self.bins.eso_crds, VENDORED_CRDS):
-            for path in sorted(crds.glob("*.yaml")):
-                if path.name != "kustomization.yaml" and not (crds == VENDORED_CRDS and "argoproj" in path.name):
-                    self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
+            self.apply_crds(crds)
         self.kubectl("wait", "--for=condition=Established", "--timeout=120s", "crd", "--all")
         self.apply([
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ARGOCD_NAMESPACE}},

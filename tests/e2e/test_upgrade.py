@@ -11,13 +11,25 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from e2e.cluster import ARGOCD_NAMESPACE, Cluster
-from e2e.platform_repo import ROOT, SAMPLE_REPO, Apps, install, made_secret, render, store_keys
+from e2e.platform_repo import (
+    ROOT,
+    SAMPLE_REPO,
+    Apps,
+    install,
+    made_secret,
+    render,
+    store_keys,
+    sync_status,
+    synced_to,
+)
 from e2e.previous_release import plugin_yaml, recorded_repo_url, sections
 from releases import RELEASES
 
@@ -135,3 +147,77 @@ def test_upgrade_from_the_previous_release(empty_cluster: Cluster, tmp_path: Pat
 
     installed.argo.wait("the root's ExternalSecrets this release does not make pruned, or kept where Prune=false",
                         lambda _: {k: live(k) for k in left} == expected)
+
+
+def operations(apps: Apps, names: set[str]) -> dict[str, tuple[str, str, int]]:
+    """Per Application: its uid, its last sync's start, how many syncs its history holds."""
+    return {n: (apps[n]["metadata"]["uid"], str(apps[n].get("status", {}).get("operationState", {}).get("startedAt")),
+                len(apps[n].get("status", {}).get("history") or [])) for n in names}
+
+
+def platform_secrets(cluster: Cluster) -> dict[tuple[str, str], str]:
+    listed = cluster.api("GET", "/api/v1/secrets")["items"]  # every namespace
+    return {(s["metadata"]["namespace"], s["metadata"]["name"]): s["metadata"]["uid"] for s in listed
+            if s["metadata"]["namespace"] not in (ARGOCD_NAMESPACE, "kube-system")}
+
+
+@pytest.mark.argocd_upgrade
+def test_upgrade_argo_cd(empty_cluster: Cluster, tmp_path: Path) -> None:
+    """Row 'upgrade Argo CD' (nothing re-created, nothing re-synced): the sample installed and synced by one
+    Argo CD release, then Argo CD replaced by a newer one (its CRDs, then every process). Once the new
+    controllers have compared every mip-cmp Application, each is Synced to the same commit, is the same
+    object and has started no sync; no namespace nor Secret was re-created (mip-cmp's output means the same to
+    both releases). Then the platform declares the new release: the projects are updated in place and keep
+    what only it understands."""
+    assert empty_cluster.bins.argocd_next is not None  # collected only then (tests/e2e/conftest.py)
+    installed = install(empty_cluster, tmp_path / "platform", "argocd-upgrade")
+    apps = installed.converge("the sample synced by the first Argo CD release")
+    before = operations(apps, installed.expected)
+    secrets_before = platform_secrets(empty_cluster)
+    namespaces = {n["metadata"]["name"]: n["metadata"]["uid"] for n in empty_cluster.get("namespaces")["items"]}
+    head = installed.repo.head()
+    projects_before = {p["metadata"]["name"]: p["metadata"]["uid"]
+                       for p in empty_cluster.get("appprojects.argoproj.io", namespace=ARGOCD_NAMESPACE)["items"]}
+    first = (empty_cluster.bins.argocd, empty_cluster.bins.argocd_crds)
+    upgraded = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    empty_cluster.replace_argocd(*empty_cluster.bins.argocd_next)
+    try:
+        installed.argo.refresh(*installed.expected)
+
+        def compared_by_the_new_release(apps: Apps) -> bool:
+            return all(n in apps and str(apps[n].get("status", {}).get("reconciledAt", "")) >= upgraded
+                       for n in installed.expected)
+
+        apps = installed.argo.wait("every mip-cmp Application compared by the new release",
+                                   compared_by_the_new_release)
+        not_synced = {n: sync_status(apps[n]) for n in installed.expected if not synced_to(apps[n], head)}
+        assert not not_synced, f"not Synced to the same commit after the upgrade: {not_synced}"
+        assert operations(apps, installed.expected) == before, "an Application was re-created or re-synced"
+        after = platform_secrets(empty_cluster)
+        assert {k: after.get(k) for k in secrets_before} == secrets_before, "a Secret was deleted or re-created"
+        now = {n["metadata"]["name"]: n["metadata"]["uid"] for n in empty_cluster.get("namespaces")["items"]}
+        assert {n: now.get(n) for n in namespaces} == namespaces, "a namespace was deleted or re-created"
+
+        # Step 2 of docs/operations.md: the platform declares the new release; its projects are updated in
+        # place, and what only that release understands (each project's Namespace whitelist by name, v3.3.0)
+        # is kept by its CRDs, object for object as mip-cmp renders it.
+        platform = installed.repo.work / "mip.yaml"
+        newer = empty_cluster.bins.argocd_next[0].name.removeprefix("argocd-")
+        platform.write_text(re.sub(r"(?m)^(argocd:\n(?:  .*\n)*?  version:) *v[0-9.]+", rf"\g<1> {newer}",
+                                   platform.read_text()))
+        installed.push(f"the platform declares Argo CD {newer}")
+        apps = installed.converge(f"every mip-cmp Application synced with Argo CD {newer} declared")
+        projects = {o["metadata"]["name"]: o for o in render(installed, apps[ROOT]) if o["kind"] == "AppProject"}
+        named = {n for n, o in projects.items()
+                 if any(e.get("kind") == "Namespace" and e.get("name") for e in
+                        o["spec"].get("clusterResourceWhitelist") or [])}
+        assert named, f"no project names its namespaces with Argo CD {newer} declared"
+        live = {n: empty_cluster.get("appprojects.argoproj.io", n, ARGOCD_NAMESPACE) for n in projects}
+        assert {n: live[n]["spec"].get("clusterResourceWhitelist") for n in named} == \
+               {n: projects[n]["spec"]["clusterResourceWhitelist"] for n in named}, "a project lost a field"
+        kept = projects.keys() & projects_before.keys()
+        assert kept, "no project outlived the change"
+        assert {n: live[n]["metadata"]["uid"] for n in kept} == {n: projects_before[n] for n in kept}, \
+            "a project was re-created"
+    finally:
+        empty_cluster.replace_argocd(*first)  # the cases after this one run on the suite's release
