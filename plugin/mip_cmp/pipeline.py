@@ -44,6 +44,13 @@ def generate(app_dir: Path, environ: Mapping[str, str]) -> bytes:
         return emit.dump(render_objects(repo, rel, env), FILE_NAME if app == "." else f"{app}/{FILE_NAME}")
 
 
+def render_app(repo: Repo, env: BuildEnv, platform: LoadedPlatform) -> list[dict[str, Any]]:
+    """One app of a run that renders several from one remembering Repo (validate, diff, graph, doctor), within
+    the budgets of the process Argo CD starts for it: what it uses counts, remembered or not (Repo.new_render)."""
+    repo.new_render(FILE_NAME)
+    return render_objects(repo, ".", env, platform)
+
+
 def render_objects(repo: Repo, rel: str, env: BuildEnv,
                    platform: LoadedPlatform | None = None) -> list[dict[str, Any]]:
     """The objects of one Argo CD app: the platform (the root, no parameters) or one federation (the root

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mip_cmp.core.budget import MAX_MESSAGE_CHARS
-from mip_cmp.core.redact import credential_value, scrub
+from mip_cmp.core.redact import credential_value, scrub, scrub_path
 
 GITHUB_TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0" * 2  # shaped like a token, not one
 
@@ -23,6 +23,20 @@ GITHUB_TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0" * 2  # shaped like a token, not o
 ])
 def test_scrub(text: str, safe: str) -> None:
     assert scrub(text) == safe
+
+
+@pytest.mark.parametrize(("path", "safe"), [
+    # Directory and file names together look like one random token to scrub (letters, digits, slashes).
+    ("federations/federation-a/overlays/exareme2/kustomization.yaml",
+     "federations/federation-a/overlays/exareme2/kustomization.yaml"),
+    ("federations/Q2xhc3NpYy1iYXNlNjQtc2VjcmV0LXZhbHVlMTIz/mip.yaml", "federations/<redacted>/mip.yaml"),
+    ("federations/x\nforged:1:1: line/mip.yaml", "federations/x\\nforged:1:1: line/mip.yaml"),
+])
+def test_scrub_path_scrubs_each_part(path: str, safe: str) -> None:
+    assert scrub("federations/federation-a/overlays/exareme2/kustomization.yaml") != \
+        "federations/federation-a/overlays/exareme2/kustomization.yaml"  # why paths need their own
+    assert scrub_path(path) == safe
+    assert len(scrub_path("d/" * 1000)) == MAX_MESSAGE_CHARS
 
 
 def test_scrub_caps_the_length() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from helpers import SAMPLE_REPO
+from mip_cmp import pipeline
 from mip_cmp.core.names import ROOT_APPLICATION
 from mip_cmp.pipeline import render_objects
 from mip_cmp.stage1_read.buildenv import BuildEnv
@@ -67,7 +68,8 @@ def test_validate_renders_every_app_of_the_list(monkeypatch: pytest.MonkeyPatch)
         rendered.append(dict(env.params))
         return render_objects(repo, rel, env, platform)
 
-    monkeypatch.setattr(validate, "render_objects", recording)
+    monkeypatch.setattr(validate, "render_objects", recording)  # the root's render
+    monkeypatch.setattr(pipeline, "render_objects", recording)  # every other app's (pipeline.render_app)
     problems, _ = validate.validate_repo(SAMPLE_REPO)
     assert problems == []
     repo = Repo(SAMPLE_REPO, remember=True)

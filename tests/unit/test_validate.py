@@ -123,3 +123,33 @@ def _nodes(path: Path) -> int:
     """YAML nodes of a file, as the parser counts them: scalars, mappings and sequences."""
     events = yaml.parse(path.read_text())
     return sum(isinstance(e, yaml.ScalarEvent | yaml.MappingStartEvent | yaml.SequenceStartEvent) for e in events)
+
+
+def _app_bytes(platform: Path) -> tuple[int, int]:
+    """(what the root's render reads: the platform's file and every federation's; what federation-a's reads:
+    the platform's file, its own and its overlay's kustomization)."""
+    size = {p: p.stat().st_size for p in platform.rglob("*.yaml")}
+    feds = sorted(platform.glob("federations/*/mip.yaml"))
+    own = [platform / "federations/federation-a/mip.yaml",
+           *platform.glob("federations/federation-a/**/kustomization.yaml")]
+    return (size[platform / "mip.yaml"] + sum(size[f] for f in feds),
+            size[platform / "mip.yaml"] + sum(size[f] for f in own))
+
+
+def test_each_render_counts_the_bytes_it_reads_as_argo_cds_process_does(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate parses each file once, yet every app's render counts the files it uses, as the process Argo CD
+    starts for that app does (it reads everything afresh), and no more: a limit every render fits passes,
+    whatever the whole run read; one a federation's render exceeds (the platform's file, its own, its
+    overlay's kustomization) fails there, as that federation's Application would."""
+    platform = copy(tmp_path)
+    root, federation_a = _app_bytes(platform)
+    limit = max(root, federation_a)  # what the largest render reads, less than the whole run
+    monkeypatch.setattr(budget, "MAX_TOTAL_BYTES", limit)
+    assert validate_repo(platform) == ([], 3)  # before, the run's total (every file once) exceeded it
+    kustomization = platform / "federations/federation-a/overlays/exareme2/kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + "#" * (limit - federation_a) + "\n")  # one byte over
+    problems, _ = validate_repo(platform)
+    assert [(p.file, p.message) for p in problems] == [
+        ("federations/federation-a/overlays/exareme2/kustomization.yaml",
+         f"the mip.yaml files read together exceed {limit} bytes (budget.MAX_TOTAL_BYTES)")]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .. import __version__
 from . import budget
-from .redact import scrub
+from .redact import scrub, scrub_path
 
 EXIT_OK = 0
 EXIT_INPUT = 1  # a problem in the input: the user's to fix
@@ -35,7 +35,8 @@ class Problem:
     message: str
 
     def __post_init__(self) -> None:
-        for name in ("file", "path", "message"):
+        object.__setattr__(self, "file", scrub_path(self.file))
+        for name in ("path", "message"):
             object.__setattr__(self, name, scrub(getattr(self, name)))
 
     def __str__(self) -> str:

@@ -84,11 +84,19 @@ def scrub(text: str) -> str:
     text = _KNOWN.sub(REDACTED, text)
     text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)
     text = _ASSIGNMENT.sub(_assignment, text)
-    text = _TOKEN.sub(_token, text)
+    return _capped(_TOKEN.sub(_token, text))
+
+
+def scrub_path(path: str) -> str:
+    """A file's path made safe to print: scrubbed part by part, so that directory and file names together are
+    not taken for one random-looking token (`federation-a/overlays/exareme2/kustomization.yaml` is a path,
+    not a key); each part still is scrubbed, and the whole capped."""
+    return _capped("/".join(scrub(part) for part in _window(path).split("/")))
+
+
+def _capped(text: str) -> str:
     limit = budget.MAX_MESSAGE_CHARS
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return text
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def credential_value(key: str, value: str) -> bool:

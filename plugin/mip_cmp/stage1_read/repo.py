@@ -10,7 +10,9 @@ import os
 import posixpath
 import re
 import stat
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -57,6 +59,13 @@ class Repo:
         # every app) checks each federation file once; the checkout does not change meanwhile.
         self.loaded: dict[str, Any] = {}
         self.bytes_read = 0
+        # Remembering runs that render several apps (new_render): what parsing each file cost the render that
+        # did it (bytes, CPU seconds, nodes), the files each loaded directory read, and those the current
+        # render has counted.
+        self.costs: dict[str, tuple[int, float, int]] = {}
+        self.read_by: dict[str, list[str]] = {}
+        self._counted: set[str] | None = None
+        self._recording: list[str] | None = None
         # admin_overrides() and source_overrides(), once per render: the checkout does not change meanwhile.
         self._admin_overrides: list[str] | None = None
         self._overrides: dict[str, list[str]] = {}
@@ -122,19 +131,61 @@ class Repo:
     def read_yaml(self, rel: str) -> Document:
         """Parse the YAML file `rel`, within the limits of a mip.yaml (each file's, and all files' together);
         once, if the repository remembers (a file that failed fails again)."""
+        if self._recording is not None:
+            self._recording.append(rel)
         if rel in self.documents:
+            self.counted(rel)
             return self.documents[rel]
         raw = _read_file(self._inside(rel), rel)
-        self.bytes_read += len(raw)
+        self._count_bytes(rel, len(raw))
+        running = meter.current()
+        cpu, nodes = time.process_time(), running.nodes if running else 0
+        doc = load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
+        if self.remember:
+            self.documents[rel] = doc
+            self.costs[rel] = (len(raw), time.process_time() - cpu, (running.nodes if running else 0) - nodes)
+            if self._counted is not None:
+                self._counted.add(rel)
+        return doc
+
+    def _count_bytes(self, rel: str, n: int) -> None:
+        self.bytes_read += n
         if self.bytes_read > budget.MAX_TOTAL_BYTES:
             # A spent budget, not a broken file: the render stops here (said once), it does not go on to
             # report every later federation file as broken.
             raise meter.Exceeded([Problem(rel, 0, 0, "", f"the mip.yaml files read together exceed "
                                                          f"{budget.MAX_TOTAL_BYTES} bytes (budget.MAX_TOTAL_BYTES)")])
-        doc = load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
-        if self.remember:
-            self.documents[rel] = doc
-        return doc
+
+    def new_render(self, *already: str) -> None:
+        """Another app's render begins in a remembering run (validate renders every app): each file it reads
+        counts against its budgets the first time it does, remembered or not, as in the process Argo CD starts
+        for that app, which reads everything afresh (parsing's bytes, CPU and nodes, as first measured).
+        `already`: remembered files it uses without reading them (the platform's, loaded once), counted now."""
+        self.bytes_read = 0
+        self._counted = set()
+        self.counted(*already)
+
+    @contextmanager
+    def recording(self) -> Iterator[list[str]]:
+        """The files read inside, remembered or not (what loading a directory read: read_by)."""
+        outer, self._recording = self._recording, []
+        try:
+            yield self._recording
+        finally:
+            read, self._recording = self._recording, outer
+            if outer is not None:
+                outer.extend(read)
+
+    def counted(self, *rels: str) -> None:
+        """Count remembered files the current render uses without reading them (see new_render)."""
+        for rel in rels:
+            if self._counted is None or rel in self._counted or rel not in self.costs:
+                continue
+            self._counted.add(rel)
+            size, cpu, nodes = self.costs[rel]
+            self._count_bytes(rel, size)
+            meter.at(meter.locator(rel))
+            meter.spent(cpu, nodes)
 
     def is_file(self, rel: str) -> bool:
         return os.path.isfile(self._inside(rel))

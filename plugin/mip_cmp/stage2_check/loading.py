@@ -67,7 +67,16 @@ def load_platform(repo: Repo) -> LoadedPlatform:
 def load_federation(repo: Repo, directory: str) -> LoadedFederation:
     loaded = repo.loaded.get(directory)
     if isinstance(loaded, LoadedFederation):
+        repo.counted(*repo.read_by[directory])  # what its reading cost counts in this render too
         return loaded  # a frozen model; a file that failed is not remembered and fails again
+    with repo.recording() as read:
+        fed = _load_federation(repo, directory)
+    if repo.remember:
+        repo.loaded[directory], repo.read_by[directory] = fed, read
+    return fed
+
+
+def _load_federation(repo: Repo, directory: str) -> LoadedFederation:
     overrides = repo.source_overrides(directory)
     if overrides:
         raise MipError(source_override_problems(overrides))
@@ -78,8 +87,6 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
     problems = _overlay_problems(repo, fed)
     if problems:
         raise MipError(problems)
-    if repo.remember:
-        repo.loaded[directory] = fed
     return fed
 
 

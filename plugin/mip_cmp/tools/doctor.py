@@ -26,7 +26,7 @@ from ..core.vocabulary import (
     GENERATORS_VERSION,
 )
 from ..model.platform import Platform
-from ..pipeline import render_objects
+from ..pipeline import render_app
 from ..stage1_read.buildenv import DEFAULT_REVISION
 from ..stage1_read.repo import Repo
 from ..stage2_check.loading import LoadedPlatform, load_federations, load_platform
@@ -339,7 +339,7 @@ def platform_objects(root: Path) -> tuple[LoadedPlatform, list[dict[str, Any]]]:
     p: Platform = platform.model
     objects = [infrastructure_project(p), root_application(p, DEFAULT_REVISION)]
     for _, env in app_renders(platform, load_federations(repo, platform)):
-        objects += render_objects(repo, ".", env, platform)
+        objects += render_app(repo, env, platform)
     return platform, objects
 
 

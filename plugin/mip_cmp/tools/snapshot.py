@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..core.errors import MipError, Problem
 from ..core.vocabulary import Obj
-from ..pipeline import render_objects
+from ..pipeline import render_app
 from ..stage1_read.buildenv import DEFAULT_REVISION
 from ..stage1_read.repo import Repo
 from ..stage2_check.loading import LoadedFederation, LoadedPlatform, load_federations, load_platform
@@ -54,7 +54,7 @@ def take(root: Path, revision: str = DEFAULT_REVISION) -> Snapshot:
     problems: list[Problem] = []
     for app, env in app_renders(platform, federations, revision):
         try:
-            rendered = render_objects(repo, ".", env, platform)
+            rendered = render_app(repo, env, platform)
         except MipError as exc:
             problems += exc.problems
             continue

@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 from ..core import compat, meter
 from ..core.errors import MipError, Problem
 from ..core.names import FILE_NAME
-from ..pipeline import render_objects
+from ..pipeline import render_app, render_objects
 from ..stage1_read.buildenv import BuildEnv
 from ..stage1_read.repo import Repo
 from ..stage2_check.crosscheck import directory_name_warnings
@@ -28,9 +28,8 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
     """Check every mip.yaml of a repository and render each app; returns (problems, files checked)."""
     repo = Repo(root, remember=True)  # every app is rendered: each federation file is checked once
     # The root first, from an empty cache and within one budget, as Argo CD renders it: the platform's file and
-    # every federation's are parsed and counted there. Later renders find them remembered and count them no
-    # more, which costs a federation's render less than Argo CD's (its own file and the root's: within the
-    # budgets whenever the root's render, which reads them all, is).
+    # every federation's are parsed and counted there. Each later render (and each federation's loading) counts
+    # what it uses as Argo CD's process for it would, although each file is parsed once (Repo.new_render).
     platform: LoadedPlatform | None = None
     try:
         with meter.metered():
@@ -48,6 +47,7 @@ def validate_repo(root: Path) -> tuple[list[Problem], int]:
     own: list[Problem] = []
     for directory in directories:
         try:
+            repo.new_render(FILE_NAME)  # its loading is part of its render: its files, the platform's
             federations.append(load_federation(repo, directory))
         except MipError as exc:
             own += exc.problems  # its own problems; its apps are not rendered (Argo CD's would fail so)
@@ -77,7 +77,7 @@ def _root_env(platform: LoadedPlatform) -> BuildEnv:
 def _render(repo: Repo, env: BuildEnv, platform: LoadedPlatform) -> list[Problem]:
     try:
         with meter.metered():  # each app within the budgets Argo CD's renders have
-            render_objects(repo, ".", env, platform)
+            render_app(repo, env, platform)
     except MipError as exc:
         return list(exc.problems)
     return []
