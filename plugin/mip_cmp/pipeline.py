@@ -25,9 +25,9 @@ from .stage2_check.loading import (
 )
 from .stage3_expand.federation import federation_apps, federation_objects, federation_secret_objects
 from .stage3_expand.network import common_network, federation_network
-from .stage3_expand.platform import common_secrets, expand_platform
+from .stage3_expand.platform import app_secrets, expand_platform
 from .stage4_gate import (
-    check_common_secrets_output,
+    check_app_secrets_output,
     check_federation_output,
     check_network_output,
     check_platform_output,
@@ -101,16 +101,17 @@ def _network_enabled(p: Platform) -> None:
 
 
 def _common_component(platform: LoadedPlatform, rel: str, env: BuildEnv) -> list[dict[str, Any]]:
-    """`<common app>-network` and `<common app>-secrets`: the root with component=network or secrets and
-    app=<common app>."""
+    """`<app>-network` and `<app>-secrets` of a common or infrastructure app: the root with component=network or
+    secrets and app=<that app>."""
     p = platform.model
     if rel != "." or env.directory or env.federation or env.component not in (NETWORK_COMPONENT, SECRETS_COMPONENT):
         raise MipError("plugin parameter 'app' is for the repository root with component=network or secrets only")
     if env.component == SECRETS_COMPONENT:
-        if env.app not in p.commonApps:
-            raise MipError(scrub(f"plugin parameter 'app': {env.app!r} is not one of the platform's commonApps"))
-        objects = common_secrets(platform, env.app)
-        check_common_secrets_output(p, env.app, objects)
+        if env.app not in p.secret_holders():
+            raise MipError(scrub(f"plugin parameter 'app': {env.app!r} is not one of the platform's commonApps or "
+                                 "infrastructure apps with `secrets`"))
+        objects = app_secrets(platform, env.app)
+        check_app_secrets_output(p, env.app, objects)
         return objects
     closed = closed_apps(p)
     if env.app not in closed:

@@ -175,7 +175,7 @@ def _platform_app_problems(p: Platform, file: str, obj: dict[str, Any],
     if project == COMMON_PROJECT:
         return []
     if project == INFRA_PROJECT:
-        return _common_secrets_app_problems(p, file, obj)
+        return _secrets_app_problems(p, file, obj)
     if obj["metadata"]["name"] in network_targets or project.endswith(f"-{NETWORK_APP}"):
         return _network_app_problems(p, file, obj, network_targets)
     if obj["metadata"]["name"] in p.infrastructure:
@@ -183,14 +183,15 @@ def _platform_app_problems(p: Platform, file: str, obj: dict[str, Any],
     return [_violation(file, obj, "the root's Applications belong to the platform's projects")]
 
 
-def _common_secrets_app_problems(p: Platform, file: str, obj: dict[str, Any]) -> list[Problem]:
-    """The root's Applications in the infrastructure project: `<common app>-secrets`, rendering exactly that
-    app's secrets into its namespace on its cluster."""
+def _secrets_app_problems(p: Platform, file: str, obj: dict[str, Any]) -> list[Problem]:
+    """The root's Applications in the infrastructure project: `<app>-secrets` of a common or infrastructure app
+    with `secrets`, rendering exactly that app's secrets into its namespace on its cluster."""
     name, spec = obj["metadata"]["name"], obj["spec"]
     owner = name.removesuffix(f"-{SECRETS_APP}")
-    app = p.commonApps.get(owner) if owner != name else None
-    if app is None or not app.secrets:
-        return [_violation(file, obj, "the infrastructure project holds only <common app>-secrets Applications")]
+    app = p.secret_holders().get(owner) if owner != name else None
+    if app is None:
+        return [_violation(file, obj, "the infrastructure project holds only the <common or infrastructure "
+                                      "app>-secrets Applications of apps with `secrets`")]
     source = spec.get("source", {})
     expected = {"repoURL": p.repoURL, "targetRevision": source.get("targetRevision"), "path": ".",
                 "plugin": {"name": p.argocd.pluginName, "parameters": common_binding(owner, SECRETS_COMPONENT)}}
@@ -369,10 +370,13 @@ def check_federation_output(p: Platform, f: Federation, directory: str, componen
         raise InternalError(problems)
 
 
-def check_common_secrets_output(p: Platform, app_name: str, objects: list[dict[str, Any]]) -> None:
-    """`<common app>-secrets`: that app's secrets, in its namespace, from the platform's store, never rotated."""
-    app = p.commonApps[app_name]
-    _not_empty(objects, FILE_NAME, f"common app {app_name} needs no platform secret (component=secrets)")
+def check_app_secrets_output(p: Platform, app_name: str, objects: list[dict[str, Any]]) -> None:
+    """`<app>-secrets` of a common or infrastructure app: that app's secrets, in its namespace, from the
+    platform's store, never rotated."""
+    app = p.secret_holders().get(app_name)
+    _not_empty(objects, FILE_NAME, f"app {app_name} needs no platform secret (component=secrets)")
+    if app is None:
+        raise InternalError([Problem(FILE_NAME, 0, 0, "", f"{app_name!r} is no app with `secrets`")])
     problems = []
     for obj in objects:
         meta = obj.get("metadata", {})

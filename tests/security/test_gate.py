@@ -16,8 +16,8 @@ from mip_cmp.core.vocabulary import Obj
 from mip_cmp.stage1_read.repo import Repo
 from mip_cmp.stage2_check.loading import load_federation, load_federations, load_platform
 from mip_cmp.stage3_expand.federation import federation_apps, federation_secret_objects
-from mip_cmp.stage3_expand.platform import common_secrets, expand_platform
-from mip_cmp.stage4_gate import check_common_secrets_output, check_federation_output, check_platform_output
+from mip_cmp.stage3_expand.platform import app_secrets, expand_platform
+from mip_cmp.stage4_gate import check_app_secrets_output, check_federation_output, check_platform_output
 
 REPO = Repo(SAMPLE_REPO)
 PLATFORM = load_platform(REPO)
@@ -153,7 +153,7 @@ def test_gate_refuses_broken_federation_secrets(break_it: Callable[[list[Obj]], 
 def external_secret_in_the_root(objects: list[Obj]) -> None:
     """What held the whole platform back on a real Argo CD: the root waits for every wave to be healthy, and an
     ExternalSecret is not until ESO and its store answer."""
-    objects.append(copy.deepcopy(first("ExternalSecret", common_secrets(PLATFORM, "datacatalog"))))
+    objects.append(copy.deepcopy(first("ExternalSecret", app_secrets(PLATFORM, "datacatalog"))))
 
 
 PLATFORM_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
@@ -167,6 +167,14 @@ PLATFORM_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
                                                "datacatalog-secrets"),
     "infrastructure-project-app-that-is-no-secrets-app": app(setter("spec.project", "mip-infrastructure"),
                                                              "datacatalog"),
+    "infrastructure-secrets-of-another-namespace": app(setter("spec.destination.namespace", "mip-common-datacatalog"),
+                                                       "athena-proxy-secrets"),
+    "infrastructure-secrets-of-another-app": app(setter("spec.source.plugin.parameters",
+                                                        [{"name": "component", "string": "secrets"},
+                                                         {"name": "app", "string": "datacatalog"}]),
+                                                 "athena-proxy-secrets"),
+    "secrets-app-of-an-app-without-secrets": app(setter("metadata.name", "submariner-broker-secrets"),
+                                                 "athena-proxy-secrets"),
     "empty-output": clear,
 }
 
@@ -195,8 +203,33 @@ COMMON_SECRET_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
 
 @pytest.mark.parametrize("break_it", COMMON_SECRET_BREAKS.values(), ids=COMMON_SECRET_BREAKS.keys())
 def test_gate_refuses_broken_common_app_secrets(break_it: Callable[[list[Obj]], None]) -> None:
-    objects = common_secrets(PLATFORM, "datacatalog")
-    check_common_secrets_output(PLATFORM.model, "datacatalog", objects)
+    objects = app_secrets(PLATFORM, "datacatalog")
+    check_app_secrets_output(PLATFORM.model, "datacatalog", objects)
     break_it(objects)
     with pytest.raises(MipError):
-        check_common_secrets_output(PLATFORM.model, "datacatalog", objects)
+        check_app_secrets_output(PLATFORM.model, "datacatalog", objects)
+
+
+INFRASTRUCTURE_SECRET_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
+    "plaintext-secret": plaintext_secret,
+    "other-namespace": es(setter("metadata.namespace", "mip-common-datacatalog"), "codex-llm"),
+    "another-apps-secret": lambda objects: objects.extend(app_secrets(PLATFORM, "datacatalog")),
+    "another-secret-store": es(setter("spec.secretStoreRef", {"kind": "ClusterSecretStore", "name": "vault-all"}),
+                               "codex-llm"),
+    "empty-output": clear,
+}
+
+
+@pytest.mark.parametrize("break_it", INFRASTRUCTURE_SECRET_BREAKS.values(), ids=INFRASTRUCTURE_SECRET_BREAKS.keys())
+def test_gate_refuses_broken_infrastructure_app_secrets(break_it: Callable[[list[Obj]], None]) -> None:
+    """An infrastructure app's secrets: the same gate as a common app's, its own namespace and names."""
+    objects = app_secrets(PLATFORM, "athena-proxy")
+    check_app_secrets_output(PLATFORM.model, "athena-proxy", objects)
+    break_it(objects)
+    with pytest.raises(MipError):
+        check_app_secrets_output(PLATFORM.model, "athena-proxy", objects)
+
+
+def test_gate_refuses_secrets_of_an_app_without_secrets() -> None:
+    with pytest.raises(MipError, match="no app with `secrets`"):
+        check_app_secrets_output(PLATFORM.model, "submariner-broker", app_secrets(PLATFORM, "athena-proxy"))

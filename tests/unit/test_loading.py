@@ -26,6 +26,8 @@ commonApps:
   catalogue: {repoURL: https://example.org/c.git, path: ., revision: main, version: '1', namespace: common-cat}
 federations: {path: feds, namePattern: '^[a-z][-a-z0-9]*$'}
 """
+# An infrastructure app, without its `secrets`.
+PROXY = "namespace: prx, source: {path: proxy}, namespaceKinds: [{kind: Service}]"
 FED = "apiVersion: mip-cmp.io/v1alpha1\nkind: Federation\nname: {name}\ncluster: in-cluster\napps: {{engine: {{}}}}\n"
 
 
@@ -80,6 +82,13 @@ def test_the_platform_and_a_federation_load(tmp_path: Path) -> None:
      "values: have the app use a platform `secrets` entry (an ExternalSecret) instead"),
     ("kind: Platform", "kind: Federation",
      "mip.yaml:2:7: kind: the repository root must hold the Platform mip.yaml"),
+    ("federations: {", f"infrastructure:\n  proxy: {{{PROXY}, secrets: [cred]}}\nfederations: {{",
+     "mip.yaml:14:95: infrastructure.proxy.secrets[0]: unknown secret 'cred'; define it under `secrets` "
+     "(defined: creds); did you mean 'creds'?"),
+    ("federations: {", f"infrastructure:\n  proxy: {{{PROXY}, secrets: [creds]}}\n  proxy-secrets: {{{PROXY}}}\n"
+                       "federations: {",
+     "mip.yaml:14:94: infrastructure.proxy.secrets: its Application proxy-secrets would have the name of another "
+     "Application of the platform"),
 ])
 def test_platform_problems(tmp_path: Path, old: str, new: str, expected: str) -> None:
     assert platform_problems(tmp_path, old, new)[0] == expected

@@ -33,6 +33,10 @@ ApiVersion = Annotated[str, StringConstraints(
 # `secrets`, never from git): an object beside a chart is none of these.
 NOT_BESIDE_GROUPS = (ARGO_GROUP, ESO_GROUP, GENERATORS_GROUP)
 NOT_BESIDE_KINDS = ((NETWORK_GROUP, "NetworkPolicy"), ("", "Secret"))
+# What a catalog, common or infrastructure app takes from the platform's `secrets` catalog: one field, one
+# meaning for all three (a federation's namespace, or the app's own).
+SecretNames = Annotated[list[Name], Field(
+    default_factory=no_items, description="Names of platform `secrets` this app needs in its namespace.")]
 
 
 class ObjectBeside(Strict):
@@ -78,9 +82,7 @@ class Chart(Strict):
     ignoreDifferences: list[IgnoreDifference] = Field(
         default_factory=no_items, description="Argo CD ignoreDifferences for every copy of the app."
     )
-    secrets: list[Name] = Field(
-        default_factory=no_items, description="Names of platform `secrets` this app needs in its namespace."
-    )
+    secrets: SecretNames
     objects: list[ObjectBeside] = Field(
         default_factory=no_items, description="Objects it needs beside its chart in a federation's namespace.")
     publicHostValues: list[ValuePath] = Field(
@@ -132,6 +134,7 @@ class InfrastructureApp(Strict):
     clusterKinds: list[ResourceKind] = Field(default_factory=no_items,
                                              description="Cluster-scoped kinds it may create.")
     namespaceKinds: list[ResourceKind] = Field(min_length=1, description="Kinds it may create in its namespace.")
+    secrets: SecretNames
     network: AppNetwork | None = Field(None, description=(
         "Set: its namespace is closed like a common app's (default deny, then what this says), by the "
         "Application `<name>-network`. Unset: mip-cmp makes no policy there (flows of other apps may still "
@@ -147,3 +150,7 @@ class InfrastructureApp(Strict):
 
     def all_sources(self) -> list[Source]:
         return [self.source] if self.source is not None else list(self.sources)
+
+
+# An app deployed once, in a namespace of its own: what owns a `<name>-network` or `<name>-secrets` Application.
+OwnNamespaceApp = CommonApp | InfrastructureApp

@@ -10,7 +10,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from ..core.vocabulary import ARGOCD_NAMESPACE, FEDERATION_TYPE, IN_CLUSTER_SERVER, NAMESPACE_TYPE
 from .application import PlatformSync
-from .apps import Chart, CommonApp, InfrastructureApp
+from .apps import Chart, CommonApp, InfrastructureApp, OwnNamespaceApp
 from .fields import (
     Group,
     LabelKey,
@@ -158,3 +158,10 @@ class Platform(Strict):
     syncPolicy: PlatformSync = Field(default_factory=PlatformSync,
                                      description="Default sync options and prune, and what federations may "
                                                  "change.")
+
+    def secret_holders(self) -> dict[str, OwnNamespaceApp]:
+        """The common and infrastructure apps with `secrets`, by name: each gets a `<name>-secrets` Application
+        (the two sections never share a name: loading refuses it)."""
+        apps: dict[str, OwnNamespaceApp] = dict(self.commonApps)
+        apps.update(self.infrastructure)
+        return {name: app for name, app in apps.items() if app.secrets}

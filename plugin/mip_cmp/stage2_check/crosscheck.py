@@ -6,7 +6,7 @@ only looks at what it is given."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -24,14 +24,17 @@ from ..core.names import (
     STATIC_PROJECTS,
     infra_project_name,
     is_system_namespace,
+    network_name,
 )
 from ..core.redact import credential_value
+from ..core.suggest import did_you_mean
 from ..model.application import AppSync
+from ..model.apps import Chart, InfrastructureApp
 from ..model.federation import Federation
 from ..model.platform import Platform
 from ..stage1_read.templating import federation_context
 from ..stage1_read.yamlsource import Document
-from .flows import flow_problems, peer_problems
+from .flows import closed_apps, flow_problems, peer_problems
 
 
 def check_platform(p: Platform, doc: Document) -> list[Problem]:
@@ -60,14 +63,16 @@ def check_platform(p: Platform, doc: Document) -> list[Problem]:
 
 def _unknown_secrets(p: Platform, doc: Document) -> list[Problem]:
     problems = []
-    for section, apps in (("catalog", p.catalog), ("commonApps", p.commonApps)):
+    sections: tuple[tuple[str, Mapping[str, Chart | InfrastructureApp]], ...] = (
+        ("catalog", p.catalog), ("commonApps", p.commonApps), ("infrastructure", p.infrastructure))
+    for section, apps in sections:
         for app_name, app in apps.items():
             for i, secret in enumerate(app.secrets):
                 if secret not in p.secrets:
                     problems.append(doc.problem(
                         (section, app_name, "secrets", i),
                         f"unknown secret {secret!r}; define it under `secrets` "
-                        f"(defined: {_known(p.secrets)})",
+                        f"(defined: {_known(p.secrets)}){did_you_mean(secret, p.secrets)}",
                     ))
     return problems
 
@@ -107,6 +112,13 @@ def _common_apps_applications(p: Platform) -> set[str]:
     return {name for a in p.commonApps for name in (a, f"{a}-{NETWORK_APP}", f"{a}-{SECRETS_APP}")}
 
 
+def _infrastructure_applications(p: Platform) -> set[str]:
+    """The Applications of the infrastructure apps: each app's own, and its `-network` and `-secrets` ones
+    where it has a `network` or `secrets`."""
+    return {*p.infrastructure, *(network_name(n) for n in closed_apps(p) if n in p.infrastructure),
+            *(f"{n}-{SECRETS_APP}" for n in p.secret_holders() if n in p.infrastructure)}
+
+
 def _infrastructure_problems(p: Platform, doc: Document) -> list[Problem]:
     """Platform components: a known cluster, a namespace of their own, a name no other Application has, and
     `$ref/` value files that name one of their sources."""
@@ -117,6 +129,9 @@ def _infrastructure_problems(p: Platform, doc: Document) -> list[Problem]:
         if name in taken:
             problems.append(doc.problem(where, f"the name {name!r} is already an Application of the platform",
                                         key=True))
+        if app.secrets and f"{name}-{SECRETS_APP}" in {*taken, *p.infrastructure}:
+            problems.append(doc.problem((*where, "secrets"), f"its Application {name}-{SECRETS_APP} would have the "
+                                                             "name of another Application of the platform"))
         if len(infra_project_name(name)) > 63:
             problems.append(doc.problem(where, f"too long: its project {infra_project_name(name)!r} must fit "
                                                "63 characters", key=True))
@@ -178,7 +193,7 @@ class Identity:
                          *(infra_project_name(a) for a in p.infrastructure),
                          *(a.namespace for a in p.infrastructure.values())}
         self.suffixes = [f"-{suffix}" for suffix in sorted({*p.catalog, *RESERVED_APP_NAMES})]
-        self.platform_apps = {*_common_apps_applications(p), *p.infrastructure,
+        self.platform_apps = {*_common_apps_applications(p), *_infrastructure_applications(p),
                               ROOT_APPLICATION}
 
     def problems(self, f: Federation, doc: Document, overlays: Iterable[str] | None = None) -> list[Problem]:

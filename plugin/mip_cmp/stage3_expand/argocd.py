@@ -26,7 +26,7 @@ from ..core.vocabulary import (
 )
 from ..core.vocabulary import MANAGED_BY as MANAGED_BY_LABEL
 from ..model.application import AppSync, IgnoreDifference, Source
-from ..model.apps import Chart
+from ..model.apps import Chart, InfrastructureApp, OwnNamespaceApp
 from ..model.federation import Federation
 from ..model.platform import Platform
 
@@ -266,6 +266,18 @@ def common_namespace_labels(p: Platform, namespace: str) -> dict[str, str]:
 def infrastructure_namespace_labels(p: Platform, namespace: str, own: dict[str, str]) -> dict[str, str]:
     """`own`: the app's namespaceMetadata labels; the platform's keys come last, so they always hold."""
     return {**own, "name": namespace, p.namespaceLabels.namespaceType: "infrastructure"}
+
+
+def own_namespace_labels(p: Platform, app: OwnNamespaceApp) -> dict[str, str]:
+    """What a common or infrastructure app's own Application says of its namespace: its `-network` and
+    `-secrets` Applications say the same (Applications that disagree would relabel it back and forth)."""
+    if isinstance(app, InfrastructureApp):
+        return infrastructure_namespace_labels(p, app.namespace, app.namespaceMetadata.labels)
+    return common_namespace_labels(p, app.namespace)
+
+
+def own_namespace_annotations(app: OwnNamespaceApp) -> dict[str, str] | None:
+    return app.namespaceMetadata.annotations if isinstance(app, InfrastructureApp) else None
 
 
 def federation_namespace_labels(p: Platform, f: Federation) -> dict[str, str]:

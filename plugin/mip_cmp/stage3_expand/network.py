@@ -16,7 +16,6 @@ from ..core.vocabulary import (
     SYNC_WAVE,
     Obj,
 )
-from ..model.apps import CommonApp, InfrastructureApp
 from ..model.federation import Federation
 from ..model.platform import Platform
 from ..stage2_check.flows import closed_apps
@@ -26,12 +25,12 @@ from .argocd import (
     MANAGED_BY,
     Parts,
     app_project,
-    common_namespace_labels,
     federation_namespace_labels,
     generate_paths,
-    infrastructure_namespace_labels,
     kept_on_removal,
     meta,
+    own_namespace_annotations,
+    own_namespace_labels,
     project_role,
     root_source,
     sync_policy,
@@ -103,8 +102,8 @@ def network_applications(p: Platform, federations: list[LoadedFederation], revis
                                 revision, generate_paths(f.directory), parts)
             for f in sorted(federations, key=lambda f: f.model.name)]
     apps += [network_application(p, name, p.clusters[a.cluster], a.namespace, common_binding(name, NETWORK_COMPONENT),
-                                 closed_namespace_labels(p, a), {PART_OF: name}, revision, parts=parts,
-                                 namespace_annotations=closed_namespace_annotations(a))
+                                 own_namespace_labels(p, a), {PART_OF: name}, revision, parts=parts,
+                                 namespace_annotations=own_namespace_annotations(a))
              for name, a in closed_apps(p).items()]
     return apps
 
@@ -112,17 +111,6 @@ def network_applications(p: Platform, federations: list[LoadedFederation], revis
 def federation_network(p: Platform, f: Federation) -> list[Obj]:
     labels = {**MANAGED_BY, PART_OF: f.name, FEDERATION_LABEL: f.name}
     return federation_policies(p, f, labels)
-
-
-def closed_namespace_labels(p: Platform, app: CommonApp | InfrastructureApp) -> dict[str, str]:
-    """What the app's own Application says of its namespace: the network Application says the same."""
-    if isinstance(app, InfrastructureApp):
-        return infrastructure_namespace_labels(p, app.namespace, app.namespaceMetadata.labels)
-    return common_namespace_labels(p, app.namespace)
-
-
-def closed_namespace_annotations(app: CommonApp | InfrastructureApp) -> dict[str, str] | None:
-    return app.namespaceMetadata.annotations if isinstance(app, InfrastructureApp) else None
 
 
 def _namespace_type(p: Platform, name: str) -> dict[str, str]:

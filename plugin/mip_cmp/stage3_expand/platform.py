@@ -1,6 +1,6 @@
 """The repository root: the platform's projects, the federations' ApplicationSet, common apps and their
-network and secrets Applications, in the root's sync order; and what a common app's secrets Application
-renders."""
+network and secrets Applications, in the root's sync order; and what a common or infrastructure app's secrets
+Application renders."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from ..core.vocabulary import (
     SYNC_WAVE,
     Obj,
 )
-from ..model.apps import CommonApp
+from ..model.apps import CommonApp, OwnNamespaceApp
 from ..model.platform import Platform
 from ..stage1_read.templating import render_tree
 from ..stage2_check.loading import LoadedFederation, LoadedPlatform
@@ -48,6 +48,8 @@ from .argocd import (
     in_argocd,
     kept_on_removal,
     meta,
+    own_namespace_annotations,
+    own_namespace_labels,
     project_role,
     root_source,
     root_wave,
@@ -73,14 +75,9 @@ def default_project(p: Platform) -> Obj:
     }
 
 
-def secret_holders(p: Platform) -> dict[str, CommonApp]:
-    """The common apps with `secrets`: each has a `<app>-secrets` Application, in the infrastructure project."""
-    return {name: app for name, app in p.commonApps.items() if app.secrets}
-
-
 def infrastructure_project(p: Platform, parts: Parts | None = None) -> Obj:
     parts = parts or Parts(p)
-    holders = secret_holders(p).values()
+    holders = p.secret_holders().values()
     destinations = [(p.argocd.server, p.argocd.namespace)]
     destinations += [(p.clusters[a.cluster], a.namespace) for a in holders]
     return app_project(
@@ -150,14 +147,17 @@ def federations_appset(p: Platform, federations: list[LoadedFederation], revisio
     }
 
 
-def common_context(p: Platform, name: str, app: CommonApp) -> dict[str, Any]:
-    return {"app": {"name": name, "version": app.version, "namespace": app.namespace},
+def app_context(p: Platform, name: str, app: OwnNamespaceApp) -> dict[str, Any]:
+    """What a common app's values and a store key of its (or an infrastructure app's) secrets may use; an
+    infrastructure app without a `version` has none to give."""
+    version = {} if app.version is None else {"version": app.version}
+    return {"app": {"name": name, **version, "namespace": app.namespace},
             "platform": {"argocdNamespace": p.argocd.namespace}}
 
 
 def common_app(lp: LoadedPlatform, name: str, app: CommonApp) -> Obj:
     p = lp.model
-    values = render_tree(app.values, common_context(p, name, app), lp.doc, ("commonApps", name, "values"))
+    values = render_tree(app.values, app_context(p, name, app), lp.doc, ("commonApps", name, "values"))
     spec: Obj = {
         "project": COMMON_PROJECT,
         "source": chart_source(app, app.revision, values),
@@ -207,16 +207,15 @@ def expand_platform(lp: LoadedPlatform, federations: list[LoadedFederation], rev
     objects += network_applications(p, federations, revision, parts)
     objects += [infrastructure_application(p, name, app, revision)
                 for name, app in p.infrastructure.items()]
-    for name, app in p.commonApps.items():
-        objects.append(common_app(lp, name, app))
-        if app.secrets:
-            objects.append(common_secrets_application(p, name, app, revision, parts))
+    objects += [common_app(lp, name, app) for name, app in p.commonApps.items()]
+    objects += [secrets_application(p, name, app, revision, parts) for name, app in p.secret_holders().items()]
     return objects
 
 
-def common_secrets_application(p: Platform, name: str, app: CommonApp, revision: str, parts: Parts) -> Obj:
-    """`<common app>-secrets`: the root rendered with component=secrets for that app, on the app's cluster, as a
-    federation's `<federation>-secrets`. Its ExternalSecrets are waited for there, never in the root's sync."""
+def secrets_application(p: Platform, name: str, app: OwnNamespaceApp, revision: str, parts: Parts) -> Obj:
+    """`<app>-secrets` of a common or infrastructure app: the root rendered with component=secrets for that app,
+    on the app's cluster, as a federation's `<federation>-secrets`. Its ExternalSecrets are waited for there,
+    never in the root's sync."""
     annotations = {SYNC_WAVE: parts.waves["Application"]}
     if kept_on_removal(p):
         annotations[SYNC_OPTIONS] = PRUNE_FALSE
@@ -230,13 +229,13 @@ def common_secrets_application(p: Platform, name: str, app: CommonApp, revision:
             "source": root_source(p, revision, common_binding(name, SECRETS_COMPONENT)),
             "destination": {"server": p.clusters[app.cluster], "namespace": app.namespace},
             # Never prune: removing a secret from the platform must not delete live credentials.
-            "syncPolicy": sync_policy(common_namespace_labels(p, app.namespace), prune=False),
+            "syncPolicy": sync_policy(own_namespace_labels(p, app), prune=False,
+                                      namespace_annotations=own_namespace_annotations(app)),
         },
     }
 
 
-def common_secrets(lp: LoadedPlatform, name: str) -> list[Obj]:
-    """What `<common app>-secrets` applies: the app's ExternalSecrets (and password generators before them)."""
-    app = lp.model.commonApps[name]
-    return secret_objects(lp, app.secrets, app.namespace, {PART_OF: name},
-                          common_context(lp.model, name, app))
+def app_secrets(lp: LoadedPlatform, name: str) -> list[Obj]:
+    """What `<app>-secrets` applies: the app's ExternalSecrets (and password generators before them)."""
+    app = lp.model.secret_holders()[name]
+    return secret_objects(lp, app.secrets, app.namespace, {PART_OF: name}, app_context(lp.model, name, app))

@@ -36,7 +36,7 @@ def app_renders(platform: LoadedPlatform, federations: list[LoadedFederation],
                     for name in closed_apps(platform.model)]
     renders += [(f"{name}-{SECRETS_APP}", BuildEnv(target_revision=revision,
                                                    params=common_bound(name, SECRETS_COMPONENT)))
-                for name, app in platform.model.commonApps.items() if app.secrets]
+                for name in platform.model.secret_holders()]
     return renders
 
 
