@@ -90,13 +90,15 @@ def test_without_external_secrets_running_only_the_secrets_wait(tmp_path: Path) 
     sim.store.running = False
     assert_day_one(sim)
     assert sim.unhealthy() == [f"{app}: Progressing: ExternalSecret {secret}: Waiting for ExternalSecret"
-                               for app, secret in (("datacatalog-secrets", "datacatalog-secrets"),
+                               for app, secret in (("athena-proxy-secrets", "codex-llm"),
+                                                   ("datacatalog-secrets", "datacatalog-secrets"),
                                                    ("federation-a-secrets", "jupyterhub-crypt"),
                                                    ("federation-z-secrets", "jupyterhub-crypt"))]
     sim.store.running = True
     sim.run()
     assert sim.unhealthy() == []
     assert sim.names("Secret", namespace="mip-common-datacatalog") == ["datacatalog-secrets"]
+    assert sim.names("Secret", namespace="mip-athena") == ["codex-llm"]  # an infrastructure app's, the same way
 
 
 def test_a_wave_waits_for_the_health_of_the_one_before(tmp_path: Path) -> None:

@@ -366,7 +366,11 @@ def test_upstream_now_imports(upstream: tuple[Path, dict[str, Any]]) -> None:
     assert secrets["jupyterhub-crypt"] == {"generated": {"keys": ["crypt-key"]}}
     assert secrets["datacatalog-secrets"]["fromStore"]["properties"] == ["keycloak.client-id", "keycloak.client-secret"]
     assert platform["syncPolicy"] == {"prune": False}
-    assert "codex-llm in mip-athena" in attention(report, "secret to fill in")
+    # mip-athena/codex-llm, typed in from CODEX_VLLM_BASE_URL: read from the store by athena-proxy, the
+    # infrastructure app deployed in that namespace, as a common app's secret would be.
+    assert secrets["codex-llm"] == {"fromStore": {"key": "FILL-IN/mip-athena/codex-llm", "properties": ["base-url"]}}
+    assert platform["infrastructure"]["athena-proxy"]["secrets"] == ["codex-llm"]
+    assert attention(report, "secret to fill in")["codex-llm"].startswith("declared in mip-athena, for athena-proxy")
 
 
 def test_upstream_now_keeps_its_remote_and_public_flows(upstream: tuple[Path, dict[str, Any]]) -> None:

@@ -173,11 +173,11 @@ def _made_by(value: str, script: str) -> tuple[str, str]:
     return "store", ""
 
 
-def place(secrets: list[FoundSecret], catalog: Obj, common: Obj) -> tuple[Obj, list[Attention]]:
+def place(secrets: list[FoundSecret], catalog: Obj, own: Obj) -> tuple[Obj, list[Attention]]:
     """The platform's `secrets`, each listed under the apps that read it (a federation Secret under the
     catalog apps whose chart reads it, or every catalog app when that is not known; a Secret of one
-    namespace under the common app deployed there); and a report line for each, or for why it is not
-    declared."""
+    namespace under the common or infrastructure app deployed there, `own` holding both by name); and a
+    report line for each, or for why it is not declared."""
     entries: Obj = {}
     attention: list[Attention] = []
     scopes: dict[str, list[str]] = {}
@@ -185,7 +185,7 @@ def place(secrets: list[FoundSecret], catalog: Obj, common: Obj) -> tuple[Obj, l
         scopes.setdefault(secret.name, []).append(secret.scope)
     for secret in sorted(secrets, key=lambda s: (s.name, s.scope)):
         where = ", ".join(secret.where)
-        readers = _readers(secret, catalog, common)
+        readers = _readers(secret, catalog, own)
         if len(scopes[secret.name]) > 1 and secret.scope != FEDERATION and FEDERATION in scopes[secret.name]:
             attention.append(Attention(SECRET, f"{secret.name} in {secret.scope}", (
                 f"not declared (found in {where}): its name is also every federation's Secret, and one `secrets` "
@@ -193,8 +193,8 @@ def place(secrets: list[FoundSecret], catalog: Obj, common: Obj) -> tuple[Obj, l
             continue
         if not readers:
             attention.append(Attention(SECRET, f"{secret.name} in {secret.scope}", (
-                f"not declared (found in {where}): no catalog or common app of the imported platform is deployed "
-                f"in {secret.scope}; create it there as before")))
+                f"not declared (found in {where}): no catalog, common or infrastructure app of the imported "
+                f"platform is deployed in {secret.scope}; create it there as before")))
             continue
         entries[secret.name] = secret.entry()
         for section, app in readers:
@@ -205,11 +205,11 @@ def place(secrets: list[FoundSecret], catalog: Obj, common: Obj) -> tuple[Obj, l
     return entries, attention
 
 
-def _readers(secret: FoundSecret, catalog: Obj, common: Obj) -> list[tuple[Obj, str]]:
+def _readers(secret: FoundSecret, catalog: Obj, own: Obj) -> list[tuple[Obj, str]]:
     if secret.scope == FEDERATION:
         known = sorted(secret.apps & set(catalog))
         return [(catalog, app) for app in known or sorted(catalog)]
-    return [(common, app) for app, entry in sorted(common.items()) if entry.get("namespace") == secret.scope]
+    return [(own, app) for app, entry in sorted(own.items()) if entry.get("namespace") == secret.scope]
 
 
 def _what_to_do(secret: FoundSecret, apps: list[str], where: str) -> str:

@@ -193,7 +193,8 @@ def _platform(t: Translation, catalog: Obj, federations_path: str | list[str]) -
     if rbac:
         platform["rbac"] = rbac
     common = _common_apps(built, loads)
-    secrets, said = place(t.secrets, catalog, common)
+    infrastructure = _infrastructure(t)
+    secrets, said = place(t.secrets, catalog, {**common, **infrastructure})
     t.attention += said
     if any("fromStore" in entry for entry in secrets.values()):
         platform["secretStore"] = dict(STORE)
@@ -202,7 +203,6 @@ def _platform(t: Translation, catalog: Obj, federations_path: str | list[str]) -
     platform["catalog"] = catalog
     if common:
         platform["commonApps"] = common
-    infrastructure = _infrastructure(t)
     if infrastructure:
         platform["infrastructure"] = infrastructure
     if t.prune != DEFAULT_PRUNE:
