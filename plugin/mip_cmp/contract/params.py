@@ -31,14 +31,14 @@ COMPONENT = Parameter(
     title="Component",
     tooltip="What a federation directory renders: empty for its Applications, 'secrets' for its "
     "ExternalSecrets, 'objects' for the objects its apps need beside their charts, 'network' for its "
-    "namespace's NetworkPolicies (with 'app' at the root: a common app's secrets or namespace). Set by "
-    "mip-cmp's own output.",
+    "namespace's NetworkPolicies (with 'app' at the root: a common or infrastructure app's secrets or "
+    "namespace). Set by mip-cmp's own output.",
 )
 APP = Parameter(
     name="app",
-    title="Common app",
-    tooltip="With component=network or secrets and no directory: the common app whose namespace's "
-    "NetworkPolicies or secrets the repository root renders. Set by mip-cmp's own output.",
+    title="Common or infrastructure app",
+    tooltip="With component=network or secrets and no directory: the common or infrastructure app whose "
+    "namespace's NetworkPolicies or secrets the repository root renders. Set by mip-cmp's own output.",
 )
 PARAMETERS: tuple[Parameter, ...] = (FEDERATION, DIRECTORY, COMPONENT, APP)
 SECRETS_COMPONENT = "secrets"
@@ -69,8 +69,8 @@ def binding(federation: str, directory: str, component: str = "") -> list[dict[s
 
 
 def common_bound(app: str, component: str) -> dict[str, str]:
-    """The parameters of `<common app>-network` and `<common app>-secrets`: the root renders that app's
-    NetworkPolicies or its secrets."""
+    """The parameters of a common or infrastructure app's `<app>-network` and `<app>-secrets`: the root renders
+    that app's NetworkPolicies or its secrets."""
     return {COMPONENT.name: component, APP.name: app}
 
 

@@ -21,8 +21,9 @@ class StoreSecret(Strict):
     """Copy keys from the platform's secret store (e.g. Keycloak client credentials)."""
 
     key: Text = Field(description="Key of the entry in the secret store; may use {{ federation.name }} "
-                                  "(federation secrets) or {{ app.name }} (common apps), so each namespace "
-                                  "can read its own entry, e.g. one Keycloak client per federation.")
+                                  "(federation secrets) or {{ app.name }} (common and infrastructure apps), so "
+                                  "each namespace can read its own entry, e.g. one Keycloak client per "
+                                  "federation.")
     properties: list[SecretKey] | dict[SecretKey, SecretKey] = Field(
         min_length=1, description="Properties to copy: a list (each keeps its name) or a mapping "
                                   "`secret key: store property` (the key the chart reads may differ).")
