@@ -763,16 +763,8 @@ def _targets(bench: Bench, app: dict[str, Series], first: tuple[Series, Series],
     this run's kustomize time (the one process whose work never changes): the same machine kind runs two to three
     times slower on some days, the interpreter's start included. Memory is not scaled."""
     k = app.get("kustomize")
-    scale = k.median / REFERENCE_KUSTOMIZE_S if k is not None else 1.0
-
-    def limit(seconds: float) -> str:
-        """A time target as set, and as it applies to this run's machine."""
-        def shown(value: float) -> str:
-            return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
-
-        set_as = f"{seconds * 1000:g} ms" if seconds < 1 else f"{seconds:g} s"
-        return f"≤ {set_as}" if k is None else f"≤ {set_as} (here {scale:.2f}× that: {shown(seconds * scale)})"
-
+    scale = k.median / REFERENCE_KUSTOMIZE_S if k is not None else None
+    factor = scale or 1.0  # the targets' seconds as they apply here
     lines: list[str] = []
     lines += ["", "## Targets", ""]
     if k is not None:
@@ -797,18 +789,29 @@ def _targets(bench: Bench, app: dict[str, Series], first: tuple[Series, Series],
     if concurrent:
         worst = max(statistics.median(row.cpu_ms) for row in concurrent)
         own = f"; the worker's own count {bench.own.median * 1000:.1f} ms" if bench.own is not None else ""
-        lines.append(f"| renderer CPU per request {limit(0.015)} | at most {worst:.1f} ms (median per batch, kernel "
-                     f"counters{own}) | {verdict(worst <= 15 * scale)} |")
+        lines.append(f"| renderer CPU per request {_time_target(0.015, scale)} | at most {worst:.1f} ms (median per "
+                     f"batch, kernel counters{own}) | {verdict(worst <= 15 * factor)} |")
     thousand = next((r for r in roots if r.federations == 1000), None)
     if thousand is not None:
         mem = thousand.warm_client_kib + thousand.warm_worker_kib
-        lines.append(f"| root at 1000 federations: warm {limit(0.5)}, ≤ 100 MiB | warm {thousand.warm.ms()}, "
-                     f"{mib(mem)} (client + worker; cold {thousand.cold.ms()}, {mib(thousand.cold_kib)}) | "
-                     f"{verdict(thousand.warm.median <= 0.5 * scale and mem <= 100 * 1024)} |")
+        lines.append(f"| root at 1000 federations: warm {_time_target(0.5, scale)}, ≤ 100 MiB | warm "
+                     f"{thousand.warm.ms()}, {mib(mem)} (client + worker; cold {thousand.cold.ms()}, "
+                     f"{mib(thousand.cold_kib)}) | "
+                     f"{verdict(thousand.warm.median <= 0.5 * factor and mem <= 100 * 1024)} |")
     if validated is not None:
-        lines.append(f"| `mip-cmp validate` at 1000 federations: {limit(2)} | {validated.s()} | "
-                     f"{verdict(validated.median <= 2 * scale)} |")
+        lines.append(f"| `mip-cmp validate` at 1000 federations: {_time_target(2, scale)} | {validated.s()} | "
+                     f"{verdict(validated.median <= 2 * factor)} |")
     return lines
+
+
+def _time_target(seconds: float, scale: float | None) -> str:
+    """A time target as set, and as it applies to this run's machine (`scale`: None, not measured)."""
+    set_as = f"{seconds * 1000:g} ms" if seconds < 1 else f"{seconds:g} s"
+    return f"≤ {set_as}" if scale is None else f"≤ {set_as} (here {scale:.2f}× that: {_seconds(seconds * scale)})"
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
 
 
 def _several_at_a_time(concurrent: list[ConcurrentRow]) -> list[str]:

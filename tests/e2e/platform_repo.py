@@ -41,6 +41,12 @@ Keys = dict[str, set[str]]
 Apps = dict[str, dict[str, Any]]
 
 
+def declare_argocd(platform: str, version: str) -> str:
+    """The platform's mip.yaml text declaring the Argo CD release it runs (docs/operations.md, "Upgrade Argo
+    CD"): `argocd.version`."""
+    return re.sub(r"(?m)^(argocd:\n(?:  .*\n)*?  version:) *v[0-9.]+", rf"\g<1> {version}", platform)
+
+
 def git(cwd: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     if done.returncode:
@@ -67,9 +73,7 @@ class PlatformRepo:
         platform = self.work / "mip.yaml"
         if platform.exists():
             text = re.sub(r"(?m)^repoURL: .*$", f"repoURL: {self.url}", platform.read_text())
-            # The platform declares the Argo CD it runs (docs/operations.md, "Upgrade Argo CD"): the suite's.
-            text = re.sub(r"(?m)^(argocd:\n(?:  .*\n)*?  version:) *v[0-9.]+", rf"\g<1> {ARGOCD_VERSION}", text)
-            platform.write_text(text)
+            platform.write_text(declare_argocd(text, ARGOCD_VERSION))  # the suite's
         git(self.work, "init", "-q", "-b", BRANCH)
         git(self.work, "remote", "add", "origin", str(bare))
         self.commit(message)

@@ -69,10 +69,11 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
     if isinstance(loaded, LoadedFederation):
         repo.counted(*repo.read_by[directory])  # what its reading cost counts in this render too
         return loaded  # a frozen model; a file that failed is not remembered and fails again
+    if not repo.remember:  # generate: one render, loaded once
+        return _load_federation(repo, directory)
     with repo.recording() as read:
         fed = _load_federation(repo, directory)
-    if repo.remember:
-        repo.loaded[directory], repo.read_by[directory] = fed, read
+    repo.loaded[directory], repo.read_by[directory] = fed, read
     return fed
 
 
