@@ -61,6 +61,8 @@ REFERENCE_KUSTOMIZE_S = 0.050
 # docs/performance.md's section that bench/reposerver.py writes (it needs the real Argo CD): kept as it is when
 # this script rewrites the rest.
 REPOSERVER_SECTION = ("<!-- bench/reposerver.py: begin -->", "<!-- bench/reposerver.py: end -->")
+REFRESH_SECTION = ("<!-- bench/refresh.py: begin -->", "<!-- bench/refresh.py: end -->")
+SECTIONS = (REPOSERVER_SECTION, REFRESH_SECTION)  # written by those scripts; this one keeps them as they are
 
 
 # --- running processes --------------------------------------------------------------------------------------
@@ -377,6 +379,11 @@ def _status_kib(pid: int, key: str) -> int:
         if line.startswith(key + ":"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(*pids: int) -> float:
+    """CPU seconds the processes have used so far, each with its reaped children (the kernel's counters)."""
+    return sum(sum(_cpu_ticks(pid, children=True)) for pid in pids) / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_ticks(pid: int, *, children: bool) -> list[int]:
@@ -935,21 +942,22 @@ HOW = """\
 """
 
 
-def with_reposerver_section(text: str, section: str | None = None) -> str:
-    """docs/performance.md's text without bench/reposerver.py's section, then that section (`section`, or the
-    one the current file holds), after a blank line."""
-    begin, end = REPOSERVER_SECTION
+def with_section(text: str, markers: tuple[str, str], section: str | None = None) -> str:
+    """`text` with the section between `markers` (one another script writes): `section`, or None: the one
+    docs/performance.md holds now; in place of the one `text` holds, else at its end after a blank line."""
+    begin, end = markers
 
-    def cut(doc: str) -> tuple[str, str]:
+    def cut(doc: str) -> tuple[str, str, str]:
         if begin not in doc:
-            return doc, ""
-        return doc[:doc.index(begin)] + doc[doc.index(end) + len(end):], doc[doc.index(begin):doc.index(end) + len(end)]
+            return doc, "", ""
+        start, stop = doc.index(begin), doc.index(end) + len(end)
+        return doc[:start], doc[start:stop], doc[stop:]
 
-    rest, current = cut(text)
-    if section is None:
-        current = cut(DOC.read_text() if DOC.exists() else "")[1]
-    chosen = current if section is None else section.strip("\n")
-    return rest.rstrip("\n") + "\n" + (f"\n{chosen}\n" if chosen else "")
+    before, current, after = cut(text)
+    chosen = (cut(DOC.read_text() if DOC.exists() else "")[1] if section is None else section).strip("\n")
+    if current:
+        return before + chosen + after if chosen else before.rstrip("\n") + "\n" + after.lstrip("\n")
+    return text.rstrip("\n") + "\n" + (f"\n{chosen}\n" if chosen else "")
 
 
 def main() -> int:
@@ -1016,7 +1024,9 @@ def main() -> int:
                   time.perf_counter() - started, concurrent, validated)
     print(text)
     if write:
-        DOC.write_text(with_reposerver_section(text))
+        for markers in SECTIONS:
+            text = with_section(text, markers)
+        DOC.write_text(text)
         print(f"\nwrote {DOC.relative_to(ROOT)}")
     return 0
 
