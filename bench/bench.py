@@ -381,6 +381,11 @@ def _status_kib(pid: int, key: str) -> int:
     return 0
 
 
+def exit_on_sigterm() -> None:
+    """SIGTERM ends the script as an exception does, so its `finally` stops what it started (a cluster)."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def cpu_seconds(*pids: int) -> float:
     """CPU seconds the processes have used so far, each with its reaped children (the kernel's counters)."""
     return sum(sum(_cpu_ticks(pid, children=True)) for pid in pids) / os.sysconf("SC_CLK_TCK")

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "support"), str(ROOT / "tests")]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench import DOC, REFRESH_SECTION, make_platform, with_section  # noqa: E402 (bench/: scripts)
+from bench import DOC, REFRESH_SECTION, exit_on_sigterm, make_platform, with_section  # noqa: E402 (bench/: scripts)
 from e2e.cluster import REVISION_CACHE, Binaries, Cluster  # noqa: E402
 from e2e.platform_repo import Apps, Installed, install, synced_to  # noqa: E402
 from reposerver import Env  # noqa: E402
@@ -52,7 +52,7 @@ CACHE_HITS = "manifest cache hit:"  # the repo-server's line for manifests it an
 MISSED = "manifest cache miss: "  # ... and for a source it built: the source, then /<revision>
 PARAMETER = re.compile(r"Name:(\w+),OptionalMap:nil,OptionalArray:nil,String_:\*([^,}]*)")
 INSTALL_SECONDS = 3600
-KINDS = ("the root", f"{CHANGED}'s apps", "other mip-cmp apps", "Argo CD's own (kustomize, directory)")
+KINDS = ("the root", f"{CHANGED}'s apps", "other mip-cmp apps", "Argo CD's own (kustomize, plain manifests)")
 
 
 def log_count(cluster: Cluster, process: str, line: str) -> int:
@@ -135,10 +135,10 @@ def report(n: int, apps: Apps, expected: int, installed_s: float, wall: float, a
         f"{cpu['renderer']:.1f} s |",
         "",
         "mip-cmp renders again only the apps whose files the commit changed, and the root (it reads every "
-        "federation); every other mip-cmp app moves to the new commit with its cached manifests, by the "
-        "manifest-generate-paths mip-cmp writes on it. Argo CD's own apps (the infrastructure's kustomize "
-        "directories, the federations' overlays) carry no such annotation and are built again. Without a "
-        "webhook, Argo CD sees the push at the next reconciliation period "
+        "federation); every other mip-cmp app, and every federation's overlay, moves to the new commit with its "
+        "cached manifests, by the manifest-generate-paths mip-cmp writes on it. The infrastructure apps Argo CD "
+        "builds itself from this repository carry none (what their kustomizations read is the admins' choice, "
+        "not checked) and are built again. Without a webhook, Argo CD sees the push at the next reconciliation period "
         "(`timeout.reconciliation`, 180 s by default, docs/operations.md), so a change reaches the cluster in that "
         "period plus the time above.",
         end,
@@ -152,6 +152,7 @@ def main() -> int:
                         help=f"rewrite the doc's section (default: at {SCALE} federations)")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory (the processes' logs)")
     args = parser.parse_args()
+    exit_on_sigterm()
     run = Path(tempfile.mkdtemp(prefix="mip-cmp-bench-refresh-"))
     run.chmod(0o755)
     cluster = Cluster(Binaries.from_environ(), run / "cluster")

@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "support"), str(ROOT / "tests")]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench import DOC, REPOSERVER_SECTION, cpu_seconds, make_platform, with_section  # noqa: E402 (bench/: scripts)
+from bench import DOC, REPOSERVER_SECTION, cpu_seconds, exit_on_sigterm, make_platform, with_section  # noqa: E402 (bench/: scripts)
 from e2e.cluster import PLUGIN_UID, Binaries, Cluster  # noqa: E402
 from e2e.platform_repo import PlatformRepo  # noqa: E402
 
@@ -319,6 +319,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="3 rounds, print only")
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
+    exit_on_sigterm()
     rounds = 3 if args.quick else args.rounds
     client = Path(os.environ["E2E_REPOSERVER_BENCH"])
     run = Path(tempfile.mkdtemp(prefix="mip-cmp-bench-reposerver-"))

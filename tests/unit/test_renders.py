@@ -11,6 +11,7 @@ import pytest
 
 from helpers import MARCH_PLATFORM, SAMPLE_REPO
 from mip_cmp import pipeline
+from mip_cmp.contract.params import bound
 from mip_cmp.core.names import ROOT_APPLICATION
 from mip_cmp.core.vocabulary import GENERATE_PATHS
 from mip_cmp.pipeline import render_objects
@@ -115,3 +116,18 @@ def test_each_app_names_every_file_its_render_reads(platform_repo: Path) -> None
         paths = (annotated[name] or "").split(";")
         assert read and all(f"/{rel}" in paths or any(f"/{rel}".startswith(f"{p}/") for p in paths) for rel in read), (
             name, paths, read)
+
+
+def test_an_overlay_names_its_federations_directory() -> None:
+    """Argo CD builds an overlay itself (kustomize or plain manifests): loading checks that what it reads is in
+    the federation's directory (tests/security: tenancy-overlay-*), which its manifest-generate-paths names."""
+    repo = Repo(SAMPLE_REPO, remember=True)
+    platform = load_platform(repo)
+    overlays = {}
+    for fed in load_federations(repo, platform):
+        for obj in render_objects(repo, ".", BuildEnv(params=bound(fed.model.name, fed.directory)), platform):
+            source = obj["spec"].get("source", {})
+            if obj["kind"] == "Application" and source.get("repoURL") == platform.model.repoURL and "plugin" not in source:
+                assert source["path"].startswith(f"{fed.directory}/")
+                overlays[obj["metadata"]["name"]] = obj["metadata"]["annotations"][GENERATE_PATHS]
+    assert overlays == {"federation-a-exareme2-overlay": "/federations/federation-a"}

@@ -137,6 +137,14 @@ def _overlay_type_problems(repo: Repo, fed: LoadedFederation, app_name: str, ove
         return [fed.doc.problem(("apps", app_name, "overlay", "type"),
                                 f"type directory, but {rel} holds {first}, so Argo CD would not render it as "
                                 "plain manifests: remove it, or set type: kustomize")]
+    if overlay.type == "directory":
+        # Argo CD applies every file of the directory, following symlinks: each must be this federation's (what
+        # the overlay Application's manifest-generate-paths names, too).
+        outside = next((n for n in sorted(names) if not _inside(repo, fed.directory, f"{rel}/{n}")), None)
+        if outside is not None:
+            return [fed.doc.problem(("apps", app_name, "overlay", "path"),
+                                    f"{rel}/{outside} is a symlink that leads outside this federation's directory "
+                                    f"({fed.directory}/): an overlay applies only this federation's files")]
     return []
 
 
