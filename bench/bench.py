@@ -61,6 +61,8 @@ REFERENCE_KUSTOMIZE_S = 0.050
 # docs/performance.md's section that bench/reposerver.py writes (it needs the real Argo CD): kept as it is when
 # this script rewrites the rest.
 REPOSERVER_SECTION = ("<!-- bench/reposerver.py: begin -->", "<!-- bench/reposerver.py: end -->")
+REFRESH_SECTION = ("<!-- bench/refresh.py: begin -->", "<!-- bench/refresh.py: end -->")
+SECTIONS = (REPOSERVER_SECTION, REFRESH_SECTION)  # written by those scripts; this one keeps them as they are
 
 
 # --- running processes --------------------------------------------------------------------------------------
@@ -377,6 +379,16 @@ def _status_kib(pid: int, key: str) -> int:
         if line.startswith(key + ":"):
             return int(line.split()[1])
     return 0
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM ends the script as an exception does, so its `finally` stops what it started (a cluster)."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def cpu_seconds(*pids: int) -> float:
+    """CPU seconds the processes have used so far, each with its reaped children (the kernel's counters)."""
+    return sum(sum(_cpu_ticks(pid, children=True)) for pid in pids) / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_ticks(pid: int, *, children: bool) -> list[int]:
@@ -763,16 +775,8 @@ def _targets(bench: Bench, app: dict[str, Series], first: tuple[Series, Series],
     this run's kustomize time (the one process whose work never changes): the same machine kind runs two to three
     times slower on some days, the interpreter's start included. Memory is not scaled."""
     k = app.get("kustomize")
-    scale = k.median / REFERENCE_KUSTOMIZE_S if k is not None else 1.0
-
-    def limit(seconds: float) -> str:
-        """A time target as set, and as it applies to this run's machine."""
-        def shown(value: float) -> str:
-            return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
-
-        set_as = f"{seconds * 1000:g} ms" if seconds < 1 else f"{seconds:g} s"
-        return f"≤ {set_as}" if k is None else f"≤ {set_as} (here {scale:.2f}× that: {shown(seconds * scale)})"
-
+    scale = k.median / REFERENCE_KUSTOMIZE_S if k is not None else None
+    factor = scale or 1.0  # the targets' seconds as they apply here
     lines: list[str] = []
     lines += ["", "## Targets", ""]
     if k is not None:
@@ -797,18 +801,29 @@ def _targets(bench: Bench, app: dict[str, Series], first: tuple[Series, Series],
     if concurrent:
         worst = max(statistics.median(row.cpu_ms) for row in concurrent)
         own = f"; the worker's own count {bench.own.median * 1000:.1f} ms" if bench.own is not None else ""
-        lines.append(f"| renderer CPU per request {limit(0.015)} | at most {worst:.1f} ms (median per batch, kernel "
-                     f"counters{own}) | {verdict(worst <= 15 * scale)} |")
+        lines.append(f"| renderer CPU per request {_time_target(0.015, scale)} | at most {worst:.1f} ms (median per "
+                     f"batch, kernel counters{own}) | {verdict(worst <= 15 * factor)} |")
     thousand = next((r for r in roots if r.federations == 1000), None)
     if thousand is not None:
         mem = thousand.warm_client_kib + thousand.warm_worker_kib
-        lines.append(f"| root at 1000 federations: warm {limit(0.5)}, ≤ 100 MiB | warm {thousand.warm.ms()}, "
-                     f"{mib(mem)} (client + worker; cold {thousand.cold.ms()}, {mib(thousand.cold_kib)}) | "
-                     f"{verdict(thousand.warm.median <= 0.5 * scale and mem <= 100 * 1024)} |")
+        lines.append(f"| root at 1000 federations: warm {_time_target(0.5, scale)}, ≤ 100 MiB | warm "
+                     f"{thousand.warm.ms()}, {mib(mem)} (client + worker; cold {thousand.cold.ms()}, "
+                     f"{mib(thousand.cold_kib)}) | "
+                     f"{verdict(thousand.warm.median <= 0.5 * factor and mem <= 100 * 1024)} |")
     if validated is not None:
-        lines.append(f"| `mip-cmp validate` at 1000 federations: {limit(2)} | {validated.s()} | "
-                     f"{verdict(validated.median <= 2 * scale)} |")
+        lines.append(f"| `mip-cmp validate` at 1000 federations: {_time_target(2, scale)} | {validated.s()} | "
+                     f"{verdict(validated.median <= 2 * factor)} |")
     return lines
+
+
+def _time_target(seconds: float, scale: float | None) -> str:
+    """A time target as set, and as it applies to this run's machine (`scale`: None, not measured)."""
+    set_as = f"{seconds * 1000:g} ms" if seconds < 1 else f"{seconds:g} s"
+    return f"≤ {set_as}" if scale is None else f"≤ {set_as} (here {scale:.2f}× that: {_seconds(seconds * scale)})"
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
 
 
 def _several_at_a_time(concurrent: list[ConcurrentRow]) -> list[str]:
@@ -932,21 +947,22 @@ HOW = """\
 """
 
 
-def with_reposerver_section(text: str, section: str | None = None) -> str:
-    """docs/performance.md's text without bench/reposerver.py's section, then that section (`section`, or the
-    one the current file holds), after a blank line."""
-    begin, end = REPOSERVER_SECTION
+def with_section(text: str, markers: tuple[str, str], section: str | None = None) -> str:
+    """`text` with the section between `markers` (one another script writes): `section`, or None: the one
+    docs/performance.md holds now; in place of the one `text` holds, else at its end after a blank line."""
+    begin, end = markers
 
-    def cut(doc: str) -> tuple[str, str]:
+    def cut(doc: str) -> tuple[str, str, str]:
         if begin not in doc:
-            return doc, ""
-        return doc[:doc.index(begin)] + doc[doc.index(end) + len(end):], doc[doc.index(begin):doc.index(end) + len(end)]
+            return doc, "", ""
+        start, stop = doc.index(begin), doc.index(end) + len(end)
+        return doc[:start], doc[start:stop], doc[stop:]
 
-    rest, current = cut(text)
-    if section is None:
-        current = cut(DOC.read_text() if DOC.exists() else "")[1]
-    chosen = current if section is None else section.strip("\n")
-    return rest.rstrip("\n") + "\n" + (f"\n{chosen}\n" if chosen else "")
+    before, current, after = cut(text)
+    chosen = (cut(DOC.read_text() if DOC.exists() else "")[1] if section is None else section).strip("\n")
+    if current:
+        return before + chosen + after if chosen else before.rstrip("\n") + "\n" + after.lstrip("\n")
+    return text.rstrip("\n") + "\n" + (f"\n{chosen}\n" if chosen else "")
 
 
 def main() -> int:
@@ -1013,7 +1029,9 @@ def main() -> int:
                   time.perf_counter() - started, concurrent, validated)
     print(text)
     if write:
-        DOC.write_text(with_reposerver_section(text))
+        for markers in SECTIONS:
+            text = with_section(text, markers)
+        DOC.write_text(text)
         print(f"\nwrote {DOC.relative_to(ROOT)}")
     return 0
 

@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "support"), str(ROOT / "tests")]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench import DOC, REPOSERVER_SECTION, make_platform, with_reposerver_section  # noqa: E402 (bench/: scripts)
+from bench import DOC, REPOSERVER_SECTION, cpu_seconds, exit_on_sigterm, make_platform, with_section  # noqa: E402 (bench/: scripts)
 from e2e.cluster import PLUGIN_UID, Binaries, Cluster  # noqa: E402
 from e2e.platform_repo import PlatformRepo  # noqa: E402
 
@@ -65,6 +65,8 @@ CHANGED, UNCHANGED = f"federation-{1:04d}", f"federation-{2:04d}"
 MEMORY = Path("/dev/shm")  # tmpfs, as an emptyDir with medium: Memory
 DISK, TMPFS = "disk", "memory"
 PROCESSES = ("repo-server", "cmp-server", "renderer")
+ROLES = {"repo-server": "argocd-repo-server", "cmp-server": "argocd-cmp-server",
+         "controller": "argocd-application-controller"}  # a process's label here, its name in Cluster.procs
 RENDERED = f"mip-cmp federation app, {SCALE} federations"
 
 
@@ -135,10 +137,11 @@ class Env:
     cluster: Cluster
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds used so far by the repo-server, argocd-cmp-server and the renderer, each with its
-        children (reaped ones included: git, the `mip-cmp` client, retired workers)."""
-        found = {"repo-server": [self.cluster.procs["argocd-repo-server"].pid],
-                 "cmp-server": [self.cluster.procs["argocd-cmp-server"].pid], "renderer": []}
+        """CPU seconds used so far by the repo-server, argocd-cmp-server, the renderer and the application
+        controller (if it runs), each with its children (reaped ones included: git, the `mip-cmp` client,
+        retired workers)."""
+        found = {label: [self.cluster.procs[name].pid] for label, name in ROLES.items() if name in self.cluster.procs}
+        found["renderer"] = []
         marker = str(self.cluster.run).encode()
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
@@ -148,15 +151,7 @@ class Env:
                     continue
                 if b"mip_cmp.renderer.server" in cmdline and marker in cmdline:
                     found["renderer"].append(int(entry.name))
-        return {name: sum(ticks(pid) for pid in pids) / os.sysconf("SC_CLK_TCK") for name, pids in found.items()}
-
-
-def ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        return {name: cpu_seconds(*pids) for name, pids in found.items()}
 
 
 def round_trip(env: Env, client: Path, target: Target) -> tuple[float, dict[str, float]]:
@@ -324,6 +319,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="3 rounds, print only")
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
+    exit_on_sigterm()
     rounds = 3 if args.quick else args.rounds
     client = Path(os.environ["E2E_REPOSERVER_BENCH"])
     run = Path(tempfile.mkdtemp(prefix="mip-cmp-bench-reposerver-"))
@@ -361,7 +357,7 @@ def main() -> int:
     section = report(Results(times, cpu, rounds, loads, os.environ.get("E2E_VERSIONS", ""), workdir_fs))
     print(section)
     if not args.quick:
-        DOC.write_text(with_reposerver_section(DOC.read_text(), section))
+        DOC.write_text(with_section(DOC.read_text(), REPOSERVER_SECTION, section))
         print(f"wrote the section of {DOC.relative_to(ROOT)}")
     return 0
 

@@ -7,6 +7,7 @@
 #   bash scripts/e2e.sh                 # build what is missing, then run tests/e2e on each Argo CD version
 #   bash scripts/e2e.sh build           # only build
 #   bash scripts/e2e.sh bench [--quick] # bench/reposerver.py: round trips through the real repo-server
+#   bash scripts/e2e.sh refresh         # bench/refresh.py: a commit of 100 federations on the real controllers
 #   bash scripts/e2e.sh -k first_sync   # extra arguments go to pytest
 #   bash scripts/e2e.sh ci              # the same, within CI's deadline (below)
 #   bash scripts/e2e.sh status          # whether the components are built here (.ci/run prints it)
@@ -28,16 +29,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/e2e_build.sh
 
-# `status`: whether this machine has the suite's components built, and how much Go has compiled (.ci/run
-# prints it: it shows whether CI's machines keep ~/.cache from one run to the next, the one way the suite
-# could run there).
-if [[ "${1:-}" == status ]]; then
+# `status`: whether this machine has the suite's components built, and how much Go has compiled (the `ci`
+# step prints it first: CI's log shows whether its machines keep ~/.cache from one run to the next, the one
+# way the suite can run there).
+status() {
+  local version state
   read -r -a versions <<<"${E2E_ARGOCD_VERSIONS:-$ARGOCD_VERSION}"
   for version in "${versions[@]}"; do
     if ARGOCD_VERSION=$version e2e_built; then state="built"; else state="not built"; fi
     e2e_log "components for Argo CD $version, Kubernetes $KUBE_VERSION, ESO $ESO_VERSION: $state"
   done
   e2e_log "Go's build cache: $(du -sm "$(go env GOCACHE 2>/dev/null || echo /nonexistent)" 2>/dev/null | cut -f1 || echo 0) MB"
+}
+if [[ "${1:-}" == status ]]; then
+  status
   exit 0
 fi
 
@@ -45,6 +50,7 @@ ci=
 if [[ "${1:-}" == ci ]]; then
   shift
   ci=1
+  status
   : "${E2E_DEADLINE:=$(($(date +%s) + 80 * 60))}"
   # The whole suite at E2E_STABLE_SECONDS=300 takes about 45 min on this machine kind, loaded (docs/testing.md).
   E2E_BUILD_DEADLINE=$((E2E_DEADLINE - ${E2E_SUITE_SECONDS:-50 * 60}))
@@ -128,6 +134,12 @@ if [[ "${1:-}" == bench ]]; then
   ARGOCD_VERSION=${versions[-1]} e2e_export_paths
   ARGOCD_VERSION=${versions[-1]} e2e_build_reposerver_bench
   .venv/bin/python bench/reposerver.py "$@"
+  exit
+fi
+if [[ "${1:-}" == refresh ]]; then
+  shift
+  ARGOCD_VERSION=${versions[-1]} e2e_export_paths
+  .venv/bin/python bench/refresh.py "$@"
   exit
 fi
 

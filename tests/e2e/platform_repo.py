@@ -41,6 +41,12 @@ Keys = dict[str, set[str]]
 Apps = dict[str, dict[str, Any]]
 
 
+def declare_argocd(platform: str, version: str) -> str:
+    """The platform's mip.yaml text declaring the Argo CD release it runs (docs/operations.md, "Upgrade Argo
+    CD"): `argocd.version`."""
+    return re.sub(r"(?m)^(argocd:\n(?:  .*\n)*?  version:) *v[0-9.]+", rf"\g<1> {version}", platform)
+
+
 def git(cwd: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     if done.returncode:
@@ -67,9 +73,7 @@ class PlatformRepo:
         platform = self.work / "mip.yaml"
         if platform.exists():
             text = re.sub(r"(?m)^repoURL: .*$", f"repoURL: {self.url}", platform.read_text())
-            # The platform declares the Argo CD it runs (docs/operations.md, "Upgrade Argo CD"): the suite's.
-            text = re.sub(r"(?m)^(argocd:\n(?:  .*\n)*?  version:) *v[0-9.]+", rf"\g<1> {ARGOCD_VERSION}", text)
-            platform.write_text(text)
+            platform.write_text(declare_argocd(text, ARGOCD_VERSION))  # the suite's
         git(self.work, "init", "-q", "-b", BRANCH)
         git(self.work, "remote", "add", "origin", str(bare))
         self.commit(message)
@@ -122,13 +126,14 @@ class Argo:
                 raise AssertionError(f"{what}: not after {timeout:.0f} s; Applications now:\n{describe(apps)}")
             time.sleep(2)
 
-    def refresh(self, *names: str) -> None:
+    def refresh(self, *names: str, level: str = "hard") -> None:
         """Ask for a hard refresh (no cached manifests), as `argocd app get --hard-refresh` does: a push is
-        then seen at once, not when the repo-server's revision cache expires."""
+        then seen at once, not when the repo-server's revision cache expires. `level="normal"`: a comparison
+        that uses the caches, as the reconciliation period and a webhook ask for."""
         for name in names:
             with suppress(HarnessError):  # one deleted meanwhile needs no refresh
                 self.cluster.api("PATCH", f"{ARGO_API}/applications/{name}",
-                                 {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}})
+                                 {"metadata": {"annotations": {"argocd.argoproj.io/refresh": level}}})
 
 
 def expansion(repo: PlatformRepo) -> Expansion:
@@ -243,7 +248,7 @@ class Installed:
         self.argo.refresh(*(set(self.argo.apps()) & (self.expected | {ROOT})))
         return head
 
-    def converge(self, what: str) -> Apps:
+    def converge(self, what: str, timeout: float = CONVERGE_SECONDS) -> Apps:
         """Wait until every mip-cmp Application is Synced to the pushed commit (new ones refreshed as they
         appear, so none waits for a reconciliation period)."""
         head = self.repo.head()
@@ -255,16 +260,17 @@ class Installed:
             refreshed.update(fresh)
             return all(n in apps and synced_to(apps[n], head) for n in self.expected)
 
-        return self.argo.wait(what, done)
+        return self.argo.wait(what, done, timeout)
 
 
 def install(cluster: Cluster, work: Path, name: str, edit: Callable[[Path], None] | None = None,
-            missing_for: Callable[[PlatformRepo], frozenset[str]] | None = None, extra: Keys | None = None) -> Installed:
-    """The sample platform (changed by `edit` first, if given) as docs/operations.md installs it: the store
-    holding every key the platform reads (but those the Applications `missing_for` names read; and `extra`),
-    then `mip-cmp bootstrap` applied; nothing waited for."""
+            missing_for: Callable[[PlatformRepo], frozenset[str]] | None = None, extra: Keys | None = None,
+            source: Path = SAMPLE_REPO) -> Installed:
+    """The sample platform (or `source`; changed by `edit` first, if given) as docs/operations.md installs it:
+    the store holding every key the platform reads (but those the Applications `missing_for` names read; and
+    `extra`), then `mip-cmp bootstrap` applied; nothing waited for."""
     repo = PlatformRepo(cluster, work, name)
-    repo.create()
+    repo.create(source)
     if edit is not None:
         edit(repo.work)
         repo.commit("the platform as this case starts")

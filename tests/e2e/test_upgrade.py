@@ -23,6 +23,7 @@ from e2e.platform_repo import (
     ROOT,
     SAMPLE_REPO,
     Apps,
+    declare_argocd,
     install,
     made_secret,
     render,
@@ -203,8 +204,7 @@ def test_upgrade_argo_cd(empty_cluster: Cluster, tmp_path: Path) -> None:
         # is kept by its CRDs, object for object as mip-cmp renders it.
         platform = installed.repo.work / "mip.yaml"
         newer = empty_cluster.bins.argocd_next[0].name.removeprefix("argocd-")
-        platform.write_text(re.sub(r"(?m)^(argocd:\n(?:  .*\n)*?  version:) *v[0-9.]+", rf"\g<1> {newer}",
-                                   platform.read_text()))
+        platform.write_text(declare_argocd(platform.read_text(), newer))
         installed.push(f"the platform declares Argo CD {newer}")
         apps = installed.converge(f"every mip-cmp Application synced with Argo CD {newer} declared")
         projects = {o["metadata"]["name"]: o for o in render(installed, apps[ROOT]) if o["kind"] == "AppProject"}

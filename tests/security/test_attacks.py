@@ -155,6 +155,15 @@ def overlay_symlink_to_federation_z(repo: Path) -> None:
     fed(federation(apps="  exareme2:\n    overlay: {path: overlay}\n"))(repo)
 
 
+def overlay_file_symlink_to_federation_z(repo: Path) -> None:
+    """A plain-manifests overlay of federation-a's own whose one file is a symlink to federation-z's: Argo CD
+    would apply it (it follows symlinks inside the repository)."""
+    overlay = repo / FED_A / "overlays" / "x"
+    overlay.mkdir(parents=True)
+    (overlay / "service.yaml").symlink_to("../../../federation-z/mip.yaml")
+    fed(federation(apps="  exareme2:\n    overlay: {path: overlays/x, type: directory}\n"))(repo)
+
+
 def overlay_with_argocd_source(repo: Path) -> None:
     """Argo CD would merge this file into the overlay Application's source (e.g. switch it to a plugin)."""
     write(f"{FED_A}/overlays/x/.argocd-source.yaml", "plugin: {name: mip-cmp}\n")(repo)
@@ -412,6 +421,7 @@ ATTACKS: list[Attack] = [
     Attack("tenancy-overlay-is-the-directory", fed(federation(apps="  exareme2:\n    overlay: {path: .}\n"))),
     Attack("tenancy-overlay-absolute-path", fed(federation(apps="  exareme2:\n    overlay: {path: /etc}\n"))),
     Attack("tenancy-overlay-symlink-to-another-federation", overlay_symlink_to_federation_z),
+    Attack("tenancy-overlay-file-symlink-to-another-federation", overlay_file_symlink_to_federation_z),
     Attack("tenancy-overlay-with-argocd-source-file", overlay_with_argocd_source),
     # What kustomize reads for an overlay: only files of the federation's own directory.
     Attack("tenancy-overlay-kustomization-reaches-another-federation",

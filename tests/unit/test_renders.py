@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from helpers import SAMPLE_REPO
+from helpers import MARCH_PLATFORM, SAMPLE_REPO
 from mip_cmp import pipeline
+from mip_cmp.contract.params import bound
 from mip_cmp.core.names import ROOT_APPLICATION
+from mip_cmp.core.vocabulary import GENERATE_PATHS
 from mip_cmp.pipeline import render_objects
 from mip_cmp.stage1_read.buildenv import BuildEnv
 from mip_cmp.stage1_read.repo import Repo
@@ -78,3 +81,53 @@ def test_validate_renders_every_app_of_the_list(monkeypatch: pytest.MonkeyPatch)
         map(sorted, (p.items() for p in params_by_name(app_renders(platform, load_federations(repo, platform)))
                      .values())))
 
+
+
+def generate_paths(repo: Repo, platform: LoadedPlatform) -> dict[str, str | None]:
+    """Each rendered Application's manifest-generate-paths as Argo CD reads it: on the Application, or on the
+    ApplicationSet's template with its element's path; None: it has none."""
+    found: dict[str, str | None] = {}
+    for _, env in app_renders(platform, load_federations(repo, platform)):
+        for obj in render_objects(repo, ".", env, platform):
+            if obj["kind"] == "Application":
+                found[obj["metadata"]["name"]] = obj["metadata"].get("annotations", {}).get(GENERATE_PATHS)
+            elif obj["kind"] == "ApplicationSet":
+                template = obj["spec"]["template"]["metadata"].get("annotations", {}).get(GENERATE_PATHS)
+                for element in obj["spec"]["generators"][0]["list"]["elements"]:
+                    found[element["name"]] = template and template.replace("{{ .path }}", element["path"])
+    return found
+
+
+@pytest.mark.parametrize("platform_repo", [SAMPLE_REPO, MARCH_PLATFORM], ids=["sample", "march"])
+def test_each_app_names_every_file_its_render_reads(platform_repo: Path) -> None:
+    """Argo CD renders an app with manifest-generate-paths again only for a commit that changes a file under
+    those paths (else it moves the cached manifests): every file the render reads must be under one, or a
+    change to it would never reach the cluster. The root reads every federation and carries none."""
+    repo = Repo(platform_repo, remember=True)
+    platform = load_platform(repo)
+    annotated = generate_paths(repo, platform)
+    for name, env in app_renders(platform, load_federations(repo, platform)):
+        fresh = Repo(platform_repo, remember=True)
+        with fresh.recording() as read:
+            render_objects(fresh, ".", env)
+        if name == ROOT_APPLICATION:
+            assert name not in annotated
+            continue
+        paths = (annotated[name] or "").split(";")
+        assert read and all(f"/{rel}" in paths or any(f"/{rel}".startswith(f"{p}/") for p in paths) for rel in read), (
+            name, paths, read)
+
+
+def test_an_overlay_names_its_federations_directory() -> None:
+    """Argo CD builds an overlay itself (kustomize or plain manifests): loading checks that what it reads is in
+    the federation's directory (tests/security: tenancy-overlay-*), which its manifest-generate-paths names."""
+    repo = Repo(SAMPLE_REPO, remember=True)
+    platform = load_platform(repo)
+    overlays = {}
+    for fed in load_federations(repo, platform):
+        for obj in render_objects(repo, ".", BuildEnv(params=bound(fed.model.name, fed.directory)), platform):
+            source = obj["spec"].get("source", {})
+            if obj["kind"] == "Application" and source.get("repoURL") == platform.model.repoURL and "plugin" not in source:
+                assert source["path"].startswith(f"{fed.directory}/")
+                overlays[obj["metadata"]["name"]] = obj["metadata"]["annotations"][GENERATE_PATHS]
+    assert overlays == {"federation-a-exareme2-overlay": "/federations/federation-a"}

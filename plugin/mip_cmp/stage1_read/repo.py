@@ -138,14 +138,14 @@ class Repo:
             return self.documents[rel]
         raw = _read_file(self._inside(rel), rel)
         self._count_bytes(rel, len(raw))
+        if not self.remember:  # generate: one render, nothing to measure for a later one
+            return load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
         running = meter.current()
         cpu, nodes = time.process_time(), running.nodes if running else 0
-        doc = load_fast(decode(raw, rel), rel)  # positions parsed only if a problem needs them
-        if self.remember:
-            self.documents[rel] = doc
-            self.costs[rel] = (len(raw), time.process_time() - cpu, (running.nodes if running else 0) - nodes)
-            if self._counted is not None:
-                self._counted.add(rel)
+        doc = self.documents[rel] = load_fast(decode(raw, rel), rel)
+        self.costs[rel] = (len(raw), time.process_time() - cpu, (running.nodes if running else 0) - nodes)
+        if self._counted is not None:
+            self._counted.add(rel)
         return doc
 
     def _count_bytes(self, rel: str, n: int) -> None:

@@ -69,10 +69,11 @@ def load_federation(repo: Repo, directory: str) -> LoadedFederation:
     if isinstance(loaded, LoadedFederation):
         repo.counted(*repo.read_by[directory])  # what its reading cost counts in this render too
         return loaded  # a frozen model; a file that failed is not remembered and fails again
+    if not repo.remember:  # generate: one render, loaded once
+        return _load_federation(repo, directory)
     with repo.recording() as read:
         fed = _load_federation(repo, directory)
-    if repo.remember:
-        repo.loaded[directory], repo.read_by[directory] = fed, read
+    repo.loaded[directory], repo.read_by[directory] = fed, read
     return fed
 
 
@@ -136,6 +137,14 @@ def _overlay_type_problems(repo: Repo, fed: LoadedFederation, app_name: str, ove
         return [fed.doc.problem(("apps", app_name, "overlay", "type"),
                                 f"type directory, but {rel} holds {first}, so Argo CD would not render it as "
                                 "plain manifests: remove it, or set type: kustomize")]
+    if overlay.type == "directory":
+        # Argo CD applies every file of the directory, following symlinks: each must be this federation's (what
+        # the overlay Application's manifest-generate-paths names, too).
+        outside = next((n for n in sorted(names) if not _inside(repo, fed.directory, f"{rel}/{n}")), None)
+        if outside is not None:
+            return [fed.doc.problem(("apps", app_name, "overlay", "path"),
+                                    f"{rel}/{outside} is a symlink that leads outside this federation's directory "
+                                    f"({fed.directory}/): an overlay applies only this federation's files")]
     return []
 
 

@@ -31,7 +31,6 @@ from ..model.federation import Federation
 from ..model.platform import Platform
 
 MANAGED_BY = {MANAGED_BY_LABEL: TOOL}
-# A federation's apps depend on the platform file and their own directory, nothing else (GENERATE_PATHS).
 KEEP_ON_DELETE_ANNOTATION = {SYNC_OPTIONS: ",".join(KEEP_ON_DELETE)}
 PLATFORM_PART_OF = {PART_OF: ROOT_APPLICATION}
 # Every generated Application retries a failed sync: without it automated sync never tries the same
@@ -255,8 +254,14 @@ def kept_on_removal(p: Platform) -> bool:
     return p.federations.onRemoval == "keep"
 
 
-def generate_paths(directory: str) -> str:
-    return f"/{FILE_NAME};/{directory}"
+def generate_paths(*directories: str, platform: bool = True) -> str:
+    """GENERATE_PATHS of an Application: the files and directories (from the repository's root) its render
+    reads, so that Argo CD renders it again only for a commit that changes one of them (others move its cached
+    manifests to the new commit). A federation's apps read the platform file and their own directory; a
+    common or infrastructure app's network and secrets apps the platform file alone; an overlay only its federation's directory
+    (`platform=False`; loading checks that it reads nothing else). tests/unit/test_renders.py checks each
+    against what the render reads."""
+    return ";".join(f"/{path}" for path in ((FILE_NAME,) if platform else ()) + directories)
 
 
 def common_namespace_labels(p: Platform, namespace: str) -> dict[str, str]:

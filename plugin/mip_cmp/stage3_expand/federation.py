@@ -195,7 +195,8 @@ def overlay_application(p: Platform, fed: LoadedFederation, app_name: str, overl
         "apiVersion": ARGO_API,
         "kind": "Application",
         "metadata": meta(f"{f.name}-{app_name}-{OVERLAY_APP}", p.argocd.namespace, labels,
-                          {SYNC_WAVE: str(wave)}, finalizers=True),
+                          {SYNC_WAVE: str(wave), GENERATE_PATHS: generate_paths(fed.directory, platform=False)},
+                          finalizers=True),
         "spec": {
             "project": f.name,
             "source": source,

@@ -66,13 +66,12 @@ def network_projects(p: Platform, federations: list[LoadedFederation], parts: Pa
 
 def network_application(p: Platform, owner: str, server: str, namespace: str, parameters: list[dict[str, str]],
                         namespace_labels: dict[str, str], labels: dict[str, str], revision: str,
-                        paths: str | None = None, parts: Parts | None = None,
+                        paths: str, parts: Parts | None = None,
                         namespace_annotations: dict[str, str] | None = None) -> Obj:
     """`<owner>-network`: renders the root again with component=network for one namespace, on its cluster,
-    in the network project, one sync wave before everything else so the namespace is closed first."""
-    annotations = {SYNC_WAVE: (parts or Parts(p)).waves["Application"]}
-    if paths:
-        annotations[GENERATE_PATHS] = paths
+    in the network project, one sync wave before everything else so the namespace is closed first. `paths`:
+    what its render reads (generate_paths)."""
+    annotations = {SYNC_WAVE: (parts or Parts(p)).waves["Application"], GENERATE_PATHS: paths}
     if kept_on_removal(p):
         # Kept when its federation (or common app) leaves the platform, like the project: the workloads left
         # running until an admin removes them stay closed off (pruning it would delete their policies).
@@ -102,7 +101,7 @@ def network_applications(p: Platform, federations: list[LoadedFederation], revis
                                 revision, generate_paths(f.directory), parts)
             for f in sorted(federations, key=lambda f: f.model.name)]
     apps += [network_application(p, name, p.clusters[a.cluster], a.namespace, common_binding(name, NETWORK_COMPONENT),
-                                 own_namespace_labels(p, a), {PART_OF: name}, revision, parts=parts,
+                                 own_namespace_labels(p, a), {PART_OF: name}, revision, generate_paths(), parts,
                                  namespace_annotations=own_namespace_annotations(a))
              for name, a in closed_apps(p).items()]
     return apps

@@ -216,7 +216,7 @@ def secrets_application(p: Platform, name: str, app: OwnNamespaceApp, revision: 
     """`<app>-secrets` of a common or infrastructure app: the root rendered with component=secrets for that app,
     on the app's cluster, as a federation's `<federation>-secrets`. Its ExternalSecrets are waited for there,
     never in the root's sync."""
-    annotations = {SYNC_WAVE: parts.waves["Application"]}
+    annotations = {SYNC_WAVE: parts.waves["Application"], GENERATE_PATHS: generate_paths()}
     if kept_on_removal(p):
         annotations[SYNC_OPTIONS] = PRUNE_FALSE
     return {
