@@ -201,15 +201,7 @@ COMMON_SECRET_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
 }
 
 
-@pytest.mark.parametrize("break_it", COMMON_SECRET_BREAKS.values(), ids=COMMON_SECRET_BREAKS.keys())
-def test_gate_refuses_broken_common_app_secrets(break_it: Callable[[list[Obj]], None]) -> None:
-    objects = app_secrets(PLATFORM, "datacatalog")
-    check_app_secrets_output(PLATFORM.model, "datacatalog", objects)
-    break_it(objects)
-    with pytest.raises(MipError):
-        check_app_secrets_output(PLATFORM.model, "datacatalog", objects)
-
-
+# An infrastructure app's secrets pass the same gate as a common app's, in its own namespace and names.
 INFRASTRUCTURE_SECRET_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
     "plaintext-secret": plaintext_secret,
     "other-namespace": es(setter("metadata.namespace", "mip-common-datacatalog"), "codex-llm"),
@@ -218,16 +210,17 @@ INFRASTRUCTURE_SECRET_BREAKS: dict[str, Callable[[list[Obj]], None]] = {
                                "codex-llm"),
     "empty-output": clear,
 }
+APP_SECRET_BREAKS = {**{f"datacatalog-{name}": ("datacatalog", b) for name, b in COMMON_SECRET_BREAKS.items()},
+                     **{f"athena-proxy-{name}": ("athena-proxy", b) for name, b in INFRASTRUCTURE_SECRET_BREAKS.items()}}
 
 
-@pytest.mark.parametrize("break_it", INFRASTRUCTURE_SECRET_BREAKS.values(), ids=INFRASTRUCTURE_SECRET_BREAKS.keys())
-def test_gate_refuses_broken_infrastructure_app_secrets(break_it: Callable[[list[Obj]], None]) -> None:
-    """An infrastructure app's secrets: the same gate as a common app's, its own namespace and names."""
-    objects = app_secrets(PLATFORM, "athena-proxy")
-    check_app_secrets_output(PLATFORM.model, "athena-proxy", objects)
+@pytest.mark.parametrize(("owner", "break_it"), APP_SECRET_BREAKS.values(), ids=APP_SECRET_BREAKS.keys())
+def test_gate_refuses_broken_app_secrets(owner: str, break_it: Callable[[list[Obj]], None]) -> None:
+    objects = app_secrets(PLATFORM, owner)
+    check_app_secrets_output(PLATFORM.model, owner, objects)
     break_it(objects)
     with pytest.raises(MipError):
-        check_app_secrets_output(PLATFORM.model, "athena-proxy", objects)
+        check_app_secrets_output(PLATFORM.model, owner, objects)
 
 
 def test_gate_refuses_secrets_of_an_app_without_secrets() -> None:

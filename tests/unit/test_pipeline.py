@@ -54,6 +54,7 @@ def test_a_federation_directory_rendered_by_itself_is_that_federation() -> None:
     ({"app": "datacatalog"}, "component=network or secrets only"),
     ({"component": "network", "app": "no-such-app"}, "is not one of the platform's commonApps"),
     ({"component": "secrets", "app": "no-such-app"}, "is not one of the platform's commonApps"),
+    ({"component": "secrets", "app": "submariner-broker"}, "or infrastructure apps with `secrets`"),
 ])
 def test_parameters_that_do_not_go_together_are_refused(params: dict[str, str], says: str) -> None:
     with pytest.raises(MipError, match=says):
@@ -76,8 +77,10 @@ def test_every_component_passes_its_gate(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(pipeline, "check_network_output", refuse)
     monkeypatch.setattr(pipeline, "check_federation_output", refuse)
     monkeypatch.setattr(pipeline, "check_platform_output", refuse)
+    monkeypatch.setattr(pipeline, "check_app_secrets_output", refuse)
     for params in ({}, FED_A, {**FED_A, "component": "secrets"}, {**FED_A, "component": "network"},
-                   {"component": "network", "app": "datacatalog"}):
+                   {"component": "network", "app": "datacatalog"}, {"component": "secrets", "app": "datacatalog"},
+                   {"component": "secrets", "app": "athena-proxy"}):
         with pytest.raises(InternalError):
             render_objects(Repo(SAMPLE_REPO), ".", BuildEnv(params=params))
 
