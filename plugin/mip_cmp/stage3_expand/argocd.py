@@ -259,8 +259,8 @@ def generate_paths(*directories: str, platform: bool = True) -> str:
     reads, so that Argo CD renders it again only for a commit that changes one of them (others move its cached
     manifests to the new commit). A federation's apps read the platform file and their own directory; a
     common or infrastructure app's network and secrets apps the platform file alone; an overlay only its
-    federation's directory (`platform=False`; loading checks that it reads nothing else). tests/unit/test_renders.py checks each
-    against what the render reads."""
+    federation's directory (`platform=False`; loading checks that it reads nothing else).
+    tests/unit/test_renders.py checks each against what the render reads."""
     return ";".join(f"/{path}" for path in ((FILE_NAME,) if platform else ()) + directories)
 
 
