@@ -9,8 +9,9 @@ The whole end-to-end cluster runs (tests/e2e/cluster.py: kube-apiserver, the app
 controllers, argocd-repo-server, argocd-cmp-server with mip-cmp's plugin.yaml, ESO) on a platform of N
 federations (bench.make_platform: the sample's two federations, copied). It is installed as
 docs/operations.md says and waited for until every mip-cmp Application is Synced (each new one refreshed as it
-appears, as the e2e suite does). Then one commit adds a line to federation-0001's mip.yaml, and every
-Application of Argo CD's namespace is asked for a normal refresh at once: what the reconciliation period
+appears, as the e2e suite does), and every other Application of its repository compared at that commit.
+Then one commit adds a line to federation-0001's mip.yaml, and every Application of Argo CD's namespace is
+asked for a normal refresh at once: what the reconciliation period
 (`timeout.reconciliation`) asks of each app after a push (or a webhook of every app), once the repo-server's
 revision cache has expired. Measured from that request: the time until every mip-cmp Application is Synced at
 the new commit, the renders argocd-cmp-server ran (`Generating manifests` in its log), the repo-server's
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "support"), str(ROOT / "tests")]
@@ -86,6 +88,24 @@ def built(cluster: Cluster, head: str) -> dict[str, list[str]]:
 
 def seconds(text: str) -> float:
     return float(text.removesuffix("s"))
+
+
+def settle(installed: Installed) -> None:
+    """Wait until every Application of this repository has been compared at its head (or failed to be: a
+    kustomize Helm chart from the internet), Argo CD's own too (the infrastructure's, the overlays): one compared
+    for the first time after the commit would render whatever its annotation says, and count as the commit's
+    work."""
+    url, head = installed.repo.url, installed.repo.head()
+
+    def compared(app: dict[str, Any]) -> bool:
+        status = app.get("status", {})
+        return bool(status.get("sync", {}).get("revision") == head
+                    or any(c.get("type") == "ComparisonError" for c in status.get("conditions") or []))
+
+    def done(apps: Apps) -> bool:
+        return all(compared(a) for a in apps.values() if a["spec"].get("source", {}).get("repoURL") == url)
+
+    installed.argo.wait("every Application of the platform's repository compared", done, INSTALL_SECONDS)
 
 
 def refresh_all(installed: Installed, head: str) -> tuple[float, list[float], Apps]:
@@ -165,6 +185,7 @@ def main() -> int:
         print(f"[refresh] installed {args.federations} federations: waiting for {len(installed.expected)} "
               "mip-cmp Applications", flush=True)
         installed.converge("the first sync", INSTALL_SECONDS)
+        settle(installed)
         installed_s = time.monotonic() - began
         changed = installed.repo.work / "federations" / CHANGED / "mip.yaml"
         changed.write_text(changed.read_text() + "# a change of this federation alone\n")
