@@ -198,7 +198,8 @@ def federations(repo: PlatformRepo) -> dict[str, Federation]:
 
 
 def common_secrets(repo: PlatformRepo) -> frozenset[str]:
-    """The Applications holding ExternalSecrets that are no federation's: the common apps' secrets."""
+    """The Applications holding ExternalSecrets that are no federation's: the common and infrastructure apps'
+    secrets."""
     rendered = expansion(repo)
     apps = {r.app["metadata"]["name"]: r.app for r in rendered.renders}
     return frozenset(o.app for o in rendered.objects

@@ -264,10 +264,10 @@ def test_a_missing_or_misnamed_federation_file_fails_the_root(
 
 
 def test_a_store_missing_a_key_holds_back_only_the_app_that_needs_it(empty_cluster: Cluster, tmp_path: Path) -> None:
-    """First install with the store lacking the common apps' keys (the sample's: the datacatalog's): their
-    secrets cannot be made, and every federation still syncs."""
+    """First install with the store lacking the common and infrastructure apps' keys (the sample's: the
+    datacatalog's and athena-proxy's): their secrets cannot be made, and every federation still syncs."""
     installed = install(empty_cluster, tmp_path / "platform", "missing-key", missing_for=common_secrets)
     of_federations = frozenset[str]().union(*(f.renders for f in federations(installed.repo).values()))
     head = installed.repo.head()
-    installed.argo.wait("every federation's Applications Synced with the common apps' keys missing",
+    installed.argo.wait("every federation's Applications Synced with the common and infrastructure apps' keys missing",
                         lambda apps: all(n in apps and synced_to(apps[n], head) for n in of_federations))
