@@ -35,6 +35,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ CACHE_HITS = "manifest cache hit:"  # the repo-server's line for manifests it an
 MISSED = "manifest cache miss: "  # ... and for a source it built: the source, then /<revision>
 PARAMETER = re.compile(r"Name:(\w+),OptionalMap:nil,OptionalArray:nil,String_:\*([^,}]*)")
 INSTALL_SECONDS = 3600
+FEDERATION_NAME = re.compile(r"federation-\d+")
 KINDS = ("the root", f"{CHANGED}'s apps", "other mip-cmp apps", "Argo CD's own (kustomize, plain manifests)")
 
 
@@ -127,6 +129,17 @@ def refresh_all(installed: Installed, head: str) -> tuple[float, list[float], Ap
     return time.monotonic() - began, sorted(at.values()), apps
 
 
+def listed(kind: str, names: list[str]) -> str:
+    """What a row of built sources names: the other mip-cmp apps by their parameters; Argo CD's own by path,
+    federations' alike counted as one."""
+    if not names or kind not in (KINDS[2], KINDS[3]):
+        return ""
+    if kind == KINDS[2]:
+        return f" ({', '.join(names)})"
+    shapes = Counter(FEDERATION_NAME.sub("<federation>", name) for name in names)
+    return " (" + ", ".join(f"{shape} ×{n}" if n > 1 else shape for shape, n in sorted(shapes.items())) + ")"
+
+
 def report(n: int, apps: Apps, expected: int, installed_s: float, wall: float, at: list[float], renders: int,
            sources: dict[str, list[str]], hits: int, cpu: dict[str, float], loads: list[float], versions: str) -> str:
     begin, end = REFRESH_SECTION
@@ -147,8 +160,8 @@ def report(n: int, apps: Apps, expected: int, installed_s: float, wall: float, a
         "|---|---|",
         f"| every mip-cmp Application Synced at the new commit | {wall:.1f} s (half of them after {half:.1f} s) |",
         f"| renders argocd-cmp-server ran (`mip-cmp generate`) | {renders} |",
-        *(f"| sources the repo-server built: {kind} | {len(names)}"
-          + (f" ({', '.join(names)})" if kind == KINDS[2] and names else "") + " |" for kind, names in sources.items()),
+        *(f"| sources the repo-server built: {kind} | {len(names)}{listed(kind, names)} |"
+          for kind, names in sources.items()),
         f"| manifests the repo-server answered from its cache | {hits} |",
         "| CPU: application controller, repo-server (with git), argocd-cmp-server (with the `mip-cmp` client), "
         f"the warm renderer | {cpu['controller']:.1f} s, {cpu['repo-server']:.1f} s, {cpu['cmp-server']:.1f} s, "
@@ -156,9 +169,11 @@ def report(n: int, apps: Apps, expected: int, installed_s: float, wall: float, a
         "",
         "mip-cmp renders again only the apps whose files the commit changed, and the root (it reads every "
         "federation); every other mip-cmp app, and every federation's overlay, moves to the new commit with its "
-        "cached manifests, by the manifest-generate-paths mip-cmp writes on it. The infrastructure apps Argo CD "
-        "builds itself from this repository carry none (what their kustomizations read is the admins' choice, "
-        "not checked) and are built again. Without a webhook, Argo CD sees the push at the next reconciliation period "
+        "cached manifests, by the manifest-generate-paths mip-cmp writes on it, if the repo-server still holds "
+        "them for the previous commit under the same key (UpdateRevisionForPaths moves only what is cached; "
+        "else the app is built again). The infrastructure apps Argo CD builds itself from this repository carry "
+        "none (what their kustomizations read is the admins' choice, not checked) and are built again. Without "
+        "a webhook, Argo CD sees the push at the next reconciliation period "
         "(`timeout.reconciliation`, 180 s by default, docs/operations.md), so a change reaches the cluster in that "
         "period plus the time above.",
         end,
