@@ -37,7 +37,8 @@ def test_the_sample_platform_syncs_from_empty(tmp_path: Path, version: str) -> N
     sim = simulate(repo, version)
     assert_day_one(sim)
     assert sim.names("Application") == [
-        "athena-proxy", "athena-proxy-network", "datacatalog", "datacatalog-network", "datacatalog-secrets",
+        "athena-proxy", "athena-proxy-network", "athena-proxy-secrets", "datacatalog", "datacatalog-network",
+        "datacatalog-secrets",
         "eck-stack", "federation-a", "federation-a-exareme2", "federation-a-exareme2-overlay", "federation-a-mip-stack",
         "federation-a-network", "federation-a-secrets", "federation-z", "federation-z-exareme2",
         "federation-z-mip-stack", "federation-z-network", "federation-z-objects", "federation-z-secrets",
@@ -61,9 +62,9 @@ def test_fifty_federations_sync_from_empty(tmp_path: Path) -> None:
     sim = simulate(platform_repo(tmp_path, federations=50))
     assert_day_one(sim)
     apps = sim.names("Application")
-    # root, datacatalog and its network and secrets apps, 6 infrastructure apps and the network apps of two of
-    # them; per (local) federation its wrapper, 2 workloads, secrets, network
-    assert len(apps) == 1 + 3 + 6 + 2 + 50 * 5
+    # root, datacatalog and its network and secrets apps, 6 infrastructure apps, the network apps of two of them
+    # and the secrets app of one; per (local) federation its wrapper, 2 workloads, secrets, network
+    assert len(apps) == 1 + 3 + 6 + 2 + 1 + 50 * 5
     federation_namespaces = [n for server in sim.cluster.servers for n in sim.names("Namespace", server=server)
                              if n.startswith("federation-")]
     assert len(federation_namespaces) == 50

@@ -126,6 +126,9 @@ def _expected_objects() -> list[tuple[str, str, str, str]]:
         (ROOT_APP, "Application", ARGOCD_NS, "datacatalog-secrets"),
         ("datacatalog-secrets", "Password", "mip-common-datacatalog", "datacatalog-secrets"),
         ("datacatalog-secrets", "ExternalSecret", "mip-common-datacatalog", "datacatalog-secrets"),
+        # an infrastructure app's secrets likewise (athena-proxy's Jupyter AI server address)
+        (ROOT_APP, "Application", ARGOCD_NS, "athena-proxy-secrets"),
+        ("athena-proxy-secrets", "ExternalSecret", "mip-athena", "codex-llm"),
     ]
     expected += [(ROOT_APP, "Application", ARGOCD_NS, a) for a in INFRASTRUCTURE]
     expected += [(ROOT_APP, "Application", ARGOCD_NS, f) for f in FEDERATIONS]  # from the ApplicationSet
@@ -501,7 +504,7 @@ def test_the_whole_platform_expands_from_the_bootstrap_application(platform: Pla
     assert got == Counter(_expected_objects())
     assert [r.app["metadata"]["name"] for r in platform.expansion.renders] == [
         ROOT_APP, *FEDERATIONS, *(f"{owner}-network" for owner in NETWORK_OWNERS),
-        "datacatalog-secrets", *(f"{f}-secrets" for f in FEDERATIONS), "federation-z-objects"]
+        "datacatalog-secrets", "athena-proxy-secrets", *(f"{f}-secrets" for f in FEDERATIONS), "federation-z-objects"]
     assert sorted(a["metadata"]["name"] for a in platform.expansion.not_followed) == sorted(
         ["datacatalog", *INFRASTRUCTURE, "federation-a-exareme2-overlay",
          *(f"{f}-{app}" for f in FEDERATIONS for app in ("exareme2", "mip-stack"))])
@@ -608,9 +611,10 @@ def test_the_bootstrap_revision_is_followed_everywhere(ws: Path, cfg: dict[str, 
     feature = expand(ws, cfg, "feature/x")
     for expansion, revision in ((platform, "main"), (feature, "feature/x")):
         sources = [s for o in expansion.all_objects() for s in _repo_sources(o)]
-        # root, the ApplicationSet and what it makes, secrets (federations and datacatalog), network (federations
-        # and the other closed namespaces), infrastructure apps, federation-a's overlay, federation-z's objects
-        assert len(sources) == 2 + 2 * len(FEDERATIONS) + 1 + len(NETWORK_OWNERS) + len(INFRASTRUCTURE) + 1 + 1
+        # root, the ApplicationSet and what it makes, secrets (federations, datacatalog and athena-proxy), network
+        # (federations and the other closed namespaces), infrastructure apps, federation-a's overlay,
+        # federation-z's objects
+        assert len(sources) == 2 + 2 * len(FEDERATIONS) + 2 + len(NETWORK_OWNERS) + len(INFRASTRUCTURE) + 1 + 1
         assert {s["targetRevision"] for s in sources} == {revision}
         assert {r.env["ARGOCD_APP_SOURCE_TARGET_REVISION"] for r in expansion.expansion.renders} == {revision}
     assert [_with_revision(o, "X") for o in feature.all_objects()] == \
